@@ -1,0 +1,28 @@
+/*
+ * os.h — the few operating-system services ember needs, behind one seam.
+ *
+ * Platform code lives in os_posix.c; nothing else calls open/mmap directly,
+ * so a port or a fault-injection test has one place to change.
+ */
+#ifndef EMBER_OS_H
+#define EMBER_OS_H
+
+#include <stdint.h>
+
+#include "ember.h"
+
+struct os_map {
+    const uint8_t *data; /* NULL for an empty file */
+    uint64_t size;
+};
+
+/* Map a regular file read-only. Fails with EMBER_EIO (missing, unreadable,
+ * a directory) and a message that starts with the path. */
+enum ember_status os_map_file(const char *path, struct os_map *m,
+                              struct ember_err *err);
+void os_unmap(struct os_map *m);
+
+/* Wall-clock milliseconds from a monotonic clock. */
+double os_now_ms(void);
+
+#endif
