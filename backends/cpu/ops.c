@@ -1,0 +1,137 @@
+/*
+ * ops.c — reference CPU implementations of ops.h.
+ *
+ * Plain loops; the speed work (SIMD, batching) belongs to the kernels behind
+ * quant_ops_for() and to later passes over this file. Matmul rows are split
+ * into fixed chunks so each output value is computed by one thread with one
+ * summation order, whatever the thread count.
+ */
+#include "ops.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "quant.h"
+
+bool ops_ctx_init(struct ops_ctx *c, struct threadpool *pool, int64_t max_n) {
+    c->pool = pool;
+    /* The widest activation encoding is F32: 4 bytes a value. */
+    c->vec_cap = (size_t)max_n * sizeof(float) + 64;
+    c->vec = malloc(c->vec_cap);
+    return c->vec != NULL;
+}
+
+void ops_ctx_free(struct ops_ctx *c) {
+    free(c->vec);
+    c->vec = NULL;
+}
+
+struct matmul_job {
+    float *out;
+    const struct tensor *w;
+    const void *vec;
+    float (*dot)(const void *, const void *, int64_t);
+    int64_t rows_per_task;
+};
+
+static void matmul_task(void *arg, int task) {
+    const struct matmul_job *j = arg;
+    int64_t r0 = (int64_t)task * j->rows_per_task;
+    int64_t r1 = r0 + j->rows_per_task;
+    if (r1 > j->w->n_out) r1 = j->w->n_out;
+    const uint8_t *base = j->w->data;
+    for (int64_t r = r0; r < r1; r++)
+        j->out[r] = j->dot(base + (size_t)r * j->w->row_bytes, j->vec, j->w->n_in);
+}
+
+void ops_matmul(struct ops_ctx *c, float *out, const struct tensor *w, const float *x) {
+    const struct quant_ops *q = quant_ops_for(w->type);
+    const struct quant_ops *vq = quant_ops_for(q->vec_type);
+    vq->quantize(x, c->vec, w->n_in);
+    struct matmul_job j = {out, w, c->vec, q->dot, 16};
+    int64_t n_tasks = (w->n_out + j.rows_per_task - 1) / j.rows_per_task;
+    threadpool_run(c->pool, matmul_task, &j, (int)n_tasks);
+}
+
+void ops_get_row(float *out, const struct tensor *w, int64_t row) {
+    const struct quant_ops *q = quant_ops_for(w->type);
+    q->dequant((const uint8_t *)w->data + (size_t)row * w->row_bytes, out, w->n_in);
+}
+
+void ops_rmsnorm(float *out, const float *x, const float *w, int n, float eps) {
+    float ss = 0.0f;
+    for (int i = 0; i < n; i++) ss += x[i] * x[i];
+    float scale = 1.0f / sqrtf(ss / (float)n + eps);
+    for (int i = 0; i < n; i++) out[i] = x[i] * scale * w[i];
+}
+
+void ops_add(float *x, const float *y, int n) {
+    for (int i = 0; i < n; i++) x[i] += y[i];
+}
+
+void ops_softmax(float *x, int n) {
+    float max = x[0];
+    for (int i = 1; i < n; i++)
+        if (x[i] > max) max = x[i];
+    float sum = 0.0f;
+    for (int i = 0; i < n; i++) {
+        x[i] = expf(x[i] - max);
+        sum += x[i];
+    }
+    for (int i = 0; i < n; i++) x[i] /= sum;
+}
+
+void ops_silu_mul(float *gate, const float *up, int n) {
+    for (int i = 0; i < n; i++) {
+        float g = gate[i];
+        gate[i] = g / (1.0f + expf(-g)) * up[i];
+    }
+}
+
+/* YaRN's ramp between the interpolated and extrapolated angle (ggml's
+ * formula, which the GGUF metadata assumes). */
+static float yarn_ramp(float low, float high, int i0) {
+    float y = ((float)i0 / 2 - low) / fmaxf(0.001f, high - low);
+    return 1.0f - fminf(1.0f, fmaxf(0.0f, y));
+}
+
+static float yarn_corr_dim(int n_rot, int n_ctx_orig, float n_pairs_rot, float base) {
+    return (float)n_rot * logf((float)n_ctx_orig / (n_pairs_rot * 2.0f * (float)M_PI)) /
+           (2.0f * logf(base));
+}
+
+void ops_rope(float *v, int n_heads, int head_dim, int pos, const struct rope_params *rp) {
+    int n_rot = rp->n_rot;
+    float low = 0, high = 0;
+    if (rp->ext_factor != 0.0f) {
+        low = floorf(yarn_corr_dim(n_rot, rp->n_ctx_orig, rp->beta_fast, rp->freq_base));
+        high = ceilf(yarn_corr_dim(n_rot, rp->n_ctx_orig, rp->beta_slow, rp->freq_base));
+        low = fmaxf(0.0f, low);
+        high = fminf((float)(n_rot - 1), high);
+    }
+    /* The angle is advanced by repeated multiplication, as ggml does, so
+     * float rounding matches the reference implementation. */
+    float theta_scale = powf(rp->freq_base, -2.0f / (float)n_rot);
+    float theta_pos = (float)pos;
+    for (int i0 = 0; i0 < n_rot; i0 += 2, theta_pos *= theta_scale) {
+        float theta_extrap = theta_pos;
+        if (rp->freq_factors) theta_extrap /= rp->freq_factors[i0 / 2];
+        float theta = rp->freq_scale * theta_extrap;
+        float mscale = rp->attn_factor;
+        if (rp->ext_factor != 0.0f) {
+            float mix = yarn_ramp(low, high, i0) * rp->ext_factor;
+            theta = theta * (1 - mix) + theta_extrap * mix;
+            mscale *= 1.0f + 0.1f * logf(1.0f / rp->freq_scale);
+        }
+        float cs = cosf(theta) * mscale, sn = sinf(theta) * mscale;
+        int a = rp->neox ? i0 / 2 : i0;
+        int b = rp->neox ? i0 / 2 + n_rot / 2 : i0 + 1;
+        for (int h = 0; h < n_heads; h++) {
+            float *p = v + (size_t)h * head_dim;
+            float x0 = p[a], x1 = p[b];
+            p[a] = x0 * cs - x1 * sn;
+            p[b] = x0 * sn + x1 * cs;
+        }
+    }
+}

@@ -1,0 +1,62 @@
+/*
+ * ops.h — the CPU operations a forward pass is built from.
+ *
+ * Models call these and never touch a kernel or an intrinsic. A weight matrix
+ * is a `struct tensor` view into the mapped file: n_out rows of n_in values
+ * in any supported type; ops_matmul converts the activation to the type the
+ * weight's dot product expects (Q8_0, Q8_K, F16, ...) once, then splits the
+ * rows across the thread pool.
+ */
+#ifndef EMBER_OPS_H
+#define EMBER_OPS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "threadpool.h"
+
+struct tensor {
+    int type;         /* ggml type id */
+    int64_t n_in;     /* values per row (ne[0]) */
+    int64_t n_out;    /* rows (ne[1]) */
+    size_t row_bytes;
+    const void *data;
+};
+
+/* Scratch for converted activations, sized for the widest row. */
+struct ops_ctx {
+    struct threadpool *pool;
+    void *vec;        /* converted activation row */
+    size_t vec_cap;
+};
+
+struct rope_params {
+    int n_rot;            /* leading dims of each head that rotate */
+    bool neox;            /* pairs (i, i+n_rot/2) instead of (2i, 2i+1) */
+    float freq_base;
+    float freq_scale;     /* 1/linear factor */
+    float ext_factor;     /* YaRN ramp mix, 0 = off */
+    float attn_factor;    /* YaRN magnitude scale */
+    float beta_fast, beta_slow;
+    int n_ctx_orig;
+    const float *freq_factors; /* per pair divisor of theta (llama 3.1), or NULL */
+};
+
+/* Allocate scratch for rows up to max_n values; false on out of memory. */
+bool ops_ctx_init(struct ops_ctx *c, struct threadpool *pool, int64_t max_n);
+void ops_ctx_free(struct ops_ctx *c);
+
+/* out[n_out] = W x, x has W->n_in values. */
+void ops_matmul(struct ops_ctx *c, float *out, const struct tensor *w, const float *x);
+/* out[n_in] = row `row` of W, dequantized (embedding lookup). */
+void ops_get_row(float *out, const struct tensor *w, int64_t row);
+
+void ops_rmsnorm(float *out, const float *x, const float *w, int n, float eps);
+void ops_add(float *x, const float *y, int n);
+void ops_softmax(float *x, int n);
+void ops_silu_mul(float *gate, const float *up, int n);
+/* Rotate n_heads heads of head_dim values at position pos, in place. */
+void ops_rope(float *v, int n_heads, int head_dim, int pos, const struct rope_params *rp);
+
+#endif

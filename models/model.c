@@ -1,0 +1,307 @@
+/*
+ * model.c — the architecture registry, hyper-parameters common to the
+ * llama family, tensor binding with shape checks, and the per-sequence
+ * context (scratch buffers, KV cache, thread pool).
+ *
+ * The forward pass itself lives in the architecture file (llama.c).
+ */
+#include "arch.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "quant.h"
+
+static const struct model_arch *const archs[] = {&llama_arch, &qwen2_arch};
+#define N_ARCHS (sizeof archs / sizeof archs[0])
+
+const char *model_supported_archs(void) { return "llama, qwen2"; }
+
+/* ------------------------------------------------------------ binding */
+
+enum ember_status model_bind_matrix(const struct gguf_file *f, const char *name,
+                                    int64_t n_in, int64_t n_out, bool optional,
+                                    struct tensor *t, struct ember_err *err) {
+    const struct gguf_tensor *g = gguf_find_tensor(f, name);
+    memset(t, 0, sizeof *t);
+    if (!g) {
+        if (optional) return EMBER_OK;
+        return ember_fail(err, EMBER_ECORRUPT, "model is missing tensor '%s'", name);
+    }
+    if (g->n_dims > 2 || g->ne[0] != n_in || g->ne[1] != n_out)
+        return ember_fail(err, EMBER_ECORRUPT,
+                          "tensor '%s' has shape [%lld, %lld], expected [%lld, %lld]",
+                          name, (long long)g->ne[0], (long long)g->ne[1],
+                          (long long)n_in, (long long)n_out);
+    t->type = g->type;
+    t->n_in = n_in;
+    t->n_out = n_out;
+    t->row_bytes = quant_row_bytes(g->type, n_in);
+    t->data = g->data;
+    return EMBER_OK;
+}
+
+enum ember_status model_bind_vector(const struct gguf_file *f, const char *name,
+                                    int64_t n, bool optional, const float **v,
+                                    struct ember_err *err) {
+    const struct gguf_tensor *g = gguf_find_tensor(f, name);
+    *v = NULL;
+    if (!g) {
+        if (optional) return EMBER_OK;
+        return ember_fail(err, EMBER_ECORRUPT, "model is missing tensor '%s'", name);
+    }
+    if (g->n_dims != 1 || g->ne[0] != n)
+        return ember_fail(err, EMBER_ECORRUPT, "tensor '%s' has %lld values, expected %lld",
+                          name, (long long)g->n_elems, (long long)n);
+    if (g->type != 0 /* F32 */)
+        return ember_fail(err, EMBER_EUNSUPPORTED, "tensor '%s' has type %s, expected F32",
+                          name, quant_type_name(g->type));
+    *v = g->data; /* the data section is aligned to at least 4 bytes... */
+    if ((uintptr_t)*v % sizeof(float))
+        return ember_fail(err, EMBER_ECORRUPT, "tensor '%s' is not 4-byte aligned", name);
+    return EMBER_OK;
+}
+
+/* ------------------------------------------------------ hyper-parameters */
+
+/* Read "<arch>.<suffix>" as an integer in [lo, hi]. */
+static enum ember_status hp_int(const struct gguf_file *f, const char *arch,
+                                const char *suffix, bool optional, int64_t lo,
+                                int64_t hi, int *v, struct ember_err *err) {
+    char key[128];
+    int64_t x;
+    snprintf(key, sizeof key, "%s.%s", arch, suffix);
+    if (!gguf_get_i64(f, key, &x)) {
+        if (optional && gguf_find_key(f, key) < 0) return EMBER_OK;
+        return ember_fail(err, EMBER_ECORRUPT, "metadata '%s' is missing or not an integer", key);
+    }
+    if (x < lo || x > hi)
+        return ember_fail(err, EMBER_ECORRUPT, "metadata '%s' = %lld is out of range [%lld, %lld]",
+                          key, (long long)x, (long long)lo, (long long)hi);
+    *v = (int)x;
+    return EMBER_OK;
+}
+
+static enum ember_status hp_float(const struct gguf_file *f, const char *arch,
+                                  const char *suffix, float *v, struct ember_err *err) {
+    char key[128];
+    snprintf(key, sizeof key, "%s.%s", arch, suffix);
+    if (gguf_find_key(f, key) < 0) return EMBER_OK; /* keep the default */
+    if (!gguf_get_f32(f, key, v) || !isfinite(*v) || *v <= 0)
+        return ember_fail(err, EMBER_ECORRUPT, "metadata '%s' is not a positive number", key);
+    return EMBER_OK;
+}
+
+#define TRY(x) do { enum ember_status st_ = (x); if (st_) return st_; } while (0)
+
+static enum ember_status read_rope(struct model *m, const struct gguf_file *f,
+                                  const char *a, struct ember_err *err) {
+    struct rope_params *r = &m->rope;
+    r->n_rot = m->info.head_dim;
+    r->freq_base = 10000.0f;
+    r->freq_scale = 1.0f;
+    r->attn_factor = 1.0f;
+    r->beta_fast = 32.0f;
+    r->beta_slow = 1.0f;
+    r->n_ctx_orig = m->info.n_ctx_train;
+    r->neox = m->arch->rope_neox;
+    TRY(hp_int(f, a, "rope.dimension_count", true, 2, m->info.head_dim, &r->n_rot, err));
+    if (r->n_rot % 2)
+        return ember_fail(err, EMBER_ECORRUPT, "rope dimension count %d is odd", r->n_rot);
+    TRY(hp_float(f, a, "rope.freq_base", &r->freq_base, err));
+    char key[128];
+    struct gguf_str type = {"none", 4};
+    snprintf(key, sizeof key, "%s.rope.scaling.type", a);
+    gguf_get_str(f, key, &type);
+    float factor = 1.0f;
+    TRY(hp_float(f, a, "rope.scale_linear", &factor, err));
+    TRY(hp_float(f, a, "rope.scaling.factor", &factor, err));
+    TRY(hp_float(f, a, "rope.scaling.attn_factor", &r->attn_factor, err));
+    TRY(hp_int(f, a, "rope.scaling.original_context_length", true, 1, 1 << 24,
+               &r->n_ctx_orig, err));
+    if (gguf_str_eq(type, "none")) {
+        factor = 1.0f;
+    } else if (gguf_str_eq(type, "yarn")) {
+        r->ext_factor = 1.0f;
+    } else if (!gguf_str_eq(type, "linear")) {
+        return ember_fail(err, EMBER_EUNSUPPORTED, "rope scaling type '%.*s' is not supported",
+                          (int)type.len, type.p);
+    }
+    r->freq_scale = 1.0f / factor;
+    /* Llama 3.1 style per-frequency divisors. */
+    const struct gguf_tensor *ff = gguf_find_tensor(f, "rope_freqs.weight");
+    if (ff) {
+        const float *v;
+        TRY(model_bind_vector(f, "rope_freqs.weight", r->n_rot / 2, false, &v, err));
+        r->freq_factors = v;
+    }
+    return EMBER_OK;
+}
+
+static enum ember_status read_hparams(struct model *m, const struct gguf_file *f,
+                                      struct ember_err *err) {
+    const char *a = m->arch->name;
+    struct model_info *in = &m->info;
+    in->arch = a;
+    TRY(hp_int(f, a, "embedding_length", false, 1, 1 << 20, &in->n_embd, err));
+    TRY(hp_int(f, a, "block_count", false, 1, 4096, &in->n_layer, err));
+    TRY(hp_int(f, a, "feed_forward_length", false, 1, 1 << 22, &in->n_ff, err));
+    TRY(hp_int(f, a, "attention.head_count", false, 1, 4096, &in->n_head, err));
+    in->n_head_kv = in->n_head;
+    TRY(hp_int(f, a, "attention.head_count_kv", true, 1, in->n_head, &in->n_head_kv, err));
+    if (in->n_head % in->n_head_kv)
+        return ember_fail(err, EMBER_ECORRUPT, "head_count %d is not a multiple of head_count_kv %d",
+                          in->n_head, in->n_head_kv);
+    in->head_dim = in->n_embd / in->n_head;
+    TRY(hp_int(f, a, "attention.key_length", true, 2, 1 << 16, &in->head_dim, err));
+    int vlen = in->head_dim;
+    TRY(hp_int(f, a, "attention.value_length", true, 2, 1 << 16, &vlen, err));
+    if (vlen != in->head_dim || in->head_dim < 2 || in->head_dim % 2)
+        return ember_fail(err, EMBER_EUNSUPPORTED, "head size %d (value %d) is not supported",
+                          in->head_dim, vlen);
+    in->n_ctx_train = 2048;
+    TRY(hp_int(f, a, "context_length", true, 1, 1 << 24, &in->n_ctx_train, err));
+    m->rms_eps = 1e-5f;
+    TRY(hp_float(f, a, "attention.layer_norm_rms_epsilon", &m->rms_eps, err));
+    return read_rope(m, f, a, err);
+}
+
+/* ------------------------------------------------------------ load/free */
+
+static void count_params(struct model *m, const struct gguf_file *f) {
+    for (int64_t i = 0; i < gguf_n_tensors(f); i++) {
+        const struct gguf_tensor *t = gguf_tensor(f, i);
+        m->info.n_params += t->n_elems;
+        m->info.n_bytes += t->n_bytes;
+    }
+}
+
+enum ember_status model_load(const struct gguf_file *f, struct model **out,
+                             struct ember_err *err) {
+    *out = NULL;
+    struct gguf_str name;
+    if (!gguf_get_str(f, "general.architecture", &name))
+        return ember_fail(err, EMBER_ECORRUPT, "metadata 'general.architecture' is missing");
+    const struct model_arch *arch = NULL;
+    for (size_t i = 0; i < N_ARCHS; i++)
+        if (gguf_str_eq(name, archs[i]->name)) arch = archs[i];
+    if (!arch)
+        return ember_fail(err, EMBER_EUNSUPPORTED,
+                          "unknown model architecture '%.*s' (supported: %s)",
+                          (int)(name.len > 64 ? 64 : name.len), name.p, model_supported_archs());
+    struct model *m = calloc(1, sizeof *m);
+    if (!m) return ember_fail(err, EMBER_ENOMEM, "out of memory");
+    m->arch = arch;
+    enum ember_status st = read_hparams(m, f, err);
+    if (!st) {
+        m->layers = calloc((size_t)m->info.n_layer, sizeof *m->layers);
+        st = m->layers ? arch->bind(m, f, err) : ember_fail(err, EMBER_ENOMEM, "out of memory");
+    }
+    if (st) {
+        model_free(m);
+        return st;
+    }
+    count_params(m, f);
+    *out = m;
+    return EMBER_OK;
+}
+
+void model_free(struct model *m) {
+    if (!m) return;
+    free(m->layers);
+    free(m);
+}
+
+const struct model_info *model_get_info(const struct model *m) { return &m->info; }
+
+/* ------------------------------------------------------------- context */
+
+static uint64_t physical_memory(void) {
+    long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+    if (pages <= 0 || psize <= 0) return UINT64_MAX;
+    return (uint64_t)pages * (uint64_t)psize;
+}
+
+static void *alloc_floats(uint64_t n, bool *ok) {
+    void *p = calloc(n ? n : 1, sizeof(float));
+    if (!p) *ok = false;
+    return p;
+}
+
+enum ember_status model_ctx_new(const struct model *m, int n_ctx, int n_threads,
+                                struct model_ctx **out, struct ember_err *err) {
+    *out = NULL;
+    const struct model_info *in = &m->info;
+    uint64_t kv_dim = (uint64_t)in->n_head_kv * in->head_dim;
+    uint64_t q_dim = (uint64_t)in->n_head * in->head_dim;
+    uint64_t cache = (uint64_t)in->n_layer * (uint64_t)n_ctx * kv_dim; /* floats per cache */
+    uint64_t bytes = 2 * cache * sizeof(float), phys = physical_memory();
+    if (n_ctx < 1 || bytes / 2 / sizeof(float) / kv_dim / (uint64_t)in->n_layer != (uint64_t)n_ctx ||
+        bytes > phys)
+        return ember_fail(err, EMBER_ENOMEM,
+                          "a context of %d tokens needs %.1f MiB of KV cache, more than the %.1f MiB of memory",
+                          n_ctx, (double)bytes / 1048576.0, (double)phys / 1048576.0);
+    struct model_ctx *c = calloc(1, sizeof *c);
+    if (!c) return ember_fail(err, EMBER_ENOMEM, "out of memory");
+    c->m = m;
+    c->n_ctx = n_ctx;
+    bool ok = true;
+    uint64_t wide = (uint64_t)in->n_ff > q_dim ? (uint64_t)in->n_ff : q_dim;
+    if ((uint64_t)in->n_embd > wide) wide = (uint64_t)in->n_embd;
+    c->x = alloc_floats((uint64_t)in->n_embd, &ok);
+    c->xb = alloc_floats(wide, &ok);
+    c->xb2 = alloc_floats((uint64_t)in->n_embd, &ok);
+    c->q = alloc_floats(q_dim, &ok);
+    c->k = alloc_floats(kv_dim, &ok);
+    c->v = alloc_floats(kv_dim, &ok);
+    c->att = alloc_floats((uint64_t)n_ctx, &ok);
+    c->hb = alloc_floats((uint64_t)in->n_ff, &ok);
+    c->hb2 = alloc_floats((uint64_t)in->n_ff, &ok);
+    c->k_cache = alloc_floats(cache, &ok);
+    c->v_cache = alloc_floats(cache, &ok);
+    c->pool = threadpool_new(n_threads);
+    if (!c->pool) ok = false;
+    if (ok) ok = ops_ctx_init(&c->ops, c->pool, (int64_t)wide);
+    if (!ok) {
+        model_ctx_free(c);
+        return ember_fail(err, EMBER_ENOMEM, "out of memory allocating a %d-token context", n_ctx);
+    }
+    *out = c;
+    return EMBER_OK;
+}
+
+void model_ctx_free(struct model_ctx *c) {
+    if (!c) return;
+    ops_ctx_free(&c->ops);
+    threadpool_free(c->pool);
+    free(c->x); free(c->xb); free(c->xb2);
+    free(c->q); free(c->k); free(c->v); free(c->att);
+    free(c->hb); free(c->hb2);
+    free(c->k_cache); free(c->v_cache);
+    free(c);
+}
+
+int model_ctx_size(const struct model_ctx *c) { return c->n_ctx; }
+
+enum ember_status model_eval(struct model_ctx *c, const int32_t *tokens, int n,
+                             int pos, bool all, float *logits,
+                             struct ember_err *err) {
+    const struct model_info *in = &c->m->info;
+    if (pos < 0 || n < 0 || pos > c->n_ctx - n)
+        return ember_fail(err, EMBER_EINVAL,
+                          "%d tokens at position %d do not fit the context of %d tokens",
+                          n, pos, c->n_ctx);
+    for (int i = 0; i < n; i++)
+        if (tokens[i] < 0 || tokens[i] >= in->n_vocab)
+            return ember_fail(err, EMBER_EINVAL, "token id %d is outside the vocabulary (%d)",
+                              tokens[i], in->n_vocab);
+    for (int i = 0; i < n; i++) {
+        bool want = all || i == n - 1;
+        float *dst = want ? logits + (all ? (size_t)i * in->n_vocab : 0) : NULL;
+        c->m->arch->forward(c, tokens[i], pos + i, dst);
+    }
+    return EMBER_OK;
+}

@@ -1,0 +1,18 @@
+/*
+ * cli.h — the subcommands `ember` dispatches to, and the stdout writer they
+ * share. Each command takes its own argv (argv[0] is the subcommand name)
+ * and returns the process exit status: 0, EXIT_RUNTIME or EXIT_USAGE.
+ */
+#ifndef EMBER_CLI_H
+#define EMBER_CLI_H
+
+#include <stddef.h>
+
+int cmd_run(int argc, char **argv);
+int tool_info(int argc, char **argv);
+int tool_perplexity(int argc, char **argv);
+
+/* Write and flush stdout; exits 0 on a closed pipe, 1 on other errors. */
+void out_write(const char *s, size_t n);
+
+#endif

@@ -1,0 +1,27 @@
+/*
+ * loader.h — open a model file for a CLI command: the GGUF mapping, the
+ * model and its tokenizer together. This is the edge where errors are
+ * printed, so commands just return the exit code it gives them.
+ */
+#ifndef EMBER_LOADER_H
+#define EMBER_LOADER_H
+
+#include "gguf.h"
+#include "model.h"
+#include "tokenizer.h"
+
+struct loaded {
+    struct gguf_file *gguf;
+    struct model *model;
+    struct tokenizer *tok;
+    double load_ms;
+};
+
+/* 0 on success; otherwise the error is printed and the exit status returned. */
+int loader_open(const char *path, struct loaded *l);
+void loader_close(struct loaded *l);
+
+/* Print an ember_err as the one-line error and return EXIT_RUNTIME. */
+int loader_report(const struct ember_err *err);
+
+#endif

@@ -1,0 +1,55 @@
+/*
+ * main.c — `ember`: pick the subcommand and hand it the rest of argv.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "args.h"
+#include "cli.h"
+#include "tools.h"
+
+#define EMBER_VERSION "0.1.0"
+
+struct command {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *help;
+};
+
+static const struct command commands[] = {
+    {"run", cmd_run, "generate text from a prompt (-p, -f or stdin)"},
+    {"info", tool_info, "print a GGUF file's metadata and tensor table"},
+    {"tokenize", tool_tokenize, "print the token ids of a text"},
+    {"perplexity", tool_perplexity, "perplexity of a text file, llama.cpp-style chunks"},
+};
+
+static void usage(FILE *o) {
+    fprintf(o, "ember %s: run GGUF language models on the CPU\n\n"
+               "usage: ember COMMAND [options]    (ember COMMAND --help for its options)\n\n",
+            EMBER_VERSION);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(o, "  %-12s %s\n", commands[i].name, commands[i].help);
+}
+
+int main(int argc, char **argv) {
+    /* A closed pipe shows up as EPIPE on write, which out_write handles. */
+    signal(SIGPIPE, SIG_IGN);
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    const char *c = argv[1];
+    if (!strcmp(c, "-h") || !strcmp(c, "--help") || !strcmp(c, "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(c, "--version")) {
+        printf("ember %s\n", EMBER_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(c, commands[i].name)) return commands[i].fn(argc - 1, argv + 1);
+    cli_error("unknown command '%s' (try ember --help)", c);
+    return EXIT_USAGE;
+}

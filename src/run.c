@@ -1,0 +1,320 @@
+/*
+ * run.c — `ember run`: one prompt in, generated text out.
+ *
+ * Standard output carries only the generated text (plus the prompt with
+ * --echo), written and flushed token by token; everything else goes to
+ * stderr. A closed pipe ends the run quietly; any other write error is
+ * reported. Sections: options, output, generation, entry point.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "args.h"
+#include "cli.h"
+#include "loader.h"
+#include "os.h"
+#include "sampler.h"
+
+#define MAX_PROMPT_BYTES (256u << 20)
+
+/* ------------------------------------------------------------- options */
+
+struct run_opts {
+    const char *model, *prompt, *prompt_file;
+    long n_predict;     /* -1: until end of text or a full context */
+    long n_ctx;         /* 0: the model's trained length, capped at 4096 */
+    long n_threads;
+    bool seed_set, escape, echo, verbose;
+    struct sampler_params sp;
+};
+
+static void run_usage(FILE *o) {
+    fputs("usage: ember run -m MODEL [-p PROMPT | -f FILE] [options]\n"
+          "  (with neither -p nor -f the prompt is read from standard input)\n"
+          "  -n N                 tokens to generate (default: until end of text)\n"
+          "  -c N                 context size (default: trained length, at most 4096)\n"
+          "  -t N                 threads (default: CPUs)\n"
+          "  -s SEED              random seed (default: random; shown with -v)\n"
+          "  --temp T             temperature, 0 = greedy (default 0.8)\n"
+          "  --top-k K            (default 40, 0 = off)\n"
+          "  --top-p P            (default 0.95, 1 = off)\n"
+          "  --min-p P            (default 0.05, 0 = off)\n"
+          "  --repeat-penalty R   (default 1.0 = off)\n"
+          "  --repeat-last-n N    tokens the penalties look back (default 64)\n"
+          "  --frequency-penalty F, --presence-penalty F   (default 0)\n"
+          "  -e, --escape         process escapes (\\n \\t \\\\ \\\" \\xHH) in the prompt\n"
+          "  --echo               print the prompt before the generated text\n"
+          "  -v, --verbose        seed and timings on stderr\n", o);
+}
+
+/* Parse one sampler flag; returns 1 if handled, 0 if not ours, -1 on error. */
+static int parse_sampler_flag(int argc, char **argv, int *i, struct sampler_params *sp) {
+    const char *a = argv[*i], *v;
+    long n;
+    float *f = NULL;
+    double lo = 0, hi = 100;
+    if (!strcmp(a, "--temp")) f = &sp->temp;
+    else if (!strcmp(a, "--top-p")) { f = &sp->top_p; hi = 1; }
+    else if (!strcmp(a, "--min-p")) { f = &sp->min_p; hi = 1; }
+    else if (!strcmp(a, "--repeat-penalty")) f = &sp->repeat_penalty;
+    else if (!strcmp(a, "--frequency-penalty")) { f = &sp->freq_penalty; lo = -100; }
+    else if (!strcmp(a, "--presence-penalty")) { f = &sp->presence_penalty; lo = -100; }
+    if (f) {
+        if (!(v = args_value(argc, argv, i))) return -1;
+        return args_float(a, v, lo, hi, f) ? 1 : -1;
+    }
+    if (!strcmp(a, "--top-k") || !strcmp(a, "--repeat-last-n")) {
+        if (!(v = args_value(argc, argv, i)) || !args_int(a, v, 0, 1 << 20, &n)) return -1;
+        *(a[2] == 't' ? &sp->top_k : &sp->repeat_last_n) = (int)n;
+        return 1;
+    }
+    if (!strcmp(a, "-s") || !strcmp(a, "--seed")) {
+        if (!(v = args_value(argc, argv, i)) || !args_u64(a, v, &sp->seed)) return -1;
+        return 2;
+    }
+    return 0;
+}
+
+static int parse_run(int argc, char **argv, struct run_opts *o) {
+    memset(o, 0, sizeof *o);
+    o->n_predict = -1;
+    o->n_threads = default_threads();
+    o->sp = sampler_defaults();
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v;
+        int r = parse_sampler_flag(argc, argv, &i, &o->sp);
+        if (r < 0) return EXIT_USAGE;
+        if (r == 2) o->seed_set = true;
+        if (r) continue;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            run_usage(stdout);
+            exit(0);
+        } else if (!strcmp(a, "-e") || !strcmp(a, "--escape")) {
+            o->escape = true;
+        } else if (!strcmp(a, "--echo")) {
+            o->echo = true;
+        } else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
+            o->verbose = true;
+        } else if (!strcmp(a, "-m") || !strcmp(a, "--model")) {
+            if (!(o->model = args_value(argc, argv, &i))) return EXIT_USAGE;
+        } else if (!strcmp(a, "-p") || !strcmp(a, "--prompt")) {
+            if (!(o->prompt = args_value(argc, argv, &i))) return EXIT_USAGE;
+        } else if (!strcmp(a, "-f") || !strcmp(a, "--file")) {
+            if (!(o->prompt_file = args_value(argc, argv, &i))) return EXIT_USAGE;
+        } else if (!strcmp(a, "-n") || !strcmp(a, "--n-predict")) {
+            if (!(v = args_value(argc, argv, &i)) || !args_int(a, v, 0, 1L << 30, &o->n_predict))
+                return EXIT_USAGE;
+        } else if (!strcmp(a, "-c") || !strcmp(a, "--ctx-size")) {
+            if (!(v = args_value(argc, argv, &i)) || !args_int(a, v, 1, 1L << 24, &o->n_ctx))
+                return EXIT_USAGE;
+        } else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) {
+            if (!(v = args_value(argc, argv, &i)) || !args_int(a, v, 1, 256, &o->n_threads))
+                return EXIT_USAGE;
+        } else {
+            cli_error("unknown option '%s' (see ember run --help)", a);
+            return EXIT_USAGE;
+        }
+    }
+    if (!o->model) {
+        cli_error("ember run needs a model: -m FILE");
+        return EXIT_USAGE;
+    }
+    if (o->prompt && o->prompt_file) {
+        cli_error("give the prompt with -p or -f, not both");
+        return EXIT_USAGE;
+    }
+    if (!o->seed_set) o->sp.seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- output */
+
+/* Write to stdout and flush. A closed pipe means the reader is done: exit 0
+ * quietly (SIGPIPE is ignored in main). Other failures are real errors. */
+void out_write(const char *s, size_t n) {
+    if (n && fwrite(s, 1, n, stdout) != n) goto fail;
+    if (fflush(stdout) != 0) goto fail;
+    return;
+fail:
+    if (errno == EPIPE) exit(0);
+    cli_error("cannot write to standard output: %s", strerror(errno));
+    exit(EXIT_RUNTIME);
+}
+
+/* -e: turn \n \t \r \\ \" \' \xHH into their bytes, in place. */
+static size_t unescape(char *s, size_t n) {
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] != '\\' || i + 1 >= n) {
+            s[o++] = s[i];
+            continue;
+        }
+        char c = s[++i];
+        switch (c) {
+        case 'n': s[o++] = '\n'; break;
+        case 't': s[o++] = '\t'; break;
+        case 'r': s[o++] = '\r'; break;
+        case '\\': case '"': case '\'': s[o++] = c; break;
+        case 'x': {
+            unsigned v = 0, k = 0;
+            while (k < 2 && i + 1 < n && strchr("0123456789abcdefABCDEF", s[i + 1]) && s[i + 1]) {
+                char h = s[++i];
+                v = v * 16 + (unsigned)(h <= '9' ? h - '0' : (h | 32) - 'a' + 10);
+                k++;
+            }
+            if (k) s[o++] = (char)v;
+            else { s[o++] = '\\'; s[o++] = 'x'; }
+            break;
+        }
+        default: s[o++] = '\\'; s[o++] = c; break;
+        }
+    }
+    return o;
+}
+
+/* ------------------------------------------------------------ generation */
+
+struct timing {
+    double prompt_ms, gen_ms;
+    int n_prompt, n_gen;
+};
+
+static void echo_prompt(const struct tokenizer *tok, const int32_t *ids, size_t n) {
+    struct tok_stream ts = {0};
+    char buf[512];
+    for (size_t i = 0; i < n; i++) {
+        size_t k = tokenizer_stream_push(tok, &ts, ids[i], buf, sizeof buf);
+        out_write(buf, k);
+    }
+    out_write(buf, tokenizer_stream_flush(&ts, buf, sizeof buf));
+}
+
+/* Evaluate the prompt, then sample until end of text, n_predict tokens or a
+ * full context. Returns an exit status. */
+static int generate(const struct run_opts *o, struct loaded *l, const int32_t *ids,
+                    size_t n_ids, struct timing *tm) {
+    const struct model_info *mi = model_get_info(l->model);
+    long n_ctx = o->n_ctx ? o->n_ctx : (mi->n_ctx_train < 4096 ? mi->n_ctx_train : 4096);
+    if ((long)n_ids > n_ctx) {
+        cli_error("the prompt is %zu tokens, longer than the context of %ld tokens (raise -c)",
+                  n_ids, n_ctx);
+        return EXIT_RUNTIME;
+    }
+    if (o->n_predict > 0 && (long)n_ids + o->n_predict > n_ctx) {
+        cli_error("the prompt (%zu tokens) plus -n %ld exceeds the context of %ld tokens (raise -c)",
+                  n_ids, o->n_predict, n_ctx);
+        return EXIT_RUNTIME;
+    }
+    struct ember_err err = {0};
+    struct model_ctx *mc = NULL;
+    if (model_ctx_new(l->model, (int)n_ctx, (int)o->n_threads, &mc, &err))
+        return loader_report(&err);
+    struct sampler *smp = sampler_new(&o->sp, mi->n_vocab);
+    float *logits = malloc((size_t)mi->n_vocab * sizeof *logits);
+    int rc = 0;
+    if (!smp || !logits) {
+        cli_error("out of memory");
+        rc = EXIT_RUNTIME;
+        goto done;
+    }
+    if (o->echo) echo_prompt(l->tok, ids, n_ids);
+    for (size_t i = 0; i < n_ids; i++) sampler_accept(smp, ids[i]);
+
+    double t0 = os_now_ms();
+    if (n_ids && model_eval(mc, ids, (int)n_ids, 0, false, logits, &err)) {
+        rc = loader_report(&err);
+        goto done;
+    }
+    tm->n_prompt = (int)n_ids;
+    tm->prompt_ms = os_now_ms() - t0;
+    t0 = os_now_ms();
+    struct tok_stream ts = {0};
+    char buf[512];
+    int pos = (int)n_ids;
+    for (long g = 0; n_ids && (o->n_predict < 0 || g < o->n_predict); g++) {
+        int32_t tok = sampler_sample(smp, logits);
+        if (tokenizer_is_eog(l->tok, tok)) break;
+        out_write(buf, tokenizer_stream_push(l->tok, &ts, tok, buf, sizeof buf));
+        sampler_accept(smp, tok);
+        tm->n_gen++;
+        if (o->n_predict >= 0 && g + 1 == o->n_predict) break;
+        if (pos >= n_ctx) {
+            fprintf(stderr, "ember: context of %ld tokens is full; stopping\n", n_ctx);
+            break;
+        }
+        if (model_eval(mc, &tok, 1, pos++, false, logits, &err)) {
+            rc = loader_report(&err);
+            goto done;
+        }
+    }
+    out_write(buf, tokenizer_stream_flush(&ts, buf, sizeof buf));
+    tm->gen_ms = os_now_ms() - t0;
+    if (isatty(STDOUT_FILENO)) out_write("\n", 1);
+done:
+    free(logits);
+    sampler_free(smp);
+    model_ctx_free(mc);
+    return rc;
+}
+
+/* ----------------------------------------------------------- entry point */
+
+int cmd_run(int argc, char **argv) {
+    struct run_opts o;
+    int rc = parse_run(argc, argv, &o);
+    if (rc) return rc;
+    const char *msg = sampler_params_check(&o.sp);
+    if (msg) {
+        cli_error("%s", msg);
+        return EXIT_USAGE;
+    }
+    char *text;
+    uint64_t len;
+    if (o.prompt) {
+        len = strlen(o.prompt);
+        text = malloc(len + 1);
+        if (text) memcpy(text, o.prompt, len + 1);
+    } else {
+        text = read_text(o.prompt_file, MAX_PROMPT_BYTES, &len);
+        if (!text) return EXIT_RUNTIME;
+    }
+    if (!text) {
+        cli_error("out of memory");
+        return EXIT_RUNTIME;
+    }
+    if (o.escape) len = unescape(text, len);
+
+    struct loaded l;
+    if ((rc = loader_open(o.model, &l))) {
+        free(text);
+        return rc;
+    }
+    if (o.verbose)
+        fprintf(stderr, "ember: seed %llu, %ld threads\n", (unsigned long long)o.sp.seed,
+                o.n_threads);
+    struct ember_err err = {0};
+    int32_t *ids = NULL;
+    size_t n_ids = 0;
+    if (tokenizer_encode(l.tok, text, len, true, true, &ids, &n_ids, &err)) {
+        rc = loader_report(&err);
+    } else if (n_ids == 0) {
+        cli_error("the prompt is empty");
+        rc = EXIT_RUNTIME;
+    } else {
+        struct timing tm = {0};
+        rc = generate(&o, &l, ids, n_ids, &tm);
+        if (!rc && o.verbose)
+            fprintf(stderr,
+                    "ember: load %.1f ms, prompt %d tokens %.2f t/s, generation %d tokens %.2f t/s\n",
+                    l.load_ms, tm.n_prompt, tm.n_prompt * 1000.0 / (tm.prompt_ms + 1e-9),
+                    tm.n_gen, tm.n_gen * 1000.0 / (tm.gen_ms + 1e-9));
+    }
+    free(ids);
+    free(text);
+    loader_close(&l);
+    return rc;
+}

@@ -1,0 +1,121 @@
+/*
+ * info.c — `ember info -m FILE`: the metadata (long arrays summarised) and
+ * the tensor table of a GGUF file, with totals. Only the GGUF layer is
+ * needed, so it works on files whose architecture ember cannot run.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "args.h"
+#include "cli.h"
+#include "gguf.h"
+#include "loader.h"
+#include "quant.h"
+
+#define ARRAY_SHOWN 8  /* elements printed before "..." */
+#define STR_SHOWN 60   /* bytes of a string printed before "..." */
+
+static const char *vtype_name(enum gguf_vtype t) {
+    static const char *const names[] = {"u8", "i8", "u16", "i16", "u32", "i32", "f32",
+                                        "bool", "str", "arr", "u64", "i64", "f64"};
+    return (unsigned)t < sizeof names / sizeof names[0] ? names[t] : "?";
+}
+
+/* Print a file string escaped, cut at max bytes. */
+static void print_str(struct gguf_str s, uint64_t max) {
+    putchar('"');
+    for (uint64_t i = 0; i < s.len && i < max; i++) {
+        unsigned char ch = (unsigned char)s.p[i];
+        if (ch == '"' || ch == '\\') printf("\\%c", ch);
+        else if (ch == '\n') fputs("\\n", stdout);
+        else if (ch < 0x20 || ch == 0x7f) printf("\\x%02x", ch);
+        else putchar(ch);
+    }
+    putchar('"');
+    if (s.len > max) printf("...(%llu bytes)", (unsigned long long)s.len);
+}
+
+static void print_scalar(const struct gguf_file *f, int64_t i) {
+    enum gguf_vtype t = gguf_kv_type(f, i);
+    int64_t iv;
+    double dv;
+    if (t == GGUF_STR) print_str(gguf_kv_str(f, i), STR_SHOWN * 4);
+    else if (t == GGUF_BOOL) printf("%s", gguf_kv_i64(f, i, &iv) && iv ? "true" : "false");
+    else if (t == GGUF_F32 || t == GGUF_F64) printf("%g", gguf_kv_f64(f, i, &dv) ? dv : 0.0);
+    else if (gguf_kv_i64(f, i, &iv)) printf("%lld", (long long)iv);
+    else if (gguf_kv_f64(f, i, &dv)) printf("%.0f", dv); /* u64 above INT64_MAX */
+}
+
+static void print_array(const struct gguf_file *f, int64_t i) {
+    enum gguf_vtype et = gguf_arr_type(f, i);
+    uint64_t n = gguf_arr_len(f, i);
+    printf("[%s x %llu] [", vtype_name(et), (unsigned long long)n);
+    for (uint64_t j = 0; j < n && j < ARRAY_SHOWN; j++) {
+        if (j) fputs(", ", stdout);
+        if (et == GGUF_STR) print_str(gguf_arr_str(f, i, j), STR_SHOWN);
+        else if (et == GGUF_F32 || et == GGUF_F64) printf("%g", gguf_arr_f64(f, i, j));
+        else printf("%lld", (long long)gguf_arr_i64(f, i, j));
+    }
+    printf("%s]", n > ARRAY_SHOWN ? ", ..." : "");
+}
+
+static void print_tensors(const struct gguf_file *f) {
+    uint64_t total_bytes = 0, total_elems = 0;
+    printf("\ntensors: %lld\n", (long long)gguf_n_tensors(f));
+    printf("  %-40s %-6s %-28s %12s\n", "name", "type", "shape", "bytes");
+    for (int64_t i = 0; i < gguf_n_tensors(f); i++) {
+        const struct gguf_tensor *t = gguf_tensor(f, i);
+        char shape[64];
+        int k = snprintf(shape, sizeof shape, "[");
+        for (int d = 0; d < t->n_dims; d++)
+            k += snprintf(shape + k, sizeof shape - (size_t)k, "%s%lld", d ? ", " : "",
+                          (long long)t->ne[d]);
+        snprintf(shape + k, sizeof shape - (size_t)k, "]");
+        printf("  %-40.*s %-6s %-28s %12llu\n", (int)t->name.len, t->name.p,
+               quant_type_name(t->type), shape, (unsigned long long)t->n_bytes);
+        total_bytes += t->n_bytes;
+        total_elems += t->n_elems;
+    }
+    printf("total: %llu parameters, %llu bytes (%.2f MiB), %.2f bits per weight\n",
+           (unsigned long long)total_elems, (unsigned long long)total_bytes,
+           (double)total_bytes / 1048576.0,
+           total_elems ? 8.0 * (double)total_bytes / (double)total_elems : 0.0);
+}
+
+int tool_info(int argc, char **argv) {
+    const char *path = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-m") || !strcmp(argv[i], "--model")) {
+            if (!(path = args_value(argc, argv, &i))) return EXIT_USAGE;
+        } else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            puts("usage: ember info -m FILE");
+            return 0;
+        } else {
+            cli_error("unknown option '%s' (usage: ember info -m FILE)", argv[i]);
+            return EXIT_USAGE;
+        }
+    }
+    if (!path) {
+        cli_error("ember info needs a model: -m FILE");
+        return EXIT_USAGE;
+    }
+    struct ember_err err = {0};
+    struct gguf_file *f;
+    if (gguf_open(path, &f, &err)) return loader_report(&err);
+    printf("file: %s\nGGUF version %u, %llu bytes, alignment %llu, data at offset %llu\n",
+           path, gguf_version(f), (unsigned long long)gguf_file_size(f),
+           (unsigned long long)gguf_alignment(f), (unsigned long long)gguf_data_offset(f));
+    printf("\nmetadata: %lld keys\n", (long long)gguf_n_kv(f));
+    for (int64_t i = 0; i < gguf_n_kv(f); i++) {
+        struct gguf_str k = gguf_key(f, i);
+        enum gguf_vtype t = gguf_kv_type(f, i);
+        printf("  %-44.*s %-4s = ", (int)(k.len > 200 ? 200 : k.len), k.p, vtype_name(t));
+        if (t == GGUF_ARR) print_array(f, i);
+        else print_scalar(f, i);
+        putchar('\n');
+    }
+    print_tensors(f);
+    gguf_close(f);
+    out_write("", 0); /* surface a write error (e.g. a full disk) */
+    return 0;
+}

@@ -1,0 +1,149 @@
+/*
+ * perplexity.c — `ember perplexity -m FILE -f TEXT -c N`.
+ *
+ * Chunks the text the way llama.cpp's perplexity tool does, so the numbers
+ * compare directly: the whole text is tokenized once with BOS, cut into
+ * floor(n_tokens / N) chunks of N tokens, each chunk's first token replaced
+ * by BOS, and only the second half of each chunk scored (positions N/2 to
+ * N-2 predicting the next token), so every scored token has at least N/2
+ * tokens of context. Prints the running perplexity per chunk, as llama.cpp
+ * does, and the final estimate with its standard error.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "args.h"
+#include "cli.h"
+#include "loader.h"
+
+/* -log p(tok) from a row of logits: max-shifted, sum in double. */
+static double nll_of(const float *logits, int n_vocab, int tok) {
+    float max = logits[0];
+    for (int j = 1; j < n_vocab; j++)
+        if (logits[j] > max) max = logits[j];
+    double sum = 0;
+    for (int j = 0; j < n_vocab; j++) sum += expf(logits[j] - max);
+    return -((double)(logits[tok] - max) - log(sum));
+}
+
+struct ppl_opts {
+    const char *model, *file;
+    long n_ctx, n_threads, n_chunks;
+};
+
+static int parse_ppl(int argc, char **argv, struct ppl_opts *o) {
+    o->n_ctx = 512;
+    o->n_threads = default_threads();
+    o->n_chunks = -1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            puts("usage: ember perplexity -m MODEL -f TEXT [-c N (512)] [-t N] [--chunks N]");
+            exit(0);
+        } else if (!strcmp(a, "-m") || !strcmp(a, "--model")) {
+            if (!(o->model = args_value(argc, argv, &i))) return EXIT_USAGE;
+        } else if (!strcmp(a, "-f") || !strcmp(a, "--file")) {
+            if (!(o->file = args_value(argc, argv, &i))) return EXIT_USAGE;
+        } else if (!strcmp(a, "-c") || !strcmp(a, "--ctx-size")) {
+            if (!(v = args_value(argc, argv, &i)) || !args_int(a, v, 4, 1L << 20, &o->n_ctx))
+                return EXIT_USAGE;
+        } else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) {
+            if (!(v = args_value(argc, argv, &i)) || !args_int(a, v, 1, 256, &o->n_threads))
+                return EXIT_USAGE;
+        } else if (!strcmp(a, "--chunks")) {
+            if (!(v = args_value(argc, argv, &i)) || !args_int(a, v, 1, 1L << 30, &o->n_chunks))
+                return EXIT_USAGE;
+        } else {
+            cli_error("unknown option '%s' (see ember perplexity --help)", a);
+            return EXIT_USAGE;
+        }
+    }
+    if (!o->model || !o->file) {
+        cli_error("ember perplexity needs -m MODEL and -f TEXT");
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+static int score(const struct ppl_opts *o, struct loaded *l, int32_t *ids, size_t n_ids) {
+    const struct model_info *mi = model_get_info(l->model);
+    int n_ctx = (int)o->n_ctx, first = n_ctx / 2;
+    long n_chunks = (long)(n_ids / (size_t)n_ctx);
+    if (o->n_chunks > 0 && o->n_chunks < n_chunks) n_chunks = o->n_chunks;
+    if (n_chunks < 1) {
+        cli_error("%s has %zu tokens; perplexity with -c %d needs at least %d", o->file, n_ids,
+                  n_ctx, n_ctx);
+        return EXIT_RUNTIME;
+    }
+    struct ember_err err = {0};
+    struct model_ctx *mc;
+    if (model_ctx_new(l->model, n_ctx, (int)o->n_threads, &mc, &err)) return loader_report(&err);
+    float *logits = malloc((size_t)n_ctx * (size_t)mi->n_vocab * sizeof *logits);
+    int32_t *chunk = malloc((size_t)n_ctx * sizeof *chunk);
+    if (!logits || !chunk) {
+        free(logits);
+        free(chunk);
+        model_ctx_free(mc);
+        cli_error("out of memory");
+        return EXIT_RUNTIME;
+    }
+    double nll = 0, nll2 = 0;
+    long count = 0;
+    int rc = 0;
+    bool bos = tokenizer_add_bos(l->tok);
+    for (long c = 0; c < n_chunks && !rc; c++) {
+        const int32_t *src = ids + (size_t)c * (size_t)n_ctx;
+        memcpy(chunk, src, (size_t)n_ctx * sizeof *chunk);
+        if (bos) chunk[0] = tokenizer_bos(l->tok);
+        if (model_eval(mc, chunk, n_ctx, 0, true, logits, &err)) {
+            rc = loader_report(&err);
+            break;
+        }
+        for (int j = first; j < n_ctx - 1; j++) {
+            double v = nll_of(logits + (size_t)j * mi->n_vocab, mi->n_vocab, src[j + 1]);
+            nll += v;
+            nll2 += v * v;
+            count++;
+        }
+        printf("[%ld]%.4f,", c + 1, exp(nll / (double)count));
+        out_write("", 0);
+        fprintf(stderr, "\rember: chunk %ld/%ld", c + 1, n_chunks);
+    }
+    if (!rc) {
+        double mean = nll / (double)count, var = nll2 / (double)count - mean * mean;
+        double ppl = exp(mean);
+        double se = var > 0 && count > 1 ? sqrt(var / (double)(count - 1)) * ppl : 0;
+        fprintf(stderr, "\n");
+        printf("\nFinal estimate: PPL = %.4f +/- %.5f\n", ppl, se);
+        out_write("", 0);
+    }
+    free(logits);
+    free(chunk);
+    model_ctx_free(mc);
+    return rc;
+}
+
+int tool_perplexity(int argc, char **argv) {
+    struct ppl_opts o = {0};
+    int rc = parse_ppl(argc, argv, &o);
+    if (rc) return rc;
+    uint64_t len;
+    char *text = read_text(o.file, 1ull << 30, &len);
+    if (!text) return EXIT_RUNTIME;
+    struct loaded l;
+    if ((rc = loader_open(o.model, &l))) {
+        free(text);
+        return rc;
+    }
+    struct ember_err err = {0};
+    int32_t *ids = NULL;
+    size_t n = 0;
+    if (tokenizer_encode(l.tok, text, len, true, false, &ids, &n, &err)) rc = loader_report(&err);
+    else rc = score(&o, &l, ids, n);
+    free(ids);
+    free(text);
+    loader_close(&l);
+    return rc;
+}
