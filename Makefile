@@ -38,7 +38,7 @@ test: ember tests
 	@EMBER=./ember TEST_BIN=$(BUILD)/tests bash tests/run.sh
 
 demo: ember
-	./ember run -m tests/data/stories260K.gguf -p "Once upon a time" -n 200 --temp 0.8 -s 42
+	./ember run -m tests/data/models/stories260K.gguf -p "Once upon a time" -n 200 --temp 0.8 -s 42
 
 clean:
 	rm -rf build ember

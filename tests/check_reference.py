@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+"""Acceptance checks of ember against llama.cpp's recorded outputs.
+
+Reads tests/data/models/reference.json (made by llama.cpp at the commit it
+names) and, for every model file and prompt, checks that
+  - `ember tokenize` gives llama.cpp's prompt_tokens,
+  - `ember run --temp 0 -n 48` prints exactly llama.cpp's greedy text
+    (at each thread count given by --threads),
+  - `ember perplexity -c 128` is within 0.5% of llama.cpp's ppl_c128.
+Prints one "ok ..." / "not ok ..." line per check (tests/run.sh counts them).
+"""
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--ember", default=os.environ.get("EMBER", "./ember"))
+ap.add_argument("--data", default="tests/data/models")
+ap.add_argument("--threads", default="1,2")
+ap.add_argument("--skip-ppl", action="store_true")
+args = ap.parse_args()
+
+ref = json.load(open(os.path.join(args.data, "reference.json")))
+failed = 0
+
+
+def report(ok, msg, detail=""):
+    global failed
+    if ok:
+        print("ok " + msg)
+    else:
+        failed += 1
+        print("not ok " + msg + (": " + detail if detail else ""))
+    sys.stdout.flush()
+
+
+def ember(*a):
+    return subprocess.run([args.ember, *a], capture_output=True, timeout=600)
+
+
+for name, m in ref["models"].items():
+    path = os.path.join(args.data, name)
+    for g in m["greedy"]:
+        p = g["prompt"]
+        r = ember("tokenize", "-m", path, "-p", p)
+        ids = [int(x) for x in re.findall(rb"-?\d+", r.stdout.split(b"\n")[0])]
+        report(r.returncode == 0 and ids == g["prompt_tokens"], f"{name} tokens of {p!r}",
+               f"got {ids} want {g['prompt_tokens']} {r.stderr.decode()[:200]}")
+        for t in args.threads.split(","):
+            r = ember("run", "-m", path, "-p", p, "--temp", "0", "-n", str(g["n_predict"]), "-t", t)
+            out = r.stdout.decode("utf-8", "replace")
+            report(r.returncode == 0 and out == g["text"], f"{name} greedy -t {t} {p!r}",
+                   f"rc {r.returncode}\n   got  {out!r}\n   want {g['text']!r}\n   {r.stderr.decode()[:300]}")
+    if args.skip_ppl:
+        continue
+    r = ember("perplexity", "-m", path, "-f", os.path.join(args.data, "tinystory-eval.txt"), "-c", "128")
+    mm = re.search(rb"PPL = ([0-9.]+)", r.stdout)
+    want = m["ppl_c128"]
+    got = float(mm.group(1)) if mm else float("nan")
+    rel = abs(got - want) / want if mm else float("inf")
+    report(r.returncode == 0 and rel <= 0.005, f"{name} perplexity c128 {got:.4f} vs llama.cpp {want} ({100*rel:.3f}%)",
+           r.stderr.decode()[-300:])
+
+sys.exit(1 if failed else 0)
