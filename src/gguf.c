@@ -352,8 +352,12 @@ static enum ember_status read_tensors(struct cursor *c, struct gguf_file *f) {
         uint64_t at = c->pos;
         if (read_tensor_info(c, &f->tensors[i])) return c->err->status;
         if (index_insert(f->tensor_index, f->tensor_index_cap, &f->tensors[0].name,
-                         sizeof f->tensors[0], i) >= 0)
-            return corrupt_at(c, at, "duplicate tensor name");
+                         sizeof f->tensors[0], i) >= 0) {
+            char msg[120];
+            snprintf(msg, sizeof msg, "duplicate tensor name '%.*s'",
+                     (int)f->tensors[i].name.len, f->tensors[i].name.p);
+            return corrupt_at(c, at, msg);
+        }
     }
     return place_tensors(c, f);
 }
