@@ -183,14 +183,17 @@ struct timing {
     int n_prompt, n_gen;
 };
 
-static void echo_prompt(const struct tokenizer *tok, const int32_t *ids, size_t n) {
+/* Stream one token's text to stdout; buf holds tokenizer_max_piece() + 4. */
+static void emit(const struct tokenizer *tok, struct tok_stream *ts, int32_t id, char *buf,
+                 size_t cap) {
+    out_write(buf, tokenizer_stream_push(tok, ts, id, buf, cap));
+}
+
+static void echo_prompt(const struct tokenizer *tok, const int32_t *ids, size_t n, char *buf,
+                        size_t cap) {
     struct tok_stream ts = {0};
-    char buf[512];
-    for (size_t i = 0; i < n; i++) {
-        size_t k = tokenizer_stream_push(tok, &ts, ids[i], buf, sizeof buf);
-        out_write(buf, k);
-    }
-    out_write(buf, tokenizer_stream_flush(&ts, buf, sizeof buf));
+    for (size_t i = 0; i < n; i++) emit(tok, &ts, ids[i], buf, cap);
+    out_write(buf, tokenizer_stream_flush(&ts, buf, cap));
 }
 
 /* Evaluate the prompt, then sample until end of text, n_predict tokens or a
@@ -215,13 +218,15 @@ static int generate(const struct run_opts *o, struct loaded *l, const int32_t *i
         return loader_report(&err);
     struct sampler *smp = sampler_new(&o->sp, mi->n_vocab);
     float *logits = malloc((size_t)mi->n_vocab * sizeof *logits);
+    size_t cap = tokenizer_max_piece(l->tok) + 8;
+    char *buf = malloc(cap);
     int rc = 0;
-    if (!smp || !logits) {
+    if (!smp || !logits || !buf) {
         cli_error("out of memory");
         rc = EXIT_RUNTIME;
         goto done;
     }
-    if (o->echo) echo_prompt(l->tok, ids, n_ids);
+    if (o->echo) echo_prompt(l->tok, ids, n_ids, buf, cap);
     for (size_t i = 0; i < n_ids; i++) sampler_accept(smp, ids[i]);
 
     double t0 = os_now_ms();
@@ -233,12 +238,11 @@ static int generate(const struct run_opts *o, struct loaded *l, const int32_t *i
     tm->prompt_ms = os_now_ms() - t0;
     t0 = os_now_ms();
     struct tok_stream ts = {0};
-    char buf[512];
     int pos = (int)n_ids;
     for (long g = 0; n_ids && (o->n_predict < 0 || g < o->n_predict); g++) {
         int32_t tok = sampler_sample(smp, logits);
         if (tokenizer_is_eog(l->tok, tok)) break;
-        out_write(buf, tokenizer_stream_push(l->tok, &ts, tok, buf, sizeof buf));
+        emit(l->tok, &ts, tok, buf, cap);
         sampler_accept(smp, tok);
         tm->n_gen++;
         if (o->n_predict >= 0 && g + 1 == o->n_predict) break;
@@ -251,10 +255,11 @@ static int generate(const struct run_opts *o, struct loaded *l, const int32_t *i
             goto done;
         }
     }
-    out_write(buf, tokenizer_stream_flush(&ts, buf, sizeof buf));
+    out_write(buf, tokenizer_stream_flush(&ts, buf, cap));
     tm->gen_ms = os_now_ms() - t0;
     if (isatty(STDOUT_FILENO)) out_write("\n", 1);
 done:
+    free(buf);
     free(logits);
     sampler_free(smp);
     model_ctx_free(mc);
