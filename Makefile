@@ -6,7 +6,7 @@ BUILD   ?= build
 OPT     ?= -O2
 CFLAGS  ?=
 CFLAGS  += -std=c11 $(OPT) -g -Wall -Wextra -D_GNU_SOURCE -MMD -MP \
-           -Isrc -Iquant -Imodels -Ibackends -Itools
+           -Isrc -Iquant -Imodels -Ibackends -Ibackends/cpu -Itools
 LDLIBS  += -lm -lpthread
 
 SRCS     := $(wildcard src/*.c quant/*.c models/*.c backends/cpu/*.c tools/*.c)
