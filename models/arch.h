@@ -32,16 +32,19 @@ struct model {
     struct layer_weights *layers;  /* [n_layer] */
 };
 
-/* Per-sequence state: scratch (x .. logits) and the KV cache. */
+/* Per-sequence state: scratch for a batch of up to n_batch tokens, and the
+ * KV cache. Every scratch buffer holds one row per token of the batch. */
 struct model_ctx {
     const struct model *m;
-    int n_ctx;
+    int n_ctx, n_batch;
     struct threadpool *pool;
     struct ops_ctx ops;
-    float *x, *xb, *xb2;           /* [n_embd] residual stream and temporaries */
-    float *q, *k, *v;              /* [n_head*hd], [n_kv*hd] x2 */
-    float *att;                    /* [n_ctx] attention scores of one head */
-    float *hb, *hb2;               /* [n_ff] */
+    float *x;                      /* [n_batch][n_embd] residual stream */
+    float *xb;                     /* [n_batch][max(n_embd, n_head*hd)] */
+    float *xb2;                    /* [n_batch][n_embd] */
+    float *q;                      /* [n_batch][n_head*hd] */
+    float *att;                    /* [n_head][n_ctx] scores, one row per head */
+    float *hb, *hb2;               /* [n_batch][n_ff] */
     float *k_cache, *v_cache;      /* [n_layer][n_ctx][n_kv*hd] */
 };
 
@@ -52,8 +55,11 @@ struct model_arch {
     /* Bind the layer tensors after model.c has read the common hparams. */
     enum ember_status (*bind)(struct model *m, const struct gguf_file *f,
                               struct ember_err *err);
-    /* One token at position pos; logits[n_vocab]. */
-    void (*forward)(struct model_ctx *c, int32_t token, int pos, float *logits);
+    /* n tokens (n <= n_batch) at positions pos..pos+n-1. Writes n_vocab
+     * logits per token when `all`, else for the last one only; none when
+     * logits is NULL. */
+    void (*forward)(struct model_ctx *c, const int32_t *tokens, int n, int pos,
+                    bool all, float *logits);
 };
 
 extern const struct model_arch llama_arch, qwen2_arch;

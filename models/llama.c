@@ -59,82 +59,107 @@ static enum ember_status llama_bind(struct model *m, const struct gguf_file *f,
     return EMBER_OK;
 }
 
-static void add_bias(float *x, const float *b, int n) {
-    if (b) ops_add(x, b, n);
+/* Add a bias vector to each of n rows. */
+static void add_bias(float *x, const float *b, int n_rows, int width) {
+    if (!b) return;
+    for (int i = 0; i < n_rows; i++) ops_add(x + (size_t)i * width, b, width);
 }
 
-/* Multi-head attention of the current token (q) over positions 0..pos of
- * layer l's cache; writes n_head*hd values to out. Query head h reads KV head
- * h / (n_head / n_head_kv) (grouped-query attention). */
-static void attention(struct model_ctx *c, int l, int pos, float *out) {
+struct attn_job {
+    struct model_ctx *c;
+    int layer, n, pos;
+    float *out; /* [n][n_head*hd] */
+};
+
+/* Causal attention of query head h for every token of the batch: token i
+ * (at position pos+i) attends to cache positions 0..pos+i. Query head h
+ * reads KV head h / (n_head / n_head_kv) (grouped-query attention). One
+ * task per head, so each head's score row is private to its task. */
+static void attention_head(void *arg, int h) {
+    const struct attn_job *j = arg;
+    struct model_ctx *c = j->c;
     const struct model_info *in = &c->m->info;
-    int hd = in->head_dim, kv_dim = in->n_head_kv * hd, group = in->n_head / in->n_head_kv;
-    size_t layer_off = (size_t)l * c->n_ctx * kv_dim;
+    int hd = in->head_dim, kv_dim = in->n_head_kv * hd, q_dim = in->n_head * hd;
+    int kvh = h / (in->n_head / in->n_head_kv);
+    const float *kc = c->k_cache + (size_t)j->layer * c->n_ctx * kv_dim + (size_t)kvh * hd;
+    const float *vc = c->v_cache + (size_t)j->layer * c->n_ctx * kv_dim + (size_t)kvh * hd;
+    float *att = c->att + (size_t)h * c->n_ctx;
     float scale = 1.0f / sqrtf((float)hd);
-    for (int h = 0; h < in->n_head; h++) {
-        const float *q = c->q + (size_t)h * hd;
-        int kvh = h / group;
-        for (int t = 0; t <= pos; t++) {
-            const float *k = c->k_cache + layer_off + (size_t)t * kv_dim + (size_t)kvh * hd;
+    for (int i = 0; i < j->n; i++) {
+        const float *q = c->q + (size_t)i * q_dim + (size_t)h * hd;
+        int n_pos = j->pos + i + 1;
+        for (int t = 0; t < n_pos; t++) {
+            const float *k = kc + (size_t)t * kv_dim;
             float s = 0.0f;
-            for (int i = 0; i < hd; i++) s += q[i] * k[i];
-            c->att[t] = s * scale;
+            for (int d = 0; d < hd; d++) s += q[d] * k[d];
+            att[t] = s * scale;
         }
-        ops_softmax(c->att, pos + 1);
-        float *o = out + (size_t)h * hd;
+        ops_softmax(att, n_pos);
+        float *o = j->out + (size_t)i * q_dim + (size_t)h * hd;
         memset(o, 0, (size_t)hd * sizeof *o);
-        for (int t = 0; t <= pos; t++) {
-            const float *v = c->v_cache + layer_off + (size_t)t * kv_dim + (size_t)kvh * hd;
-            float a = c->att[t];
-            for (int i = 0; i < hd; i++) o[i] += a * v[i];
+        for (int t = 0; t < n_pos; t++) {
+            const float *v = vc + (size_t)t * kv_dim;
+            float a = att[t];
+            for (int d = 0; d < hd; d++) o[d] += a * v[d];
         }
     }
 }
 
-static void llama_forward(struct model_ctx *c, int32_t token, int pos, float *logits) {
+/* n tokens at positions pos..pos+n-1; each step below works on all n rows. */
+static void llama_forward(struct model_ctx *c, const int32_t *tokens, int n, int pos,
+                          bool all, float *logits) {
     const struct model *m = c->m;
     const struct model_info *in = &m->info;
     int e = in->n_embd, hd = in->head_dim, kv_dim = in->n_head_kv * hd;
-    int q_dim = in->n_head * hd;
+    int q_dim = in->n_head * hd, ff = in->n_ff;
     float *x = c->x;
 
-    ops_get_row(x, &m->tok_embd, token);
+    for (int i = 0; i < n; i++) ops_get_row(x + (size_t)i * e, &m->tok_embd, tokens[i]);
     for (int l = 0; l < in->n_layer; l++) {
         const struct layer_weights *w = &m->layers[l];
+        /* this batch's rows of the layer's cache: contiguous by position */
         float *kc = c->k_cache + ((size_t)l * c->n_ctx + pos) * kv_dim;
         float *vc = c->v_cache + ((size_t)l * c->n_ctx + pos) * kv_dim;
 
         /* attention norm, then q, k, v (k and v go straight into the cache) */
-        ops_rmsnorm(c->xb, x, w->attn_norm, e, m->rms_eps);
-        ops_matmul(&c->ops, c->q, &w->wq, c->xb);
-        ops_matmul(&c->ops, kc, &w->wk, c->xb);
-        ops_matmul(&c->ops, vc, &w->wv, c->xb);
-        add_bias(c->q, w->bq, q_dim);
-        add_bias(kc, w->bk, kv_dim);
-        add_bias(vc, w->bv, kv_dim);
+        for (int i = 0; i < n; i++)
+            ops_rmsnorm(c->xb + (size_t)i * e, x + (size_t)i * e, w->attn_norm, e, m->rms_eps);
+        ops_matmul(&c->ops, c->q, &w->wq, c->xb, n);
+        ops_matmul(&c->ops, kc, &w->wk, c->xb, n);
+        ops_matmul(&c->ops, vc, &w->wv, c->xb, n);
+        add_bias(c->q, w->bq, n, q_dim);
+        add_bias(kc, w->bk, n, kv_dim);
+        add_bias(vc, w->bv, n, kv_dim);
 
         /* rotary position embedding of q and k */
-        ops_rope(c->q, in->n_head, hd, pos, &m->rope);
-        ops_rope(kc, in->n_head_kv, hd, pos, &m->rope);
+        for (int i = 0; i < n; i++) {
+            ops_rope(c->q + (size_t)i * q_dim, in->n_head, hd, pos + i, &m->rope);
+            ops_rope(kc + (size_t)i * kv_dim, in->n_head_kv, hd, pos + i, &m->rope);
+        }
 
-        /* attention over the cache, output projection, residual */
-        attention(c, l, pos, c->xb);
-        ops_matmul(&c->ops, c->xb2, &w->wo, c->xb);
-        ops_add(x, c->xb2, e);
+        /* causal attention over the cache, output projection, residual */
+        struct attn_job aj = {c, l, n, pos, c->xb};
+        threadpool_run(c->pool, attention_head, &aj, in->n_head);
+        ops_matmul(&c->ops, c->xb2, &w->wo, c->xb, n);
+        ops_add(x, c->xb2, n * e);
 
         /* ffn norm, SwiGLU: down(silu(gate(x)) * up(x)), residual */
-        ops_rmsnorm(c->xb, x, w->ffn_norm, e, m->rms_eps);
-        ops_matmul(&c->ops, c->hb, &w->w_gate, c->xb);
-        ops_matmul(&c->ops, c->hb2, &w->w_up, c->xb);
-        ops_silu_mul(c->hb, c->hb2, in->n_ff);
-        ops_matmul(&c->ops, c->xb2, &w->w_down, c->hb);
-        ops_add(x, c->xb2, e);
+        for (int i = 0; i < n; i++)
+            ops_rmsnorm(c->xb + (size_t)i * e, x + (size_t)i * e, w->ffn_norm, e, m->rms_eps);
+        ops_matmul(&c->ops, c->hb, &w->w_gate, c->xb, n);
+        ops_matmul(&c->ops, c->hb2, &w->w_up, c->xb, n);
+        ops_silu_mul(c->hb, c->hb2, n * ff);
+        ops_matmul(&c->ops, c->xb2, &w->w_down, c->hb, n);
+        ops_add(x, c->xb2, n * e);
     }
     if (!logits) return; /* prompt tokens whose logits nobody reads */
 
-    /* final norm and classifier */
-    ops_rmsnorm(c->xb, x, m->output_norm, e, m->rms_eps);
-    ops_matmul(&c->ops, logits, &m->output, c->xb);
+    /* final norm and classifier, for every row or just the last */
+    int first = all ? 0 : n - 1;
+    for (int i = first; i < n; i++)
+        ops_rmsnorm(c->xb + (size_t)(i - first) * e, x + (size_t)i * e, m->output_norm, e,
+                    m->rms_eps);
+    ops_matmul(&c->ops, logits, &m->output, c->xb, n - first);
 }
 
 const struct model_arch llama_arch = {

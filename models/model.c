@@ -36,6 +36,10 @@ enum ember_status model_bind_matrix(const struct gguf_file *f, const char *name,
                           "tensor '%s' has shape [%lld, %lld], expected [%lld, %lld]",
                           name, (long long)g->ne[0], (long long)g->ne[1],
                           (long long)n_in, (long long)n_out);
+    if (!quant_ops_for(g->type)->dot)
+        return ember_fail(err, EMBER_EUNSUPPORTED,
+                          "tensor '%s' has type %s, which is not a weight type", name,
+                          quant_type_name(g->type));
     t->type = g->type;
     t->n_in = n_in;
     t->n_out = n_out;
@@ -231,6 +235,8 @@ static void *alloc_floats(uint64_t n, bool *ok) {
     return p;
 }
 
+#define N_BATCH 64 /* tokens per forward call: the activations stay in L2 */
+
 enum ember_status model_ctx_new(const struct model *m, int n_ctx, int n_threads,
                                 struct model_ctx **out, struct ember_err *err) {
     *out = NULL;
@@ -248,23 +254,24 @@ enum ember_status model_ctx_new(const struct model *m, int n_ctx, int n_threads,
     if (!c) return ember_fail(err, EMBER_ENOMEM, "out of memory");
     c->m = m;
     c->n_ctx = n_ctx;
+    c->n_batch = N_BATCH;
+    uint64_t B = (uint64_t)c->n_batch;
     bool ok = true;
     uint64_t wide = (uint64_t)in->n_ff > q_dim ? (uint64_t)in->n_ff : q_dim;
     if ((uint64_t)in->n_embd > wide) wide = (uint64_t)in->n_embd;
-    c->x = alloc_floats((uint64_t)in->n_embd, &ok);
-    c->xb = alloc_floats(wide, &ok);
-    c->xb2 = alloc_floats((uint64_t)in->n_embd, &ok);
-    c->q = alloc_floats(q_dim, &ok);
-    c->k = alloc_floats(kv_dim, &ok);
-    c->v = alloc_floats(kv_dim, &ok);
-    c->att = alloc_floats((uint64_t)n_ctx, &ok);
-    c->hb = alloc_floats((uint64_t)in->n_ff, &ok);
-    c->hb2 = alloc_floats((uint64_t)in->n_ff, &ok);
+    uint64_t xb_w = q_dim > (uint64_t)in->n_embd ? q_dim : (uint64_t)in->n_embd;
+    c->x = alloc_floats(B * (uint64_t)in->n_embd, &ok);
+    c->xb = alloc_floats(B * xb_w, &ok);
+    c->xb2 = alloc_floats(B * (uint64_t)in->n_embd, &ok);
+    c->q = alloc_floats(B * q_dim, &ok);
+    c->att = alloc_floats((uint64_t)in->n_head * (uint64_t)n_ctx, &ok);
+    c->hb = alloc_floats(B * (uint64_t)in->n_ff, &ok);
+    c->hb2 = alloc_floats(B * (uint64_t)in->n_ff, &ok);
     c->k_cache = alloc_floats(cache, &ok);
     c->v_cache = alloc_floats(cache, &ok);
     c->pool = threadpool_new(n_threads);
     if (!c->pool) ok = false;
-    if (ok) ok = ops_ctx_init(&c->ops, c->pool, (int64_t)wide);
+    if (ok) ok = ops_ctx_init(&c->ops, c->pool, (int64_t)wide, c->n_batch);
     if (!ok) {
         model_ctx_free(c);
         return ember_fail(err, EMBER_ENOMEM, "out of memory allocating a %d-token context", n_ctx);
@@ -277,8 +284,7 @@ void model_ctx_free(struct model_ctx *c) {
     if (!c) return;
     ops_ctx_free(&c->ops);
     threadpool_free(c->pool);
-    free(c->x); free(c->xb); free(c->xb2);
-    free(c->q); free(c->k); free(c->v); free(c->att);
+    free(c->x); free(c->xb); free(c->xb2); free(c->q); free(c->att);
     free(c->hb); free(c->hb2);
     free(c->k_cache); free(c->v_cache);
     free(c);
@@ -298,10 +304,13 @@ enum ember_status model_eval(struct model_ctx *c, const int32_t *tokens, int n,
         if (tokens[i] < 0 || tokens[i] >= in->n_vocab)
             return ember_fail(err, EMBER_EINVAL, "token id %d is outside the vocabulary (%d)",
                               tokens[i], in->n_vocab);
-    for (int i = 0; i < n; i++) {
-        bool want = all || i == n - 1;
-        float *dst = want ? logits + (all ? (size_t)i * in->n_vocab : 0) : NULL;
-        c->m->arch->forward(c, tokens[i], pos + i, dst);
+    /* Batches of n_batch tokens; only the last batch's last row matters
+     * unless every position's logits are wanted. */
+    for (int i = 0; i < n; i += c->n_batch) {
+        int nb = n - i < c->n_batch ? n - i : c->n_batch;
+        bool last = i + nb == n;
+        float *dst = all ? logits + (size_t)i * in->n_vocab : (last ? logits : NULL);
+        c->m->arch->forward(c, tokens + i, nb, pos + i, all, dst);
     }
     return EMBER_OK;
 }

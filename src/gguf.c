@@ -87,7 +87,7 @@ static enum ember_status take_u64(struct cursor *c, uint64_t *v,
 
 static enum ember_status take_str(struct cursor *c, struct gguf_str *s,
                                   const char *what) {
-    uint64_t at = c->pos, len;
+    uint64_t at = c->pos, len = 0;
     if (take_u64(c, &len, what)) return c->err->status;
     if (len > left(c)) {
         char msg[160];
@@ -157,12 +157,12 @@ static int64_t *index_new(int64_t n, uint64_t *cap) {
 
 static enum ember_status read_array(struct cursor *c, struct gguf_kv *kv) {
     uint64_t at = c->pos;
-    uint32_t et;
+    uint32_t et = 0;
     if (take_u32(c, &et, "array element type is cut off")) return c->err->status;
     if (et == GGUF_ARR) return corrupt_at(c, at, "nested arrays are not supported");
     int esz = scalar_size(et);
     if (esz < 0) return corrupt_at(c, at, "unknown array element type");
-    uint64_t n;
+    uint64_t n = 0;
     if (take_u64(c, &n, "array length is cut off")) return c->err->status;
     kv->arr_type = (enum gguf_vtype)et;
     kv->arr_len = n;
@@ -191,7 +191,7 @@ static enum ember_status read_array(struct cursor *c, struct gguf_kv *kv) {
 static enum ember_status read_kv(struct cursor *c, struct gguf_kv *kv) {
     if (take_str(c, &kv->key, "metadata key")) return c->err->status;
     uint64_t at = c->pos;
-    uint32_t t;
+    uint32_t t = 0;
     if (take_u32(c, &t, "metadata value type is cut off")) return c->err->status;
     int sz = scalar_size(t);
     if (sz < 0) return corrupt_at(c, at, "unknown metadata value type");
@@ -245,7 +245,7 @@ static enum ember_status read_tensor_info(struct cursor *c, struct gguf_tensor *
     if (take_str(c, &t->name, "tensor name")) return c->err->status;
     if (t->name.len >= GGUF_MAX_NAME) return corrupt_at(c, at, "tensor name is too long");
     if (t->name.len == 0) return corrupt_at(c, at, "tensor name is empty");
-    uint32_t nd;
+    uint32_t nd = 0;
     at = c->pos;
     if (take_u32(c, &nd, "tensor n_dims is cut off")) return c->err->status;
     if (nd < 1 || nd > 4) return corrupt_at(c, at, "tensor n_dims must be 1 to 4");
@@ -263,7 +263,7 @@ static enum ember_status read_tensor_info(struct cursor *c, struct gguf_tensor *
         t->ne[d] = (int64_t)v;
     }
     t->n_elems = n;
-    uint32_t type;
+    uint32_t type = 0;
     at = c->pos;
     if (take_u32(c, &type, "tensor type is cut off")) return c->err->status;
     const struct quant_ops *q = quant_ops_for((int)type);
@@ -279,7 +279,7 @@ static enum ember_status read_tensor_info(struct cursor *c, struct gguf_tensor *
         return corrupt_at(c, at, "tensor row length is not a multiple of its type's block size");
     if (!ember_mul_u64(n / (uint64_t)q->block_elems, (uint64_t)q->block_bytes, &t->n_bytes))
         return corrupt_at(c, at, "tensor byte size overflows");
-    uint64_t off;
+    uint64_t off = 0;
     if (take_u64(c, &off, "tensor offset is cut off")) return c->err->status;
     t->offset = off;
     return EMBER_OK;
@@ -400,7 +400,7 @@ static enum ember_status parse(struct cursor *c, struct gguf_file *f) {
                           c->path);
     if (f->version != 2 && f->version != 3)
         return corrupt_at(c, 4, "unknown GGUF version");
-    uint64_t nt, nkv;
+    uint64_t nt = 0, nkv = 0;
     if (take_u64(c, &nt, "header is cut off")) return c->err->status;
     if (take_u64(c, &nkv, "header is cut off")) return c->err->status;
     if (nt > (uint64_t)INT64_MAX) return corrupt_at(c, 8, "tensor count is larger than the file could hold");

@@ -9,16 +9,23 @@
 #include "ops.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "quant.h"
 
-bool ops_ctx_init(struct ops_ctx *c, struct threadpool *pool, int64_t max_n) {
+/* Converted rows start on cache lines. */
+static size_t vec_stride(int vec_type, int64_t n) {
+    return (quant_row_bytes(vec_type, n) + 63) & ~(size_t)63;
+}
+
+bool ops_ctx_init(struct ops_ctx *c, struct threadpool *pool, int64_t max_n, int max_rows) {
     c->pool = pool;
+    c->max_rows = max_rows;
     /* The widest activation encoding is F32: 4 bytes a value. */
-    c->vec_cap = (size_t)max_n * sizeof(float) + 64;
-    c->vec = malloc(c->vec_cap);
+    c->vec_cap = vec_stride(EMBER_TYPE_F32, max_n) * (size_t)max_rows;
+    c->vec = aligned_alloc(64, c->vec_cap);
     return c->vec != NULL;
 }
 
@@ -30,26 +37,35 @@ void ops_ctx_free(struct ops_ctx *c) {
 struct matmul_job {
     float *out;
     const struct tensor *w;
-    const void *vec;
+    const uint8_t *vec;
+    size_t vec_stride;
+    int n;
     float (*dot)(const void *, const void *, int64_t);
     int64_t rows_per_task;
 };
 
+/* Each task owns a band of weight rows and computes them for every input
+ * row, so a weight row is read from memory once per batch. */
 static void matmul_task(void *arg, int task) {
     const struct matmul_job *j = arg;
     int64_t r0 = (int64_t)task * j->rows_per_task;
     int64_t r1 = r0 + j->rows_per_task;
     if (r1 > j->w->n_out) r1 = j->w->n_out;
     const uint8_t *base = j->w->data;
-    for (int64_t r = r0; r < r1; r++)
-        j->out[r] = j->dot(base + (size_t)r * j->w->row_bytes, j->vec, j->w->n_in);
+    for (int64_t r = r0; r < r1; r++) {
+        const void *row = base + (size_t)r * j->w->row_bytes;
+        for (int i = 0; i < j->n; i++)
+            j->out[(size_t)i * j->w->n_out + r] =
+                j->dot(row, j->vec + (size_t)i * j->vec_stride, j->w->n_in);
+    }
 }
 
-void ops_matmul(struct ops_ctx *c, float *out, const struct tensor *w, const float *x) {
+void ops_matmul(struct ops_ctx *c, float *out, const struct tensor *w, const float *x, int n) {
     const struct quant_ops *q = quant_ops_for(w->type);
     const struct quant_ops *vq = quant_ops_for(q->vec_type);
-    vq->quantize(x, c->vec, w->n_in);
-    struct matmul_job j = {out, w, c->vec, q->dot, 16};
+    struct matmul_job j = {out, w, c->vec, vec_stride(q->vec_type, w->n_in), n, q->dot, 16};
+    for (int i = 0; i < n; i++)
+        vq->quantize(x + (size_t)i * w->n_in, (uint8_t *)c->vec + (size_t)i * j.vec_stride, w->n_in);
     int64_t n_tasks = (w->n_out + j.rows_per_task - 1) / j.rows_per_task;
     threadpool_run(c->pool, matmul_task, &j, (int)n_tasks);
 }

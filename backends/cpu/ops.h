@@ -24,11 +24,12 @@ struct tensor {
     const void *data;
 };
 
-/* Scratch for converted activations, sized for the widest row. */
+/* Scratch for converted activations: up to max_rows rows of the widest. */
 struct ops_ctx {
     struct threadpool *pool;
-    void *vec;        /* converted activation row */
+    void *vec;        /* converted activation rows */
     size_t vec_cap;
+    int max_rows;
 };
 
 struct rope_params {
@@ -43,12 +44,13 @@ struct rope_params {
     const float *freq_factors; /* per pair divisor of theta (llama 3.1), or NULL */
 };
 
-/* Allocate scratch for rows up to max_n values; false on out of memory. */
-bool ops_ctx_init(struct ops_ctx *c, struct threadpool *pool, int64_t max_n);
+/* Scratch for max_rows rows of up to max_n values; false on out of memory. */
+bool ops_ctx_init(struct ops_ctx *c, struct threadpool *pool, int64_t max_n, int max_rows);
 void ops_ctx_free(struct ops_ctx *c);
 
-/* out[n_out] = W x, x has W->n_in values. */
-void ops_matmul(struct ops_ctx *c, float *out, const struct tensor *w, const float *x);
+/* For each of n rows (n <= max_rows): out[i][0..n_out) = W x[i], where x[i]
+ * has W->n_in values; rows of x and out are contiguous. */
+void ops_matmul(struct ops_ctx *c, float *out, const struct tensor *w, const float *x, int n);
 /* out[n_in] = row `row` of W, dequantized (embedding lookup). */
 void ops_get_row(float *out, const struct tensor *w, int64_t row);
 
