@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "args.h"
+#include "cpu_features.h"
 #include "os.h"
 
 int loader_report(const struct ember_err *err) {
@@ -17,6 +18,7 @@ int loader_open(const char *path, struct loaded *l) {
     struct ember_err err = {0};
     double t0 = os_now_ms();
     memset(l, 0, sizeof *l);
+    if (cpu_dispatch_init(&err)) return loader_report(&err);
     if (gguf_open(path, &l->gguf, &err)) return loader_report(&err);
     if (model_load(l->gguf, &l->model, &err) ||
         tokenizer_load(l->gguf, &l->tok, &err)) {

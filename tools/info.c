@@ -8,6 +8,7 @@
 
 #include "args.h"
 #include "cli.h"
+#include "cpu_features.h"
 #include "gguf.h"
 #include "loader.h"
 #include "quant.h"
@@ -82,13 +83,37 @@ static void print_tensors(const struct gguf_file *f) {
            total_elems ? 8.0 * (double)total_bytes / (double)total_elems : 0.0);
 }
 
+/* --cpu: what was detected and which kernel set runs. */
+static int print_cpu(void) {
+    struct ember_err err = {0};
+    if (cpu_dispatch_init(&err)) return loader_report(&err);
+    const struct cpu_features *f = cpu_features();
+    const struct { const char *name; bool on; } flags[] = {
+        {"avx2", f->avx2}, {"fma", f->fma}, {"f16c", f->f16c}, {"avx512f", f->avx512f},
+        {"avx512bw", f->avx512bw}, {"avx512vl", f->avx512vl}, {"avx512vnni", f->avx512vnni},
+        {"avx512bf16", f->avx512bf16}, {"os_avx512", f->os_avx512}, {"neon", f->neon},
+        {"dotprod", f->dotprod}, {"i8mm", f->i8mm}, {"fp16", f->fp16},
+    };
+    fputs("detected:", stdout);
+    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
+        if (flags[i].on) printf(" %s", flags[i].name);
+    fputs("\nsupported sets:", stdout);
+    for (int i = 0; i < CPU_ISA_COUNT; i++)
+        if (cpu_isa_supported((enum cpu_isa)i)) printf(" %s", cpu_isa_name((enum cpu_isa)i));
+    printf("\nchosen: %s\n", cpu_isa_name(cpu_isa_chosen()));
+    out_write("", 0);
+    return 0;
+}
+
 int tool_info(int argc, char **argv) {
     const char *path = NULL;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-m") || !strcmp(argv[i], "--model")) {
+        if (!strcmp(argv[i], "--cpu")) {
+            return print_cpu();
+        } else if (!strcmp(argv[i], "-m") || !strcmp(argv[i], "--model")) {
             if (!(path = args_value(argc, argv, &i))) return EXIT_USAGE;
         } else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            puts("usage: ember info -m FILE");
+            puts("usage: ember info -m FILE | ember info --cpu");
             return 0;
         } else {
             cli_error("unknown option '%s' (usage: ember info -m FILE)", argv[i]);

@@ -1,0 +1,38 @@
+/*
+ * cpu_features.h — what this CPU can run, and which kernel set ember uses.
+ *
+ * Detection runs once (cpuid + xgetbv on x86, getauxval on ARM). The chosen
+ * instruction set is the best one detected, or the one named by the
+ * EMBER_ISA environment variable (scalar, avx2, avx512, neon), which must be
+ * available. cpu_dispatch_init() then installs that set's kernels in the
+ * quant_ops table; every set falls back to the scalar reference for what it
+ * does not implement.
+ */
+#ifndef EMBER_CPU_FEATURES_H
+#define EMBER_CPU_FEATURES_H
+
+#include <stdbool.h>
+
+#include "ember.h"
+
+struct cpu_features {
+    bool avx2, fma, f16c;                  /* x86 */
+    bool avx512f, avx512bw, avx512vl, avx512vnni, avx512bf16, os_avx512;
+    bool neon, dotprod, i8mm, fp16;        /* ARM */
+};
+
+enum cpu_isa { CPU_ISA_SCALAR, CPU_ISA_AVX2, CPU_ISA_AVX512, CPU_ISA_NEON, CPU_ISA_COUNT };
+
+/* Filled once; safe from any thread. */
+const struct cpu_features *cpu_features(void);
+const char *cpu_isa_name(enum cpu_isa isa);
+/* Whether this CPU (and this build) can run the set. */
+bool cpu_isa_supported(enum cpu_isa isa);
+
+/* Pick the ISA (EMBER_ISA or the best) and install its kernels. Idempotent;
+ * fails with EMBER_EINVAL when EMBER_ISA names an unknown or unavailable set.
+ * Must run before any kernel is used from more than one thread. */
+enum ember_status cpu_dispatch_init(struct ember_err *err);
+enum cpu_isa cpu_isa_chosen(void);
+
+#endif
