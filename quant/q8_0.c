@@ -1,0 +1,77 @@
+/*
+ * q8_0.c — Q8_0 and Q8_1: blocks of 32 int8 codes with an f16 scale,
+ * value = d * code. Q8_0 is both a weight type and the activation format of
+ * Q4_0/Q5_0/Q8_0 dots; Q8_1 is activation-only (partner of Q4_1/Q5_1) and
+ * also stores s = d * sum(codes) as f16.
+ *
+ * Quantization is ggml's reference rounding (the gguf package's for Q8_0):
+ * d = absmax / 127, code = roundf(x * (1/d)), halves away from zero.
+ */
+#include "quant_impl.h"
+
+#include <math.h>
+
+static float block_absmax(const float *x, int n) {
+    float amax = 0.0f;
+    for (int j = 0; j < n; j++)
+        if (fabsf(x[j]) > amax) amax = fabsf(x[j]);
+    return amax;
+}
+
+/* ------------------------------------------------------------------- Q8_0 */
+
+void q8_0_dequant_ref(const void *src, float *dst, int64_t n) {
+    const block_q8_0 *b = src;
+    for (int64_t i = 0; i < n / QK8_0; i++, dst += QK8_0) {
+        float d = quant_f16_to_f32(b[i].d);
+        for (int j = 0; j < QK8_0; j++) dst[j] = (float)b[i].qs[j] * d;
+    }
+}
+
+void q8_0_quantize_ref(const float *src, void *dst, int64_t n) {
+    block_q8_0 *b = dst;
+    for (int64_t i = 0; i < n / QK8_0; i++, src += QK8_0) {
+        float d = block_absmax(src, QK8_0) / 127;
+        float id = d != 0.0f ? 1.0f / d : 0.0f;
+        b[i].d = quant_f32_to_f16(d);
+        for (int j = 0; j < QK8_0; j++) b[i].qs[j] = (int8_t)roundf(src[j] * id);
+    }
+}
+
+float q8_0_dot_ref(const void *w, const void *x, int64_t n) {
+    const block_q8_0 *a = w, *b = x;
+    float sum = 0.0f;
+    for (int64_t i = 0; i < n / QK8_0; i++) {
+        int32_t isum = 0;
+        for (int j = 0; j < QK8_0; j++) isum += a[i].qs[j] * b[i].qs[j];
+        sum += (float)isum * (quant_f16_to_f32(a[i].d) * quant_f16_to_f32(b[i].d));
+    }
+    return sum;
+}
+
+/* ------------------------------------------------------------------- Q8_1 */
+
+/* Ignores s: the values are d * code alone. */
+void q8_1_dequant_ref(const void *src, float *dst, int64_t n) {
+    const block_q8_1 *b = src;
+    for (int64_t i = 0; i < n / QK8_1; i++, dst += QK8_1) {
+        float d = quant_f16_to_f32(b[i].d);
+        for (int j = 0; j < QK8_1; j++) dst[j] = (float)b[i].qs[j] * d;
+    }
+}
+
+void q8_1_quantize_ref(const float *src, void *dst, int64_t n) {
+    block_q8_1 *b = dst;
+    for (int64_t i = 0; i < n / QK8_1; i++, src += QK8_1) {
+        float d = block_absmax(src, QK8_1) / 127;
+        float id = d != 0.0f ? 1.0f / d : 0.0f;
+        int sum = 0;
+        for (int j = 0; j < QK8_1; j++) {
+            b[i].qs[j] = (int8_t)roundf(src[j] * id);
+            sum += b[i].qs[j];
+        }
+        b[i].d = quant_f32_to_f16(d);
+        /* from the unrounded d, as ggml does */
+        b[i].s = quant_f32_to_f16((float)sum * d);
+    }
+}

@@ -1,0 +1,203 @@
+/*
+ * quant_impl.h — private to quant/: the ggml block layouts, small numeric
+ * helpers, and the prototypes of every scalar `_ref` kernel.
+ *
+ * The structs mirror ggml's block_* types byte for byte (checked by the
+ * static asserts below), so a pointer into a GGUF tensor can be read as an
+ * array of them. Halves are kept as raw uint16_t bits. Like GGUF itself this
+ * assumes a little-endian host. Blocks are at most 2-byte aligned except
+ * block_q8_k (4), which ember only ever creates itself.
+ *
+ * Floating-point contraction is switched off for every file that includes
+ * this header: a fused multiply-add rounds once instead of twice, and the
+ * reference kernels must round exactly like the gguf package and ggml's
+ * scalar code. GCC already does not contract under -std=c11; clang needs the
+ * pragma.
+ */
+#ifndef EMBER_QUANT_IMPL_H
+#define EMBER_QUANT_IMPL_H
+
+#include <stdint.h>
+#include <string.h>
+
+#include "quant.h"
+
+#ifdef __clang__
+#pragma STDC FP_CONTRACT OFF
+#endif
+
+/* ---------------------------------------------------------------- layouts */
+
+#define QK4_0 32
+#define QK4_1 32
+#define QK5_0 32
+#define QK5_1 32
+#define QK8_0 32
+#define QK8_1 32
+#define QK_K 256
+#define K_SCALE_SIZE 12 /* packed 6-bit scales and mins of Q4_K/Q5_K */
+
+typedef struct {
+    uint16_t d;          /* f16 scale */
+    uint8_t qs[QK4_0 / 2]; /* element j in the low nibble of byte j, j+16 high */
+} block_q4_0;
+
+typedef struct {
+    uint16_t d, m;       /* f16 scale and offset (the block minimum) */
+    uint8_t qs[QK4_1 / 2];
+} block_q4_1;
+
+typedef struct {
+    uint16_t d;
+    uint8_t qh[4];       /* bit j = fifth bit of element j (little-endian u32) */
+    uint8_t qs[QK5_0 / 2];
+} block_q5_0;
+
+typedef struct {
+    uint16_t d, m;
+    uint8_t qh[4];
+    uint8_t qs[QK5_1 / 2];
+} block_q5_1;
+
+typedef struct {
+    uint16_t d;
+    int8_t qs[QK8_0];
+} block_q8_0;
+
+typedef struct {
+    uint16_t d;          /* f16 scale */
+    uint16_t s;          /* f16 of d * sum(qs): lets Q4_1/Q5_1 dots add the offset once */
+    int8_t qs[QK8_1];
+} block_q8_1;
+
+typedef struct {
+    uint8_t scales[QK_K / 16]; /* low nibble scale, high nibble min, per 16 */
+    uint8_t qs[QK_K / 4];      /* 2-bit quants */
+    uint16_t d, dmin;
+} block_q2_k;
+
+typedef struct {
+    uint8_t hmask[QK_K / 8];   /* high (third) bit of each quant */
+    uint8_t qs[QK_K / 4];      /* low 2 bits */
+    uint8_t scales[12];        /* 16 6-bit scales, biased by 32 */
+    uint16_t d;
+} block_q3_k;
+
+typedef struct {
+    uint16_t d, dmin;
+    uint8_t scales[K_SCALE_SIZE]; /* 8 6-bit scales and 8 6-bit mins */
+    uint8_t qs[QK_K / 2];
+} block_q4_k;
+
+typedef struct {
+    uint16_t d, dmin;
+    uint8_t scales[K_SCALE_SIZE];
+    uint8_t qh[QK_K / 8];         /* fifth bits: bit j of byte l = sub-block j, element l */
+    uint8_t qs[QK_K / 2];
+} block_q5_k;
+
+typedef struct {
+    uint8_t ql[QK_K / 2];      /* low 4 bits */
+    uint8_t qh[QK_K / 4];      /* high 2 bits */
+    int8_t scales[QK_K / 16];
+    uint16_t d;
+} block_q6_k;
+
+typedef struct {
+    float d;                   /* not a half: activations need the range */
+    int8_t qs[QK_K];
+    int16_t bsums[QK_K / 16];  /* sum of qs per 16, for the K-quant min terms */
+} block_q8_k;
+
+_Static_assert(sizeof(block_q4_0) == 18, "block_q4_0 layout");
+_Static_assert(sizeof(block_q4_1) == 20, "block_q4_1 layout");
+_Static_assert(sizeof(block_q5_0) == 22, "block_q5_0 layout");
+_Static_assert(sizeof(block_q5_1) == 24, "block_q5_1 layout");
+_Static_assert(sizeof(block_q8_0) == 34, "block_q8_0 layout");
+_Static_assert(sizeof(block_q8_1) == 36, "block_q8_1 layout");
+_Static_assert(sizeof(block_q2_k) == 84, "block_q2_k layout");
+_Static_assert(sizeof(block_q3_k) == 110, "block_q3_k layout");
+_Static_assert(sizeof(block_q4_k) == 144, "block_q4_k layout");
+_Static_assert(sizeof(block_q5_k) == 176, "block_q5_k layout");
+_Static_assert(sizeof(block_q6_k) == 210, "block_q6_k layout");
+_Static_assert(sizeof(block_q8_k) == 292, "block_q8_k layout");
+
+/* ---------------------------------------------------------------- helpers */
+
+/* Round to nearest, ties to even, independent of the FPU rounding mode:
+ * adding 1.5*2^23 pushes the fraction out of the mantissa, so the FPU's own
+ * (round-to-nearest-even) addition does the rounding. Valid for
+ * |f| < 2^22, which every caller guarantees by construction. */
+static inline int quant_nearest_int(float f) {
+    float biased = f + 12582912.0f;
+    int32_t bits;
+    memcpy(&bits, &biased, sizeof bits);
+    return (bits & 0x007fffff) - 0x00400000;
+}
+
+static inline int quant_clampi(int v, int lo, int hi) {
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* Nearest code in [lo, hi]. Clamps in float first, so any finite (or NaN,
+ * which gives lo) input is safe for quant_nearest_int. */
+static inline int quant_round_code(float v, int lo, int hi) {
+    if (!(v > (float)lo)) return lo;
+    if (v > (float)hi) return hi;
+    return quant_nearest_int(v);
+}
+
+/* f16 bits of a super-block scale, saturated to the largest finite half so
+ * a huge input clips instead of producing inf (and inf*0 = NaN) scales. */
+static inline uint16_t quant_f16_scale(float d) {
+    if (d > 65504.0f) d = 65504.0f;
+    if (d < -65504.0f) d = -65504.0f;
+    return quant_f32_to_f16(d);
+}
+
+/* Shared K-quant fitting (k_fit.c). Both return the fitted scale and fill L
+ * with one code per value; neither touches more than n values.
+ * symmetric: x ~ scale * L, L in [-nmax, nmax-1] (signed scale).
+ * affine:    x ~ scale * L - *min_off, L in [0, nmax], scale >= 0,
+ *            *min_off >= 0 (the offset only ever lowers, as in ggml). */
+float kfit_symmetric(int n, int nmax, const float *x, int8_t *L);
+float kfit_affine(int n, int nmax, const float *x, uint8_t *L, float *min_off);
+
+/* Unpack scale j (0..7) and min j of the 12-byte Q4_K/Q5_K scale field. */
+void k_scale_min_get(const uint8_t *packed, int j, uint8_t *sc, uint8_t *m);
+/* Pack 8 6-bit scales and mins into the 12-byte field. */
+void k_scale_min_put(uint8_t *packed, const uint8_t *sc, const uint8_t *m);
+
+/* ----------------------------------------------------- reference kernels */
+
+#define QUANT_REF_DECLARE(t)                                        \
+    void t##_dequant_ref(const void *src, float *dst, int64_t n);   \
+    void t##_quantize_ref(const float *src, void *dst, int64_t n);  \
+    float t##_dot_ref(const void *w, const void *x, int64_t n)
+
+QUANT_REF_DECLARE(f32);
+QUANT_REF_DECLARE(f16);
+QUANT_REF_DECLARE(bf16);
+QUANT_REF_DECLARE(q4_0);  /* dot with Q8_0 */
+QUANT_REF_DECLARE(q4_1);  /* dot with Q8_1 */
+QUANT_REF_DECLARE(q5_0);  /* dot with Q8_0 */
+QUANT_REF_DECLARE(q5_1);  /* dot with Q8_1 */
+QUANT_REF_DECLARE(q8_0);  /* dot with Q8_0 */
+QUANT_REF_DECLARE(q2_k);  /* K-quants: dot with Q8_K */
+QUANT_REF_DECLARE(q3_k);
+QUANT_REF_DECLARE(q4_k);
+QUANT_REF_DECLARE(q5_k);
+QUANT_REF_DECLARE(q6_k);
+
+/* Activation-only types: no dot of their own. */
+void q8_1_dequant_ref(const void *src, float *dst, int64_t n);
+void q8_1_quantize_ref(const float *src, void *dst, int64_t n);
+void q8_k_dequant_ref(const void *src, float *dst, int64_t n);
+void q8_k_quantize_ref(const float *src, void *dst, int64_t n);
+
+/* The mutable table behind quant_ops_for(), for a CPU dispatcher that swaps
+ * in faster kernels. Call only before other threads read the table; NULL
+ * for a type without ops. */
+struct quant_ops *quant_ops_writable(int type);
+
+#endif
