@@ -43,8 +43,15 @@ struct quant_ops {
     void (*dequant)(const void *src, float *dst, int64_t n);
     /* Encode n values; NULL when ember cannot write this type. */
     void (*quantize)(const float *src, void *dst, int64_t n);
-    /* Dot of one row `w` of this type with `x` (n values in vec_type). */
+    /* Dot of one row `w` of this type with `x` (n values in vec_type);
+     * NULL for the activation-only types (Q8_1, Q8_K). */
     float (*dot)(const void *w, const void *x, int64_t n);
+    /* Optional tiled product for batches: for r < n_rows and c < n_cols,
+     * out[c * out_stride + r] = dot(w + r * w_stride, x + c * x_stride, n).
+     * NULL: callers loop over dot. A kernel may assume n_rows, n_cols > 0. */
+    void (*mul_mat)(int64_t n, const void *w, size_t w_stride, int n_rows,
+                    const void *x, size_t x_stride, int n_cols, float *out,
+                    size_t out_stride);
 };
 
 /* The ops of a supported type, or NULL (unknown id, or a ggml type such as

@@ -40,7 +40,7 @@ struct matmul_job {
     const uint8_t *vec;
     size_t vec_stride;
     int n;
-    float (*dot)(const void *, const void *, int64_t);
+    const struct quant_ops *q;
     int64_t rows_per_task;
 };
 
@@ -51,19 +51,24 @@ static void matmul_task(void *arg, int task) {
     int64_t r0 = (int64_t)task * j->rows_per_task;
     int64_t r1 = r0 + j->rows_per_task;
     if (r1 > j->w->n_out) r1 = j->w->n_out;
-    const uint8_t *base = j->w->data;
+    const uint8_t *base = (const uint8_t *)j->w->data + (size_t)r0 * j->w->row_bytes;
+    if (j->q->mul_mat && j->n > 1) {
+        j->q->mul_mat(j->w->n_in, base, j->w->row_bytes, (int)(r1 - r0), j->vec,
+                      j->vec_stride, j->n, j->out + r0, (size_t)j->w->n_out);
+        return;
+    }
     for (int64_t r = r0; r < r1; r++) {
-        const void *row = base + (size_t)r * j->w->row_bytes;
+        const void *row = base + (size_t)(r - r0) * j->w->row_bytes;
         for (int i = 0; i < j->n; i++)
             j->out[(size_t)i * j->w->n_out + r] =
-                j->dot(row, j->vec + (size_t)i * j->vec_stride, j->w->n_in);
+                j->q->dot(row, j->vec + (size_t)i * j->vec_stride, j->w->n_in);
     }
 }
 
 void ops_matmul(struct ops_ctx *c, float *out, const struct tensor *w, const float *x, int n) {
     const struct quant_ops *q = quant_ops_for(w->type);
     const struct quant_ops *vq = quant_ops_for(q->vec_type);
-    struct matmul_job j = {out, w, c->vec, vec_stride(q->vec_type, w->n_in), n, q->dot, 16};
+    struct matmul_job j = {out, w, c->vec, vec_stride(q->vec_type, w->n_in), n, q, 16};
     for (int i = 0; i < n; i++)
         vq->quantize(x + (size_t)i * w->n_in, (uint8_t *)c->vec + (size_t)i * j.vec_stride, w->n_in);
     int64_t n_tasks = (w->n_out + j.rows_per_task - 1) / j.rows_per_task;
