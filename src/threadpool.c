@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 /* Spin iterations before sleeping: roughly 50-100 microseconds. */
 #define SPIN_LIMIT 20000
@@ -26,6 +27,7 @@
 
 struct threadpool {
     int n_threads;
+    int spin_limit;              /* 0 when threads outnumber CPUs: spinning would steal them */
     pthread_t *threads;
     pthread_mutex_t mu;
     pthread_cond_t wake;         /* a new job was posted, or shutdown */
@@ -46,7 +48,7 @@ static void drain(struct threadpool *p) {
 
 /* Wait until the generation moves past `seen` (or shutdown); returns it. */
 static unsigned long wait_job(struct threadpool *p, unsigned long seen) {
-    for (int i = 0; i < SPIN_LIMIT; i++) {
+    for (int i = 0; i < p->spin_limit; i++) {
         unsigned long g = atomic_load_explicit(&p->generation, memory_order_acquire);
         if (g != seen || atomic_load(&p->shutdown)) return g;
         cpu_relax();
@@ -87,6 +89,7 @@ struct threadpool *threadpool_new(int n_threads) {
     pthread_cond_init(&p->wake, NULL);
     pthread_cond_init(&p->done, NULL);
     p->n_threads = 1;
+    p->spin_limit = n_threads <= sysconf(_SC_NPROCESSORS_ONLN) ? SPIN_LIMIT : 0;
     for (int i = 1; i < n_threads; i++) {
         if (pthread_create(&p->threads[i], NULL, worker, p) != 0) {
             threadpool_free(p);
@@ -128,7 +131,7 @@ void threadpool_run(struct threadpool *p, threadpool_fn fn, void *arg, int n_tas
     pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->mu);
     drain(p);
-    for (int i = 0; i < SPIN_LIMIT && atomic_load(&p->busy) > 0; i++) cpu_relax();
+    for (int i = 0; i < p->spin_limit && atomic_load(&p->busy) > 0; i++) cpu_relax();
     if (atomic_load(&p->busy) > 0) {
         pthread_mutex_lock(&p->mu);
         while (atomic_load(&p->busy) > 0) pthread_cond_wait(&p->done, &p->mu);
