@@ -17,10 +17,12 @@ ifeq ($(ARCH),aarch64)
     CC      := aarch64-linux-gnu-gcc
     LDFLAGS += -static
     BUILD   := build-aarch64
+    # the cross binary goes into its build dir so it never clobbers ./ember
+    BIN     := $(BUILD)/ember
   endif
-  ARCH_SRCS := $(wildcard backends/cpu/*_arm.c quant/arm/*.c)
+  ARCH_SRCS := $(wildcard backends/cpu/*_arm.c backends/cpu/*_neon.c quant/arm/*.c)
 else
-  ARCH_SRCS := $(wildcard backends/cpu/*_x86.c quant/x86/*.c)
+  ARCH_SRCS := $(wildcard backends/cpu/*_x86.c backends/cpu/*_avx2.c backends/cpu/*_avx512.c quant/x86/*.c)
 endif
 
 # Per-ISA kernel files get their target flags; nothing else does, so one
@@ -29,7 +31,7 @@ $(BUILD)/%_avx2.o:   ISA_FLAGS := -mavx2 -mfma -mf16c
 $(BUILD)/%_avx512.o: ISA_FLAGS := -mavx2 -mfma -mf16c -mavx512f -mavx512bw -mavx512vl -mavx512vnni -mavx512bf16
 $(BUILD)/%_neon.o:   ISA_FLAGS := -march=armv8.2-a+dotprod+fp16
 
-COMMON_SRCS := $(filter-out %_x86.c %_arm.c,$(wildcard src/*.c quant/*.c models/*.c backends/cpu/*.c tools/*.c))
+COMMON_SRCS := $(filter-out %_x86.c %_arm.c %_avx2.c %_avx512.c %_neon.c,$(wildcard src/*.c quant/*.c models/*.c backends/cpu/*.c tools/*.c))
 SRCS     := $(COMMON_SRCS) $(ARCH_SRCS)
 LIB_SRCS := $(filter-out src/main.c,$(SRCS))
 OBJS     := $(patsubst %.c,$(BUILD)/%.o,$(SRCS))
@@ -39,10 +41,17 @@ TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 
 .PHONY: all test demo clean tests
 
-all: ember
+BIN     ?= ember
 
-ember: $(OBJS)
+all: $(BIN)
+
+$(BIN): $(OBJS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+ifneq ($(BIN),ember)
+.PHONY: ember
+ember: $(BIN)
+endif
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)

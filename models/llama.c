@@ -65,46 +65,6 @@ static void add_bias(float *x, const float *b, int n_rows, int width) {
     for (int i = 0; i < n_rows; i++) ops_add(x + (size_t)i * width, b, width);
 }
 
-struct attn_job {
-    struct model_ctx *c;
-    int layer, n, pos;
-    float *out; /* [n][n_head*hd] */
-};
-
-/* Causal attention of query head h for every token of the batch: token i
- * (at position pos+i) attends to cache positions 0..pos+i. Query head h
- * reads KV head h / (n_head / n_head_kv) (grouped-query attention). One
- * task per head, so each head's score row is private to its task. */
-static void attention_head(void *arg, int h) {
-    const struct attn_job *j = arg;
-    struct model_ctx *c = j->c;
-    const struct model_info *in = &c->m->info;
-    int hd = in->head_dim, kv_dim = in->n_head_kv * hd, q_dim = in->n_head * hd;
-    int kvh = h / (in->n_head / in->n_head_kv);
-    const float *kc = c->k_cache + (size_t)j->layer * c->n_ctx * kv_dim + (size_t)kvh * hd;
-    const float *vc = c->v_cache + (size_t)j->layer * c->n_ctx * kv_dim + (size_t)kvh * hd;
-    float *att = c->att + (size_t)h * c->n_ctx;
-    float scale = 1.0f / sqrtf((float)hd);
-    for (int i = 0; i < j->n; i++) {
-        const float *q = c->q + (size_t)i * q_dim + (size_t)h * hd;
-        int n_pos = j->pos + i + 1;
-        for (int t = 0; t < n_pos; t++) {
-            const float *k = kc + (size_t)t * kv_dim;
-            float s = 0.0f;
-            for (int d = 0; d < hd; d++) s += q[d] * k[d];
-            att[t] = s * scale;
-        }
-        ops_softmax(att, n_pos);
-        float *o = j->out + (size_t)i * q_dim + (size_t)h * hd;
-        memset(o, 0, (size_t)hd * sizeof *o);
-        for (int t = 0; t < n_pos; t++) {
-            const float *v = vc + (size_t)t * kv_dim;
-            float a = att[t];
-            for (int d = 0; d < hd; d++) o[d] += a * v[d];
-        }
-    }
-}
-
 /* n tokens at positions pos..pos+n-1; each step below works on all n rows. */
 static void llama_forward(struct model_ctx *c, const int32_t *tokens, int n, int pos,
                           bool all, float *logits) {
@@ -138,8 +98,13 @@ static void llama_forward(struct model_ctx *c, const int32_t *tokens, int n, int
         }
 
         /* causal attention over the cache, output projection, residual */
-        struct attn_job aj = {c, l, n, pos, c->xb};
-        threadpool_run(c->pool, attention_head, &aj, in->n_head);
+        size_t layer = (size_t)l * c->n_ctx * kv_dim;
+        struct attn_args aa = {
+            .q = c->q, .k = c->k_cache + layer, .v = c->v_cache + layer, .out = c->xb,
+            .scores = c->att, .n = n, .pos = pos, .n_ctx = c->n_ctx,
+            .n_head = in->n_head, .n_head_kv = in->n_head_kv, .head_dim = hd,
+        };
+        ops_attention(&c->ops, &aa);
         ops_matmul(&c->ops, c->xb2, &w->wo, c->xb, n);
         ops_add(x, c->xb2, n * e);
 

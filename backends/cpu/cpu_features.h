@@ -35,4 +35,8 @@ bool cpu_isa_supported(enum cpu_isa isa);
 enum ember_status cpu_dispatch_init(struct ember_err *err);
 enum cpu_isa cpu_isa_chosen(void);
 
+/* The float vector kernels of a set this CPU supports, else NULL (tests). */
+struct vec_kernels;
+const struct vec_kernels *cpu_vec_kernels(enum cpu_isa isa);
+
 #endif

@@ -8,11 +8,13 @@
 #define EMBER_CPU_ISA_H
 
 #include "cpu_features.h"
+#include "vec.h"
 
 struct cpu_isa_entry {
     enum cpu_isa isa;
     bool (*supported)(const struct cpu_features *f);
-    void (*install)(void); /* overwrite quant_ops entries with this set */
+    void (*install_quant)(void);   /* overwrite quant_ops entries with this set */
+    const struct vec_kernels *vec; /* float kernels of this set */
 };
 
 void cpu_detect(struct cpu_features *f);

@@ -7,6 +7,6 @@
 static bool has_neon(const struct cpu_features *f) { return f->neon && f->dotprod; }
 
 const struct cpu_isa_entry cpu_isa_table[] = {
-    {CPU_ISA_NEON, has_neon, quant_install_neon},
+    {CPU_ISA_NEON, has_neon, quant_install_neon, &vec_neon},
 };
 const int cpu_isa_table_len = sizeof cpu_isa_table / sizeof cpu_isa_table[0];

@@ -44,6 +44,12 @@ bool cpu_isa_supported(enum cpu_isa isa) {
 
 enum cpu_isa cpu_isa_chosen(void) { return chosen; }
 
+const struct vec_kernels *cpu_vec_kernels(enum cpu_isa isa) {
+    if (isa == CPU_ISA_SCALAR) return &vec_ref;
+    const struct cpu_isa_entry *e = cpu_isa_supported(isa) ? entry_for(isa) : NULL;
+    return e ? e->vec : NULL;
+}
+
 /* EMBER_ISA, if set, names the set; otherwise the best supported one. */
 static enum ember_status pick(enum cpu_isa *out, struct ember_err *err) {
     const char *want = getenv("EMBER_ISA");
@@ -76,7 +82,10 @@ enum ember_status cpu_dispatch_init(struct ember_err *err) {
         st = pick(&isa, err);
         if (st == EMBER_OK) {
             const struct cpu_isa_entry *e = entry_for(isa);
-            if (e) e->install();
+            if (e) {
+                e->install_quant();
+                vec_install(e->vec);
+            }
             chosen = isa;
             installed = true;
         }

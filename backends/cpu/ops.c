@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "quant.h"
+#include "vec.h"
 
 /* Converted rows start on cache lines. */
 static size_t vec_stride(int vec_type, int64_t n) {
@@ -80,9 +81,33 @@ void ops_get_row(float *out, const struct tensor *w, int64_t row) {
     q->dequant((const uint8_t *)w->data + (size_t)row * w->row_bytes, out, w->n_in);
 }
 
+/* One task per query head, so each head's score row is private to it. */
+static void attention_head(void *arg, int h) {
+    const struct attn_args *a = arg;
+    const struct vec_kernels *vk = vec_kernels();
+    int hd = a->head_dim, kv_dim = a->n_head_kv * hd, q_dim = a->n_head * hd;
+    int kvh = h / (a->n_head / a->n_head_kv);
+    const float *kc = a->k + (size_t)kvh * hd, *vc = a->v + (size_t)kvh * hd;
+    float *att = a->scores + (size_t)h * a->n_ctx;
+    float scale = 1.0f / sqrtf((float)hd);
+    for (int i = 0; i < a->n; i++) {
+        const float *q = a->q + (size_t)i * q_dim + (size_t)h * hd;
+        int n_pos = a->pos + i + 1;
+        for (int t = 0; t < n_pos; t++) att[t] = vk->dot(q, kc + (size_t)t * kv_dim, hd) * scale;
+        float sum = vk->exp_sub(att, vk->max(att, n_pos), n_pos);
+        float *o = a->out + (size_t)i * q_dim + (size_t)h * hd;
+        memset(o, 0, (size_t)hd * sizeof *o);
+        for (int t = 0; t < n_pos; t++) vk->mad(o, vc + (size_t)t * kv_dim, att[t], hd);
+        vk->scale(o, 1.0f / sum, hd);
+    }
+}
+
+void ops_attention(struct ops_ctx *c, const struct attn_args *a) {
+    threadpool_run(c->pool, attention_head, (void *)a, a->n_head);
+}
+
 void ops_rmsnorm(float *out, const float *x, const float *w, int n, float eps) {
-    float ss = 0.0f;
-    for (int i = 0; i < n; i++) ss += x[i] * x[i];
+    float ss = vec_kernels()->dot(x, x, n);
     float scale = 1.0f / sqrtf(ss / (float)n + eps);
     for (int i = 0; i < n; i++) out[i] = x[i] * scale * w[i];
 }
@@ -92,22 +117,13 @@ void ops_add(float *x, const float *y, int n) {
 }
 
 void ops_softmax(float *x, int n) {
-    float max = x[0];
-    for (int i = 1; i < n; i++)
-        if (x[i] > max) max = x[i];
-    float sum = 0.0f;
-    for (int i = 0; i < n; i++) {
-        x[i] = expf(x[i] - max);
-        sum += x[i];
-    }
-    for (int i = 0; i < n; i++) x[i] /= sum;
+    const struct vec_kernels *vk = vec_kernels();
+    float sum = vk->exp_sub(x, vk->max(x, n), n);
+    vk->scale(x, 1.0f / sum, n);
 }
 
 void ops_silu_mul(float *gate, const float *up, int n) {
-    for (int i = 0; i < n; i++) {
-        float g = gate[i];
-        gate[i] = g / (1.0f + expf(-g)) * up[i];
-    }
+    vec_kernels()->silu_mul(gate, up, n);
 }
 
 /* YaRN's ramp between the interpolated and extrapolated angle (ggml's

@@ -54,6 +54,19 @@ void ops_matmul(struct ops_ctx *c, float *out, const struct tensor *w, const flo
 /* out[n_in] = row `row` of W, dequantized (embedding lookup). */
 void ops_get_row(float *out, const struct tensor *w, int64_t row);
 
+/* Causal multi-head attention for a batch of n query rows at positions
+ * pos..pos+n-1 against a KV cache holding positions 0..pos+n-1. Query head
+ * h reads KV head h / (n_head / n_head_kv) (grouped-query attention). */
+struct attn_args {
+    const float *q;         /* [n][n_head*head_dim] */
+    const float *k, *v;     /* cache rows [position][n_head_kv*head_dim] */
+    float *out;             /* [n][n_head*head_dim] */
+    float *scores;          /* scratch [n_head][n_ctx] */
+    int n, pos, n_ctx;
+    int n_head, n_head_kv, head_dim;
+};
+void ops_attention(struct ops_ctx *c, const struct attn_args *a);
+
 void ops_rmsnorm(float *out, const float *x, const float *w, int n, float eps);
 void ops_add(float *x, const float *y, int n);
 void ops_softmax(float *x, int n);

@@ -1,0 +1,29 @@
+/*
+ * vec.h — the float vector kernels under ops.c (attention, norms,
+ * activations), one implementation per instruction set.
+ *
+ * vec_ref.c holds the scalar reference; vec_avx2.c, vec_avx512.c and
+ * vec_neon.c the fast versions, installed by the CPU dispatcher. Fast
+ * versions sum in a different order and use a polynomial exp, so they agree
+ * with the reference to a few ulps (tests/test_vec.c states the bounds).
+ */
+#ifndef EMBER_VEC_H
+#define EMBER_VEC_H
+
+struct vec_kernels {
+    float (*dot)(const float *a, const float *b, int n);
+    void (*mad)(float *y, const float *x, float a, int n);  /* y += a * x */
+    void (*scale)(float *y, float a, int n);                /* y *= a */
+    /* x[i] = exp(x[i] - max); returns the sum (for softmax). */
+    float (*exp_sub)(float *x, float max, int n);
+    float (*max)(const float *x, int n);
+    void (*silu_mul)(float *g, const float *u, int n);      /* g = silu(g) * u */
+};
+
+/* The installed set (the reference until the dispatcher installs another). */
+const struct vec_kernels *vec_kernels(void);
+void vec_install(const struct vec_kernels *k);
+
+extern const struct vec_kernels vec_ref, vec_avx2, vec_avx512, vec_neon;
+
+#endif

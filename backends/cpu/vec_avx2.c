@@ -1,0 +1,128 @@
+/*
+ * vec_avx2.c — AVX2+FMA float kernels (vec.h): 8 lanes, with tails through
+ * a zero-padded stack copy so every lane runs the same code. exp as in
+ * vec_avx512.c.
+ */
+#include <immintrin.h>
+#include <string.h>
+
+#include "vec.h"
+
+static inline __m256 exp256(__m256 x) {
+    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.3f)), _mm256_set1_ps(88.7f));
+    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    __m256i e = _mm256_slli_epi32(_mm256_cvtps_epi32(n), 23);
+    return _mm256_castsi256_ps(_mm256_add_epi32(_mm256_castps_si256(p), e));
+}
+
+static inline float hsum256(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+/* Copy a tail of k < 8 floats into a zeroed 8-float buffer. */
+static inline __m256 load_tail(const float *p, int k) {
+    float t[8] = {0};
+    memcpy(t, p, (size_t)k * sizeof *t);
+    return _mm256_loadu_ps(t);
+}
+
+static inline void store_tail(float *p, __m256 v, int k) {
+    float t[8];
+    _mm256_storeu_ps(t, v);
+    memcpy(p, t, (size_t)k * sizeof *t);
+}
+
+static float dot_avx2(const float *a, const float *b, int n) {
+    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+    int i = 0;
+    for (; i + 16 <= n; i += 16) {
+        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+        s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
+    }
+    for (; i + 8 <= n; i += 8) s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+    if (i < n) s1 = _mm256_fmadd_ps(load_tail(a + i, n - i), load_tail(b + i, n - i), s1);
+    return hsum256(_mm256_add_ps(s0, s1));
+}
+
+static void mad_avx2(float *y, const float *x, float a, int n) {
+    __m256 va = _mm256_set1_ps(a);
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(_mm256_loadu_ps(x + i), va, _mm256_loadu_ps(y + i)));
+    if (i < n)
+        store_tail(y + i, _mm256_fmadd_ps(load_tail(x + i, n - i), va, load_tail(y + i, n - i)), n - i);
+}
+
+static void scale_avx2(float *y, float a, int n) {
+    __m256 va = _mm256_set1_ps(a);
+    int i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_mul_ps(_mm256_loadu_ps(y + i), va));
+    if (i < n) store_tail(y + i, _mm256_mul_ps(load_tail(y + i, n - i), va), n - i);
+}
+
+static float exp_sub_avx2(float *x, float max, int n) {
+    __m256 vm = _mm256_set1_ps(max), sum = _mm256_setzero_ps();
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 e = exp256(_mm256_sub_ps(_mm256_loadu_ps(x + i), vm));
+        _mm256_storeu_ps(x + i, e);
+        sum = _mm256_add_ps(sum, e);
+    }
+    float s = hsum256(sum);
+    if (i < n) {
+        float t[8];
+        _mm256_storeu_ps(t, exp256(_mm256_sub_ps(load_tail(x + i, n - i), vm)));
+        for (int k = 0; k < n - i; k++) s += t[k];
+        memcpy(x + i, t, (size_t)(n - i) * sizeof *t);
+    }
+    return s;
+}
+
+static float max_avx2(const float *x, int n) {
+    __m256 m = _mm256_set1_ps(x[0]);
+    int i = 0;
+    for (; i + 8 <= n; i += 8) m = _mm256_max_ps(m, _mm256_loadu_ps(x + i));
+    float t[8], r;
+    _mm256_storeu_ps(t, m);
+    r = t[0];
+    for (int k = 1; k < 8; k++) r = t[k] > r ? t[k] : r;
+    for (; i < n; i++) r = x[i] > r ? x[i] : r;
+    return r;
+}
+
+static void silu_mul_avx2(float *g, const float *u, int n) {
+    __m256 one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps();
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 v = _mm256_loadu_ps(g + i);
+        __m256 s = _mm256_div_ps(v, _mm256_add_ps(one, exp256(_mm256_sub_ps(zero, v))));
+        _mm256_storeu_ps(g + i, _mm256_mul_ps(s, _mm256_loadu_ps(u + i)));
+    }
+    if (i < n) {
+        __m256 v = load_tail(g + i, n - i);
+        __m256 s = _mm256_div_ps(v, _mm256_add_ps(one, exp256(_mm256_sub_ps(zero, v))));
+        store_tail(g + i, _mm256_mul_ps(s, load_tail(u + i, n - i)), n - i);
+    }
+}
+
+const struct vec_kernels vec_avx2 = {
+    .dot = dot_avx2,
+    .mad = mad_avx2,
+    .scale = scale_avx2,
+    .exp_sub = exp_sub_avx2,
+    .max = max_avx2,
+    .silu_mul = silu_mul_avx2,
+};

@@ -1,0 +1,55 @@
+/*
+ * vec_ref.c — scalar reference float kernels (vec.h) and the installed-set
+ * pointer. Plain loops with libm's expf: the oracle for the SIMD versions.
+ */
+#include <math.h>
+
+#include "vec.h"
+
+static float dot_ref(const float *a, const float *b, int n) {
+    float s = 0.0f;
+    for (int i = 0; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+static void mad_ref(float *y, const float *x, float a, int n) {
+    for (int i = 0; i < n; i++) y[i] += a * x[i];
+}
+
+static void scale_ref(float *y, float a, int n) {
+    for (int i = 0; i < n; i++) y[i] *= a;
+}
+
+static float exp_sub_ref(float *x, float max, int n) {
+    float sum = 0.0f;
+    for (int i = 0; i < n; i++) {
+        x[i] = expf(x[i] - max);
+        sum += x[i];
+    }
+    return sum;
+}
+
+static float max_ref(const float *x, int n) {
+    float m = x[0];
+    for (int i = 1; i < n; i++)
+        if (x[i] > m) m = x[i];
+    return m;
+}
+
+static void silu_mul_ref(float *g, const float *u, int n) {
+    for (int i = 0; i < n; i++) g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+}
+
+const struct vec_kernels vec_ref = {
+    .dot = dot_ref,
+    .mad = mad_ref,
+    .scale = scale_ref,
+    .exp_sub = exp_sub_ref,
+    .max = max_ref,
+    .silu_mul = silu_mul_ref,
+};
+
+static const struct vec_kernels *installed = &vec_ref;
+
+const struct vec_kernels *vec_kernels(void) { return installed; }
+void vec_install(const struct vec_kernels *k) { installed = k; }

@@ -1,0 +1,66 @@
+/*
+ * test_vec.c — every float vector kernel set this CPU supports against the
+ * scalar reference (vec_ref) on random inputs of odd lengths 1..300.
+ * Bounds: dot/mad/scale within 1e-5 relative to the sum of |terms| (only the
+ * summation order differs); exp-based kernels within 4e-6 relative
+ * (polynomial exp against libm); max exact.
+ */
+#include <math.h>
+#include <stdlib.h>
+
+#include "check.h"
+#include "cpu_features.h"
+#include "vec.h"
+
+static float rnd(unsigned *s) {
+    *s = *s * 1664525u + 1013904223u;
+    return ((float)(*s >> 8) / 16777216.0f - 0.5f) * 8.0f;
+}
+
+static void check_set(enum cpu_isa isa, const struct vec_kernels *k) {
+    const struct vec_kernels *r = &vec_ref;
+    unsigned seed = 12345;
+    double e_dot = 0, e_mad = 0, e_exp = 0, e_silu = 0, e_sum = 0;
+    int max_bad = 0;
+    float a[300], b[300], y0[300], y1[300];
+    for (int n = 1; n <= 300; n += (n < 40 ? 1 : 13)) {
+        double mag = 0;
+        for (int i = 0; i < n; i++) {
+            a[i] = rnd(&seed);
+            b[i] = rnd(&seed);
+            mag += fabs(a[i] * b[i]);
+        }
+        e_dot = fmax(e_dot, fabs(k->dot(a, b, n) - r->dot(a, b, n)) / (mag + 1e-30));
+        for (int i = 0; i < n; i++) y0[i] = y1[i] = b[i];
+        k->mad(y0, a, 0.37f, n);
+        r->mad(y1, a, 0.37f, n);
+        k->scale(y0, -1.7f, n);
+        r->scale(y1, -1.7f, n);
+        for (int i = 0; i < n; i++) e_mad = fmax(e_mad, fabs(y0[i] - y1[i]) / (fabs(y1[i]) + 1e-3));
+        max_bad += k->max(a, n) != r->max(a, n);
+        float m = r->max(a, n);
+        for (int i = 0; i < n; i++) y0[i] = y1[i] = a[i] * 4;
+        float s0 = k->exp_sub(y0, m * 4, n), s1 = r->exp_sub(y1, m * 4, n);
+        e_sum = fmax(e_sum, fabs(s0 - s1) / s1);
+        for (int i = 0; i < n; i++) e_exp = fmax(e_exp, fabs(y0[i] - y1[i]) / (y1[i] + 1e-30));
+        for (int i = 0; i < n; i++) y0[i] = y1[i] = a[i] * 3;
+        k->silu_mul(y0, b, n);
+        r->silu_mul(y1, b, n);
+        for (int i = 0; i < n; i++) e_silu = fmax(e_silu, fabs(y0[i] - y1[i]) / (fabs(y1[i]) + 1e-6));
+    }
+    const char *nm = cpu_isa_name(isa);
+    CHECK(e_dot <= 1e-5, "%s dot: max rel err %.2e", nm, e_dot);
+    CHECK(e_mad <= 1e-5, "%s mad+scale: max rel err %.2e", nm, e_mad);
+    CHECK(max_bad == 0, "%s max: exact", nm);
+    CHECK(e_exp <= 4e-6 && e_sum <= 4e-6, "%s exp_sub: max rel err %.2e (sum %.2e)", nm, e_exp, e_sum);
+    CHECK(e_silu <= 4e-6, "%s silu_mul: max rel err %.2e", nm, e_silu);
+}
+
+int main(void) {
+    for (int i = 1; i < CPU_ISA_COUNT; i++) {
+        const struct vec_kernels *k = cpu_vec_kernels((enum cpu_isa)i);
+        if (k) check_set((enum cpu_isa)i, k);
+        else printf("(vec kernels: %s not supported here, skipped)\n", cpu_isa_name((enum cpu_isa)i));
+    }
+    return CHECK_DONE();
+}
