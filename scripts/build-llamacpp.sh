@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Builds llama.cpp's command-line tools (CPU only) as a reference for ember's
+# tests and benchmarks.  The source comes from the llama-cpp-python source
+# distribution on PyPI, which vendors llama.cpp's full tree under
+# vendor/llama.cpp.  Everything lives OUTSIDE the repo, in
+#   ${EMBER_CACHE:-$HOME/.cache/ember}/llama.cpp/
+# and no llama.cpp code is ever copied into ember.  Idempotent: a finished
+# build is detected and reused.  Prints the bin directory on the last line.
+#
+#   LLAMACPP_PY_VERSION  llama-cpp-python release to take the source from
+#   LLAMACPP_TARGETS     override the list of cmake targets to build
+#   JOBS                 parallel build jobs (default 2)
+set -euo pipefail
+
+VERSION="${LLAMACPP_PY_VERSION:-0.3.36}"
+CACHE="${EMBER_CACHE:-$HOME/.cache/ember}"
+ROOT="$CACHE/llama.cpp"
+SRC="$ROOT/src-$VERSION"
+BUILD="$ROOT/build-$VERSION"
+BIN="$BUILD/bin"
+STAMP="$BUILD/.ember-built"
+JOBS="${JOBS:-2}"
+
+if [[ -f "$STAMP" && -x "$BIN/llama-tokenize" ]]; then
+    echo "llama.cpp already built (llama-cpp-python $VERSION, $(cat "$STAMP"))" >&2
+    echo "$BIN"
+    exit 0
+fi
+
+mkdir -p "$ROOT"
+
+# 1. Fetch and unpack the sdist.
+if [[ ! -f "$SRC/vendor/llama.cpp/CMakeLists.txt" ]]; then
+    tmp="$(mktemp -d "$ROOT/dl.XXXXXX")"
+    trap 'rm -rf "$tmp"' EXIT
+    echo "downloading llama-cpp-python==$VERSION sdist ..." >&2
+    pip download --quiet --no-deps --no-binary :all: \
+        "llama-cpp-python==$VERSION" -d "$tmp" >&2
+    tarball="$(ls "$tmp"/llama_cpp_python-*.tar.gz)"
+    tar -xzf "$tarball" -C "$tmp"
+    rm -rf "$SRC"
+    mv "$tmp/llama_cpp_python-$VERSION" "$SRC"
+    rm -rf "$tmp"
+    trap - EXIT
+fi
+LLAMA="$SRC/vendor/llama.cpp"
+
+# The llama.cpp commit this release vendors, as its changelog states it.
+COMMIT="$(sed -n "/^## \[$VERSION\]/,/^## \[/p" "$SRC/CHANGELOG.md" |
+          grep -o 'llama.cpp@[0-9a-f]*' | head -n1 | cut -d@ -f2 || true)"
+COMMIT="${COMMIT:-unknown}"
+
+# 2. Configure.  The sdist carries a stray .git of llama-cpp-python itself,
+# which llama.cpp's build-info would report as its own commit: drop it and
+# keep git out of the build (the stamp file records the commit instead).
+rm -rf "$SRC/.git"
+cmake -S "$LLAMA" -B "$BUILD" \
+    -DCMAKE_BUILD_TYPE=Release \
+    -DGGML_NATIVE=ON \
+    -DLLAMA_CURL=OFF \
+    -DGGML_CUDA=OFF -DGGML_METAL=OFF -DGGML_VULKAN=OFF -DGGML_OPENCL=OFF \
+    -DLLAMA_BUILD_TESTS=OFF \
+    -DBUILD_SHARED_LIBS=OFF \
+    -DLLAMA_OPENSSL=OFF \
+    -DGIT_EXECUTABLE=/bin/false >&2
+
+# 3. Build the tools that exist in this version.  The text generators first:
+# llama-completion (raw completion, newer trees) or llama-cli (older trees,
+# where it still does raw completion with -no-cnv), and llama-simple.
+if [[ -n "${LLAMACPP_TARGETS:-}" ]]; then
+    read -r -a targets <<<"$LLAMACPP_TARGETS"
+else
+    available="$(cmake --build "$BUILD" --target help 2>/dev/null || true)"
+    targets=()
+    want=(llama-simple llama-completion llama-perplexity llama-bench
+          llama-tokenize llama-quantize)
+    # Newer llama-cli is a chat front end built on the server code (slow to
+    # build, not needed when llama-completion exists).
+    grep -qw llama-completion <<<"$available" || want+=(llama-cli)
+    for t in "${want[@]}"; do
+        if grep -qw -- "$t" <<<"$available"; then targets+=("$t"); fi
+    done
+fi
+echo "building: ${targets[*]}" >&2
+cmake --build "$BUILD" --config Release -j"$JOBS" --target "${targets[@]}" >&2
+
+echo "llama-cpp-python $VERSION llama.cpp@$COMMIT targets: ${targets[*]}" >"$STAMP"
+echo "$BIN"
