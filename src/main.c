@@ -22,6 +22,7 @@ static const struct command commands[] = {
     {"info", tool_info, "print a GGUF file's metadata and tensor table"},
     {"tokenize", tool_tokenize, "print the token ids of a text"},
     {"perplexity", tool_perplexity, "perplexity of a text file, llama.cpp-style chunks"},
+    {"bench", tool_bench, "prompt and generation speed, llama-bench style (pp/tg t/s)"},
 };
 
 static void usage(FILE *o) {

@@ -1,0 +1,297 @@
+#!/usr/bin/env python3
+"""Write random-weight GGUF models with real architectures, for speed tests only.
+
+What it produces: for TinyLlama-1.1B (llama: n_embd 2048, 22 layers, 32 heads,
+4 KV heads, n_ff 5632, vocab 32000, SPM tokenizer) and Qwen2.5-0.5B (qwen2:
+n_embd 896, 24 layers, 14 heads, 2 KV heads, n_ff 4864, vocab 151936, q/k/v
+biases, tied embeddings, gpt2 tokenizer), one file per weight type:
+    models-cache/bench/<model>-<type>.gguf     type in f16, q8_0, q4_0, q4_k_m
+with the tensor names, shapes and hyper-parameter metadata of the real models
+and the per-tensor type choices llama.cpp's quantizer makes for that file type
+(output in Q6_K, the Q4_K_M attn_v/ffn_down Q6_K layer pattern, and the
+Q5_0/Q8_0 fallbacks for rows that are not a multiple of 256). Weights are
+random but valid blocks: random quant bits and f16 scales sized so every
+weight has a standard deviation near 1/sqrt(n_in), which keeps activations
+finite through the whole stack. The text these models produce is noise:
+they exist to time ember against llama.cpp on real shapes.
+
+Tokenizer metadata is copied from a real file: tests/data/vocab/ggml-vocab-
+llama-spm.gguf for llama (or a synthetic 32000-piece SPM vocabulary if that
+file is absent) and a qwen2 model in models-cache/ (run scripts/get-models.sh
+first) for qwen2.
+
+Inputs: the tokenizer files above. Outputs: the GGUF files (about 6.5 GB in
+all; existing files are kept unless --force). Needs the `gguf` and `numpy`
+packages. Takes a minute or two per file on a laptop.
+
+    python3 scripts/make-bench-model.py                  # everything
+    python3 scripts/make-bench-model.py --models tinyllama --types q4_0,f16
+"""
+import argparse
+import glob
+import os
+import sys
+
+import numpy as np
+from gguf import GGMLQuantizationType as T
+from gguf import GGUFReader, GGUFValueType, GGUFWriter
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# ---- architectures ----------------------------------------------------------
+
+ARCHS = {
+    "tinyllama-1.1b": dict(
+        arch="llama", name="TinyLlama 1.1B (random weights, bench)",
+        n_embd=2048, n_layer=22, n_head=32, n_head_kv=4, n_ff=5632, n_vocab=32000,
+        n_ctx=2048, rope_base=10000.0, eps=1e-5, bias=False, tied=False, tok="llama"),
+    "qwen2.5-0.5b": dict(
+        arch="qwen2", name="Qwen2.5 0.5B (random weights, bench)",
+        n_embd=896, n_layer=24, n_head=14, n_head_kv=2, n_ff=4864, n_vocab=151936,
+        n_ctx=32768, rope_base=1000000.0, eps=1e-6, bias=True, tied=True, tok="gpt2"),
+}
+
+# general.file_type values (llama_ftype)
+FTYPES = {"f16": 1, "q4_0": 2, "q8_0": 7, "q4_k_m": 15}
+
+
+def use_more_bits(i, n):
+    """llama.cpp's Q4_K_M rule: first and last eighth of the layers, and every
+    third layer in between, get the bigger type for attn_v and ffn_down."""
+    return i < n // 8 or i >= 7 * n // 8 or (i - n // 8) % 3 == 2
+
+
+def tensor_type(ftype, name, layer, n_layer, n_in, is_output):
+    """The ggml type llama.cpp's quantizer would pick for a 2-D weight."""
+    if ftype == "f16":
+        return T.F16
+    if ftype == "q8_0":
+        return T.Q8_0
+    if is_output:
+        t = T.Q6_K
+    elif ftype == "q4_0":
+        t = T.Q4_0
+    elif ("attn_v" in name or "ffn_down" in name) and use_more_bits(layer, n_layer):
+        t = T.Q6_K
+    else:
+        t = T.Q4_K
+    # K-quant blocks hold 256 values: narrower rows fall back (llama.cpp does).
+    if n_in % 256 != 0:
+        t = {T.Q4_K: T.Q5_0, T.Q6_K: T.Q8_0}.get(t, t)
+    return t
+
+
+def tensor_list(a, ftype):
+    """[(name, [n_in, n_out] or [n], ggml type)] in llama.cpp's order."""
+    e, ff, hd = a["n_embd"], a["n_ff"], a["n_embd"] // a["n_head"]
+    kv = hd * a["n_head_kv"]
+    out = []
+
+    def mat(name, n_in, n_out, layer=-1, is_output=False):
+        out.append((name, [n_in, n_out],
+                    tensor_type(ftype, name, layer, a["n_layer"], n_in, is_output)))
+
+    # With tied embeddings, token_embd is the output matrix and gets its type.
+    mat("token_embd.weight", e, a["n_vocab"], is_output=a["tied"])
+    out.append(("output_norm.weight", [e], T.F32))
+    if not a["tied"]:
+        mat("output.weight", e, a["n_vocab"], is_output=True)
+    for i in range(a["n_layer"]):
+        p = f"blk.{i}."
+        out.append((p + "attn_norm.weight", [e], T.F32))
+        mat(p + "attn_q.weight", e, e, i)
+        mat(p + "attn_k.weight", e, kv, i)
+        mat(p + "attn_v.weight", e, kv, i)
+        if a["bias"]:
+            out.append((p + "attn_q.bias", [e], T.F32))
+            out.append((p + "attn_k.bias", [kv], T.F32))
+            out.append((p + "attn_v.bias", [kv], T.F32))
+        mat(p + "attn_output.weight", e, e, i)
+        out.append((p + "ffn_norm.weight", [e], T.F32))
+        mat(p + "ffn_gate.weight", e, ff, i)
+        mat(p + "ffn_up.weight", e, ff, i)
+        mat(p + "ffn_down.weight", ff, e, i)
+    return out
+
+# ---- random valid blocks ----------------------------------------------------
+
+# (values per block, bytes per block)
+BLOCK = {T.Q4_0: (32, 18), T.Q5_0: (32, 22), T.Q8_0: (32, 34),
+         T.Q4_K: (256, 144), T.Q6_K: (256, 210)}
+
+
+def f16_col(rng, n, scale):
+    """n f16 scales near `scale` (+-25%), as a (n, 2) byte array."""
+    d = (scale * rng.uniform(0.75, 1.25, n)).astype(np.float16)
+    return d.view(np.uint8).reshape(n, 2)
+
+
+def random_tensor(rng, ggml_type, n_in, n_out, kind):
+    """Data of one tensor as a flat numpy array ready for the file.
+
+    Quantized types: random bits, with scales chosen so a weight's standard
+    deviation is about 1/sqrt(n_in). Norm weights are 1, biases 0."""
+    n = n_in * n_out
+    if ggml_type == T.F32:
+        return np.full(n, 1.0 if kind == "norm" else 0.0, dtype=np.float32)
+    s = 1.0 / np.sqrt(n_in)
+    if ggml_type == T.F16:
+        return (rng.standard_normal(n, dtype=np.float32) * s).astype(np.float16)
+    qk, bb = BLOCK[ggml_type]
+    nb = n // qk
+    blk = rng.integers(0, 256, size=(nb, bb), dtype=np.uint8)
+    # std of the integer levels of each format, to size the f16 scale d
+    if ggml_type == T.Q4_0:      # d, qs[16]: d * (q - 8), q in 0..15
+        blk[:, 0:2] = f16_col(rng, nb, s / 4.61)
+    elif ggml_type == T.Q5_0:    # d, qh[4], qs[16]: d * (q - 16), q in 0..31
+        blk[:, 0:2] = f16_col(rng, nb, s / 9.23)
+    elif ggml_type == T.Q8_0:    # d, qs[32] int8
+        blk[:, 0:2] = f16_col(rng, nb, s / 73.9)
+    elif ggml_type == T.Q4_K:    # d, dmin, scales[12] (6-bit sc/m), qs[128]
+        # w = d*sc*q - dmin*m with sc, m ~ U(0..63), q ~ U(0..15):
+        # dmin = 7.5 d centres the weights, d*36.7*4.61 gives the spread.
+        d = (s / 169.0 * rng.uniform(0.75, 1.25, nb)).astype(np.float16)
+        blk[:, 0:2] = d.view(np.uint8).reshape(nb, 2)
+        blk[:, 2:4] = (d.astype(np.float32) * 7.5).astype(np.float16).view(np.uint8).reshape(nb, 2)
+    elif ggml_type == T.Q6_K:    # ql[128], qh[64], scales[16] int8, d
+        # w = d * sc * (q - 32), q ~ U(0..63); sub-scales kept in -16..15
+        # so d stays a normal f16 number.
+        blk[:, 192:208] = (rng.integers(-16, 16, size=(nb, 16)).astype(np.int8)
+                           .view(np.uint8))
+        blk[:, 208:210] = f16_col(rng, nb, s / (18.5 * 9.2))
+    return blk.reshape(-1)
+
+# ---- tokenizer metadata -----------------------------------------------------
+
+
+def copy_tokenizer(w, src):
+    """Copy every tokenizer.* key of the GGUF file `src` into writer w."""
+    r = GGUFReader(src)
+    for key, f in r.fields.items():
+        if not key.startswith("tokenizer."):
+            continue
+        main = f.types[0]
+        if main == GGUFValueType.ARRAY:
+            sub = f.types[-1]
+            if sub == GGUFValueType.STRING:
+                val = [bytes(f.parts[i]) for i in f.data]   # raw bytes, no re-decoding
+            else:
+                val = [f.parts[i][0].item() for i in f.data]
+            w.add_key_value(key, val, GGUFValueType.ARRAY, sub_type=sub)
+        elif main == GGUFValueType.STRING:
+            w.add_key_value(key, bytes(f.parts[f.data[0]]), main)
+        else:
+            w.add_key_value(key, f.parts[f.data[0]][0].item(), main)
+
+
+def synthetic_spm(w, n_vocab):
+    """A minimal valid SPM vocabulary: <unk> <s> </s>, 256 byte pieces, then
+    distinct filler pieces. Enough for both loaders; useless for text."""
+    toks = [b"<unk>", b"<s>", b"</s>"] + [b"<0x%02X>" % i for i in range(256)]
+    types = [2, 3, 3] + [6] * 256
+    while len(toks) < n_vocab:
+        toks.append("\u2581t{}".format(len(toks)).encode())
+        types.append(1)
+    w.add_key_value("tokenizer.ggml.model", "llama", GGUFValueType.STRING)
+    w.add_key_value("tokenizer.ggml.tokens", toks, GGUFValueType.ARRAY, GGUFValueType.STRING)
+    w.add_key_value("tokenizer.ggml.scores", [-float(i) for i in range(n_vocab)],
+                    GGUFValueType.ARRAY, GGUFValueType.FLOAT32)
+    w.add_key_value("tokenizer.ggml.token_type", types, GGUFValueType.ARRAY, GGUFValueType.INT32)
+    for k, v in (("bos", 1), ("eos", 2), ("unknown", 0)):
+        w.add_uint32(f"tokenizer.ggml.{k}_token_id", v)
+
+
+def add_tokenizer(w, a):
+    if a["tok"] == "llama":
+        src = os.path.join(ROOT, "tests/data/vocab/ggml-vocab-llama-spm.gguf")
+        if os.path.exists(src):
+            copy_tokenizer(w, src)
+        else:
+            synthetic_spm(w, a["n_vocab"])
+        return
+    cands = sorted(glob.glob(os.path.join(ROOT, "models-cache", "qwen2*.gguf")))
+    if not cands:
+        sys.exit("make-bench-model: no qwen2 model in models-cache/ to copy the tokenizer "
+                 "from; run scripts/get-models.sh first")
+    copy_tokenizer(w, cands[0])
+
+# ---- writer -----------------------------------------------------------------
+
+
+def write_model(key, ftype, path, seed):
+    a = ARCHS[key]
+    arch = a["arch"]
+    w = GGUFWriter(None, arch)
+    w.add_name(f'{a["name"]} {ftype.upper()}')
+    w.add_uint32(f"{arch}.context_length", a["n_ctx"])
+    w.add_uint32(f"{arch}.embedding_length", a["n_embd"])
+    w.add_uint32(f"{arch}.block_count", a["n_layer"])
+    w.add_uint32(f"{arch}.feed_forward_length", a["n_ff"])
+    w.add_uint32(f"{arch}.attention.head_count", a["n_head"])
+    w.add_uint32(f"{arch}.attention.head_count_kv", a["n_head_kv"])
+    w.add_uint32(f"{arch}.rope.dimension_count", a["n_embd"] // a["n_head"])
+    w.add_float32(f"{arch}.rope.freq_base", a["rope_base"])
+    w.add_float32(f"{arch}.attention.layer_norm_rms_epsilon", a["eps"])
+    w.add_uint32("general.file_type", FTYPES[ftype])
+    w.add_uint32("general.quantization_version", 2)
+    add_tokenizer(w, a)
+
+    tensors = tensor_list(a, ftype)
+    for name, shape, t in tensors:
+        qk, bb = (1, 4) if t == T.F32 else (1, 2) if t == T.F16 else BLOCK[t]
+        n_elem = int(np.prod(shape))
+        nbytes = n_elem // qk * bb
+        # add_tensor_info takes numpy order (outermost first)
+        w.add_tensor_info(name, list(reversed(shape)), np.dtype(np.float32), nbytes, raw_dtype=t)
+
+    tmp = path + ".tmp"
+    w.write_header_to_file(path=tmp)
+    w.write_kv_data_to_file()
+    w.write_ti_data_to_file()
+    rng = np.random.default_rng(seed)
+    total = 0
+    for k, (name, shape, t) in enumerate(tensors):
+        kind = "norm" if name.endswith("norm.weight") else "bias" if name.endswith(".bias") else "w"
+        n_in = shape[0]
+        n_out = shape[1] if len(shape) > 1 else 1
+        data = random_tensor(rng, t, n_in, n_out, kind)
+        w.write_tensor_data(data)
+        total += data.nbytes
+        if sys.stderr.isatty():
+            print(f"\r  {os.path.basename(path)}: tensor {k + 1}/{len(tensors)}, "
+                  f"{total / 2**30:.2f} GiB", end="", file=sys.stderr, flush=True)
+    w.close()
+    os.replace(tmp, path)
+    print(f"\r  {os.path.basename(path)}: {len(tensors)} tensors, {total / 2**30:.2f} GiB",
+          file=sys.stderr)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--out", default=os.path.join(ROOT, "models-cache", "bench"))
+    ap.add_argument("--models", default=",".join(ARCHS), help="comma list of " + ", ".join(ARCHS))
+    ap.add_argument("--types", default="q4_0,q8_0,q4_k_m,f16", help="comma list of " + ", ".join(FTYPES))
+    ap.add_argument("--seed", type=int, default=1234)
+    ap.add_argument("--force", action="store_true", help="rewrite existing files")
+    args = ap.parse_args()
+    models = args.models.split(",")
+    types = args.types.split(",")
+    for m in models:
+        if m not in ARCHS:
+            ap.error(f"unknown model {m!r}")
+    for t in types:
+        if t not in FTYPES:
+            ap.error(f"unknown type {t!r}")
+    os.makedirs(args.out, exist_ok=True)
+    for m in models:
+        for t in types:
+            path = os.path.join(args.out, f"{m}-{t}.gguf")
+            if os.path.exists(path) and not args.force:
+                print(f"  {path}: exists, kept", file=sys.stderr)
+                continue
+            write_model(m, t, path, args.seed)
+            print(path)
+
+
+if __name__ == "__main__":
+    main()
