@@ -1,8 +1,55 @@
 /*
- * install_arm.c — put the AArch64 kernels into the quant_ops table; types
- * without a NEON kernel keep the scalar reference.
+ * install_arm.c — put the AArch64 NEON kernels (kernels_neon.h) into the
+ * quant_ops table. The NEON set needs Advanced SIMD and the dot-product
+ * extension (cpu_isa_arm.c checks both before calling this). Every dot
+ * slot and every activation quantizer gets a NEON kernel; the weight
+ * quantizers of the K-quants and Q4_1/Q5_x, and the dequantizers without a
+ * NEON version, keep the scalar reference. Built without ISA flags: it only
+ * stores pointers.
  */
+#include "kernels_neon.h"
 #include "quant_impl.h"
 #include "quant_isa.h"
 
-void quant_install_neon(void) {}
+/* Replace the dot of one weight type, if ember supports it. */
+static void set_dot(int type, float (*dot)(const void *, const void *, int64_t)) {
+    struct quant_ops *q = quant_ops_writable(type);
+    if (q) q->dot = dot;
+}
+
+void quant_install_neon(void) {
+    set_dot(EMBER_TYPE_F32, f32_dot_neon);
+    set_dot(EMBER_TYPE_F16, f16_dot_neon);
+    set_dot(EMBER_TYPE_BF16, bf16_dot_neon);
+    set_dot(EMBER_TYPE_Q4_0, q4_0_dot_neon);
+    set_dot(EMBER_TYPE_Q4_1, q4_1_dot_neon);
+    set_dot(EMBER_TYPE_Q5_0, q5_0_dot_neon);
+    set_dot(EMBER_TYPE_Q5_1, q5_1_dot_neon);
+    set_dot(EMBER_TYPE_Q8_0, q8_0_dot_neon);
+    set_dot(EMBER_TYPE_Q2_K, q2_k_dot_neon);
+    set_dot(EMBER_TYPE_Q3_K, q3_k_dot_neon);
+    set_dot(EMBER_TYPE_Q4_K, q4_k_dot_neon);
+    set_dot(EMBER_TYPE_Q5_K, q5_k_dot_neon);
+    set_dot(EMBER_TYPE_Q6_K, q6_k_dot_neon);
+
+    struct quant_ops *q;
+    if ((q = quant_ops_writable(EMBER_TYPE_Q4_0))) {
+        q->mul_mat = q4_0_mul_mat_neon_4x4;
+        q->dequant = q4_0_dequant_neon;
+    }
+    if ((q = quant_ops_writable(EMBER_TYPE_Q8_0))) {
+        q->mul_mat = q8_0_mul_mat_neon_4x4;
+        q->dequant = q8_0_dequant_neon;
+        q->quantize = q8_0_quantize_neon;
+    }
+    if ((q = quant_ops_writable(EMBER_TYPE_Q8_1))) q->quantize = q8_1_quantize_neon;
+    if ((q = quant_ops_writable(EMBER_TYPE_Q8_K))) q->quantize = q8_k_quantize_neon;
+    if ((q = quant_ops_writable(EMBER_TYPE_F16))) {
+        q->dequant = f16_dequant_neon;
+        q->quantize = f16_quantize_neon;
+    }
+    if ((q = quant_ops_writable(EMBER_TYPE_BF16))) {
+        q->dequant = bf16_dequant_neon;
+        q->quantize = bf16_quantize_neon;
+    }
+}
