@@ -1,9 +1,30 @@
 /*
  * install_kquants.c — installs the x86 kernels for Q2_K..Q6_K and the Q8_K
- * activation quantizer (none yet).
+ * activation quantizer into the quant_ops table. AVX-512 runs after AVX2
+ * (install_x86.c) and only overrides the slots it does better.
+ * Built without ISA flags: it only stores pointers.
  */
+#include "kquant_kernels.h"
+#include "quant_impl.h"
+
 void quant_install_avx2_kquants(void);
 void quant_install_avx512_kquants(void);
 
-void quant_install_avx2_kquants(void) {}
+static void set(int type, float (*dot)(const void *, const void *, int64_t),
+                void (*mul_mat)(int64_t, const void *, size_t, int, const void *, size_t, int,
+                                float *, size_t)) {
+    struct quant_ops *o = quant_ops_writable(type);
+    if (dot) o->dot = dot;
+    if (mul_mat) o->mul_mat = mul_mat;
+}
+
+void quant_install_avx2_kquants(void) {
+    quant_ops_writable(EMBER_TYPE_Q8_K)->quantize = q8_k_quantize_avx2;
+    set(EMBER_TYPE_Q2_K, q2_k_dot_avx2, q2_k_mul_mat_avx2);
+    set(EMBER_TYPE_Q3_K, q3_k_dot_avx2, q3_k_mul_mat_avx2);
+    set(EMBER_TYPE_Q4_K, q4_k_dot_avx2, q4_k_mul_mat_avx2);
+    set(EMBER_TYPE_Q5_K, q5_k_dot_avx2, q5_k_mul_mat_avx2);
+    set(EMBER_TYPE_Q6_K, q6_k_dot_avx2, q6_k_mul_mat_avx2);
+}
+
 void quant_install_avx512_kquants(void) {}

@@ -1,0 +1,81 @@
+/*
+ * kquant_kernels.h — private to quant/x86: the x86 K-quant kernels
+ * (Q2_K..Q6_K against Q8_K activations) and the unpacked super-block form
+ * their batched products share.
+ *
+ * Decode (one activation row) reads each weight block once, so the `dot`
+ * kernels work straight from the packed ggml layout. Prefill reuses every
+ * weight block across many activation rows, so the `mul_mat` kernels first
+ * unpack a few super-blocks of a few rows into `struct kq_unpacked` (one
+ * unsigned byte per code plus ready-made scale vectors) and hand them to one
+ * int8 tile kernel per ISA (kq_mul_mat_avx2/avx512 in q8_k_avx2.c and
+ * q8_k_avx512.c). The per-type work is then only the unpacking, done once
+ * per weight block and batch instead of once per activation row.
+ *
+ * Every K-quant super-block dot with a Q8_K block b decomposes as
+ *   b.d * (d * sum_e scale(e) * code(e) * b.qs[e]
+ *          - dmin * sum_j mins[j] * b.bsums[j])
+ * with unsigned codes: the affine types (Q2_K, Q4_K, Q5_K) put their real
+ * minimums in `mins`; the symmetric ones (Q3_K, Q6_K) store codes offset by
+ * 4 or 32 and fold the offset into `mins` as offset * scale with dmin = d.
+ * Both integer sums are exact, so results differ from the `_ref` kernels only
+ * by float rounding. This relies on the Q8_K invariant that bsums[j] is the
+ * sum of qs[16j .. 16j+15], which q8_k_quantize_* guarantee.
+ */
+#ifndef EMBER_KQUANT_KERNELS_H
+#define EMBER_KQUANT_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* One row's super-block, unpacked. 64-byte aligned so the tile kernels can
+ * use aligned loads; 576 bytes. */
+struct kq_unpacked {
+    uint8_t codes[256];       /* unsigned codes in element order */
+    int16_t scales[8][16];    /* per 32-value chunk k: 8 copies of the scale of
+                                 values 32k..32k+15, then 8 of 32k+16..32k+31,
+                                 matching maddubs' pairing of adjacent bytes */
+    int16_t mins[16];         /* per 16 values, multiplied by Q8_K bsums */
+    float d, dmin;            /* super-block factors, see above */
+    uint8_t pad[24];
+};
+_Static_assert(sizeof(struct kq_unpacked) == 576, "kq_unpacked layout");
+
+/* Unpack one weight super-block of the given type into *u. */
+typedef void (*kq_unpack_fn)(const void *block, struct kq_unpacked *u);
+
+void q2_k_unpack_avx2(const void *block, struct kq_unpacked *u);
+void q3_k_unpack_avx2(const void *block, struct kq_unpacked *u);
+void q4_k_unpack_avx2(const void *block, struct kq_unpacked *u);
+void q5_k_unpack_avx2(const void *block, struct kq_unpacked *u);
+void q6_k_unpack_avx2(const void *block, struct kq_unpacked *u);
+
+/* The quant_ops.mul_mat contract (quant.h) for any K-quant with `unpack`
+ * and blocks of `block_bytes`. Works in tiles of a few rows by a few
+ * columns over groups of super-blocks; no allocation (the scratch is on the
+ * stack, under 16 KiB). */
+void kq_mul_mat_avx2(kq_unpack_fn unpack, size_t block_bytes, int64_t n, const void *w,
+                     size_t w_stride, int n_rows, const void *x, size_t x_stride, int n_cols,
+                     float *out, size_t out_stride);
+void kq_mul_mat_avx512(kq_unpack_fn unpack, size_t block_bytes, int64_t n, const void *w,
+                       size_t w_stride, int n_rows, const void *x, size_t x_stride, int n_cols,
+                       float *out, size_t out_stride);
+
+/* The quant_ops slots, one set per (type, ISA). */
+#define KQ_DECLARE(t, isa)                                                             \
+    float t##_dot_##isa(const void *w, const void *x, int64_t n);                      \
+    void t##_mul_mat_##isa(int64_t n, const void *w, size_t w_stride, int n_rows,      \
+                           const void *x, size_t x_stride, int n_cols, float *out,     \
+                           size_t out_stride)
+
+KQ_DECLARE(q2_k, avx2);
+KQ_DECLARE(q3_k, avx2);
+KQ_DECLARE(q4_k, avx2);
+KQ_DECLARE(q5_k, avx2);
+KQ_DECLARE(q6_k, avx2);
+KQ_DECLARE(q4_k, avx512);
+KQ_DECLARE(q6_k, avx512);
+
+void q8_k_quantize_avx2(const float *src, void *dst, int64_t n);
+
+#endif

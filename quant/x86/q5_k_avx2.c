@@ -1,0 +1,107 @@
+/*
+ * q5_k_avx2.c — AVX2 Q5_K kernels: the dot against one Q8_K row (decode),
+ * the unpacker into struct kq_unpacked, and mul_mat over it (prefill).
+ *
+ * Q4_K's kernels with the fifth bit ORed in: bit j of qh[l] belongs to
+ * value 32j + l, so one 32-byte load of qh serves all eight sub-blocks.
+ * Codes (0..31) stay unsigned for maddubs (pair sums at most 2*31*128).
+ */
+#include <immintrin.h>
+
+#include "kquant_kernels.h"
+#include "quant_impl.h"
+
+/* The 12-byte scale field as 16 bytes, scales 0-7 then mins 0-7; the same
+ * packing as Q4_K (see q4_k_avx2.c). */
+static __m128i k_scales_mins(const uint8_t *p) {
+    uint32_t u0, u1, u2;
+    memcpy(&u0, p, 4);
+    memcpy(&u1, p + 4, 4);
+    memcpy(&u2, p + 8, 4);
+    uint32_t s_lo = u0 & 0x3f3f3f3f, m_lo = u1 & 0x3f3f3f3f;
+    uint32_t s_hi = (u2 & 0x0f0f0f0f) | ((u0 >> 2) & 0x30303030);
+    uint32_t m_hi = ((u2 >> 4) & 0x0f0f0f0f) | ((u1 >> 2) & 0x30303030);
+    return _mm_setr_epi32((int)s_lo, (int)s_hi, (int)m_lo, (int)m_hi);
+}
+
+static float hsum_ps(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+static float hsum128_ps(__m128 s) {
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+/* Codes of sub-blocks 2c and 2c+1 (values 64c..64c+63): nibbles of
+ * qs[32c + l] plus 16 times bits 2c and 2c+1 of qh[l]. */
+static inline void q5k_pair(const block_q5_k *a, __m256i qh, int c, __m256i *lo, __m256i *hi) {
+    const __m256i m4 = _mm256_set1_epi8(0x0f), m1 = _mm256_set1_epi8(1);
+    __m256i q = _mm256_loadu_si256((const __m256i *)(a->qs + 32 * c));
+    __m256i h0 = _mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(2 * c)), m1);
+    __m256i h1 = _mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(2 * c + 1)), m1);
+    *lo = _mm256_or_si256(_mm256_and_si256(q, m4), _mm256_slli_epi16(h0, 4));
+    *hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), m4), _mm256_slli_epi16(h1, 4));
+}
+
+float q5_k_dot_avx2(const void *w, const void *x, int64_t n) {
+    const block_q5_k *a = w;
+    const block_q8_k *b = x;
+    __m256 acc = _mm256_setzero_ps();
+    __m128 accm = _mm_setzero_ps();
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        __m256i sm = _mm256_cvtepu8_epi16(k_scales_mins(a[i].scales));
+        __m128i pairs = _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)b[i].bsums),
+                                       _mm_loadu_si128((const __m128i *)(b[i].bsums + 8)));
+        __m128i msum = _mm_madd_epi16(_mm256_extracti128_si256(sm, 1), pairs);
+        float dall = b[i].d * _cvtsh_ss(a[i].d), dmin = b[i].d * _cvtsh_ss(a[i].dmin);
+        accm = _mm_fmadd_ps(_mm_set1_ps(dmin), _mm_cvtepi32_ps(msum), accm);
+
+        __m256i sc = _mm256_broadcastsi128_si256(_mm256_castsi256_si128(sm));
+        __m256i qh = _mm256_loadu_si256((const __m256i *)a[i].qh);
+        const int8_t *q8 = b[i].qs;
+        __m256i sumi = _mm256_setzero_si256();
+        for (int c = 0; c < 4; c++) {
+            __m256i s_lo = _mm256_shuffle_epi8(sc, _mm256_set1_epi16((short)((4 * c + 1) << 8 | 4 * c)));
+            __m256i s_hi = _mm256_shuffle_epi8(sc, _mm256_set1_epi16((short)((4 * c + 3) << 8 | (4 * c + 2))));
+            __m256i lo, hi;
+            q5k_pair(&a[i], qh, c, &lo, &hi);
+            __m256i p0 = _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)(q8 + 64 * c)));
+            __m256i p1 = _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(q8 + 64 * c + 32)));
+            sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(_mm256_madd_epi16(p0, s_lo),
+                                                           _mm256_madd_epi16(p1, s_hi)));
+        }
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(dall), _mm256_cvtepi32_ps(sumi), acc);
+    }
+    return hsum_ps(acc) - hsum128_ps(accm);
+}
+
+void q5_k_unpack_avx2(const void *block, struct kq_unpacked *u) {
+    const block_q5_k *a = block;
+    __m128i sm = k_scales_mins(a->scales);
+    uint8_t t[16];
+    _mm_storeu_si128((__m128i *)t, sm);
+    for (int k = 0; k < 8; k++) _mm256_store_si256((__m256i *)u->scales[k], _mm256_set1_epi16(t[k]));
+    __m128i m16 = _mm_cvtepu8_epi16(_mm_srli_si128(sm, 8));
+    _mm_store_si128((__m128i *)u->mins, _mm_unpacklo_epi16(m16, m16));
+    _mm_store_si128((__m128i *)(u->mins + 8), _mm_unpackhi_epi16(m16, m16));
+    __m256i qh = _mm256_loadu_si256((const __m256i *)a->qh);
+    for (int c = 0; c < 4; c++) {
+        __m256i lo, hi;
+        q5k_pair(a, qh, c, &lo, &hi);
+        _mm256_store_si256((__m256i *)(u->codes + 64 * c), lo);
+        _mm256_store_si256((__m256i *)(u->codes + 64 * c + 32), hi);
+    }
+    u->d = _cvtsh_ss(a->d);
+    u->dmin = _cvtsh_ss(a->dmin);
+}
+
+void q5_k_mul_mat_avx2(int64_t n, const void *w, size_t w_stride, int n_rows, const void *x,
+                       size_t x_stride, int n_cols, float *out, size_t out_stride) {
+    kq_mul_mat_avx2(q5_k_unpack_avx2, sizeof(block_q5_k), n, w, w_stride, n_rows, x, x_stride,
+                    n_cols, out, out_stride);
+}

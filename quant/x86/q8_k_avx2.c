@@ -1,0 +1,191 @@
+/*
+ * q8_k_avx2.c — the AVX2 Q8_K side of the K-quant kernels: the activation
+ * quantizer (bit-identical to q8_k_quantize_ref) and the int8 tile product
+ * that every K-quant mul_mat runs on unpacked weights (kquant_kernels.h).
+ *
+ * Sections: quantizer, tile kernel, mul_mat driver.
+ */
+#include <immintrin.h>
+
+#include "kquant_kernels.h"
+#include "quant_impl.h"
+
+/* -------------------------------------------------------------- quantizer */
+
+static float hmax_ps(__m256 v) {
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_max_ss(m, _mm_movehdup_ps(m));
+    return _mm_cvtss_f32(m);
+}
+
+/* Same operations as the reference, lane by lane: the largest magnitude
+ * (first one on ties, NaNs skipped) maps to -127, codes round with the
+ * 1.5*2^23 trick of quant_nearest_int (so NaN products give the same codes
+ * too) and clip at 127. Codes are then cut to their low byte, as the
+ * reference's int8 cast does: with a subnormal maximum, iscale overflows to
+ * inf and the trick yields -2^22, which the cast wraps to 0. */
+void q8_k_quantize_avx2(const float *src, void *dst, int64_t n) {
+    block_q8_k *b = dst;
+    const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    const __m256 magic = _mm256_set1_ps(12582912.0f);
+    const __m256i mant = _mm256_set1_epi32(0x007fffff), half = _mm256_set1_epi32(0x00400000);
+    const __m256i c127 = _mm256_set1_epi32(127), order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    const __m256i bias = _mm256_set1_epi8(-128), low_byte = _mm256_set1_epi32(0xff);
+    for (int64_t i = 0; i < n / QK_K; i++, src += QK_K) {
+        /* max_ps returns its second operand when the first is NaN */
+        __m256 m = _mm256_setzero_ps();
+        for (int j = 0; j < QK_K; j += 8)
+            m = _mm256_max_ps(_mm256_and_ps(_mm256_loadu_ps(src + j), abs_mask), m);
+        float amax = hmax_ps(m);
+        if (amax == 0.0f) {
+            memset(&b[i], 0, sizeof b[i]);
+            continue;
+        }
+        int first = 0;
+        const __m256 va = _mm256_set1_ps(amax);
+        for (int j = 0; j < QK_K; j += 8) {
+            __m256 a = _mm256_and_ps(_mm256_loadu_ps(src + j), abs_mask);
+            int mask = _mm256_movemask_ps(_mm256_cmp_ps(a, va, _CMP_EQ_OQ));
+            if (mask) {
+                first = j + __builtin_ctz((unsigned)mask);
+                break;
+            }
+        }
+        float iscale = -127.0f / src[first];
+        const __m256 vs = _mm256_set1_ps(iscale);
+        for (int j = 0; j < QK_K; j += 32) {
+            __m256i q[4];
+            for (int k = 0; k < 4; k++) {
+                __m256 v = _mm256_add_ps(_mm256_mul_ps(vs, _mm256_loadu_ps(src + j + 8 * k)), magic);
+                __m256i c = _mm256_sub_epi32(_mm256_and_si256(_mm256_castps_si256(v), mant), half);
+                q[k] = _mm256_and_si256(_mm256_min_epi32(c, c127), low_byte);
+            }
+            /* 0..255 in every lane: the unsigned packs do not saturate */
+            __m256i p = _mm256_packus_epi16(_mm256_packus_epi32(q[0], q[1]), _mm256_packus_epi32(q[2], q[3]));
+            p = _mm256_permutevar8x32_epi32(p, order);
+            _mm256_storeu_si256((__m256i *)(b[i].qs + j), p);
+            /* sums of 16 codes: sad of the codes biased to unsigned gives
+             * sums of 8, each 8*128 too high */
+            __m256i s = _mm256_sad_epu8(_mm256_xor_si256(p, bias), _mm256_setzero_si256());
+            int64_t s8[4];
+            _mm256_storeu_si256((__m256i *)s8, s);
+            b[i].bsums[j / 16] = (int16_t)(s8[0] + s8[1] - 16 * 128);
+            b[i].bsums[j / 16 + 1] = (int16_t)(s8[2] + s8[3] - 16 * 128);
+        }
+        b[i].d = 1.0f / iscale;
+    }
+}
+
+/* ------------------------------------------------------------ tile kernel */
+
+/* Tile geometry: KQ_R weight rows by KQ_C activation columns, over groups of
+ * KQ_G super-blocks. 4x2 keeps the 8 integer accumulators, 4 codes vectors'
+ * worth of work and 2 activation vectors inside AVX2's 16 registers; the
+ * group keeps the unpacked rows (KQ_R * KQ_G * 576 bytes) in L1 while every
+ * column streams past them. */
+#define KQ_R 4
+#define KQ_C 2
+#define KQ_G 4
+
+static float hsum_ps(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+/* res[r][c] = sum over ng super-blocks of dot(u[r][g], x[c][g]).
+ * u[r] points at row r's ng unpacked super-blocks, x[c] at column c's. */
+static void tile_avx2(const struct kq_unpacked *const u[KQ_R], const block_q8_k *const x[KQ_C],
+                      int ng, float res[KQ_R][KQ_C]) {
+    __m256 accf[KQ_R][KQ_C];
+    _Pragma("GCC unroll 8")
+    for (int r = 0; r < KQ_R; r++)
+        _Pragma("GCC unroll 8")
+        for (int c = 0; c < KQ_C; c++) accf[r][c] = _mm256_setzero_ps();
+    for (int g = 0; g < ng; g++) {
+        __m256i acc[KQ_R][KQ_C];
+        _Pragma("GCC unroll 8")
+        for (int r = 0; r < KQ_R; r++)
+            _Pragma("GCC unroll 8")
+            for (int c = 0; c < KQ_C; c++) acc[r][c] = _mm256_setzero_si256();
+        _Pragma("GCC unroll 8")
+        for (int k = 0; k < 8; k++) {
+            __m256i q[KQ_C];
+            _Pragma("GCC unroll 8")
+            for (int c = 0; c < KQ_C; c++)
+                q[c] = _mm256_loadu_si256((const __m256i *)(x[c][g].qs + 32 * k));
+            _Pragma("GCC unroll 8")
+            for (int r = 0; r < KQ_R; r++) {
+                __m256i w = _mm256_load_si256((const __m256i *)(u[r][g].codes + 32 * k));
+                __m256i s = _mm256_load_si256((const __m256i *)u[r][g].scales[k]);
+                _Pragma("GCC unroll 8")
+                for (int c = 0; c < KQ_C; c++)
+                    acc[r][c] = _mm256_add_epi32(acc[r][c],
+                                                 _mm256_madd_epi16(_mm256_maddubs_epi16(w, q[c]), s));
+            }
+        }
+        /* acc*d - (mins . bsums)*dmin, times the column's d */
+        __m256i bs[KQ_C];
+        __m256 d8[KQ_C];
+        _Pragma("GCC unroll 8")
+        for (int c = 0; c < KQ_C; c++) {
+            bs[c] = _mm256_loadu_si256((const __m256i *)x[c][g].bsums);
+            d8[c] = _mm256_set1_ps(x[c][g].d);
+        }
+        _Pragma("GCC unroll 8")
+        for (int r = 0; r < KQ_R; r++) {
+            __m256i mins = _mm256_load_si256((const __m256i *)u[r][g].mins);
+            __m256 d = _mm256_set1_ps(u[r][g].d), dm = _mm256_set1_ps(u[r][g].dmin);
+            _Pragma("GCC unroll 8")
+            for (int c = 0; c < KQ_C; c++) {
+                __m256 m = _mm256_cvtepi32_ps(_mm256_madd_epi16(mins, bs[c]));
+                __m256 t = _mm256_mul_ps(_mm256_cvtepi32_ps(acc[r][c]), d);
+                t = _mm256_fnmadd_ps(m, dm, t);
+                accf[r][c] = _mm256_fmadd_ps(t, d8[c], accf[r][c]);
+            }
+        }
+    }
+    _Pragma("GCC unroll 8")
+    for (int r = 0; r < KQ_R; r++)
+        _Pragma("GCC unroll 8")
+        for (int c = 0; c < KQ_C; c++) res[r][c] = hsum_ps(accf[r][c]);
+}
+
+/* ---------------------------------------------------------- mul_mat driver */
+
+/* Edge tiles repeat the last real row or column and drop the extra
+ * results, so one fixed-size tile kernel serves every shape. */
+void kq_mul_mat_avx2(kq_unpack_fn unpack, size_t block_bytes, int64_t n, const void *w,
+                     size_t w_stride, int n_rows, const void *x, size_t x_stride, int n_cols,
+                     float *out, size_t out_stride) {
+    _Alignas(64) struct kq_unpacked buf[KQ_R][KQ_G];
+    const int64_t nsb = n / QK_K;
+    for (int r0 = 0; r0 < n_rows; r0 += KQ_R) {
+        int nr = n_rows - r0 < KQ_R ? n_rows - r0 : KQ_R;
+        const struct kq_unpacked *u[KQ_R];
+        for (int r = 0; r < KQ_R; r++) u[r] = buf[r < nr ? r : nr - 1];
+        for (int64_t g0 = 0; g0 < nsb; g0 += KQ_G) {
+            int ng = nsb - g0 < KQ_G ? (int)(nsb - g0) : KQ_G;
+            for (int r = 0; r < nr; r++) {
+                const uint8_t *row = (const uint8_t *)w + (size_t)(r0 + r) * w_stride;
+                for (int g = 0; g < ng; g++) unpack(row + (size_t)(g0 + g) * block_bytes, &buf[r][g]);
+            }
+            for (int c0 = 0; c0 < n_cols; c0 += KQ_C) {
+                int nc = n_cols - c0 < KQ_C ? n_cols - c0 : KQ_C;
+                const block_q8_k *xs[KQ_C];
+                for (int c = 0; c < KQ_C; c++) {
+                    const uint8_t *col = (const uint8_t *)x + (size_t)(c0 + (c < nc ? c : nc - 1)) * x_stride;
+                    xs[c] = (const block_q8_k *)col + g0;
+                }
+                float res[KQ_R][KQ_C];
+                tile_avx2(u, xs, ng, res);
+                for (int c = 0; c < nc; c++) {
+                    float *o = out + (size_t)(c0 + c) * out_stride + r0;
+                    for (int r = 0; r < nr; r++) o[r] = g0 ? o[r] + res[r][c] : res[r][c];
+                }
+            }
+        }
+    }
+}
