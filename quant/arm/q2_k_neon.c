@@ -33,12 +33,12 @@ float q2_k_dot_neon(const void *w, const void *x, int64_t n) {
     for (int64_t i = 0; i < n / QK_K; i++) {
         int32_t msum = min_sum(a[i].scales, b[i].bsums);
         int32x4_t acc = vdupq_n_s32(0);
-        for (int h = 0; h < 2; h++) {
+        UNROLL for (int h = 0; h < 2; h++) {
             uint8x16_t q[2] = {vld1q_u8(a[i].qs + 32 * h), vld1q_u8(a[i].qs + 32 * h + 16)};
             const uint8_t *sc = a[i].scales + 8 * h;
             const int8_t *y = b[i].qs + 128 * h;
-            for (int k = 0; k < 4; k++) {
-                for (int s = 0; s < 2; s++) {
+            UNROLL for (int k = 0; k < 4; k++) {
+                UNROLL for (int s = 0; s < 2; s++) {
                     uint8x16_t c = vandq_u8(q[s], m2);
                     q[s] = vshrq_n_u8(q[s], 2);
                     int32x4_t p = vdotq_s32(vdupq_n_s32(0), vreinterpretq_s8_u8(c),

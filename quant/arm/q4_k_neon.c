@@ -42,7 +42,7 @@ float q4_k_dot_neon(const void *w, const void *x, int64_t n) {
         int32x4_t acc = vdupq_n_s32(0);
         const uint8_t *q = a[i].qs;
         const int8_t *y = b[i].qs;
-        for (int k = 0; k < 4; k++, q += 32, y += 64) {
+        UNROLL for (int k = 0; k < 4; k++, q += 32, y += 64) {
             uint8x16_t q0 = vld1q_u8(q), q1 = vld1q_u8(q + 16);
             int32x4_t zero = vdupq_n_s32(0);
             int32x4_t pl = vdotq_s32(zero, vreinterpretq_s8_u8(vandq_u8(q0, m4)), vld1q_s8(y));

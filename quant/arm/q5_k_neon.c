@@ -43,7 +43,7 @@ float q5_k_dot_neon(const void *w, const void *x, int64_t n) {
         int32x4_t acc = vdupq_n_s32(0);
         const uint8_t *q = a[i].qs;
         const int8_t *y = b[i].qs;
-        for (int k = 0; k < 4; k++, q += 32, y += 64) {
+        UNROLL for (int k = 0; k < 4; k++, q += 32, y += 64) {
             uint8x16_t q0 = vld1q_u8(q), q1 = vld1q_u8(q + 16);
             uint8x16_t bl = vdupq_n_u8((uint8_t)(1u << (2 * k)));
             uint8x16_t bh = vdupq_n_u8((uint8_t)(1u << (2 * k + 1)));

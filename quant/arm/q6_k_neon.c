@@ -22,14 +22,14 @@ float q6_k_dot_neon(const void *w, const void *x, int64_t n) {
     float sum = 0.0f;
     for (int64_t i = 0; i < n / QK_K; i++) {
         int32x4_t acc = vdupq_n_s32(0);
-        for (int h = 0; h < 2; h++) {
+        UNROLL for (int h = 0; h < 2; h++) {
             const uint8_t *ql = a[i].ql + 64 * h, *qh = a[i].qh + 32 * h;
             const int8_t *sc = a[i].scales + 8 * h;
             const int8_t *y = b[i].qs + 128 * h;
             uint8x16_t l[4] = {vld1q_u8(ql), vld1q_u8(ql + 16), vld1q_u8(ql + 32), vld1q_u8(ql + 48)};
             uint8x16_t hb[2] = {vld1q_u8(qh), vld1q_u8(qh + 16)};
-            for (int k = 0; k < 4; k++) {
-                for (int s = 0; s < 2; s++) {
+            UNROLL for (int k = 0; k < 4; k++) {
+                UNROLL for (int s = 0; s < 2; s++) {
                     /* values 32k + 16s .. +15 of this half */
                     uint8x16_t lo = k < 2 ? vandq_u8(l[2 * k + s], m4) : vshrq_n_u8(l[2 * (k - 2) + s], 4);
                     uint8x16_t hi;
