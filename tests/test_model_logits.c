@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "json_mini.h"
 #include "gguf.h"
 #include "model.h"
 
@@ -17,45 +18,8 @@
 #define MODEL "tests/data/models/stories260K.gguf"
 #define TOL 1e-4
 
-static char *slurp(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    if (b && fread(b, 1, (size_t)n, f) != (size_t)n) n = 0;
-    if (b) b[n] = 0;
-    fclose(f);
-    return b;
-}
-
-/* Parse the numbers of the JSON array starting at the first '[' after key
- * (nested arrays flattened) into out; returns the count and advances *p. */
-static int numbers_after(char **p, const char *key, double *out, int max) {
-    char *s = strstr(*p, key);
-    if (!s) return -1;
-    s = strchr(s, '[');
-    int depth = 0, n = 0;
-    while (*s) {
-        if (*s == '[') depth++, s++;
-        else if (*s == ']') { s++; if (--depth == 0) break; }
-        else if (*s == ',' || *s == ' ' || *s == '\n') s++;
-        else {
-            char *e;
-            double v = strtod(s, &e);
-            if (e == s) return -1;
-            if (n < max) out[n] = v;
-            n++;
-            s = e;
-        }
-    }
-    *p = s;
-    return n;
-}
-
 int main(void) {
-    char *json = slurp(REF);
+    char *json = json_slurp(REF);
     struct ember_err err = {0};
     struct gguf_file *f = NULL;
     struct model *m = NULL;
@@ -68,10 +32,10 @@ int main(void) {
     CHECK(model_ctx_new(m, 64, 2, &c, &err) == EMBER_OK, "context %s", err.msg);
     double *ids = malloc(64 * sizeof *ids), *want = malloc(64 * (size_t)nv * sizeof *want);
     float *got = malloc(64 * (size_t)nv * sizeof *got);
-    char *p = json;
+    const char *p = json;
     for (int prompt = 0; prompt < 2; prompt++) {
-        int n = numbers_after(&p, "\"ids\"", ids, 64);
-        int nl = numbers_after(&p, "\"logits\"", want, 64 * nv);
+        int n = json_numbers_after(&p, "\"ids\"", ids, 64);
+        int nl = json_numbers_after(&p, "\"logits\"", want, 64 * nv);
         CHECK(n > 0 && nl == n * nv, "prompt %d: %d ids, %d logits in reference", prompt, n, nl);
         if (n <= 0 || nl != n * nv) break;
         int32_t tok[64];

@@ -1,0 +1,54 @@
+#!/usr/bin/env python3
+"""Real GGUF models (fetched by scripts/get-models.sh into models-cache/)
+against llama.cpp's recorded outputs in tests/data/real-models-reference.json
+(made by scripts/make-real-refs.sh): prompt token ids, and greedy 32-token
+continuations equal as text. A model that is not cached gets a visible SKIP
+line. With -v, prints ember's generation speed (from `ember run -v`) next to
+llama.cpp's recorded one.
+"""
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--ember", default=os.environ.get("EMBER", "./ember"))
+ap.add_argument("--ref", default="tests/data/real-models-reference.json")
+ap.add_argument("--threads", default="2")
+ap.add_argument("-v", action="store_true")
+args = ap.parse_args()
+ref = json.load(open(args.ref))
+failed = 0
+
+
+def report(ok, msg, detail=""):
+    global failed
+    failed += not ok
+    print(("ok " if ok else "not ok ") + msg + ("" if ok or not detail else ": " + detail))
+    sys.stdout.flush()
+
+
+for name, m in ref["models"].items():
+    path = m["path"]
+    if not os.path.exists(path) or os.path.getsize(path) != m["size_bytes"]:
+        print(f"SKIP {name}: not in models-cache/ (run scripts/get-models.sh)")
+        continue
+    for g in m["greedy"]:
+        p = g["prompt"]
+        r = subprocess.run([args.ember, "tokenize", "-m", path, "-p", p], capture_output=True, timeout=600)
+        ids = [int(x) for x in re.findall(rb"-?\d+", r.stdout.split(b"\n")[0])]
+        report(ids == g["prompt_tokens"], f"{name} tokens of {p!r}", f"got {ids} want {g['prompt_tokens']}")
+        cmd = [args.ember, "run", "-m", path, "-p", p, "--temp", "0", "-n", str(g["n_predict"]),
+               "-t", args.threads, "-c", "256", "-v"]
+        r = subprocess.run(cmd, capture_output=True, timeout=1800)
+        out = r.stdout.decode("utf-8", "replace")
+        report(r.returncode == 0 and out == g["text"], f"{name} greedy 32 {p!r}",
+               f"\n   got  {out!r}\n   want {g['text']!r}\n   {r.stderr.decode()[-300:]}")
+        if args.v:
+            sp = re.search(rb"generation (\d+) tokens ([0-9.]+) t/s", r.stderr)
+            pp = re.search(rb"prompt (\d+) tokens ([0-9.]+) t/s", r.stderr)
+            print(f"   ember tg {sp.group(2).decode() if sp else '?'} t/s, pp {pp.group(2).decode() if pp else '?'} t/s;"
+                  f" llama.cpp tg {m['speed']['gen_tokens_per_s']} t/s")
+sys.exit(1 if failed else 0)
