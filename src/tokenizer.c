@@ -73,6 +73,7 @@ struct tokenizer {
     int32_t bos, eos, eot, eom, unk, sep, pad;
     int32_t fim_pre, fim_suf, fim_mid, fim_pad, fim_rep, fim_sep;
     bool add_bos, add_eos, add_space_prefix, ignore_merges, clean_spaces;
+    bool wpm_lowercase, wpm_strip_accents; /* WordPiece normalizer */
 
     int32_t *special; /* control/user-defined/unknown ids, longest first */
     size_t n_special;
@@ -214,7 +215,8 @@ static const struct pre_info pre_table[] = {
     {"lfm2", UPRE_LLAMA3, true, true, false, false},
     {"dbrx", UPRE_LLAMA3, false, false, false, false},
     {"smaug-bpe", UPRE_LLAMA3, false, false, false, false},
-    {"glm4", UPRE_LLAMA3, false, false, false, true},
+    {"glm4", UPRE_LLAMA3, true, false, false, true},
+    {"glm5", UPRE_LLAMA3, true, false, false, true},
     {"chatglm-bpe", UPRE_LLAMA3, false, false, false, true},
     {"deepseek-llm", UPRE_DEEPSEEK_LLM, false, false, true, false},
     {"deepseek-coder", UPRE_DEEPSEEK_CODER, false, false, true, false},
@@ -237,6 +239,10 @@ static const struct pre_info pre_table[] = {
     {"command-r", UPRE_STARCODER, false, false, true, false},
     {"qwen2", UPRE_QWEN2, false, false, true, false},
     {"deepseek-r1-qwen", UPRE_QWEN2, false, false, true, false},
+    {"kormo", UPRE_QWEN2, false, false, true, false},
+    {"f2llmv2", UPRE_QWEN2, false, false, true, false},
+    {"grok-2", UPRE_QWEN2, false, false, true, false},
+    {"qwen35", UPRE_QWEN35, false, false, true, false},
     {"stablelm2", UPRE_QWEN2, false, false, false, false},
     {"megrez", UPRE_QWEN2, false, false, false, false},
     {"hunyuan", UPRE_QWEN2, false, false, true, false},
@@ -445,7 +451,7 @@ static void detect_by_text(struct tokenizer *t, int32_t *id,
     for (int32_t i = 0; i < t->n_vocab; i++) {
         if (text_in(t, i, list)) {
             *id = i;
-            t->tok[i].attr = ATTR_CONTROL;
+            t->tok[i].attr |= ATTR_CONTROL;
             return;
         }
     }
@@ -505,24 +511,25 @@ static enum ember_status load_specials(struct tokenizer *t,
 
     static const char *const eot_texts[] = {
         "<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>",
-        "<|endoftext|>", "<EOT>", "_<EOT>",
+        "<|endoftext|>", "<|end_of_text|>", "<EOT>", "_<EOT>", "[EOT]",
         "<\xef\xbd\x9c" "end\xe2\x96\x81" "of\xe2\x96\x81" "sentence\xef\xbd\x9c>",
         "<end_of_utterance>", NULL};
     static const char *const eom_texts[] = {"<|eom_id|>", NULL};
     static const char *const pre_texts[] = {
         "<|fim_prefix|>", "<fim-prefix>", "<fim_prefix>",
         "<\xef\xbd\x9c" "fim\xe2\x96\x81" "begin\xef\xbd\x9c>", "<PRE>",
-        "\xe2\x96\x81<PRE>", "<|code_prefix|>", NULL};
+        "\xe2\x96\x81<PRE>", "<|code_prefix|>", "<|prefix|>", NULL};
     static const char *const suf_texts[] = {
         "<|fim_suffix|>", "<fim-suffix>", "<fim_suffix>",
         "<\xef\xbd\x9c" "fim\xe2\x96\x81" "hole\xef\xbd\x9c>", "<SUF>",
-        "\xe2\x96\x81<SUF>", "<|code_suffix|>", NULL};
+        "\xe2\x96\x81<SUF>", "<|code_suffix|>", "<|suffix|>", NULL};
     static const char *const mid_texts[] = {
         "<|fim_middle|>", "<fim-middle>", "<fim_middle>",
         "<\xef\xbd\x9c" "fim\xe2\x96\x81" "end\xef\xbd\x9c>", "<MID>",
-        "\xe2\x96\x81<MID>", "<|code_middle|>", NULL};
+        "\xe2\x96\x81<MID>", "<|code_middle|>", "<|middle|>", NULL};
     static const char *const pad_texts[] = {"<|fim_pad|>", "<fim-pad>",
-                                            "<fim_pad>", "<PAD>", NULL};
+                                            "<fim_pad>", "<PAD>", "[PAD]",
+                                            NULL};
     static const char *const rep_texts[] = {"<|fim_repo|>", "<|repo_name|>",
                                             "<fim-repo>", "<REPO>",
                                             "<reponame>", NULL};
@@ -538,8 +545,11 @@ static enum ember_status load_specials(struct tokenizer *t,
 
     static const char *const eog_texts[] = {
         "<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>", "<|call|>",
-        "<end_of_turn>", "<|endoftext|>", "<|eom_id|>", "<EOT>", "_<EOT>",
-        "<|end_of_text|>", "<end_of_utterance>", NULL};
+        "<|flush|>", "<|calls|>", "<end_of_turn>", "<|endoftext|>", "</s>",
+        "<|eom_id|>", "<EOT>", "_<EOT>", "[EOT]", "[EOS]", "<|end_of_text|>",
+        "<end_of_utterance>", "<eos>", "<turn|>", "<|tool_response>",
+        "<\xef\xbd\x9c" "end\xe2\x96\x81" "of\xe2\x96\x81" "sentence\xef\xbd\x9c>",
+        "[e~[", NULL};
     static const char *const render_texts[] = {
         "<|channel|>", "<|message|>", "<|start|>", "<|constrain|>", NULL};
     if (add_eog(t, t->fim_pad) || add_eog(t, t->fim_rep) ||
@@ -548,24 +558,38 @@ static enum ember_status load_specials(struct tokenizer *t,
     for (int32_t i = 0; i < t->n_vocab; i++) {
         if (text_in(t, i, eog_texts)) {
             if (add_eog(t, i)) return oom(err);
-            t->tok[i].attr = ATTR_CONTROL;
+            t->tok[i].attr |= ATTR_CONTROL;
         }
         if (text_in(t, i, render_texts)) t->tok[i].attr = ATTR_USER_DEFINED;
     }
     if (add_eog(t, t->eos) || add_eog(t, t->eot) || add_eog(t, t->eom))
         return oom(err);
-    /* gpt-oss: with <|return|> and <|call|> present, <|end|> is not EOG */
-    int32_t has_ret = -1, has_call = -1, end_at = -1;
+    /* gpt-oss / solar-open: with <|return|>+<|call|> or <|call(s)|>+<|flush|>
+     * present, <|end|> is not EOG; with <|tool_response> (gemma4) or
+     * <|plamo:eos|> present, </s> is an ordinary token. */
+    int32_t ret = -1, call = -1, flush = -1, end_at = -1, marker = -1, s_at = -1;
     for (size_t i = 0; i < t->n_eog; i++) {
         int32_t id = t->eog[i];
-        if (text_is(t, id, "<|return|>")) has_ret = id;
-        else if (text_is(t, id, "<|call|>")) has_call = id;
+        if (text_is(t, id, "<|return|>")) ret = id;
+        else if (text_is(t, id, "<|call|>") || text_is(t, id, "<|calls|>")) call = id;
+        else if (text_is(t, id, "<|flush|>")) flush = id;
         else if (text_is(t, id, "<|end|>")) end_at = (int32_t)i;
+        if (text_is(t, id, "<|tool_response>") || text_is(t, id, "<|plamo:eos|>"))
+            marker = id;
+        else if (text_is(t, id, "</s>")) s_at = (int32_t)i;
     }
-    if (has_ret >= 0 && has_call >= 0 && end_at >= 0) {
+    if (end_at >= 0 && call >= 0 && (ret >= 0 || flush >= 0)) {
         t->tok[t->eog[end_at]].attr = ATTR_USER_DEFINED;
-        t->eog[end_at] = t->eog[--t->n_eog];
+        t->eog[end_at] = -1;
     }
+    if (marker >= 0 && s_at >= 0) {
+        t->tok[t->eog[s_at]].attr = ATTR_NORMAL;
+        t->eog[s_at] = -1;
+    }
+    size_t kept = 0;
+    for (size_t i = 0; i < t->n_eog; i++)
+        if (t->eog[i] >= 0) t->eog[kept++] = t->eog[i];
+    t->n_eog = kept;
     if (t->n_eog) qsort(t->eog, t->n_eog, sizeof *t->eog, cmp_i32);
     return EMBER_OK;
 }
@@ -626,7 +650,7 @@ static void make_piece(const struct tokenizer *t, int32_t id, char *buf,
                 i += adv;
             }
         }
-    } else if ((e->attr & ATTR_BYTE) && t->kind == KIND_SPM) {
+    } else if ((e->attr & ATTR_BYTE) && byte_token_value(s, n) >= 0) {
         PUT(byte_token_value(s, n));
     }
 #undef PUT
@@ -739,6 +763,18 @@ enum ember_status tokenizer_load(const struct gguf_file *f,
         t->bos = 101; t->eos = -1; t->unk = 100; t->sep = 102; t->pad = 0;
         t->add_bos = true;
         t->clean_spaces = true;
+        t->wpm_lowercase = true;
+        if (!get_flag(f, "tokenizer.ggml.normalizer.lowercase",
+                      &t->wpm_lowercase, err)) {
+            st = EMBER_ECORRUPT;
+            goto fail;
+        }
+        t->wpm_strip_accents = t->wpm_lowercase;
+        if (!get_flag(f, "tokenizer.ggml.normalizer.strip_accents",
+                      &t->wpm_strip_accents, err)) {
+            st = EMBER_ECORRUPT;
+            goto fail;
+        }
     } else if (gguf_str_eq(model, "gpt2")) {
         t->kind = KIND_BPE;
         t->bos = 11; t->eos = 11; t->unk = -1;
@@ -1242,23 +1278,27 @@ static bool wpm_encode(const struct tokenizer *t, struct scratch *s,
         uint32_t cp = 0;
         unsigned f = UCP_SPACE;
         if (i < ncp) {
-            cp = unicode_nfd_first(s->cps[i]);
+            cp = s->cps[i];
+            if (t->wpm_strip_accents) cp = unicode_nfd_first(cp);
             f = unicode_flags(cp);
         }
         bool single = false;
         if (!(f & UCP_SPACE)) {
             if (cp == 0 || cp == 0xFFFD || (f & UCP_CONTROL)) continue;
+            if (t->wpm_strip_accents && (f & UCP_MARK)) continue;
+            uint32_t low = t->wpm_lowercase ? unicode_tolower(cp) : cp;
             single = (f & UCP_PUNCT) || (cp < 0x7F && (f & UCP_SYMBOL)) ||
                      is_chinese_char(cp);
+            cp = low;
             if (!single) {
-                n += unicode_utf8_encode(unicode_tolower(cp), s->buf + 3 + n);
+                n += unicode_utf8_encode(cp, s->buf + 3 + n);
                 continue;
             }
         }
         if (n) wpm_word(t, s, 3 + n, out);
         n = 0;
         if (single) {
-            n = unicode_utf8_encode(unicode_tolower(cp), s->buf + 3);
+            n = unicode_utf8_encode(cp, s->buf + 3);
             wpm_word(t, s, 3 + n, out);
             n = 0;
         }

@@ -57,6 +57,7 @@ enum unicode_pre {
     UPRE_DEFAULT,
     UPRE_LLAMA3,
     UPRE_QWEN2,
+    UPRE_QWEN35,
     UPRE_GPT2,
     UPRE_DEEPSEEK_LLM,
     UPRE_DEEPSEEK_CODER,

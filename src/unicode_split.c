@@ -12,8 +12,10 @@
  * only ASCII). Here every regex is a small matcher written by hand that gives
  * the same leftmost-first (ECMAScript) match on those representations, so the
  * quirks carry over: in collapsed regexes \p{L} and \p{N} match only ASCII
- * letters and digits among code points below 128, and '~' is neither \p{P}
- * nor \p{S}.
+ * letters and digits among code points below 128, and '~' is not \p{P}.
+ * (Qwen2's regex went through std::regex in older llama.cpp and through a
+ * hand-written splitter since; both give the same words, and this file uses
+ * the hand-written form, shared with LLaMA-3's.)
  *
  * Sections: class predicates; the hand-written GPT-2 and LLaMA-3 splitters;
  * the matchers for the other regexes; the stage lists per pre-tokenizer.
@@ -139,10 +141,13 @@ static void split_gpt2(const struct span *s, struct sink *k) {
     }
 }
 
-/* (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}|
- *  ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+ */
-static void split_llama3(const struct span *s, struct sink *k) {
-    const unsigned LNS = UCP_LETTER | UCP_NUMBER | UCP_SPACE;
+/* LLaMA-3:  (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|
+ *   \p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+
+ * Qwen2 is the same with \p{N} for \p{N}{1,3}; Qwen3.5 also lets letter runs
+ * take combining marks: [\p{L}\p{M}]+ and [^\s\p{L}\p{M}\p{N}]. */
+static void split_llama3_like(const struct span *s, struct sink *k,
+                              size_t max_digits, unsigned letter) {
+    const unsigned LNS = letter | UCP_NUMBER | UCP_SPACE;
     size_t pos = s->beg;
     k->prev = s->beg;
     while (pos < s->end) {
@@ -151,16 +156,16 @@ static void split_llama3(const struct span *s, struct sink *k) {
         size_t m = contraction(s, pos, true);
         if (m) { pos += m; emit_to(k, pos); continue; }
         if (!(is_crlf(c) || (f & UCP_NUMBER)) &&
-            ((f & UCP_LETTER) || (F(s, pos + 1) & UCP_LETTER))) {
+            ((f & letter) || (F(s, pos + 1) & letter))) {
             pos++;
-            while (F(s, pos) & UCP_LETTER) pos++;
+            while (F(s, pos) & letter) pos++;
             emit_to(k, pos);
             continue;
         }
-        if (f & UCP_NUMBER) { /* digits in groups of three */
+        if (f & UCP_NUMBER) { /* digits in groups of at most max_digits */
             size_t ini = pos;
             while (F(s, pos) & UCP_NUMBER) {
-                if (++pos - ini >= 3) { emit_to(k, pos); ini = pos; }
+                if (++pos - ini >= max_digits) { emit_to(k, pos); ini = pos; }
             }
             emit_to(k, pos);
             continue;
@@ -196,57 +201,6 @@ typedef size_t (*matcher)(const struct span *s, size_t pos);
 
 #define CP(i) C(s, i)
 #define FL(i) F(s, i)
-
-/* Qwen2:  (?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|
- * [^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|
- * \s+(?!\S)|\s+   (collapsed text) */
-static bool q_other(uint32_t c, unsigned f) { /* [^\s\p{L}\p{N}] */
-    return c != OUT_OF_RANGE && !c_space(c, f) && !c_letter(c, f) &&
-           !c_number(c, f);
-}
-static uint32_t ascii_lower(uint32_t c) {
-    return (c >= 'A' && c <= 'Z') ? c + 32 : c;
-}
-static size_t m_qwen2(const struct span *s, size_t pos) {
-    uint32_t c = CP(pos);
-    unsigned f = FL(pos);
-    size_t q;
-    if (c == '\'') { /* the contractions, ASCII case-insensitive */
-        uint32_t a = ascii_lower(CP(pos + 1)), b = ascii_lower(CP(pos + 2));
-        if (a == 's' || a == 't' || a == 'm' || a == 'd') return 2;
-        if ((a == 'r' && b == 'e') || (a == 'v' && b == 'e') ||
-            (a == 'l' && b == 'l'))
-            return 3;
-    }
-    if (!is_crlf(c) && !c_letter(c, f) && !c_number(c, f) &&
-        c_letter(CP(pos + 1), FL(pos + 1))) {
-        q = pos + 1;
-        while (c_letter(CP(q), FL(q))) q++;
-        return q - pos;
-    }
-    if (c_letter(c, f)) {
-        q = pos;
-        while (c_letter(CP(q), FL(q))) q++;
-        return q - pos;
-    }
-    if (c_number(c, f)) return 1;
-    q = pos;
-    if (c == ' ' && q_other(CP(pos + 1), FL(pos + 1))) q++;
-    if (q_other(CP(q), FL(q))) {
-        while (q_other(CP(q), FL(q))) q++;
-        while (is_crlf(CP(q))) q++;
-        return q - pos;
-    }
-    size_t e = pos, last_crlf = 0;
-    while (e < s->end && c_space(CP(e), FL(e))) {
-        if (is_crlf(CP(e))) last_crlf = e + 1;
-        e++;
-    }
-    if (last_crlf) return last_crlf - pos;
-    if (e == pos) return 0;
-    if (e == s->end || e - pos == 1) return e - pos; /* \s+(?!\S) or \s+ */
-    return e - pos - 1;
-}
 
 /* \p{N} and \p{N}+ (collapsed) */
 static size_t m_num1(const struct span *s, size_t pos) {
@@ -420,13 +374,13 @@ static void split_regex(const struct span *s, struct sink *k, matcher m) {
  * ---------------------------------------------------------------------- */
 
 enum stage {
-    ST_END, ST_GPT2, ST_LLAMA3, ST_QWEN2, ST_NUM1, ST_NUMS, ST_DIGIT3,
+    ST_END, ST_GPT2, ST_LLAMA3, ST_QWEN2, ST_QWEN35, ST_NUM1, ST_NUMS, ST_DIGIT3,
     ST_PUNCT_DEFAULT, ST_PUNCT_FALCON, ST_CRLF, ST_DS_LETTERS, ST_DS_PUNCT,
     ST_TRAIL_SPACE, ST_CJK, ST_SPACE_LETTERS, ST_SPACE_PUNCT, ST_BLOOM,
 };
 
 static const matcher stage_matcher[] = {
-    [ST_QWEN2] = m_qwen2, [ST_NUM1] = m_num1, [ST_NUMS] = m_nums,
+    [ST_NUM1] = m_num1, [ST_NUMS] = m_nums,
     [ST_DIGIT3] = m_digit3, [ST_PUNCT_DEFAULT] = m_punct_default,
     [ST_PUNCT_FALCON] = m_punct_falcon, [ST_CRLF] = m_crlf,
     [ST_DS_LETTERS] = m_ds_letters, [ST_DS_PUNCT] = m_ds_punct,
@@ -440,6 +394,7 @@ static const uint8_t *stages_of(enum unicode_pre pre) {
                                   ST_DIGIT3, ST_END};
     static const uint8_t llama3[] = {ST_LLAMA3, ST_END};
     static const uint8_t qwen2[] = {ST_QWEN2, ST_END};
+    static const uint8_t qwen35[] = {ST_QWEN35, ST_END};
     static const uint8_t gpt2[] = {ST_GPT2, ST_END};
     static const uint8_t ds_llm[] = {ST_CRLF, ST_DS_LETTERS, ST_DS_PUNCT,
                                      ST_TRAIL_SPACE, ST_CJK, ST_NUMS, ST_END};
@@ -454,6 +409,7 @@ static const uint8_t *stages_of(enum unicode_pre pre) {
     switch (pre) {
     case UPRE_LLAMA3: return llama3;
     case UPRE_QWEN2: return qwen2;
+    case UPRE_QWEN35: return qwen35;
     case UPRE_GPT2: return gpt2;
     case UPRE_DEEPSEEK_LLM: return ds_llm;
     case UPRE_DEEPSEEK_CODER: return ds_coder;
@@ -484,9 +440,15 @@ size_t unicode_split(enum unicode_pre pre, const uint32_t *cps,
         size_t beg = 0;
         for (size_t j = 0; j < n_cur; j++) {
             struct span s = {cps, flags, beg, beg + cur[j]};
-            if (st[i] == ST_GPT2) split_gpt2(&s, &k);
-            else if (st[i] == ST_LLAMA3) split_llama3(&s, &k);
-            else split_regex(&s, &k, stage_matcher[st[i]]);
+            switch (st[i]) {
+            case ST_GPT2: split_gpt2(&s, &k); break;
+            case ST_LLAMA3: split_llama3_like(&s, &k, 3, UCP_LETTER); break;
+            case ST_QWEN2: split_llama3_like(&s, &k, 1, UCP_LETTER); break;
+            case ST_QWEN35:
+                split_llama3_like(&s, &k, 1, UCP_LETTER | UCP_MARK);
+                break;
+            default: split_regex(&s, &k, stage_matcher[st[i]]); break;
+            }
             beg += cur[j];
         }
         uint32_t *t = cur; cur = next; next = t;
