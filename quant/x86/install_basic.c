@@ -1,9 +1,40 @@
 /*
- * install_basic.c — installs the x86 kernels for F32/F16/BF16, Q4_0, Q4_1,
- * Q5_0, Q5_1, Q8_0 and their activation quantizers (none yet).
+ * install_basic.c — installs the x86 kernels of the basic types (F32, F16,
+ * BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0) and of their activation formats (F16,
+ * BF16, Q8_0, Q8_1 conversions) into the quant_ops table. Built without ISA
+ * flags: it only stores pointers; install_x86.c calls it after the CPU
+ * check, and the AVX-512 set runs on top of the AVX2 one.
  */
+#include "basic_kernels.h"
+
+static void set_dot(int type, float (*dot)(const void *, const void *, int64_t),
+                    void (*mul_mat)(int64_t, const void *, size_t, int, const void *, size_t, int,
+                                    float *, size_t)) {
+    struct quant_ops *q = quant_ops_writable(type);
+    if (dot) q->dot = dot;
+    if (mul_mat) q->mul_mat = mul_mat;
+}
+
 void quant_install_avx2_basic(void);
 void quant_install_avx512_basic(void);
 
-void quant_install_avx2_basic(void) {}
+void quant_install_avx2_basic(void) {
+    set_dot(EMBER_TYPE_F32, f32_dot_avx2, f32_mul_mat_avx2);
+    set_dot(EMBER_TYPE_F16, f16_dot_avx2, f16_mul_mat_avx2);
+    set_dot(EMBER_TYPE_BF16, bf16_dot_avx2, bf16_mul_mat_avx2);
+    set_dot(EMBER_TYPE_Q4_0, q4_0_dot_avx2, q4_0_mul_mat_avx2);
+    set_dot(EMBER_TYPE_Q4_1, q4_1_dot_avx2, q4_1_mul_mat_avx2);
+    set_dot(EMBER_TYPE_Q5_0, q5_0_dot_avx2, q5_0_mul_mat_avx2);
+    set_dot(EMBER_TYPE_Q5_1, q5_1_dot_avx2, q5_1_mul_mat_avx2);
+    set_dot(EMBER_TYPE_Q8_0, q8_0_dot_avx2, q8_0_mul_mat_avx2);
+
+    quant_ops_writable(EMBER_TYPE_F16)->quantize = f16_quantize_avx2;
+    quant_ops_writable(EMBER_TYPE_F16)->dequant = f16_dequant_avx2;
+    quant_ops_writable(EMBER_TYPE_BF16)->quantize = bf16_quantize_avx2;
+    quant_ops_writable(EMBER_TYPE_BF16)->dequant = bf16_dequant_avx2;
+    quant_ops_writable(EMBER_TYPE_Q8_0)->quantize = q8_0_quantize_avx2;
+    quant_ops_writable(EMBER_TYPE_Q8_0)->dequant = q8_0_dequant_avx2;
+    quant_ops_writable(EMBER_TYPE_Q8_1)->quantize = q8_1_quantize_avx2;
+}
+
 void quant_install_avx512_basic(void) {}

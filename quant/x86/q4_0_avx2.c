@@ -1,0 +1,37 @@
+/*
+ * q4_0_avx2.c — Q4_0 weights against Q8_0 activations with AVX2: the
+ * decode dot and the tiled batch product. Codes are unpacked to bytes 0..15
+ * and the -8 offset is taken off as 8*sum(y) in the same int16 step
+ * (basic_kernels.h has the shared skeletons).
+ */
+#include <stddef.h>
+
+#include "basic_kernels.h"
+
+/* Tile of the batch product: 2 rows x 4 columns fills AVX2's 16 registers
+ * (8 accumulators, 2 unpacked weight blocks, the activation and temps). */
+#define Q4_0_AVX2_ROWS 2
+#define Q4_0_AVX2_COLS 4
+
+static inline __m256i q4_0_codes(const uint8_t *blk) {
+    return basic_nibbles(blk + offsetof(block_q4_0, qs));
+}
+
+static const struct basic_int8_fmt q4_0_fmt = {
+    .kind = BASIC_OFFSET,
+    .off = 8,
+    .w_bytes = sizeof(block_q4_0),
+    .x_bytes = sizeof(block_q8_0),
+    .x_qs = offsetof(block_q8_0, qs),
+    .codes = q4_0_codes,
+};
+
+float q4_0_dot_avx2(const void *w, const void *x, int64_t n) {
+    return basic_int8_dot_avx2(q4_0_fmt, w, x, n);
+}
+
+void q4_0_mul_mat_avx2(int64_t n, const void *w, size_t w_stride, int n_rows, const void *x,
+                       size_t x_stride, int n_cols, float *out, size_t out_stride) {
+    basic_int8_mul_mat_avx2(q4_0_fmt, Q4_0_AVX2_ROWS, Q4_0_AVX2_COLS, n, w, w_stride, n_rows, x,
+                            x_stride, n_cols, out, out_stride);
+}

@@ -1,0 +1,36 @@
+/*
+ * q5_0_avx2.c — Q5_0 weights against Q8_0 activations with AVX2: the
+ * decode dot and the tiled batch product. Codes are the low nibbles plus
+ * 16 for each set bit of qh (bytes 0..31); the -16 offset is taken off as
+ * 16*sum(y) (basic_kernels.h has the shared skeletons).
+ */
+#include <stddef.h>
+
+#include "basic_kernels.h"
+
+#define Q5_0_AVX2_ROWS 2
+#define Q5_0_AVX2_COLS 4
+
+static inline __m256i q5_0_codes(const uint8_t *blk) {
+    return _mm256_or_si256(basic_nibbles(blk + offsetof(block_q5_0, qs)),
+                           basic_fifth_bits_avx2(blk + offsetof(block_q5_0, qh)));
+}
+
+static const struct basic_int8_fmt q5_0_fmt = {
+    .kind = BASIC_OFFSET,
+    .off = 16,
+    .w_bytes = sizeof(block_q5_0),
+    .x_bytes = sizeof(block_q8_0),
+    .x_qs = offsetof(block_q8_0, qs),
+    .codes = q5_0_codes,
+};
+
+float q5_0_dot_avx2(const void *w, const void *x, int64_t n) {
+    return basic_int8_dot_avx2(q5_0_fmt, w, x, n);
+}
+
+void q5_0_mul_mat_avx2(int64_t n, const void *w, size_t w_stride, int n_rows, const void *x,
+                       size_t x_stride, int n_cols, float *out, size_t out_stride) {
+    basic_int8_mul_mat_avx2(q5_0_fmt, Q5_0_AVX2_ROWS, Q5_0_AVX2_COLS, n, w, w_stride, n_rows, x,
+                            x_stride, n_cols, out, out_stride);
+}

@@ -1,0 +1,54 @@
+/*
+ * q8_0_avx2.c — Q8_0 with AVX2: the activation quantizer (bit-identical to
+ * q8_0_quantize_ref, since every integer dot relies on the same codes), the
+ * dequantizer, and Q8_0 weights against Q8_0 activations (decode dot and
+ * tiled batch product, by the sign trick: |w| times y with w's sign).
+ */
+#include <stddef.h>
+
+#include "basic_kernels.h"
+
+#define Q8_0_AVX2_ROWS 2
+#define Q8_0_AVX2_COLS 4
+
+void q8_0_quantize_avx2(const float *src, void *dst, int64_t n) {
+    block_q8_0 *b = dst;
+    int sum;
+    for (int64_t i = 0; i < n / QK8_0; i++, src += QK8_0) {
+        float d = basic_q8_block_avx2(src, b[i].qs, &sum);
+        b[i].d = _cvtss_sh(d, _MM_FROUND_TO_NEAREST_INT);
+    }
+}
+
+void q8_0_dequant_avx2(const void *src, float *dst, int64_t n) {
+    const block_q8_0 *b = src;
+    for (int64_t i = 0; i < n / QK8_0; i++, dst += QK8_0) {
+        const __m256 d = _mm256_set1_ps(basic_f16((const uint8_t *)&b[i].d));
+        for (int k = 0; k < QK8_0; k += 8) {
+            __m256i q = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(b[i].qs + k)));
+            _mm256_storeu_ps(dst + k, _mm256_mul_ps(_mm256_cvtepi32_ps(q), d));
+        }
+    }
+}
+
+static inline __m256i q8_0_codes(const uint8_t *blk) {
+    return _mm256_loadu_si256((const __m256i *)(blk + offsetof(block_q8_0, qs)));
+}
+
+static const struct basic_int8_fmt q8_0_fmt = {
+    .kind = BASIC_SIGNED,
+    .w_bytes = sizeof(block_q8_0),
+    .x_bytes = sizeof(block_q8_0),
+    .x_qs = offsetof(block_q8_0, qs),
+    .codes = q8_0_codes,
+};
+
+float q8_0_dot_avx2(const void *w, const void *x, int64_t n) {
+    return basic_int8_dot_avx2(q8_0_fmt, w, x, n);
+}
+
+void q8_0_mul_mat_avx2(int64_t n, const void *w, size_t w_stride, int n_rows, const void *x,
+                       size_t x_stride, int n_cols, float *out, size_t out_stride) {
+    basic_int8_mul_mat_avx2(q8_0_fmt, Q8_0_AVX2_ROWS, Q8_0_AVX2_COLS, n, w, w_stride, n_rows, x,
+                            x_stride, n_cols, out, out_stride);
+}
