@@ -438,6 +438,8 @@ static bool text_is(const struct tokenizer *t, int32_t id, const char *s) {
 
 static bool text_in(const struct tokenizer *t, int32_t id,
                     const char *const *list) {
+    char c0 = tok_text(t, id)[0]; /* every listed text starts with one of */
+    if (c0 != '<' && c0 != '[' && c0 != '_' && c0 != '\xe2') return false;
     for (; *list; list++)
         if (text_is(t, id, *list)) return true;
     return false;
@@ -886,13 +888,26 @@ struct symbol {
     size_t off, n; /* bytes of the text buffer */
 };
 
-/* A bigram waiting to be merged (SPM: by score; BPE: by rank). */
+/* A bigram waiting to be merged. key orders the queue, smallest first:
+ * SPM puts the best score first, BPE the lowest rank, and both break ties
+ * by the leftmost position (llama.cpp's comparators). */
 struct bigram {
+    uint64_t key;
     int32_t left, right;
-    float score;      /* SPM */
-    int32_t rank;     /* BPE */
-    size_t ln, rn;    /* sizes of the halves when queued */
+    uint32_t ln, rn; /* sizes of the halves when queued */
 };
+
+static uint64_t spm_key(float score, int32_t left) {
+    uint32_t b;
+    if (score == 0.0f || score != score) score = 0.0f; /* -0 and NaN as 0 */
+    memcpy(&b, &score, 4);
+    b = (b & 0x80000000u) ? ~b : (b | 0x80000000u); /* ascending as float */
+    return (uint64_t)(~b) << 32 | (uint32_t)left;  /* higher score first */
+}
+
+static uint64_t bpe_key(int32_t rank, int32_t left) {
+    return (uint64_t)(uint32_t)rank << 32 | (uint32_t)left;
+}
 
 struct scratch {
     char *buf; size_t buf_cap;
@@ -909,17 +924,14 @@ static void scratch_free(struct scratch *s) {
     free(s->lens); free(s->lens2);
 }
 
-/* Binary heap; `before(a, b)` says a pops first. */
-typedef bool (*bigram_before)(const struct bigram *a, const struct bigram *b);
-
-static bool heap_push(struct scratch *s, const struct bigram *b,
-                      bigram_before before) {
+/* Binary min-heap on bigram.key. */
+static bool heap_push(struct scratch *s, const struct bigram *b) {
     if (!reserve(&s->heap, &s->heap_cap, s->heap_n + 1, sizeof *s->heap))
         return false;
     size_t i = s->heap_n++;
     while (i > 0) {
         size_t p = (i - 1) / 2;
-        if (!before(b, &s->heap[p])) break;
+        if (b->key >= s->heap[p].key) break;
         s->heap[i] = s->heap[p];
         i = p;
     }
@@ -927,14 +939,14 @@ static bool heap_push(struct scratch *s, const struct bigram *b,
     return true;
 }
 
-static struct bigram heap_pop(struct scratch *s, bigram_before before) {
+static struct bigram heap_pop(struct scratch *s) {
     struct bigram top = s->heap[0], last = s->heap[--s->heap_n];
     size_t i = 0, n = s->heap_n;
     for (;;) {
         size_t c = 2 * i + 1;
         if (c >= n) break;
-        if (c + 1 < n && before(&s->heap[c + 1], &s->heap[c])) c++;
-        if (!before(&s->heap[c], &last)) break;
+        if (c + 1 < n && s->heap[c + 1].key < s->heap[c].key) c++;
+        if (s->heap[c].key >= last.key) break;
         s->heap[i] = s->heap[c];
         i = c;
     }
@@ -1046,19 +1058,15 @@ done:
  * best-scoring token until none is left; what is not a token becomes bytes.
  * ---------------------------------------------------------------------- */
 
-static bool spm_before(const struct bigram *a, const struct bigram *b) {
-    if (a->score != b->score) return a->score > b->score;
-    return a->left < b->left;
-}
-
 static bool spm_try_add(const struct tokenizer *t, struct scratch *s,
                         int32_t l, int32_t r) {
     if (l < 0 || r < 0) return true;
     const struct symbol *L = &s->sym[l], *R = &s->sym[r];
     int32_t id = token_lookup(t, s->buf + L->off, L->n + R->n);
     if (id < 0) return true;
-    struct bigram b = {l, r, t->tok[id].score, 0, L->n, R->n};
-    return heap_push(s, &b, spm_before);
+    struct bigram b = {spm_key(t->tok[id].score, l), l, r, (uint32_t)L->n,
+                       (uint32_t)R->n};
+    return heap_push(s, &b);
 }
 
 /* A token standing for byte b: "<0xHH>", else the byte itself, else unk. */
@@ -1095,7 +1103,7 @@ static bool spm_encode(const struct tokenizer *t, struct scratch *s,
     for (int32_t i = 1; i < ns; i++)
         if (!spm_try_add(t, s, i - 1, i)) return false;
     while (s->heap_n) {
-        struct bigram b = heap_pop(s, spm_before);
+        struct bigram b = heap_pop(s);
         struct symbol *L = &s->sym[b.left], *R = &s->sym[b.right];
         if (L->n == 0 || R->n == 0 || L->n + R->n != b.ln + b.rn) continue;
         L->n += R->n;
@@ -1126,11 +1134,6 @@ static bool spm_encode(const struct tokenizer *t, struct scratch *s,
  * stand-in code point, then merge the lowest-ranked adjacent pair first.
  * ---------------------------------------------------------------------- */
 
-static bool bpe_before(const struct bigram *a, const struct bigram *b) {
-    if (a->rank != b->rank) return a->rank < b->rank;
-    return a->left < b->left;
-}
-
 static bool bpe_try_add(const struct tokenizer *t, struct scratch *s,
                         int32_t l, int32_t r) {
     if (l < 0 || r < 0) return true;
@@ -1138,8 +1141,8 @@ static bool bpe_try_add(const struct tokenizer *t, struct scratch *s,
     int32_t rank = merge_lookup(t, s->buf + L->off, L->n, s->buf + R->off,
                                 R->n);
     if (rank < 0) return true;
-    struct bigram b = {l, r, 0, rank, L->n, R->n};
-    return heap_push(s, &b, bpe_before);
+    struct bigram b = {bpe_key(rank, l), l, r, (uint32_t)L->n, (uint32_t)R->n};
+    return heap_push(s, &b);
 }
 
 /* Merge one word, already in byte-level form in s->buf[0..n). */
@@ -1162,7 +1165,7 @@ static bool bpe_word(const struct tokenizer *t, struct scratch *s, size_t n,
     for (int32_t i = 1; i < ns; i++)
         if (!bpe_try_add(t, s, i - 1, i)) return false;
     while (s->heap_n) {
-        struct bigram b = heap_pop(s, bpe_before);
+        struct bigram b = heap_pop(s);
         struct symbol *L = &s->sym[b.left], *R = &s->sym[b.right];
         if (L->n == 0 || R->n == 0 || L->n != b.ln || R->n != b.rn) continue;
         L->n += R->n;
