@@ -235,11 +235,17 @@ static void *alloc_floats(uint64_t n, bool *ok) {
     return p;
 }
 
-#define N_BATCH 64 /* tokens per forward call: the activations stay in L2 */
-
 enum ember_status model_ctx_new(const struct model *m, int n_ctx, int n_threads,
                                 struct model_ctx **out, struct ember_err *err) {
+    return model_ctx_new_batch(m, n_ctx, n_threads, 0, out, err);
+}
+
+enum ember_status model_ctx_new_batch(const struct model *m, int n_ctx, int n_threads,
+                                      int n_batch, struct model_ctx **out,
+                                      struct ember_err *err) {
     *out = NULL;
+    if (n_batch <= 0) n_batch = MODEL_DEFAULT_BATCH;
+    if (n_batch > n_ctx) n_batch = n_ctx;
     const struct model_info *in = &m->info;
     uint64_t kv_dim = (uint64_t)in->n_head_kv * in->head_dim;
     uint64_t q_dim = (uint64_t)in->n_head * in->head_dim;
@@ -254,7 +260,7 @@ enum ember_status model_ctx_new(const struct model *m, int n_ctx, int n_threads,
     if (!c) return ember_fail(err, EMBER_ENOMEM, "out of memory");
     c->m = m;
     c->n_ctx = n_ctx;
-    c->n_batch = N_BATCH;
+    c->n_batch = n_batch;
     uint64_t B = (uint64_t)c->n_batch;
     bool ok = true;
     uint64_t wide = (uint64_t)in->n_ff > q_dim ? (uint64_t)in->n_ff : q_dim;

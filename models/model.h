@@ -42,6 +42,13 @@ const struct model_info *model_get_info(const struct model *m);
  * with the sizes) a KV cache larger than physical memory. */
 enum ember_status model_ctx_new(const struct model *m, int n_ctx, int n_threads,
                                 struct model_ctx **out, struct ember_err *err);
+/* The same with the prompt batch size: model_eval runs up to n_batch tokens
+ * per pass over the weights (0: MODEL_DEFAULT_BATCH; capped at n_ctx).
+ * Scratch memory grows with it (about n_batch * (4 n_embd + 3 n_ff) floats). */
+#define MODEL_DEFAULT_BATCH 512
+enum ember_status model_ctx_new_batch(const struct model *m, int n_ctx, int n_threads,
+                                      int n_batch, struct model_ctx **out,
+                                      struct ember_err *err);
 void model_ctx_free(struct model_ctx *c);
 int model_ctx_size(const struct model_ctx *c);
 

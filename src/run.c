@@ -28,6 +28,7 @@ struct run_opts {
     long n_predict;     /* -1: until end of text or a full context */
     long n_ctx;         /* 0: the model's trained length, capped at 4096 */
     long n_threads;
+    long n_batch;       /* prompt tokens per pass over the weights */
     bool seed_set, escape, echo, verbose;
     struct sampler_params sp;
 };
@@ -38,6 +39,7 @@ static void run_usage(FILE *o) {
           "  -n N                 tokens to generate (default: until end of text)\n"
           "  -c N                 context size (default: trained length, at most 4096)\n"
           "  -t N                 threads (default: CPUs)\n"
+          "  -b N                 prompt batch size (default 512)\n"
           "  -s SEED              random seed (default: random; shown with -v)\n"
           "  --temp T             temperature, 0 = greedy (default 0.8)\n"
           "  --top-k K            (default 40, 0 = off)\n"
@@ -113,6 +115,9 @@ static int parse_run(int argc, char **argv, struct run_opts *o) {
                 return EXIT_USAGE;
         } else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) {
             if (!(v = args_value(argc, argv, &i)) || !args_int(a, v, 1, 256, &o->n_threads))
+                return EXIT_USAGE;
+        } else if (!strcmp(a, "-b") || !strcmp(a, "--batch-size")) {
+            if (!(v = args_value(argc, argv, &i)) || !args_int(a, v, 1, 1 << 16, &o->n_batch))
                 return EXIT_USAGE;
         } else {
             cli_error("unknown option '%s' (see ember run --help)", a);
@@ -214,7 +219,7 @@ static int generate(const struct run_opts *o, struct loaded *l, const int32_t *i
     }
     struct ember_err err = {0};
     struct model_ctx *mc = NULL;
-    if (model_ctx_new(l->model, (int)n_ctx, (int)o->n_threads, &mc, &err))
+    if (model_ctx_new_batch(l->model, (int)n_ctx, (int)o->n_threads, (int)o->n_batch, &mc, &err))
         return loader_report(&err);
     struct sampler *smp = sampler_new(&o->sp, mi->n_vocab);
     float *logits = malloc((size_t)mi->n_vocab * sizeof *logits);
