@@ -642,6 +642,70 @@ static void add_bos_wrong_type(struct gw *g) {
     gw_scalar(g, "tokenizer.ggml.add_bos_token", GGUF_U32, 1);
 }
 
+/* Flip random bytes of a valid vocabulary file: whatever gguf_open accepts,
+ * tokenizer_load must load or refuse with a message, and a loaded tokenizer
+ * must encode, decode and stream without trouble. */
+static void check_mutations(const char *label) {
+    size_t n;
+    unsigned char *file = (unsigned char *)read_all(tmp_path, &n);
+    unsigned char *m = malloc(n ? n : 1);
+    unsigned seed = 777;
+    size_t loaded = 0, refused = 0;
+    bool ok = file && n > 64;
+    static const char *texts[] = {"a ab abc", ("<s>\xe2\x96\x81" "a</s>\xff\x00 b"),
+                                  "<|endoftext|>abc\n\n  x"};
+    for (int it = 0; ok && it < 1500; it++) {
+        memcpy(m, file, n);
+        for (int k = 1 + (int)(rand_r(&seed) % 4); k > 0; k--) {
+            size_t at = 24 + (size_t)rand_r(&seed) % (n - 24); /* past header */
+            m[at] = rand_r(&seed) % 3 ? (unsigned char)(m[at] ^ (1u << (rand_r(&seed) % 8)))
+                                      : (unsigned char)rand_r(&seed);
+        }
+        FILE *fp = fopen(tmp_path, "wb");
+        fwrite(m, 1, n, fp);
+        fclose(fp);
+        struct ember_err err = {0};
+        struct gguf_file *gf;
+        struct tokenizer *t;
+        if (gguf_open(tmp_path, &gf, &err)) continue;
+        enum ember_status st = tokenizer_load(gf, &t, &err);
+        gguf_close(gf); /* the tokenizer must not need the file any more */
+        if (st) {
+            refused++;
+            ok &= !t && err.msg[0] &&
+                  (st == EMBER_ECORRUPT || st == EMBER_EUNSUPPORTED);
+            continue;
+        }
+        loaded++;
+        for (size_t k = 0; k < sizeof texts / sizeof texts[0]; k++) {
+            int32_t *ids;
+            size_t ni, dl;
+            char *dec;
+            if (tokenizer_encode(t, texts[k], strlen(texts[k]), true, k & 1,
+                                 &ids, &ni, &err)) {
+                ok = false;
+                break;
+            }
+            for (size_t j = 0; j < ni; j++) ok &= ids[j] >= 0 && ids[j] < tokenizer_n_vocab(t);
+            if (!tokenizer_decode(t, ids, ni, true, &dec, &dl, &err)) free(dec);
+            free(ids);
+        }
+        struct tok_stream ts = {0};
+        char *out = malloc(tokenizer_max_piece(t) + 4), buf[8];
+        for (int32_t id = -1; id <= tokenizer_n_vocab(t); id++)
+            ok &= tokenizer_stream_push(t, &ts, id, out, tokenizer_max_piece(t) + 4) <=
+                  tokenizer_max_piece(t) + 3;
+        ok &= tokenizer_stream_flush(&ts, buf, sizeof buf) <= 3;
+        free(out);
+        tokenizer_free(t);
+    }
+    CHECK(ok && loaded > 0 && refused > 0,
+          "%s: 1500 mutated files: %zu tokenizers load and work, %zu refused "
+          "with a message", label, loaded, refused);
+    free(m);
+    free(file);
+}
+
 static void test_hostile(void) {
     int fd = mkstemp(tmp_path);
     if (fd < 0) { CHECK(0, "temporary file"); return; }
@@ -659,6 +723,7 @@ static void test_hostile(void) {
               "hand-built SPM: merges by score, byte fallback");
         tokenizer_free(t);
     }
+    check_mutations("hand-built SPM");
 
 #define EXPECT(st_, what)                                                   \
     do {                                                                    \
@@ -752,6 +817,7 @@ static void test_hostile(void) {
               "hand-built BPE: llama.cpp's default BOS id 11 when unset");
         check_random("hand-built BPE", t);
         tokenizer_free(t);
+        check_mutations("hand-built BPE");
     }
     gw_str(&g, "tokenizer.ggml.model", "gpt2");
     gw_strs(&g, "tokenizer.ggml.tokens", toks, 260);
