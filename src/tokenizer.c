@@ -80,6 +80,7 @@ struct tokenizer {
     int32_t *eog;     /* sorted */
     size_t n_eog;
     size_t max_token_len, max_piece_len;
+    uint8_t *len_bits; /* bit L: some token is L bytes long (WordPiece) */
 };
 
 static uint64_t hash_bytes(uint64_t h, const char *p, size_t n) {
@@ -272,6 +273,7 @@ void tokenizer_free(struct tokenizer *t) {
     free(t->by_merge.slot);
     free(t->special);
     free(t->eog);
+    free(t->len_bits);
     free(t);
 }
 
@@ -693,7 +695,10 @@ static enum ember_status build_tables(struct tokenizer *t,
         if (total < before) return oom(err);
     }
     t->pieces = malloc(total ? total : 1);
-    if (!t->pieces) return oom(err);
+    t->len_bits = calloc(t->max_token_len / 8 + 1, 1);
+    if (!t->pieces || !t->len_bits) return oom(err);
+    for (int32_t i = 0; i < t->n_vocab; i++)
+        t->len_bits[t->tok[i].text_len / 8] |= (uint8_t)(1u << (t->tok[i].text_len % 8));
     size_t off = 0;
     for (int32_t i = 0; i < t->n_vocab; i++) {
         t->tok[i].piece_off = off;
@@ -883,8 +888,9 @@ static bool reserve(void *buf, size_t *cap, size_t n, size_t sz) {
     return true;
 }
 
+/* Indexes are 64-bit: a word of 2^30 invalid bytes has 3 * 2^30 symbols. */
 struct symbol {
-    int32_t prev, next;
+    int64_t prev, next;
     size_t off, n; /* bytes of the text buffer */
 };
 
@@ -893,11 +899,11 @@ struct symbol {
  * by the leftmost position (llama.cpp's comparators). */
 struct bigram {
     uint64_t key;
-    int32_t left, right;
+    int64_t left, right;
     uint32_t ln, rn; /* sizes of the halves when queued */
 };
 
-static uint64_t spm_key(float score, int32_t left) {
+static uint64_t spm_key(float score, int64_t left) {
     uint32_t b;
     if (score == 0.0f || score != score) score = 0.0f; /* -0 and NaN as 0 */
     memcpy(&b, &score, 4);
@@ -905,7 +911,7 @@ static uint64_t spm_key(float score, int32_t left) {
     return (uint64_t)(~b) << 32 | (uint32_t)left;  /* higher score first */
 }
 
-static uint64_t bpe_key(int32_t rank, int32_t left) {
+static uint64_t bpe_key(int32_t rank, int64_t left) {
     return (uint64_t)(uint32_t)rank << 32 | (uint32_t)left;
 }
 
@@ -1059,7 +1065,7 @@ done:
  * ---------------------------------------------------------------------- */
 
 static bool spm_try_add(const struct tokenizer *t, struct scratch *s,
-                        int32_t l, int32_t r) {
+                        int64_t l, int64_t r) {
     if (l < 0 || r < 0) return true;
     const struct symbol *L = &s->sym[l], *R = &s->sym[r];
     int32_t id = token_lookup(t, s->buf + L->off, L->n + R->n);
@@ -1091,7 +1097,7 @@ static bool spm_encode(const struct tokenizer *t, struct scratch *s,
     }
     if (n == 0) return true;
     if (!reserve(&s->sym, &s->sym_cap, n, sizeof *s->sym)) return false;
-    int32_t ns = 0;
+    int64_t ns = 0;
     for (size_t off = 0; off < n; ns++) {
         size_t cl = unicode_utf8_len((unsigned char)s->buf[off]);
         if (cl > n - off) cl = n - off;
@@ -1100,7 +1106,7 @@ static bool spm_encode(const struct tokenizer *t, struct scratch *s,
         if (off < n) s->sym[ns].next = ns + 1;
     }
     s->heap_n = 0;
-    for (int32_t i = 1; i < ns; i++)
+    for (int64_t i = 1; i < ns; i++)
         if (!spm_try_add(t, s, i - 1, i)) return false;
     while (s->heap_n) {
         struct bigram b = heap_pop(s);
@@ -1114,7 +1120,7 @@ static bool spm_encode(const struct tokenizer *t, struct scratch *s,
             !spm_try_add(t, s, b.left, L->next))
             return false;
     }
-    for (int32_t i = 0; i != -1; i = s->sym[i].next) {
+    for (int64_t i = 0; i != -1; i = s->sym[i].next) {
         const struct symbol *y = &s->sym[i];
         int32_t id = token_lookup(t, s->buf + y->off, y->n);
         if (id >= 0) {
@@ -1135,7 +1141,7 @@ static bool spm_encode(const struct tokenizer *t, struct scratch *s,
  * ---------------------------------------------------------------------- */
 
 static bool bpe_try_add(const struct tokenizer *t, struct scratch *s,
-                        int32_t l, int32_t r) {
+                        int64_t l, int64_t r) {
     if (l < 0 || r < 0) return true;
     const struct symbol *L = &s->sym[l], *R = &s->sym[r];
     int32_t rank = merge_lookup(t, s->buf + L->off, L->n, s->buf + R->off,
@@ -1153,7 +1159,7 @@ static bool bpe_word(const struct tokenizer *t, struct scratch *s, size_t n,
         if (id >= 0) { push_id(out, id); return !out->failed; }
     }
     if (!reserve(&s->sym, &s->sym_cap, n, sizeof *s->sym)) return false;
-    int32_t ns = 0;
+    int64_t ns = 0;
     for (size_t off = 0; off < n; ns++) {
         size_t cl = unicode_utf8_len((unsigned char)s->buf[off]);
         if (cl > n - off) cl = n - off;
@@ -1162,7 +1168,7 @@ static bool bpe_word(const struct tokenizer *t, struct scratch *s, size_t n,
         if (off < n) s->sym[ns].next = ns + 1;
     }
     s->heap_n = 0;
-    for (int32_t i = 1; i < ns; i++)
+    for (int64_t i = 1; i < ns; i++)
         if (!bpe_try_add(t, s, i - 1, i)) return false;
     while (s->heap_n) {
         struct bigram b = heap_pop(s);
@@ -1176,7 +1182,7 @@ static bool bpe_word(const struct tokenizer *t, struct scratch *s, size_t n,
             !bpe_try_add(t, s, b.left, L->next))
             return false;
     }
-    for (int32_t i = 0; i < ns; i++) {
+    for (int64_t i = 0; i < ns; i++) {
         const struct symbol *y = &s->sym[i];
         if (y->n == 0) continue;
         int32_t id = token_lookup(t, s->buf + y->off, y->n);
@@ -1255,7 +1261,10 @@ static void wpm_word(const struct tokenizer *t, struct scratch *s, size_t n,
         if (j > n) j = n;
         bool found = false;
         for (; j > i; j--) {
-            int32_t id = token_lookup(t, s->buf + i, j - i);
+            size_t l = j - i; /* skip lengths no token has */
+            if (l > t->max_token_len || !(t->len_bits[l / 8] >> (l % 8) & 1))
+                continue;
+            int32_t id = token_lookup(t, s->buf + i, l);
             if (id >= 0) {
                 push_id(out, id);
                 found = true;
