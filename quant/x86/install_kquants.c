@@ -13,6 +13,7 @@ void quant_install_avx512_kquants(void);
 static void set(int type, float (*dot)(const void *, const void *, int64_t),
                 void (*mul_mat)(int64_t, const void *, size_t, int, const void *, size_t, int,
                                 float *, size_t)) {
+    /* NULL keeps what is there (the AVX2 kernel under AVX-512) */
     struct quant_ops *o = quant_ops_writable(type);
     if (dot) o->dot = dot;
     if (mul_mat) o->mul_mat = mul_mat;
@@ -27,4 +28,10 @@ void quant_install_avx2_kquants(void) {
     set(EMBER_TYPE_Q6_K, q6_k_dot_avx2, q6_k_mul_mat_avx2);
 }
 
-void quant_install_avx512_kquants(void) {}
+void quant_install_avx512_kquants(void) {
+    set(EMBER_TYPE_Q2_K, NULL, q2_k_mul_mat_avx512);
+    set(EMBER_TYPE_Q3_K, NULL, q3_k_mul_mat_avx512);
+    set(EMBER_TYPE_Q4_K, q4_k_dot_avx512, q4_k_mul_mat_avx512);
+    set(EMBER_TYPE_Q5_K, NULL, q5_k_mul_mat_avx512);
+    set(EMBER_TYPE_Q6_K, q6_k_dot_avx512, q6_k_mul_mat_avx512);
+}

@@ -29,17 +29,23 @@
 #include <stdint.h>
 
 /* One row's super-block, unpacked. 64-byte aligned so the tile kernels can
- * use aligned loads; 576 bytes. */
+ * use aligned loads; 640 bytes. */
 struct kq_unpacked {
     uint8_t codes[256];       /* unsigned codes in element order */
     int16_t scales[8][16];    /* per 32-value chunk k: 8 copies of the scale of
                                  values 32k..32k+15, then 8 of 32k+16..32k+31,
                                  matching maddubs' pairing of adjacent bytes */
+    float dmins[16];          /* dmin * mins, filled by the AVX-512 driver
+                                 (not by the unpackers) */
     int16_t mins[16];         /* per 16 values, multiplied by Q8_K bsums */
     float d, dmin;            /* super-block factors, see above */
     uint8_t pad[24];
 };
-_Static_assert(sizeof(struct kq_unpacked) == 576, "kq_unpacked layout");
+/* The tile kernels use aligned 64-byte loads on codes, scales and dmins. */
+_Static_assert(sizeof(struct kq_unpacked) == 640, "kq_unpacked layout");
+_Static_assert(offsetof(struct kq_unpacked, scales) % 64 == 0, "kq_unpacked.scales alignment");
+_Static_assert(offsetof(struct kq_unpacked, dmins) % 64 == 0, "kq_unpacked.dmins alignment");
+_Static_assert(offsetof(struct kq_unpacked, mins) % 32 == 0, "kq_unpacked.mins alignment");
 
 /* Unpack one weight super-block of the given type into *u. */
 typedef void (*kq_unpack_fn)(const void *block, struct kq_unpacked *u);
@@ -53,7 +59,7 @@ void q6_k_unpack_avx2(const void *block, struct kq_unpacked *u);
 /* The quant_ops.mul_mat contract (quant.h) for any K-quant with `unpack`
  * and blocks of `block_bytes`. Works in tiles of a few rows by a few
  * columns over groups of super-blocks; no allocation (the scratch is on the
- * stack, under 16 KiB). */
+ * stack, 20 KiB). */
 void kq_mul_mat_avx2(kq_unpack_fn unpack, size_t block_bytes, int64_t n, const void *w,
                      size_t w_stride, int n_rows, const void *x, size_t x_stride, int n_cols,
                      float *out, size_t out_stride);
@@ -75,6 +81,14 @@ KQ_DECLARE(q5_k, avx2);
 KQ_DECLARE(q6_k, avx2);
 KQ_DECLARE(q4_k, avx512);
 KQ_DECLARE(q6_k, avx512);
+/* Q2_K, Q3_K and Q5_K keep the AVX2 dot under AVX-512 and only get the
+ * faster batched product. */
+void q2_k_mul_mat_avx512(int64_t n, const void *w, size_t w_stride, int n_rows, const void *x,
+                         size_t x_stride, int n_cols, float *out, size_t out_stride);
+void q3_k_mul_mat_avx512(int64_t n, const void *w, size_t w_stride, int n_rows, const void *x,
+                         size_t x_stride, int n_cols, float *out, size_t out_stride);
+void q5_k_mul_mat_avx512(int64_t n, const void *w, size_t w_stride, int n_rows, const void *x,
+                         size_t x_stride, int n_cols, float *out, size_t out_stride);
 
 void q8_k_quantize_avx2(const float *src, void *dst, int64_t n);
 
