@@ -59,7 +59,7 @@ void q6_k_unpack_avx2(const void *block, struct kq_unpacked *u);
 /* The quant_ops.mul_mat contract (quant.h) for any K-quant with `unpack`
  * and blocks of `block_bytes`. Works in tiles of a few rows by a few
  * columns over groups of super-blocks; no allocation (the scratch is on the
- * stack, 20 KiB). */
+ * stack, 80 KiB). */
 void kq_mul_mat_avx2(kq_unpack_fn unpack, size_t block_bytes, int64_t n, const void *w,
                      size_t w_stride, int n_rows, const void *x, size_t x_stride, int n_cols,
                      float *out, size_t out_stride);

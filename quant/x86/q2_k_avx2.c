@@ -47,10 +47,12 @@ float q2_k_dot_avx2(const void *w, const void *x, int64_t n) {
         __m256i mn = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(s8, 4), m4));
         __m256i msum = _mm256_madd_epi16(mn, _mm256_loadu_si256((const __m256i *)b[i].bsums));
         __m256i sumi = _mm256_setzero_si256();
+        _Pragma("GCC unroll 2")
         for (int h = 0; h < 2; h++) {
             __m256i q = _mm256_loadu_si256((const __m256i *)(a[i].qs + 32 * h));
             __m256i bc = half_scales(sc, h);
             const int8_t *q8 = b[i].qs + 128 * h;
+            _Pragma("GCC unroll 4")
             for (int k = 0; k < 4; k++) {
                 __m256i p = _mm256_maddubs_epi16(q2k_codes(q, k), _mm256_loadu_si256((const __m256i *)(q8 + 32 * k)));
                 sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, chunk_scales(bc, k)));
@@ -69,9 +71,11 @@ void q2_k_unpack_avx2(const void *block, struct kq_unpacked *u) {
     __m128i s8 = _mm_loadu_si128((const __m128i *)a->scales);
     __m256i sc = _mm256_cvtepu8_epi16(_mm_and_si128(s8, m4));
     _mm256_store_si256((__m256i *)u->mins, _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(s8, 4), m4)));
+    _Pragma("GCC unroll 2")
     for (int h = 0; h < 2; h++) {
         __m256i q = _mm256_loadu_si256((const __m256i *)(a->qs + 32 * h));
         __m256i bc = half_scales(sc, h);
+        _Pragma("GCC unroll 4")
         for (int k = 0; k < 4; k++) {
             _mm256_store_si256((__m256i *)(u->codes + 128 * h + 32 * k), q2k_codes(q, k));
             _mm256_store_si256((__m256i *)u->scales[4 * h + k], chunk_scales(bc, k));

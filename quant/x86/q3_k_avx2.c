@@ -60,10 +60,12 @@ float q3_k_dot_avx2(const void *w, const void *x, int64_t n) {
         __m256i off = _mm256_madd_epi16(sc, _mm256_loadu_si256((const __m256i *)b[i].bsums));
         __m256i hm = _mm256_loadu_si256((const __m256i *)a[i].hmask);
         __m256i sumi = _mm256_setzero_si256();
+        _Pragma("GCC unroll 2")
         for (int h = 0; h < 2; h++) {
             __m256i q = _mm256_loadu_si256((const __m256i *)(a[i].qs + 32 * h));
             __m256i bc = half_scales(sc, h);
             const int8_t *q8 = b[i].qs + 128 * h;
+            _Pragma("GCC unroll 4")
             for (int k = 0; k < 4; k++) {
                 __m256i p = _mm256_maddubs_epi16(q3k_codes(q, hm, h, k),
                                                  _mm256_loadu_si256((const __m256i *)(q8 + 32 * k)));
@@ -81,9 +83,11 @@ void q3_k_unpack_avx2(const void *block, struct kq_unpacked *u) {
     const block_q3_k *a = block;
     __m256i sc = q3k_scales(a->scales);
     __m256i hm = _mm256_loadu_si256((const __m256i *)a->hmask);
+    _Pragma("GCC unroll 2")
     for (int h = 0; h < 2; h++) {
         __m256i q = _mm256_loadu_si256((const __m256i *)(a->qs + 32 * h));
         __m256i bc = half_scales(sc, h);
+        _Pragma("GCC unroll 4")
         for (int k = 0; k < 4; k++) {
             _mm256_store_si256((__m256i *)(u->codes + 128 * h + 32 * k), q3k_codes(q, hm, h, k));
             _mm256_store_si256((__m256i *)u->scales[4 * h + k], chunk_scales(bc, k));

@@ -15,16 +15,16 @@
 /* The 12-byte scale field as 16 bytes: scales 0-7, then mins 0-7.
  * Scale/min j < 4 are the low 6 bits of bytes j / j+4; for j >= 4 the low
  * nibble comes from byte j+4 (scale low, min high nibble) and the top two
- * bits from bits 6-7 of bytes j-4 (scale) and j (min). */
-static __m128i q4k_scales_mins(const uint8_t *p) {
-    uint32_t u0, u1, u2;
-    memcpy(&u0, p, 4);
-    memcpy(&u1, p + 4, 4);
-    memcpy(&u2, p + 8, 4);
-    uint32_t s_lo = u0 & 0x3f3f3f3f, m_lo = u1 & 0x3f3f3f3f;
-    uint32_t s_hi = (u2 & 0x0f0f0f0f) | ((u0 >> 2) & 0x30303030);
-    uint32_t m_hi = ((u2 >> 4) & 0x0f0f0f0f) | ((u1 >> 2) & 0x30303030);
-    return _mm_setr_epi32((int)s_lo, (int)s_hi, (int)m_lo, (int)m_hi);
+ * bits from bits 6-7 of bytes j-4 (scale) and j (min). Done on the four
+ * 32-bit words u0..u2 at once: lanes [u0, u2, u1, u2>>4] masked, ORed with
+ * the top bits of [-, u0, -, u1]. Reads 16 bytes: the caller's block
+ * continues past the field. */
+static inline __m128i q4k_scales_mins(const uint8_t *p) {
+    __m128i u = _mm_loadu_si128((const __m128i *)p);
+    __m128i lo = _mm_srlv_epi32(_mm_shuffle_epi32(u, _MM_SHUFFLE(2, 1, 2, 0)), _mm_setr_epi32(0, 0, 0, 4));
+    __m128i hi = _mm_srli_epi32(_mm_shuffle_epi32(u, _MM_SHUFFLE(1, 1, 0, 0)), 2);
+    return _mm_or_si128(_mm_and_si128(lo, _mm_setr_epi32(0x3f3f3f3f, 0x0f0f0f0f, 0x3f3f3f3f, 0x0f0f0f0f)),
+                        _mm_and_si128(hi, _mm_setr_epi32(0, 0x30303030, 0, 0x30303030)));
 }
 
 static float hsum_ps(__m256 v) {
@@ -52,14 +52,18 @@ float q4_k_dot_avx2(const void *w, const void *x, int64_t n) {
         __m128i pairs = _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)b[i].bsums),
                                        _mm_loadu_si128((const __m128i *)(b[i].bsums + 8)));
         __m128i msum = _mm_madd_epi16(_mm256_extracti128_si256(sm, 1), pairs);
-        float dall = b[i].d * _cvtsh_ss(a[i].d), dmin = b[i].d * _cvtsh_ss(a[i].dmin);
-        accm = _mm_fmadd_ps(_mm_set1_ps(dmin), _mm_cvtepi32_ps(msum), accm);
+        /* [b.d * d, b.d * dmin] from the two halves at once */
+        uint32_t dpair;
+        memcpy(&dpair, &a[i].d, 4);
+        __m128 dd = _mm_mul_ps(_mm_cvtph_ps(_mm_cvtsi32_si128((int)dpair)), _mm_set1_ps(b[i].d));
+        accm = _mm_fmadd_ps(_mm_permute_ps(dd, 0x55), _mm_cvtepi32_ps(msum), accm);
 
         /* both lanes hold the 8 scales as int16; shuffles broadcast one */
         __m256i sc = _mm256_broadcastsi128_si256(_mm256_castsi256_si128(sm));
         const uint8_t *q4 = a[i].qs;
         const int8_t *q8 = b[i].qs;
         __m256i sumi = _mm256_setzero_si256();
+        _Pragma("GCC unroll 4")
         for (int c = 0; c < 4; c++) {
             __m256i s_lo = _mm256_shuffle_epi8(sc, _mm256_set1_epi16((short)((4 * c + 1) << 8 | 4 * c)));
             __m256i s_hi = _mm256_shuffle_epi8(sc, _mm256_set1_epi16((short)((4 * c + 3) << 8 | (4 * c + 2))));
@@ -71,7 +75,7 @@ float q4_k_dot_avx2(const void *w, const void *x, int64_t n) {
             sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(_mm256_madd_epi16(p0, s_lo),
                                                            _mm256_madd_epi16(p1, s_hi)));
         }
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(dall), _mm256_cvtepi32_ps(sumi), acc);
+        acc = _mm256_fmadd_ps(_mm256_broadcastss_ps(dd), _mm256_cvtepi32_ps(sumi), acc);
     }
     return hsum_ps(acc) - hsum128_ps(accm);
 }
@@ -83,10 +87,12 @@ void q4_k_unpack_avx2(const void *block, struct kq_unpacked *u) {
     uint8_t t[16];
     _mm_storeu_si128((__m128i *)t, sm);
     /* a 32-value sub-block is one chunk: one scale across the vector */
+    _Pragma("GCC unroll 8")
     for (int k = 0; k < 8; k++) _mm256_store_si256((__m256i *)u->scales[k], _mm256_set1_epi16(t[k]));
     __m128i m16 = _mm_cvtepu8_epi16(_mm_srli_si128(sm, 8));
     _mm_store_si128((__m128i *)u->mins, _mm_unpacklo_epi16(m16, m16));
     _mm_store_si128((__m128i *)(u->mins + 8), _mm_unpackhi_epi16(m16, m16));
+    _Pragma("GCC unroll 4")
     for (int c = 0; c < 4; c++) {
         __m256i q = _mm256_loadu_si256((const __m256i *)(a->qs + 32 * c));
         _mm256_store_si256((__m256i *)(u->codes + 64 * c), _mm256_and_si256(q, m4));

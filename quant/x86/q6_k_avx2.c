@@ -51,11 +51,13 @@ float q6_k_dot_avx2(const void *w, const void *x, int64_t n) {
         __m256i sc = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)a[i].scales));
         __m256i off = _mm256_madd_epi16(sc, _mm256_loadu_si256((const __m256i *)b[i].bsums));
         __m256i sumi = _mm256_setzero_si256();
+        _Pragma("GCC unroll 2")
         for (int h = 0; h < 2; h++) {
             __m256i c[4];
             q6k_half(&a[i], h, c);
             __m256i bc = _mm256_broadcastsi128_si256(h ? _mm256_extracti128_si256(sc, 1) : _mm256_castsi256_si128(sc));
             const int8_t *q8 = b[i].qs + 128 * h;
+            _Pragma("GCC unroll 4")
             for (int k = 0; k < 4; k++) {
                 __m256i p = _mm256_maddubs_epi16(c[k], _mm256_loadu_si256((const __m256i *)(q8 + 32 * k)));
                 sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, chunk_scales(bc, k)));
@@ -71,10 +73,12 @@ float q6_k_dot_avx2(const void *w, const void *x, int64_t n) {
 void q6_k_unpack_avx2(const void *block, struct kq_unpacked *u) {
     const block_q6_k *a = block;
     __m256i sc = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)a->scales));
+    _Pragma("GCC unroll 2")
     for (int h = 0; h < 2; h++) {
         __m256i c[4];
         q6k_half(a, h, c);
         __m256i bc = _mm256_broadcastsi128_si256(h ? _mm256_extracti128_si256(sc, 1) : _mm256_castsi256_si128(sc));
+        _Pragma("GCC unroll 4")
         for (int k = 0; k < 4; k++) {
             _mm256_store_si256((__m256i *)(u->codes + 128 * h + 32 * k), c[k]);
             _mm256_store_si256((__m256i *)u->scales[4 * h + k], chunk_scales(bc, k));

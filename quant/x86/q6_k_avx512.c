@@ -1,59 +1,55 @@
 /*
- * q6_k_avx512.c — AVX-512 (BW + VNNI) Q6_K kernels: the dot against one
+ * q6_k_avx512.c — AVX-512 (VL + VNNI) Q6_K kernels: the dot against one
  * Q8_K row and mul_mat (AVX2 unpacker, AVX-512 tile, see q8_k_avx512.c).
  *
- * The dot builds 64 codes at a time: the two 32-byte ql halves of a
- * 128-value half sit side by side in one register, so the low nibbles are
- * values 0-63 of the half and the high nibbles values 64-127, each with its
- * top two bits from qh shifted into place. Codes are unsigned (0..63); the
- * -32 offset comes back once per super-block through the Q8_K bsums, as in
- * q6_k_avx2.c. vpermw spreads the four 16-value scales of a 64-value chunk
- * over its four quarters and vpdpwssd applies them while accumulating.
+ * The dot is the AVX2 one (q6_k_avx2.c: unsigned codes, the -32 offset
+ * through the Q8_K bsums) with vpdpwssd applying each pair of 16-value
+ * scales and accumulating in one instruction instead of madd + add. It
+ * stays at 256 bits for the reasons given in q4_k_avx512.c.
  */
 #include <immintrin.h>
 
 #include "kquant_kernels.h"
 #include "quant_impl.h"
 
-/* vpermw indices: quarter q (8 int16 lanes) of the result takes scale j+q. */
-static inline __m512i pick4(int j) {
-    __m256i lo = _mm256_set_m128i(_mm_set1_epi16((short)(j + 1)), _mm_set1_epi16((short)j));
-    __m256i hi = _mm256_set_m128i(_mm_set1_epi16((short)(j + 3)), _mm_set1_epi16((short)(j + 2)));
-    return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
-}
-
-static inline __m512i join(__m256i lo, __m256i hi) {
-    return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+/* Scales of chunk k (0..3) of a half whose 8 int16 scales fill both lanes
+ * of bc: scale 2k across the low lane, 2k+1 across the high one. */
+static inline __m256i chunk_scales(__m256i bc, int k) {
+    __m256i mask = _mm256_set_m128i(_mm_set1_epi16((short)((4 * k + 3) << 8 | (4 * k + 2))),
+                                    _mm_set1_epi16((short)((4 * k + 1) << 8 | (4 * k))));
+    return _mm256_shuffle_epi8(bc, mask);
 }
 
 float q6_k_dot_avx512(const void *w, const void *x, int64_t n) {
     const block_q6_k *a = w;
     const block_q8_k *b = x;
-    const __m512i m4 = _mm512_set1_epi8(0x0f), m30 = _mm512_set1_epi8(0x30);
+    const __m256i m4 = _mm256_set1_epi8(0x0f), m30 = _mm256_set1_epi8(0x30);
     __m256 acc = _mm256_setzero_ps();
     for (int64_t i = 0; i < n / QK_K; i++) {
         __m256i sc = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)a[i].scales));
         __m256i off = _mm256_madd_epi16(sc, _mm256_loadu_si256((const __m256i *)b[i].bsums));
-        __m512i sc512 = _mm512_castsi256_si512(sc);
-        __m512i sumi = _mm512_setzero_si512();
+        /* s0 starts at -32 * offsets so the result needs no subtraction */
+        __m256i s0 = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(off, 5));
+        __m256i s1 = _mm256_setzero_si256();
+        _Pragma("GCC unroll 2")
         for (int h = 0; h < 2; h++) {
-            __m512i l = _mm512_loadu_si512((const void *)(a[i].ql + 64 * h));
-            __m256i qh = _mm256_loadu_si256((const __m256i *)(a[i].qh + 32 * h));
-            __m512i h01 = _mm512_and_si512(join(_mm256_slli_epi16(qh, 4), _mm256_slli_epi16(qh, 2)), m30);
-            __m512i h23 = _mm512_and_si512(join(qh, _mm256_srli_epi16(qh, 2)), m30);
-            __m512i c01 = _mm512_or_si512(_mm512_and_si512(l, m4), h01);
-            __m512i c23 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l, 4), m4), h23);
-            const int8_t *q8 = b[i].qs + 128 * h;
-            __m512i p0 = _mm512_maddubs_epi16(c01, _mm512_loadu_si512((const void *)q8));
-            __m512i p1 = _mm512_maddubs_epi16(c23, _mm512_loadu_si512((const void *)(q8 + 64)));
-            sumi = _mm512_dpwssd_epi32(sumi, p0, _mm512_permutexvar_epi16(pick4(8 * h), sc512));
-            sumi = _mm512_dpwssd_epi32(sumi, p1, _mm512_permutexvar_epi16(pick4(8 * h + 4), sc512));
+            __m256i l0 = _mm256_loadu_si256((const __m256i *)(a[i].ql + 64 * h));
+            __m256i l1 = _mm256_loadu_si256((const __m256i *)(a[i].ql + 64 * h + 32));
+            __m256i hb = _mm256_loadu_si256((const __m256i *)(a[i].qh + 32 * h));
+            __m256i c0 = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_and_si256(_mm256_slli_epi16(hb, 4), m30));
+            __m256i c1 = _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_and_si256(_mm256_slli_epi16(hb, 2), m30));
+            __m256i c2 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_and_si256(hb, m30));
+            __m256i c3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                                         _mm256_and_si256(_mm256_srli_epi16(hb, 2), m30));
+            __m256i bc = _mm256_broadcastsi128_si256(h ? _mm256_extracti128_si256(sc, 1) : _mm256_castsi256_si128(sc));
+            const __m256i *q8 = (const __m256i *)(b[i].qs + 128 * h);
+            s0 = _mm256_dpwssd_epi32(s0, _mm256_maddubs_epi16(c0, _mm256_loadu_si256(q8)), chunk_scales(bc, 0));
+            s1 = _mm256_dpwssd_epi32(s1, _mm256_maddubs_epi16(c1, _mm256_loadu_si256(q8 + 1)), chunk_scales(bc, 1));
+            s0 = _mm256_dpwssd_epi32(s0, _mm256_maddubs_epi16(c2, _mm256_loadu_si256(q8 + 2)), chunk_scales(bc, 2));
+            s1 = _mm256_dpwssd_epi32(s1, _mm256_maddubs_epi16(c3, _mm256_loadu_si256(q8 + 3)), chunk_scales(bc, 3));
         }
-        /* the -32 offset: 16 lanes of sumi, 8 of off, so fold both halves */
-        __m256i s = _mm256_add_epi32(_mm512_castsi512_si256(sumi), _mm512_extracti64x4_epi64(sumi, 1));
-        s = _mm256_sub_epi32(s, _mm256_slli_epi32(off, 5));
         float d = _cvtsh_ss(a[i].d) * b[i].d;
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(s), acc);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(_mm256_add_epi32(s0, s1)), acc);
     }
     __m128 r = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
     r = _mm_add_ps(r, _mm_movehl_ps(r, r));
