@@ -292,6 +292,21 @@ struct basic_int8_fmt {
     __m256i (*codes)(const uint8_t *block);
 };
 
+/* The tile's block scales: dd[c][r] = d(row r) * d(column c) for the
+ * block at byte offsets wo (weights) and xo (activations), 4 rows by up to
+ * 4 columns (unused entries repeat row or column 0). The empty asm makes
+ * the table live in memory, so each use below is a broadcast load (or an
+ * FMA's embedded broadcast) instead of the shuffles the compiler would
+ * otherwise use to pick lanes out of registers. */
+BASIC_INLINE void basic_scales(float dd[4][4], const uint8_t *const *wr, int R,
+                               const uint8_t *const *xc, int C, size_t wo, size_t xo) {
+    const __m128 dw = basic_f16x4(wr[0] + wo, wr[R > 1 ? 1 : 0] + wo, wr[R > 2 ? 2 : 0] + wo,
+                                  wr[R > 3 ? 3 : 0] + wo);
+#pragma GCC unroll 4
+    for (int c = 0; c < C; c++) _mm_storeu_ps(dd[c], _mm_mul_ps(dw, _mm_set1_ps(basic_f16(xc[c] + xo))));
+    __asm__("" : "+m"(*(float(*)[16])dd));
+}
+
 /* ----------------------------------------------------- AVX2 skeletons */
 
 /* sum of adjacent u8*s8 pairs (int16, exact here), then of int16 pairs */
@@ -323,21 +338,21 @@ BASIC_INLINE __m256 basic_dot_step_avx2(const struct basic_int8_fmt f, const uin
     return _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), d, acc);
 }
 
-/* quant_ops.dot. Two blocks per step into two accumulators, so the FMA
- * latency overlaps the next block's integer work. */
+/* quant_ops.dot. One accumulator, blocks in order, then the same horizontal
+ * sum as the tile kernels: dot and mul_mat give bit-identical results (a
+ * batched prompt and token-by-token decoding agree exactly), and for the
+ * AVX2 and VNNI sets alike, since their int32 lanes are the same exact sums
+ * of 4 adjacent products. That is also ggml's AVX2 order. The FMA latency
+ * chain (4 cycles a block) stays below the time a block takes to arrive
+ * from memory in decode. */
 BASIC_INLINE float basic_int8_dot_avx2(const struct basic_int8_fmt f, const void *w,
                                        const void *x, int64_t n) {
     const uint8_t *a = w, *b = x;
-    const int64_t nb = n / 32;
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-    float ms0 = 0.0f, ms1 = 0.0f;
-    int64_t i = 0;
-    for (; i + 2 <= nb; i += 2, a += 2 * f.w_bytes, b += 2 * f.x_bytes) {
-        acc0 = basic_dot_step_avx2(f, a, b, acc0, &ms0);
-        acc1 = basic_dot_step_avx2(f, a + f.w_bytes, b + f.x_bytes, acc1, &ms1);
-    }
-    if (i < nb) acc0 = basic_dot_step_avx2(f, a, b, acc0, &ms0);
-    return basic_hsum256(_mm256_add_ps(acc0, acc1)) + (ms0 + ms1);
+    __m256 acc = _mm256_setzero_ps();
+    float ms = 0.0f;
+    for (int64_t i = 0; i < n / 32; i++, a += f.w_bytes, b += f.x_bytes)
+        acc = basic_dot_step_avx2(f, a, b, acc, &ms);
+    return basic_hsum256(acc) + ms;
 }
 
 /* quant_ops.mul_mat in tiles of R weight rows by C activation columns: each
@@ -372,33 +387,33 @@ BASIC_INLINE void basic_int8_mul_mat_avx2(const struct basic_int8_fmt f, int R, 
             for (int64_t i = 0; i < nb; i++) {
                 const size_t wo = (size_t)i * f.w_bytes, xo = (size_t)i * f.x_bytes;
                 __m256i wc[RMAX], wa[RMAX];
-                float dw[RMAX];
+                float dd[4][4];
+                basic_scales(dd, wr, R, xc, C, wo, xo);
 #pragma GCC unroll 4
                 for (int r = 0; r < R; r++) {
                     wc[r] = f.codes(wr[r] + wo);
                     wa[r] = f.kind == BASIC_SIGNED ? _mm256_abs_epi8(wc[r]) : wc[r];
-                    dw[r] = basic_f16(wr[r] + wo);
                 }
 #pragma GCC unroll 4
                 for (int c = 0; c < C; c++) {
                     const uint8_t *xb = xc[c] + xo;
                     __m256i y = _mm256_loadu_si256((const __m256i *)(xb + f.x_qs));
-                    const float dy = basic_f16(xb);
 #pragma GCC unroll 4
                     for (int r = 0; r < R; r++) {
                         __m256i s = basic_block_avx2(f, wc[r], wa[r], y);
                         acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s),
-                                                    _mm256_set1_ps(dw[r] * dy), acc[r][c]);
+                                                    _mm256_set1_ps(dd[c][r]), acc[r][c]);
                     }
                 }
                 if (f.kind == BASIC_AFFINE) {
-                    /* m*s for the whole tile: one 4-wide FMA per row */
+                    /* m*s for the whole tile, 4 columns per op; multiply and add
+                     * rounded separately, as in the dot */
                     __m128 s4 = basic_f16x4(xc[0] + xo + 2, xc[C > 1 ? 1 : 0] + xo + 2,
                                             xc[C > 2 ? 2 : 0] + xo + 2,
                                             xc[C > 3 ? 3 : 0] + xo + 2);
 #pragma GCC unroll 4
                     for (int r = 0; r < R; r++)
-                        ms[r] = _mm_fmadd_ps(_mm_set1_ps(basic_f16(wr[r] + wo + 2)), s4, ms[r]);
+                        ms[r] = _mm_add_ps(ms[r], _mm_mul_ps(_mm_set1_ps(basic_f16(wr[r] + wo + 2)), s4));
                 }
             }
 #pragma GCC unroll 4
@@ -457,16 +472,11 @@ BASIC_INLINE __m256 basic_dot_step_vnni(const struct basic_int8_fmt f, const uin
 BASIC_INLINE float basic_int8_dot_vnni(const struct basic_int8_fmt f, const void *w,
                                        const void *x, int64_t n) {
     const uint8_t *a = w, *b = x;
-    const int64_t nb = n / 32;
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-    float ms0 = 0.0f, ms1 = 0.0f;
-    int64_t i = 0;
-    for (; i + 2 <= nb; i += 2, a += 2 * f.w_bytes, b += 2 * f.x_bytes) {
-        acc0 = basic_dot_step_vnni(f, a, b, acc0, &ms0);
-        acc1 = basic_dot_step_vnni(f, a + f.w_bytes, b + f.x_bytes, acc1, &ms1);
-    }
-    if (i < nb) acc0 = basic_dot_step_vnni(f, a, b, acc0, &ms0);
-    return basic_hsum256(_mm256_add_ps(acc0, acc1)) + (ms0 + ms1);
+    __m256 acc = _mm256_setzero_ps();
+    float ms = 0.0f;
+    for (int64_t i = 0; i < n / 32; i++, a += f.w_bytes, b += f.x_bytes)
+        acc = basic_dot_step_vnni(f, a, b, acc, &ms);
+    return basic_hsum256(acc) + ms;
 }
 
 /* As basic_int8_mul_mat_avx2, with 32 vector registers for a 4x4 tile and
@@ -502,8 +512,8 @@ BASIC_INLINE void basic_int8_mul_mat_vnni(const struct basic_int8_fmt f, int64_t
             for (int64_t i = 0; i < nb; i++) {
                 const size_t wo = (size_t)i * f.w_bytes, xo = (size_t)i * f.x_bytes;
                 __m256i wc[R], winit[R];
-                float dd[C][R];
-                const __m128 dw = basic_f16x4(wr[0] + wo, wr[1] + wo, wr[2] + wo, wr[3] + wo);
+                float dd[4][4];
+                basic_scales(dd, wr, R, xc, C, wo, xo);
 #pragma GCC unroll 4
                 for (int r = 0; r < R; r++) {
                     wc[r] = f.codes(wr[r] + wo);
@@ -516,7 +526,6 @@ BASIC_INLINE void basic_int8_mul_mat_vnni(const struct basic_int8_fmt f, int64_t
                 for (int c = 0; c < C; c++) {
                     const uint8_t *xb = xc[c] + xo;
                     __m256i y = _mm256_loadu_si256((const __m256i *)(xb + f.x_qs));
-                    _mm_storeu_ps(dd[c], _mm_mul_ps(dw, _mm_set1_ps(basic_f16(xb))));
                     __m256i xinit = zero;
                     if (f.kind == BASIC_OFFSET)
                         xinit = _mm256_sub_epi32(
@@ -540,7 +549,7 @@ BASIC_INLINE void basic_int8_mul_mat_vnni(const struct basic_int8_fmt f, int64_t
                     _mm_storeu_ps(m, mw);
 #pragma GCC unroll 4
                     for (int r = 0; r < R; r++)
-                        ms[r] = _mm_fmadd_ps(_mm_set1_ps(m[r]), s4, ms[r]);
+                        ms[r] = _mm_add_ps(ms[r], _mm_mul_ps(_mm_set1_ps(m[r]), s4));
                 }
             }
 #pragma GCC unroll 4

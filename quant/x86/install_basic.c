@@ -6,6 +6,7 @@
  * check, and the AVX-512 set runs on top of the AVX2 one.
  */
 #include "basic_kernels.h"
+#include "cpu_features.h"
 
 static void set_dot(int type, float (*dot)(const void *, const void *, int64_t),
                     void (*mul_mat)(int64_t, const void *, size_t, int, const void *, size_t, int,
@@ -37,4 +38,19 @@ void quant_install_avx2_basic(void) {
     quant_ops_writable(EMBER_TYPE_Q8_1)->quantize = q8_1_quantize_avx2;
 }
 
-void quant_install_avx512_basic(void) {}
+/* On top of the AVX2 kernels: VNNI for the int8 blocks, bigger register
+ * tiles for F32/F16, and VDPBF16PS for BF16 where the CPU has it (the set
+ * itself does not require AVX512_BF16: Ice Lake and Cascade Lake lack it).
+ * Dots of F32/F16 keep AVX2: decode is memory-bound and 256-bit FMAs
+ * already outrun memory. */
+void quant_install_avx512_basic(void) {
+    set_dot(EMBER_TYPE_F32, NULL, f32_mul_mat_avx512);
+    set_dot(EMBER_TYPE_F16, NULL, f16_mul_mat_avx512);
+    if (cpu_features()->avx512bf16)
+        set_dot(EMBER_TYPE_BF16, bf16_dot_avx512bf16, bf16_mul_mat_avx512bf16);
+    set_dot(EMBER_TYPE_Q4_0, q4_0_dot_avx512, q4_0_mul_mat_avx512);
+    set_dot(EMBER_TYPE_Q4_1, q4_1_dot_avx512, q4_1_mul_mat_avx512);
+    set_dot(EMBER_TYPE_Q5_0, q5_0_dot_avx512, q5_0_mul_mat_avx512);
+    set_dot(EMBER_TYPE_Q5_1, q5_1_dot_avx512, q5_1_mul_mat_avx512);
+    set_dot(EMBER_TYPE_Q8_0, q8_0_dot_avx512, q8_0_mul_mat_avx512);
+}

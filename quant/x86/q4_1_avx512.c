@@ -1,0 +1,31 @@
+/*
+ * q4_1_avx512.c — Q4_1 weights against Q8_1 activations with AVX-512 VNNI
+ * (256-bit VPDPBUSD): the decode dot and the 4x4-tiled batch product.
+ * Codes are bytes 0..15; the offset m enters once per block as m * s, s
+ * being the Q8_1 block's d*sum(y) (basic_kernels.h has the skeletons).
+ */
+#include <stddef.h>
+
+#include "basic_kernels.h"
+
+static inline __m256i q4_1_codes(const uint8_t *blk) {
+    return basic_nibbles(blk + offsetof(block_q4_1, qs));
+}
+
+static const struct basic_int8_fmt q4_1_fmt = {
+    .kind = BASIC_AFFINE,
+    .w_bytes = sizeof(block_q4_1),
+    .x_bytes = sizeof(block_q8_1),
+    .x_qs = offsetof(block_q8_1, qs),
+    .codes = q4_1_codes,
+};
+
+float q4_1_dot_avx512(const void *w, const void *x, int64_t n) {
+    return basic_int8_dot_vnni(q4_1_fmt, w, x, n);
+}
+
+void q4_1_mul_mat_avx512(int64_t n, const void *w, size_t w_stride, int n_rows, const void *x,
+                         size_t x_stride, int n_cols, float *out, size_t out_stride) {
+    basic_int8_mul_mat_vnni(q4_1_fmt, n, w, w_stride, n_rows, x, x_stride, n_cols, out,
+                            out_stride);
+}

@@ -1,0 +1,33 @@
+/*
+ * q5_0_avx512.c — Q5_0 weights against Q8_0 activations with AVX-512 VNNI
+ * (256-bit VPDPBUSD): the decode dot and the 4x4-tiled batch product. The
+ * fifth bits become 0x10 bytes by one masked move (AVX512BW); the -16
+ * offset enters as -16*sum(y) (basic_kernels.h has the skeletons).
+ */
+#include <stddef.h>
+
+#include "basic_kernels.h"
+
+static inline __m256i q5_0_codes(const uint8_t *blk) {
+    return _mm256_or_si256(basic_nibbles(blk + offsetof(block_q5_0, qs)),
+                           basic_fifth_bits_avx512(blk + offsetof(block_q5_0, qh)));
+}
+
+static const struct basic_int8_fmt q5_0_fmt = {
+    .kind = BASIC_OFFSET,
+    .off = 16,
+    .w_bytes = sizeof(block_q5_0),
+    .x_bytes = sizeof(block_q8_0),
+    .x_qs = offsetof(block_q8_0, qs),
+    .codes = q5_0_codes,
+};
+
+float q5_0_dot_avx512(const void *w, const void *x, int64_t n) {
+    return basic_int8_dot_vnni(q5_0_fmt, w, x, n);
+}
+
+void q5_0_mul_mat_avx512(int64_t n, const void *w, size_t w_stride, int n_rows, const void *x,
+                         size_t x_stride, int n_cols, float *out, size_t out_stride) {
+    basic_int8_mul_mat_vnni(q5_0_fmt, n, w, w_stride, n_rows, x, x_stride, n_cols, out,
+                            out_stride);
+}
