@@ -8,6 +8,9 @@ CFLAGS  ?=
 CFLAGS  += -std=c11 $(OPT) -g -Wall -Wextra -D_GNU_SOURCE -MMD -MP \
            -Isrc -Iquant -Imodels -Ibackends -Ibackends/cpu -Itools
 LDLIBS  += -lm -lpthread
+# Extra flags for every object and link (make sanitize / lint / fuzz set them).
+EXTRA_CFLAGS ?=
+CFLAGS  += $(EXTRA_CFLAGS)
 
 # ARCH=aarch64 on an x86 host cross-builds (static, runs under qemu-aarch64).
 HOST_ARCH := $(shell uname -m)
@@ -39,7 +42,7 @@ LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS))
 TEST_SRCS := $(wildcard tests/test_*.c)
 TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 
-.PHONY: all test demo clean tests
+.PHONY: all test demo clean tests lib sanitize lint fuzz fuzz-long fuzz-build
 
 BIN     ?= ember
 
@@ -61,7 +64,14 @@ $(BUILD)/tests/%: tests/%.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests -o $@ $< $(LIB_OBJS) $(LDLIBS)
 
-tests: $(TEST_BINS)
+# Helpers the shell tests run (not tests themselves, so not named test_*).
+HELPER_BINS := $(BUILD)/tests/run_hostile
+$(BUILD)/tests/run_hostile: tests/hostile/run_hostile.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $<
+
+tests: $(TEST_BINS) $(HELPER_BINS)
+lib: $(LIB_OBJS)
 
 # Runs every C test binary and every tests/test_*.sh; last line "N passed, N failed".
 test: ember tests
@@ -73,4 +83,53 @@ demo: ember
 clean:
 	rm -rf build build-* ember
 
--include $(OBJS:.o=.d) $(TEST_BINS:=.d)
+# ---------------------------------------------------------------- hardening
+# make sanitize: ember and every test built with ASan + UBSan into
+# $(SAN_BUILD), then the whole suite through the same tests/run.sh. Reports
+# abort the process (exit 86) and are also logged under $(SAN_BUILD)/reports;
+# any report fails the target even if a test tolerated the exit status.
+SAN_BUILD ?= build-san
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+SAN_OPTS  := halt_on_error=1:exitcode=86:log_path=$(CURDIR)/$(SAN_BUILD)/reports/report
+sanitize:
+	$(MAKE) BUILD=$(SAN_BUILD) BIN=$(SAN_BUILD)/ember OPT=-O1 EXTRA_CFLAGS="$(SAN_FLAGS)" $(SAN_BUILD)/ember tests
+	@rm -rf $(SAN_BUILD)/reports; mkdir -p $(SAN_BUILD)/reports
+	@env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL EMBER_SANITIZE=1 \
+	  ASAN_OPTIONS=$(SAN_OPTS):detect_leaks=1 UBSAN_OPTIONS=$(SAN_OPTS):print_stacktrace=1 \
+	  EMBER=$(SAN_BUILD)/ember TEST_BIN=$(SAN_BUILD)/tests bash tests/run.sh; rc=$$?; \
+	if ls $(SAN_BUILD)/reports/report* >/dev/null 2>&1; then \
+	  echo "sanitizer reports:"; head -n 40 $(SAN_BUILD)/reports/report*; exit 1; fi; exit $$rc
+
+# make lint: -Wall -Wextra -Werror with gcc and clang, then cppcheck and
+# clang-tidy (checks and suppressions, each with its reason, in .clang-tidy
+# and tests/lint/cppcheck.supp).
+LINT_SRCS := $(SRCS) $(TEST_SRCS) $(wildcard tests/fuzz/*.c tests/hostile/*.c)
+LINT_INC  := -Isrc -Iquant -Imodels -Ibackends -Ibackends/cpu -Itools -Itests
+lint:
+	$(MAKE) CC=gcc BUILD=build-lint-gcc BIN=build-lint-gcc/ember EXTRA_CFLAGS=-Werror build-lint-gcc/ember tests
+	$(MAKE) CC=clang BUILD=build-lint-clang BIN=build-lint-clang/ember EXTRA_CFLAGS=-Werror build-lint-clang/ember tests
+	cppcheck --quiet --error-exitcode=1 --std=c11 -D_GNU_SOURCE -D__x86_64__ \
+	  --enable=warning,portability --inline-suppr --suppressions-list=tests/lint/cppcheck.supp \
+	  $(LINT_INC) $(LINT_SRCS)
+	clang-tidy --quiet $(LINT_SRCS) -- -std=c11 -D_GNU_SOURCE $(LINT_INC) -mavx2 -mfma -mf16c \
+	  -mavx512f -mavx512bw -mavx512vl -mavx512vnni -mavx512bf16
+
+# make fuzz: each libFuzzer harness in tests/fuzz/ for FUZZ_SECONDS (60) with
+# clang; make fuzz-long SECONDS=N for longer runs. A crash leaves its input in
+# $(FUZZ_BUILD)/artifacts/; copy it into tests/fuzz/regressions/<harness>/.
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_HARNESSES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_LIB_FLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+fuzz-build:
+	$(MAKE) CC=clang BUILD=$(FUZZ_BUILD) EXTRA_CFLAGS="$(FUZZ_LIB_FLAGS)" \
+	  $(patsubst %,$(FUZZ_BUILD)/fuzz/fuzz_%,$(FUZZ_HARNESSES))
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests -fsanitize=fuzzer -o $@ $< $(LIB_OBJS) $(LDLIBS)
+fuzz: fuzz-build
+	FUZZ_BUILD=$(FUZZ_BUILD) bash tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_HARNESSES)
+fuzz-long: fuzz-build
+	FUZZ_BUILD=$(FUZZ_BUILD) bash tests/fuzz/run.sh $(or $(SECONDS),600) $(FUZZ_HARNESSES)
+
+-include $(OBJS:.o=.d) $(TEST_BINS:=.d) $(HELPER_BINS:=.d)
