@@ -86,6 +86,8 @@ BASIC_MUL_MAT_DECLARE(q8_0, avx512);
  * function, or the helper calls would cost more than the work they do. */
 #define BASIC_INLINE static inline __attribute__((always_inline))
 
+
+
 /* ---------------------------------------------------------- AVX2 helpers */
 
 BASIC_INLINE float basic_hsum256(__m256 v) {
@@ -114,10 +116,13 @@ BASIC_INLINE __m128 basic_f16x4(const uint8_t *p0, const uint8_t *p1, const uint
     return _mm_cvtph_ps(v);
 }
 
-/* 16 packed nibbles (element j low, j+16 high) as 32 bytes 0..15. */
+/* 16 packed nibbles (element j low, j+16 high) as 32 bytes 0..15: the 16
+ * bytes in both halves (one broadcast load), the upper half shifted by 4
+ * (a 32-bit shift moves the next byte's low bits into bits 4..7, which the
+ * mask drops), then the low nibble of every byte. */
 BASIC_INLINE __m256i basic_nibbles(const uint8_t *qs) {
-    __m128i q = _mm_loadu_si128((const __m128i *)qs);
-    __m256i v = _mm256_inserti128_si256(_mm256_castsi128_si256(q), _mm_srli_epi16(q, 4), 1);
+    __m256i v = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)qs));
+    v = _mm256_srlv_epi32(v, _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4));
     return _mm256_and_si256(v, _mm256_set1_epi8(0x0f));
 }
 
@@ -327,39 +332,78 @@ BASIC_INLINE __m256i basic_block_avx2(const struct basic_int8_fmt f, __m256i cod
     return _mm256_madd_epi16(p, _mm256_set1_epi16(1));
 }
 
-/* One block of quant_ops.dot: acc += lanes * d, and for AFFINE *ms += m*s. */
-BASIC_INLINE __m256 basic_dot_step_avx2(const struct basic_int8_fmt f, const uint8_t *a,
-                                        const uint8_t *b, __m256 acc, float *ms) {
+/* The exact int32 lane sums of weight block a against activation block b. */
+BASIC_INLINE __m256i basic_isum_avx2(const struct basic_int8_fmt f, const uint8_t *a,
+                                     const uint8_t *b) {
     __m256i c = f.codes(a);
     __m256i y = _mm256_loadu_si256((const __m256i *)(b + f.x_qs));
-    __m256i s = basic_block_avx2(f, c, _mm256_abs_epi8(c), y);
-    __m256 d = _mm256_set1_ps(basic_f16(a) * basic_f16(b));
-    if (f.kind == BASIC_AFFINE) *ms += basic_f16(a + 2) * basic_f16(b + 2);
-    return _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), d, acc);
+    return basic_block_avx2(f, c, _mm256_abs_epi8(c), y);
 }
 
-/* quant_ops.dot. One accumulator, blocks in order, then the same horizontal
- * sum as the tile kernels: dot and mul_mat give bit-identical results (a
- * batched prompt and token-by-token decoding agree exactly), and for the
- * AVX2 and VNNI sets alike, since their int32 lanes are the same exact sums
- * of 4 adjacent products. That is also ggml's AVX2 order. The FMA latency
- * chain (4 cycles a block) stays below the time a block takes to arrive
- * from memory in decode. */
-BASIC_INLINE float basic_int8_dot_avx2(const struct basic_int8_fmt f, const void *w,
-                                       const void *x, int64_t n) {
+typedef __m256i (*basic_isum_fn)(const struct basic_int8_fmt f, const uint8_t *a,
+                                 const uint8_t *b);
+
+/* Two pairs of f16 (at p0, q0 and p1, q1) converted at once: four 16-bit
+ * loads packed in a general register, one VCVTPH2PS, one multiply. Lane 0
+ * is p0*q0 and lane 2 p1*q1, the same products the scalar code forms. */
+BASIC_INLINE __m128 basic_f16_products2(const uint8_t *p0, const uint8_t *q0, const uint8_t *p1,
+                                        const uint8_t *q1) {
+    uint16_t h[4];
+    memcpy(&h[0], p0, 2);
+    memcpy(&h[1], q0, 2);
+    memcpy(&h[2], p1, 2);
+    memcpy(&h[3], q1, 2);
+    uint64_t bits = (uint64_t)h[0] | (uint64_t)h[1] << 16 | (uint64_t)h[2] << 32 |
+                    (uint64_t)h[3] << 48;
+    __m128 v = _mm_cvtph_ps(_mm_cvtsi64_si128((long long)bits));
+    return _mm_mul_ps(v, _mm_movehdup_ps(v));
+}
+
+/* quant_ops.dot for either ISA (isum gives the block's int32 lanes). One
+ * accumulator, blocks in order, then the same horizontal sum as the tile
+ * kernels: dot and mul_mat give bit-identical results (a batched prompt and
+ * token-by-token decoding agree exactly), and so do the AVX2 and VNNI sets,
+ * whose lanes are the same exact sums of 4 adjacent products. That is also
+ * ggml's AVX2 order. Two blocks per step share one scale conversion, which
+ * would otherwise be a third of the work per block. */
+BASIC_INLINE float basic_int8_dot(const struct basic_int8_fmt f, basic_isum_fn isum,
+                                  const void *w, const void *x, int64_t n) {
     const uint8_t *a = w, *b = x;
+    const int64_t nb = n / 32;
     __m256 acc = _mm256_setzero_ps();
     float ms = 0.0f;
-    for (int64_t i = 0; i < n / 32; i++, a += f.w_bytes, b += f.x_bytes)
-        acc = basic_dot_step_avx2(f, a, b, acc, &ms);
+    int64_t i = 0;
+    for (; i + 2 <= nb; i += 2, a += 2 * f.w_bytes, b += 2 * f.x_bytes) {
+        const uint8_t *a1 = a + f.w_bytes, *b1 = b + f.x_bytes;
+        __m128 d = basic_f16_products2(a, b, a1, b1);
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum(f, a, b)), _mm256_broadcastss_ps(d), acc);
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum(f, a1, b1)),
+                              _mm256_broadcastss_ps(_mm_movehl_ps(d, d)), acc);
+        if (f.kind == BASIC_AFFINE) {
+            __m128 m = basic_f16_products2(a + 2, b + 2, a1 + 2, b1 + 2);
+            ms += _mm_cvtss_f32(m);
+            ms += _mm_cvtss_f32(_mm_movehl_ps(m, m));
+        }
+    }
+    if (i < nb) {
+        __m128 d = basic_f16_products2(a, b, a, b);
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum(f, a, b)), _mm256_broadcastss_ps(d), acc);
+        if (f.kind == BASIC_AFFINE) ms += _mm_cvtss_f32(basic_f16_products2(a + 2, b + 2, a, b));
+    }
     return basic_hsum256(acc) + ms;
 }
 
-/* quant_ops.mul_mat in tiles of R weight rows by C activation columns: each
- * weight block is unpacked once per C columns and each activation block
- * loaded once per R rows. A partial tile at the edge repeats its last row
- * or column (clamped pointers) and stores only the real ones. */
-BASIC_INLINE void basic_int8_mul_mat_avx2(const struct basic_int8_fmt f, int R, int C, int64_t n,
+BASIC_INLINE float basic_int8_dot_avx2(const struct basic_int8_fmt f, const void *w,
+                                       const void *x, int64_t n) {
+    return basic_int8_dot(f, basic_isum_avx2, w, x, n);
+}
+
+/* One pass of quant_ops.mul_mat over all rows and the given columns, in
+ * tiles of R weight rows by C activation columns: each weight block is
+ * unpacked once per C columns and each activation block loaded once per R
+ * rows. A partial tile at the edge repeats its last row or column (clamped
+ * pointers) and stores only the real ones. */
+BASIC_INLINE void basic_int8_pass_avx2(const struct basic_int8_fmt f, int R, int C, int64_t n,
                                           const void *w, size_t w_stride, int n_rows,
                                           const void *x, size_t x_stride, int n_cols, float *out,
                                           size_t out_stride) {
@@ -384,6 +428,9 @@ BASIC_INLINE void basic_int8_mul_mat_avx2(const struct basic_int8_fmt f, int R, 
 #pragma GCC unroll 4
                 for (int c = 0; c < C; c++) acc[r][c] = _mm256_setzero_ps();
             }
+            /* the next row group, streamed in while this one computes: the
+             * hardware prefetcher alone loses track of R interleaved rows */
+            const size_t pf = (size_t)R * w_stride;
             for (int64_t i = 0; i < nb; i++) {
                 const size_t wo = (size_t)i * f.w_bytes, xo = (size_t)i * f.x_bytes;
                 __m256i wc[RMAX], wa[RMAX];
@@ -391,6 +438,7 @@ BASIC_INLINE void basic_int8_mul_mat_avx2(const struct basic_int8_fmt f, int R, 
                 basic_scales(dd, wr, R, xc, C, wo, xo);
 #pragma GCC unroll 4
                 for (int r = 0; r < R; r++) {
+                    _mm_prefetch((const char *)wr[r] + pf + wo, _MM_HINT_T0);
                     wc[r] = f.codes(wr[r] + wo);
                     wa[r] = f.kind == BASIC_SIGNED ? _mm256_abs_epi8(wc[r]) : wc[r];
                 }
@@ -430,6 +478,31 @@ BASIC_INLINE void basic_int8_mul_mat_avx2(const struct basic_int8_fmt f, int R, 
     }
 }
 
+/* Tile shapes of the AVX2 pass (16 registers): 2 x 4 for the bulk of the
+ * columns (8 accumulators, 2 weight blocks, activation, temporaries); the
+ * last n_cols % 4 columns take one narrower pass with more rows per tile,
+ * 4 x 1, 4 x 2 or 2 x 3, so that few columns cost no more than their share. */
+#define BASIC_AVX2_ROWS 2
+#define BASIC_AVX2_COLS 4
+
+BASIC_INLINE void basic_int8_mul_mat_avx2(const struct basic_int8_fmt f, int64_t n, const void *w,
+                                          size_t w_stride, int n_rows, const void *x,
+                                          size_t x_stride, int n_cols, float *out,
+                                          size_t out_stride) {
+    const int main_cols = n_cols / BASIC_AVX2_COLS * BASIC_AVX2_COLS;
+    if (main_cols)
+        basic_int8_pass_avx2(f, BASIC_AVX2_ROWS, BASIC_AVX2_COLS, n, w, w_stride, n_rows, x,
+                             x_stride, main_cols, out, out_stride);
+    const uint8_t *xr = (const uint8_t *)x + (size_t)main_cols * x_stride;
+    float *outr = out + (size_t)main_cols * out_stride;
+    switch (n_cols - main_cols) {
+    case 1: basic_int8_pass_avx2(f, 4, 1, n, w, w_stride, n_rows, xr, x_stride, 1, outr, out_stride); break;
+    case 2: basic_int8_pass_avx2(f, 4, 2, n, w, w_stride, n_rows, xr, x_stride, 2, outr, out_stride); break;
+    case 3: basic_int8_pass_avx2(f, 2, 3, n, w, w_stride, n_rows, xr, x_stride, 3, outr, out_stride); break;
+    default: break;
+    }
+}
+
 /* ------------------------------------------ AVX-512 VNNI skeletons */
 #ifdef __AVX512VNNI__
 
@@ -450,44 +523,34 @@ BASIC_INLINE __m256i basic_block_vnni(__m256i init, __m256i u, __m256i s) {
     return _mm256_dpbusd_epi32(init, u, s);
 }
 
-/* One block of quant_ops.dot with VNNI (see basic_dot_step_avx2). */
-BASIC_INLINE __m256 basic_dot_step_vnni(const struct basic_int8_fmt f, const uint8_t *a,
-                                        const uint8_t *b, __m256 acc, float *ms) {
+/* The exact int32 lane sums of one block pair with VNNI. */
+BASIC_INLINE __m256i basic_isum_vnni(const struct basic_int8_fmt f, const uint8_t *a,
+                                     const uint8_t *b) {
     const __m256i zero = _mm256_setzero_si256();
     __m256i c = f.codes(a);
     __m256i y = _mm256_loadu_si256((const __m256i *)(b + f.x_qs));
-    __m256i s;
-    if (f.kind == BASIC_SIGNED) {
-        s = _mm256_dpbusd_epi32(zero, _mm256_abs_epi8(c), _mm256_sign_epi8(y, c));
-    } else {
-        s = _mm256_dpbusd_epi32(zero, c, y);
-        if (f.kind == BASIC_OFFSET)
-            s = _mm256_sub_epi32(s, _mm256_dpbusd_epi32(zero, _mm256_set1_epi8((char)f.off), y));
-    }
-    __m256 d = _mm256_set1_ps(basic_f16(a) * basic_f16(b));
-    if (f.kind == BASIC_AFFINE) *ms += basic_f16(a + 2) * basic_f16(b + 2);
-    return _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), d, acc);
+    if (f.kind == BASIC_SIGNED)
+        return _mm256_dpbusd_epi32(zero, _mm256_abs_epi8(c), _mm256_sign_epi8(y, c));
+    __m256i s = _mm256_dpbusd_epi32(zero, c, y);
+    if (f.kind == BASIC_OFFSET)
+        s = _mm256_sub_epi32(s, _mm256_dpbusd_epi32(zero, _mm256_set1_epi8((char)f.off), y));
+    return s;
 }
 
 BASIC_INLINE float basic_int8_dot_vnni(const struct basic_int8_fmt f, const void *w,
                                        const void *x, int64_t n) {
-    const uint8_t *a = w, *b = x;
-    __m256 acc = _mm256_setzero_ps();
-    float ms = 0.0f;
-    for (int64_t i = 0; i < n / 32; i++, a += f.w_bytes, b += f.x_bytes)
-        acc = basic_dot_step_vnni(f, a, b, acc, &ms);
-    return basic_hsum256(acc) + ms;
+    return basic_int8_dot(f, basic_isum_vnni, w, x, n);
 }
 
-/* As basic_int8_mul_mat_avx2, with 32 vector registers for a 4x4 tile and
+/* As basic_int8_pass_avx2, with 32 vector registers for 4 x C tiles and
  * the offset corrections folded into VPDPBUSD's accumulator input. The
  * per-(row, column) work is one VPDPBUSD, one convert and one FMA whose
  * scale comes from a small table (a broadcast load, not an ALU op). */
-BASIC_INLINE void basic_int8_mul_mat_vnni(const struct basic_int8_fmt f, int64_t n, const void *w,
+BASIC_INLINE void basic_int8_pass_vnni(const struct basic_int8_fmt f, int C, int64_t n, const void *w,
                                           size_t w_stride, int n_rows, const void *x,
                                           size_t x_stride, int n_cols, float *out,
                                           size_t out_stride) {
-    enum { R = 4, C = 4 };
+    enum { R = 4, CMAX = 4 };
     const int64_t nb = n / 32;
     const __m256i zero = _mm256_setzero_si256();
     for (int r0 = 0; r0 < n_rows; r0 += R) {
@@ -496,12 +559,12 @@ BASIC_INLINE void basic_int8_mul_mat_vnni(const struct basic_int8_fmt f, int64_t
         for (int r = 0; r < R; r++)
             wr[r] = (const uint8_t *)w + (size_t)(r0 + r < n_rows ? r0 + r : n_rows - 1) * w_stride;
         for (int c0 = 0; c0 < n_cols; c0 += C) {
-            const uint8_t *xc[C];
+            const uint8_t *xc[CMAX];
 #pragma GCC unroll 4
             for (int c = 0; c < C; c++)
                 xc[c] = (const uint8_t *)x +
                         (size_t)(c0 + c < n_cols ? c0 + c : n_cols - 1) * x_stride;
-            __m256 acc[R][C];
+            __m256 acc[R][CMAX];
             __m128 ms[R];
 #pragma GCC unroll 4
             for (int r = 0; r < R; r++) {
@@ -509,6 +572,9 @@ BASIC_INLINE void basic_int8_mul_mat_vnni(const struct basic_int8_fmt f, int64_t
 #pragma GCC unroll 4
                 for (int c = 0; c < C; c++) acc[r][c] = _mm256_setzero_ps();
             }
+            /* the next row group, streamed in while this one computes: the
+             * hardware prefetcher alone loses track of R interleaved rows */
+            const size_t pf = (size_t)R * w_stride;
             for (int64_t i = 0; i < nb; i++) {
                 const size_t wo = (size_t)i * f.w_bytes, xo = (size_t)i * f.x_bytes;
                 __m256i wc[R], winit[R];
@@ -516,6 +582,7 @@ BASIC_INLINE void basic_int8_mul_mat_vnni(const struct basic_int8_fmt f, int64_t
                 basic_scales(dd, wr, R, xc, C, wo, xo);
 #pragma GCC unroll 4
                 for (int r = 0; r < R; r++) {
+                    _mm_prefetch((const char *)wr[r] + pf + wo, _MM_HINT_T0);
                     wc[r] = f.codes(wr[r] + wo);
                     winit[r] = zero;
                     if (f.kind == BASIC_SIGNED)
@@ -541,8 +608,9 @@ BASIC_INLINE void basic_int8_mul_mat_vnni(const struct basic_int8_fmt f, int64_t
                     }
                 }
                 if (f.kind == BASIC_AFFINE) {
-                    __m128 s4 = basic_f16x4(xc[0] + xo + 2, xc[1] + xo + 2, xc[2] + xo + 2,
-                                            xc[3] + xo + 2);
+                    __m128 s4 = basic_f16x4(xc[0] + xo + 2, xc[C > 1 ? 1 : 0] + xo + 2,
+                                            xc[C > 2 ? 2 : 0] + xo + 2,
+                                            xc[C > 3 ? 3 : 0] + xo + 2);
                     __m128 mw = basic_f16x4(wr[0] + wo + 2, wr[1] + wo + 2, wr[2] + wo + 2,
                                             wr[3] + wo + 2);
                     float m[R];
@@ -554,7 +622,7 @@ BASIC_INLINE void basic_int8_mul_mat_vnni(const struct basic_int8_fmt f, int64_t
             }
 #pragma GCC unroll 4
             for (int r = 0; r < R; r++) {
-                float m[C];
+                float m[4];
                 _mm_storeu_ps(m, ms[r]);
 #pragma GCC unroll 4
                 for (int c = 0; c < C; c++)
@@ -563,6 +631,29 @@ BASIC_INLINE void basic_int8_mul_mat_vnni(const struct basic_int8_fmt f, int64_t
                             basic_hsum256(acc[r][c]) + m[c];
             }
         }
+    }
+}
+/* Tile shapes of the VNNI pass: 4 x 4 (16 accumulators, 4 weight blocks,
+ * the activation and temporaries in 32 registers); the last n_cols % 4
+ * columns take one narrower pass, so a single column (decode through
+ * mul_mat) costs one pass of 4 x 1 tiles, not four columns' work. */
+#define BASIC_VNNI_COLS 4
+
+BASIC_INLINE void basic_int8_mul_mat_vnni(const struct basic_int8_fmt f, int64_t n, const void *w,
+                                          size_t w_stride, int n_rows, const void *x,
+                                          size_t x_stride, int n_cols, float *out,
+                                          size_t out_stride) {
+    const int main_cols = n_cols / BASIC_VNNI_COLS * BASIC_VNNI_COLS;
+    if (main_cols)
+        basic_int8_pass_vnni(f, BASIC_VNNI_COLS, n, w, w_stride, n_rows, x, x_stride, main_cols,
+                             out, out_stride);
+    const uint8_t *xr = (const uint8_t *)x + (size_t)main_cols * x_stride;
+    float *outr = out + (size_t)main_cols * out_stride;
+    switch (n_cols - main_cols) {
+    case 1: basic_int8_pass_vnni(f, 1, n, w, w_stride, n_rows, xr, x_stride, 1, outr, out_stride); break;
+    case 2: basic_int8_pass_vnni(f, 2, n, w, w_stride, n_rows, xr, x_stride, 2, outr, out_stride); break;
+    case 3: basic_int8_pass_vnni(f, 3, n, w, w_stride, n_rows, xr, x_stride, 3, outr, out_stride); break;
+    default: break;
     }
 }
 #endif /* __AVX512VNNI__ */

@@ -8,9 +8,6 @@
 
 #include "basic_kernels.h"
 
-#define Q4_1_AVX2_ROWS 2
-#define Q4_1_AVX2_COLS 4
-
 static inline __m256i q4_1_codes(const uint8_t *blk) {
     return basic_nibbles(blk + offsetof(block_q4_1, qs));
 }
@@ -29,6 +26,6 @@ float q4_1_dot_avx2(const void *w, const void *x, int64_t n) {
 
 void q4_1_mul_mat_avx2(int64_t n, const void *w, size_t w_stride, int n_rows, const void *x,
                        size_t x_stride, int n_cols, float *out, size_t out_stride) {
-    basic_int8_mul_mat_avx2(q4_1_fmt, Q4_1_AVX2_ROWS, Q4_1_AVX2_COLS, n, w, w_stride, n_rows, x,
-                            x_stride, n_cols, out, out_stride);
+    basic_int8_mul_mat_avx2(q4_1_fmt, n, w, w_stride, n_rows, x, x_stride, n_cols, out,
+                            out_stride);
 }

@@ -8,9 +8,6 @@
 
 #include "basic_kernels.h"
 
-#define Q5_0_AVX2_ROWS 2
-#define Q5_0_AVX2_COLS 4
-
 static inline __m256i q5_0_codes(const uint8_t *blk) {
     return _mm256_or_si256(basic_nibbles(blk + offsetof(block_q5_0, qs)),
                            basic_fifth_bits_avx2(blk + offsetof(block_q5_0, qh)));
@@ -31,6 +28,6 @@ float q5_0_dot_avx2(const void *w, const void *x, int64_t n) {
 
 void q5_0_mul_mat_avx2(int64_t n, const void *w, size_t w_stride, int n_rows, const void *x,
                        size_t x_stride, int n_cols, float *out, size_t out_stride) {
-    basic_int8_mul_mat_avx2(q5_0_fmt, Q5_0_AVX2_ROWS, Q5_0_AVX2_COLS, n, w, w_stride, n_rows, x,
-                            x_stride, n_cols, out, out_stride);
+    basic_int8_mul_mat_avx2(q5_0_fmt, n, w, w_stride, n_rows, x, x_stride, n_cols, out,
+                            out_stride);
 }

@@ -8,8 +8,6 @@
 
 #include "basic_kernels.h"
 
-#define Q8_0_AVX2_ROWS 2
-#define Q8_0_AVX2_COLS 4
 
 void q8_0_quantize_avx2(const float *src, void *dst, int64_t n) {
     block_q8_0 *b = dst;
@@ -49,6 +47,6 @@ float q8_0_dot_avx2(const void *w, const void *x, int64_t n) {
 
 void q8_0_mul_mat_avx2(int64_t n, const void *w, size_t w_stride, int n_rows, const void *x,
                        size_t x_stride, int n_cols, float *out, size_t out_stride) {
-    basic_int8_mul_mat_avx2(q8_0_fmt, Q8_0_AVX2_ROWS, Q8_0_AVX2_COLS, n, w, w_stride, n_rows, x,
-                            x_stride, n_cols, out, out_stride);
+    basic_int8_mul_mat_avx2(q8_0_fmt, n, w, w_stride, n_rows, x, x_stride, n_cols, out,
+                            out_stride);
 }
