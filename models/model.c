@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "quant.h"
@@ -223,10 +224,26 @@ const struct model_info *model_get_info(const struct model *m) { return &m->info
 
 /* ------------------------------------------------------------- context */
 
-static uint64_t physical_memory(void) {
+/* What this process may allocate: physical memory, lowered by an address-
+ * space or data-segment limit (ulimit -v / -d) when one is set. *why says
+ * which bound applied. */
+static uint64_t memory_available(const char **why) {
     long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
-    if (pages <= 0 || psize <= 0) return UINT64_MAX;
-    return (uint64_t)pages * (uint64_t)psize;
+    uint64_t avail = UINT64_MAX;
+    *why = "physical memory";
+    if (pages > 0 && psize > 0) avail = (uint64_t)pages * (uint64_t)psize;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        (uint64_t)rl.rlim_cur < avail) {
+        avail = (uint64_t)rl.rlim_cur;
+        *why = "the address-space limit, ulimit -v";
+    }
+    if (getrlimit(RLIMIT_DATA, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        (uint64_t)rl.rlim_cur < avail) {
+        avail = (uint64_t)rl.rlim_cur;
+        *why = "the data-size limit, ulimit -d";
+    }
+    return avail;
 }
 
 static void *alloc_floats(uint64_t n, bool *ok) {
@@ -250,22 +267,28 @@ enum ember_status model_ctx_new_batch(const struct model *m, int n_ctx, int n_th
     uint64_t kv_dim = (uint64_t)in->n_head_kv * in->head_dim;
     uint64_t q_dim = (uint64_t)in->n_head * in->head_dim;
     uint64_t cache = (uint64_t)in->n_layer * (uint64_t)n_ctx * kv_dim; /* floats per cache */
-    uint64_t bytes = 2 * cache * sizeof(float), phys = physical_memory();
+    uint64_t B = (uint64_t)n_batch;
+    uint64_t wide = (uint64_t)in->n_ff > q_dim ? (uint64_t)in->n_ff : q_dim;
+    if ((uint64_t)in->n_embd > wide) wide = (uint64_t)in->n_embd;
+    uint64_t xb_w = q_dim > (uint64_t)in->n_embd ? q_dim : (uint64_t)in->n_embd;
+    /* scratch floats: x, xb, xb2, q, att, hb, hb2 below (all sizes < 2^40) */
+    uint64_t scratch = 4 * (B * (2 * (uint64_t)in->n_embd + xb_w + q_dim + 2 * (uint64_t)in->n_ff) +
+                            (uint64_t)in->n_head * (uint64_t)n_ctx);
+    const char *why;
+    uint64_t bytes = 2 * cache * sizeof(float), avail = memory_available(&why);
     if (n_ctx < 1 || bytes / 2 / sizeof(float) / kv_dim / (uint64_t)in->n_layer != (uint64_t)n_ctx ||
-        bytes > phys)
+        bytes + scratch < bytes || bytes + scratch > avail)
         return ember_fail(err, EMBER_ENOMEM,
-                          "a context of %d tokens needs %.1f MiB of KV cache, more than the %.1f MiB of memory",
-                          n_ctx, (double)bytes / 1048576.0, (double)phys / 1048576.0);
+                          "a context of %d tokens needs %.1f MiB (KV cache %.1f MiB + scratch %.1f MiB), "
+                          "more than the %.1f MiB available (%s)",
+                          n_ctx, (double)(bytes + scratch) / 1048576.0, (double)bytes / 1048576.0,
+                          (double)scratch / 1048576.0, (double)avail / 1048576.0, why);
     struct model_ctx *c = calloc(1, sizeof *c);
     if (!c) return ember_fail(err, EMBER_ENOMEM, "out of memory");
     c->m = m;
     c->n_ctx = n_ctx;
     c->n_batch = n_batch;
-    uint64_t B = (uint64_t)c->n_batch;
     bool ok = true;
-    uint64_t wide = (uint64_t)in->n_ff > q_dim ? (uint64_t)in->n_ff : q_dim;
-    if ((uint64_t)in->n_embd > wide) wide = (uint64_t)in->n_embd;
-    uint64_t xb_w = q_dim > (uint64_t)in->n_embd ? q_dim : (uint64_t)in->n_embd;
     c->x = alloc_floats(B * (uint64_t)in->n_embd, &ok);
     c->xb = alloc_floats(B * xb_w, &ok);
     c->xb2 = alloc_floats(B * (uint64_t)in->n_embd, &ok);

@@ -106,7 +106,7 @@ char *read_text(const char *path, uint64_t max, uint64_t *len) {
         }
         if (got == 0) {
             if (ferror(f)) {
-                cli_error("%s: read error", path ? path : "standard input");
+                cli_error("%s: read error: %s", path ? path : "standard input", strerror(errno));
                 free(buf);
                 buf = NULL;
             }

@@ -7,6 +7,7 @@
 
 #include "args.h"
 #include "cli.h"
+#include "os.h"
 #include "tools.h"
 
 #define EMBER_VERSION "0.1.0"
@@ -36,6 +37,8 @@ static void usage(FILE *o) {
 int main(int argc, char **argv) {
     /* A closed pipe shows up as EPIPE on write, which out_write handles. */
     signal(SIGPIPE, SIG_IGN);
+    /* A model file truncated while mapped must not be read as zeros. */
+    os_on_mapped_file_fault("ember: error: the model file changed or was truncated while in use\n");
     if (argc < 2) {
         usage(stderr);
         return EXIT_USAGE;

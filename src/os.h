@@ -22,6 +22,12 @@ enum ember_status os_map_file(const char *path, struct os_map *m,
                               struct ember_err *err);
 void os_unmap(struct os_map *m);
 
+/* A mapped file that shrinks under us turns reads of the lost pages into
+ * SIGBUS (on Linux; never silently zeros). After this call, such a fault
+ * inside any mapping made by os_map_file writes msg to stderr and exits the
+ * process with status 1; SIGBUS anywhere else keeps its default action. */
+void os_on_mapped_file_fault(const char *msg);
+
 /* Wall-clock milliseconds from a monotonic clock. */
 double os_now_ms(void);
 

@@ -1,16 +1,62 @@
 /*
  * os_posix.c — POSIX implementation of os.h: read-only mmap of model files
- * and a monotonic clock.
+ * (with a SIGBUS guard over the mappings) and a monotonic clock.
  */
 #include "os.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+/* Address ranges of live mappings, read by the SIGBUS handler. Written only
+ * while mapping/unmapping (model loading, one thread); a slot is free when
+ * hi is 0. Volatile so the handler sees stores made before the fault. */
+#define OS_MAX_GUARDED 16
+static volatile uintptr_t guard_lo[OS_MAX_GUARDED], guard_hi[OS_MAX_GUARDED];
+static const char *volatile fault_msg;
+
+static void guard_add(const void *p, uint64_t n) {
+    for (int i = 0; i < OS_MAX_GUARDED; i++)
+        if (!guard_hi[i]) {
+            guard_lo[i] = (uintptr_t)p;
+            guard_hi[i] = (uintptr_t)p + (uintptr_t)n;
+            return;
+        }
+}
+
+static void guard_remove(const void *p) {
+    for (int i = 0; i < OS_MAX_GUARDED; i++)
+        if (guard_hi[i] && guard_lo[i] == (uintptr_t)p) guard_hi[i] = 0;
+}
+
+static void on_sigbus(int sig, siginfo_t *si, void *uc) {
+    (void)uc;
+    uintptr_t a = (uintptr_t)si->si_addr;
+    for (int i = 0; i < OS_MAX_GUARDED; i++)
+        if (guard_hi[i] && a >= guard_lo[i] && a < guard_hi[i] && fault_msg) {
+            size_t n = strlen(fault_msg);
+            ssize_t w = write(STDERR_FILENO, fault_msg, n);
+            (void)w;
+            _exit(1);
+        }
+    /* Not ours: the default action happens when the access is retried. */
+    signal(sig, SIG_DFL);
+}
+
+void os_on_mapped_file_fault(const char *msg) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_sigbus;
+    sa.sa_flags = SA_SIGINFO;
+    sigemptyset(&sa.sa_mask);
+    fault_msg = msg;
+    sigaction(SIGBUS, &sa, NULL);
+}
 
 enum ember_status os_map_file(const char *path, struct os_map *m,
                               struct ember_err *err) {
@@ -48,11 +94,15 @@ enum ember_status os_map_file(const char *path, struct os_map *m,
                           strerror(e));
     m->data = p;
     m->size = (uint64_t)st.st_size;
+    guard_add(p, m->size);
     return EMBER_OK;
 }
 
 void os_unmap(struct os_map *m) {
-    if (m->data) munmap((void *)m->data, (size_t)m->size);
+    if (m->data) {
+        guard_remove(m->data);
+        munmap((void *)m->data, (size_t)m->size);
+    }
     m->data = NULL;
     m->size = 0;
 }

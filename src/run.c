@@ -17,21 +17,12 @@
 #include "cli.h"
 #include "loader.h"
 #include "os.h"
+#include "run_opts.h"
 #include "sampler.h"
 
 #define MAX_PROMPT_BYTES (256u << 20)
 
 /* ------------------------------------------------------------- options */
-
-struct run_opts {
-    const char *model, *prompt, *prompt_file;
-    long n_predict;     /* -1: until end of text or a full context */
-    long n_ctx;         /* 0: the model's trained length, capped at 4096 */
-    long n_threads;
-    long n_batch;       /* prompt tokens per pass over the weights */
-    bool seed_set, escape, echo, verbose;
-    struct sampler_params sp;
-};
 
 static void run_usage(FILE *o) {
     fputs("usage: ember run -m MODEL [-p PROMPT | -f FILE] [options]\n"
@@ -50,6 +41,7 @@ static void run_usage(FILE *o) {
           "  --frequency-penalty F, --presence-penalty F   (default 0)\n"
           "  -e, --escape         process escapes (\\n \\t \\\\ \\\" \\xHH) in the prompt\n"
           "  --echo               print the prompt before the generated text\n"
+          "  --truncate           keep the prompt's last tokens when it does not fit -c\n"
           "  -v, --verbose        seed and timings on stderr\n", o);
 }
 
@@ -81,7 +73,7 @@ static int parse_sampler_flag(int argc, char **argv, int *i, struct sampler_para
     return 0;
 }
 
-static int parse_run(int argc, char **argv, struct run_opts *o) {
+int run_parse_args(int argc, char **argv, struct run_opts *o) {
     memset(o, 0, sizeof *o);
     o->n_predict = -1;
     o->n_threads = default_threads();
@@ -94,11 +86,13 @@ static int parse_run(int argc, char **argv, struct run_opts *o) {
         if (r) continue;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             run_usage(stdout);
-            exit(0);
+            return RUN_HELP;
         } else if (!strcmp(a, "-e") || !strcmp(a, "--escape")) {
             o->escape = true;
         } else if (!strcmp(a, "--echo")) {
             o->echo = true;
+        } else if (!strcmp(a, "--truncate")) {
+            o->truncate = true;
         } else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
             o->verbose = true;
         } else if (!strcmp(a, "-m") || !strcmp(a, "--model")) {
@@ -201,14 +195,32 @@ static void echo_prompt(const struct tokenizer *tok, const int32_t *ids, size_t 
     out_write(buf, tokenizer_stream_flush(&ts, buf, cap));
 }
 
+/* --truncate: when the prompt leaves no room for -n tokens (a quarter of the
+ * context without -n), keep its last tokens, and the BOS in front of them.
+ * Says so on stderr; ember never truncates silently. Returns the new count. */
+static size_t truncate_prompt(const struct run_opts *o, const struct tokenizer *tok,
+                              long n_ctx, int32_t *ids, size_t n_ids) {
+    long room = o->n_predict >= 0 ? o->n_predict : n_ctx / 4;
+    long keep = n_ctx - room;
+    if (!o->truncate || keep < 2 || (long)n_ids <= keep) return n_ids;
+    size_t head = tokenizer_add_bos(tok) && ids[0] == tokenizer_bos(tok) ? 1 : 0;
+    memmove(ids + head, ids + n_ids - ((size_t)keep - head),
+            ((size_t)keep - head) * sizeof *ids);
+    fprintf(stderr, "ember: the prompt is %zu tokens; --truncate keeps its last %ld "
+            "(context %ld)\n", n_ids, keep, n_ctx);
+    return (size_t)keep;
+}
+
 /* Evaluate the prompt, then sample until end of text, n_predict tokens or a
  * full context. Returns an exit status. */
-static int generate(const struct run_opts *o, struct loaded *l, const int32_t *ids,
+static int generate(const struct run_opts *o, struct loaded *l, int32_t *ids,
                     size_t n_ids, struct timing *tm) {
     const struct model_info *mi = model_get_info(l->model);
     long n_ctx = o->n_ctx ? o->n_ctx : (mi->n_ctx_train < 4096 ? mi->n_ctx_train : 4096);
+    n_ids = truncate_prompt(o, l->tok, n_ctx, ids, n_ids);
     if ((long)n_ids > n_ctx) {
-        cli_error("the prompt is %zu tokens, longer than the context of %ld tokens (raise -c)",
+        cli_error("the prompt is %zu tokens, longer than the context of %ld tokens "
+                  "(raise -c or use --truncate)",
                   n_ids, n_ctx);
         return EXIT_RUNTIME;
     }
@@ -275,7 +287,8 @@ done:
 
 int cmd_run(int argc, char **argv) {
     struct run_opts o;
-    int rc = parse_run(argc, argv, &o);
+    int rc = run_parse_args(argc, argv, &o);
+    if (rc == RUN_HELP) return 0;
     if (rc) return rc;
     const char *msg = sampler_params_check(&o.sp);
     if (msg) {
@@ -297,6 +310,11 @@ int cmd_run(int argc, char **argv) {
         return EXIT_RUNTIME;
     }
     if (o.escape) len = unescape(text, len);
+    if (len == 0) {
+        cli_error("the prompt is empty (give text with -p, -f or standard input)");
+        free(text);
+        return EXIT_RUNTIME;
+    }
 
     struct loaded l;
     if ((rc = loader_open(o.model, &l))) {

@@ -1,0 +1,31 @@
+/*
+ * run_opts.h — the options of `ember run` and their parser, separate from
+ * cmd_run so the argument fuzzer (tests/fuzz/fuzz_args.c) can parse a
+ * command line without loading a model or exiting.
+ */
+#ifndef EMBER_RUN_OPTS_H
+#define EMBER_RUN_OPTS_H
+
+#include <stdbool.h>
+
+#include "sampler.h"
+
+struct run_opts {
+    const char *model, *prompt, *prompt_file;
+    long n_predict;     /* -1: until end of text or a full context */
+    long n_ctx;         /* 0: the model's trained length, capped at 4096 */
+    long n_threads;
+    long n_batch;       /* prompt tokens per pass over the weights */
+    bool seed_set, escape, echo, verbose;
+    bool truncate;      /* keep the prompt's tail when it does not fit */
+    struct sampler_params sp;
+};
+
+#define RUN_HELP (-1) /* run_parse_args: --help was printed; exit 0 */
+
+/* Parse argv (argv[0] is "run") into *o. Returns 0, RUN_HELP, or
+ * EXIT_USAGE after printing one error line. Pointers in *o point into argv.
+ * Never exits; does no I/O other than that line or the help text. */
+int run_parse_args(int argc, char **argv, struct run_opts *o);
+
+#endif
