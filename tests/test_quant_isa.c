@@ -313,7 +313,7 @@ static void check_mul_mat(const char *isa, int t, const struct quant_ops *q) {
     const int vt = q->vec_type;
     const int64_t n = q->block_elems == 1 ? 67 : q->block_elems * (q->block_elems > 32 ? 3 : 7);
     const size_t row_bytes = quant_row_bytes(t, n);
-    const size_t w_stride = row_bytes + 2; /* rows 2-byte aligned, as in GGUF */
+    const size_t w_stride = row_bytes + 4; /* keeps 4-byte alignment, not 32 */
     const size_t x_stride = (quant_row_bytes(vt, n) + 63) / 64 * 64 + 64;
     const size_t out_stride = MM_MAX + 3;
     uint8_t *w = xmalloc(w_stride * MM_MAX), *x = xmalloc(x_stride * MM_MAX);
