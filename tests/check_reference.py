@@ -4,8 +4,11 @@
 Reads tests/data/models/reference.json (made by llama.cpp at the commit it
 names) and, for every model file and prompt, checks that
   - `ember tokenize` gives llama.cpp's prompt_tokens,
-  - `ember run --temp 0 -n 48` prints exactly llama.cpp's greedy text
-    (at each thread count given by --threads),
+  - `ember run --temp 0 -n 48` with the scalar reference kernels
+    (EMBER_ISA=scalar: the same float rounding on every machine) prints
+    exactly llama.cpp's greedy text, at each thread count given by --threads,
+  - with the best kernel set, the text does not depend on the thread count
+    (test_greedy_follow bounds how it may differ from the scalar text),
   - `ember perplexity -c 128` is within 0.5% of llama.cpp's ppl_c128.
 Prints one "ok ..." / "not ok ..." line per check (tests/run.sh counts them).
 """
@@ -25,9 +28,10 @@ args = ap.parse_args()
 
 ref = json.load(open(os.path.join(args.data, "reference.json")))
 
-# Greedy runs where llama.cpp and ember part at a single near-tie (top-2
-# logits within 0.07): llama.cpp keeps K/V in F16 and accumulates attention in
-# F16, ember in F32, and their kernels round differently. Teacher-forced,
+# Greedy runs (scalar kernels) where llama.cpp and ember part at a single
+# near-tie (top-2 logits within 0.07): llama.cpp keeps K/V in F16 and
+# accumulates attention in F16, ember in F32, and their kernels round
+# differently. Teacher-forced,
 # every other token is ember's argmax (asserted by test_greedy_follow). These
 # exact-text checks print SKIP with the reason; all others must match exactly.
 NEAR_TIES = {
@@ -50,8 +54,12 @@ def report(ok, msg, detail=""):
     sys.stdout.flush()
 
 
-def ember(*a):
-    return subprocess.run([args.ember, *a], capture_output=True, timeout=600)
+def ember(*a, isa=None):
+    env = dict(os.environ)
+    env.pop("EMBER_ISA", None)
+    if isa:
+        env["EMBER_ISA"] = isa
+    return subprocess.run([args.ember, *a], capture_output=True, timeout=600, env=env)
 
 
 for name, m in ref["models"].items():
@@ -62,14 +70,19 @@ for name, m in ref["models"].items():
         ids = [int(x) for x in re.findall(rb"-?\d+", r.stdout.split(b"\n")[0])]
         report(r.returncode == 0 and ids == g["prompt_tokens"], f"{name} tokens of {p!r}",
                f"got {ids} want {g['prompt_tokens']} {r.stderr.decode()[:200]}")
+        best = set()
         for t in args.threads.split(","):
             r = ember("run", "-m", path, "-p", p, "--temp", "0", "-n", str(g["n_predict"]), "-t", t)
+            best.add(r.stdout)
+        report(len(best) == 1, f"{name} best kernel set: same text for -t {args.threads} {p!r}")
+        for t in args.threads.split(","):
+            r = ember("run", "-m", path, "-p", p, "--temp", "0", "-n", str(g["n_predict"]), "-t", t, isa="scalar")
             out = r.stdout.decode("utf-8", "replace")
             if r.returncode == 0 and out != g["text"] and (name, p) in NEAR_TIES:
                 common = len(os.path.commonprefix([out, g["text"]]))
-                print(f"SKIP {name} greedy -t {t} {p!r}: known near-tie, texts agree for {common} bytes (test_greedy_follow bounds it)")
+                print(f"SKIP {name} greedy (scalar) -t {t} {p!r}: known near-tie, texts agree for {common} bytes (test_greedy_follow bounds it)")
                 continue
-            report(r.returncode == 0 and out == g["text"], f"{name} greedy -t {t} {p!r}",
+            report(r.returncode == 0 and out == g["text"], f"{name} greedy (scalar) -t {t} {p!r}",
                    f"rc {r.returncode}\n   got  {out!r}\n   want {g['text']!r}\n   {r.stderr.decode()[:300]}")
     if args.skip_ppl:
         continue
