@@ -39,7 +39,8 @@ void model_free(struct model *m);
 const struct model_info *model_get_info(const struct model *m);
 
 /* A context of n_ctx positions with n_threads threads. Refuses (EMBER_ENOMEM,
- * with the sizes) a KV cache larger than physical memory. */
+ * with the sizes) a KV cache plus scratch larger than the memory available:
+ * physical memory, or less under ulimit -v / -d. */
 enum ember_status model_ctx_new(const struct model *m, int n_ctx, int n_threads,
                                 struct model_ctx **out, struct ember_err *err);
 /* The same with the prompt batch size: model_eval runs up to n_batch tokens

@@ -598,7 +598,9 @@ int64_t gguf_arr_i64(const struct gguf_file *f, int64_t i, uint64_t j) {
     int sz = scalar_size(kv->arr_type);
     if (kv->type != GGUF_ARR || sz <= 0 || j >= kv->arr_len) return 0;
     if (!num_at(f, kv->arr_type, kv->off + j * (uint64_t)sz, &iv, &d, &fl)) return 0;
-    return fl ? (int64_t)d : iv;
+    if (!fl) return iv;
+    /* a float outside int64's range (or NaN) has no conversion: 0, not UB */
+    return d > -9223372036854775808.0 && d < 9223372036854775808.0 ? (int64_t)d : 0;
 }
 
 double gguf_arr_f64(const struct gguf_file *f, int64_t i, uint64_t j) {

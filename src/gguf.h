@@ -77,7 +77,8 @@ uint64_t gguf_arr_len(const struct gguf_file *f, int64_t i);
 const void *gguf_arr_data(const struct gguf_file *f, int64_t i);
 /* Element j of a string array: O(1). */
 struct gguf_str gguf_arr_str(const struct gguf_file *f, int64_t i, uint64_t j);
-/* Element j of a numeric array, converted. */
+/* Element j of a numeric array, converted (0 out of range, or for a float
+ * that int64 cannot hold). */
 int64_t gguf_arr_i64(const struct gguf_file *f, int64_t i, uint64_t j);
 double gguf_arr_f64(const struct gguf_file *f, int64_t i, uint64_t j);
 
