@@ -1,11 +1,13 @@
 /*
  * basic_kernels.h — private to quant/x86: the AVX2 and AVX-512 kernels of
  * the basic types (F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0) and of the
- * activation quantizers, plus the helpers and the two int8 skeletons that
- * the 32-wide block types share.
+ * activation quantizers, plus the helpers and skeletons they share: one
+ * float skeleton (F32/F16/BF16 through a load-and-widen function) and, for
+ * the 32-wide int8 block types, an AVX2 and a VNNI skeleton specialised by
+ * a constant format description.
  *
- * Sections: prototypes; AVX2 helpers; int8 block formats; AVX2 skeletons;
- * AVX-512 VNNI skeletons.
+ * Sections: prototypes; AVX2 helpers (incl. the Q8 block quantizer); float
+ * formats; int8 block formats; AVX2 int8 skeletons; AVX-512 VNNI skeletons.
  *
  * Only the prototypes are plain C. The rest uses intrinsics and sits under
  * the macro of the instruction set it needs, so that install_basic.c (built
@@ -312,7 +314,7 @@ BASIC_INLINE void basic_scales(float dd[4][4], const uint8_t *const *wr, int R,
     __asm__("" : "+m"(*(float(*)[16])dd));
 }
 
-/* ----------------------------------------------------- AVX2 skeletons */
+/* ------------------------------------------------ AVX2 int8 skeletons */
 
 /* sum of adjacent u8*s8 pairs (int16, exact here), then of int16 pairs */
 BASIC_INLINE __m256i basic_dot_u8s8_avx2(__m256i u, __m256i s) {
