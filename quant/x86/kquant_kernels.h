@@ -49,6 +49,8 @@ _Static_assert(offsetof(struct kq_unpacked, mins) % 32 == 0, "kq_unpacked.mins a
 
 /* Unpack one weight super-block of the given type into *u. */
 typedef void (*kq_unpack_fn)(const void *block, struct kq_unpacked *u);
+/* The type's dot kernel, for batches too narrow to repay unpacking. */
+typedef float (*kq_dot_fn)(const void *w, const void *x, int64_t n);
 
 void q2_k_unpack_avx2(const void *block, struct kq_unpacked *u);
 void q3_k_unpack_avx2(const void *block, struct kq_unpacked *u);
@@ -56,16 +58,16 @@ void q4_k_unpack_avx2(const void *block, struct kq_unpacked *u);
 void q5_k_unpack_avx2(const void *block, struct kq_unpacked *u);
 void q6_k_unpack_avx2(const void *block, struct kq_unpacked *u);
 
-/* The quant_ops.mul_mat contract (quant.h) for any K-quant with `unpack`
- * and blocks of `block_bytes`. Works in tiles of a few rows by a few
+/* The quant_ops.mul_mat contract (quant.h) for any K-quant with `unpack`,
+ * `dot` and blocks of `block_bytes`. Works in tiles of a few rows by a few
  * columns over groups of super-blocks; no allocation (the scratch is on the
  * stack, 80 KiB). */
-void kq_mul_mat_avx2(kq_unpack_fn unpack, size_t block_bytes, int64_t n, const void *w,
-                     size_t w_stride, int n_rows, const void *x, size_t x_stride, int n_cols,
-                     float *out, size_t out_stride);
-void kq_mul_mat_avx512(kq_unpack_fn unpack, size_t block_bytes, int64_t n, const void *w,
-                       size_t w_stride, int n_rows, const void *x, size_t x_stride, int n_cols,
-                       float *out, size_t out_stride);
+void kq_mul_mat_avx2(kq_unpack_fn unpack, kq_dot_fn dot, size_t block_bytes, int64_t n,
+                     const void *w, size_t w_stride, int n_rows, const void *x, size_t x_stride,
+                     int n_cols, float *out, size_t out_stride);
+void kq_mul_mat_avx512(kq_unpack_fn unpack, kq_dot_fn dot, size_t block_bytes, int64_t n,
+                       const void *w, size_t w_stride, int n_rows, const void *x, size_t x_stride,
+                       int n_cols, float *out, size_t out_stride);
 
 /* The quant_ops slots, one set per (type, ISA). */
 #define KQ_DECLARE(t, isa)                                                             \

@@ -110,6 +110,6 @@ void q5_k_unpack_avx2(const void *block, struct kq_unpacked *u) {
 
 void q5_k_mul_mat_avx2(int64_t n, const void *w, size_t w_stride, int n_rows, const void *x,
                        size_t x_stride, int n_cols, float *out, size_t out_stride) {
-    kq_mul_mat_avx2(q5_k_unpack_avx2, sizeof(block_q5_k), n, w, w_stride, n_rows, x, x_stride,
-                    n_cols, out, out_stride);
+    kq_mul_mat_avx2(q5_k_unpack_avx2, q5_k_dot_avx2, sizeof(block_q5_k), n, w, w_stride,
+                    n_rows, x, x_stride, n_cols, out, out_stride);
 }

@@ -90,6 +90,10 @@ void q8_k_quantize_avx2(const float *src, void *dst, int64_t n) {
 #define KQ_C 3
 #define KQ_G 8
 #define KQ_BAND 16 /* ops.c hands out bands of 16 rows */
+/* Fewer columns than this go to the dot kernel: unpacking a band costs
+ * about as much as two dot products per row. */
+#define KQ_MIN_COLS 3
+_Static_assert(KQ_C == 3, "the driver's switch lists the narrower tiles");
 
 static float hsum_ps(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -98,33 +102,34 @@ static float hsum_ps(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 
-/* res[r][c] = sum over ng super-blocks of dot(u[r][g], x[c][g]).
+/* res[r][c] = sum over ng super-blocks of dot(u[r][g], x[c][g]), for the
+ * first nc (a constant after inlining) of the KQ_C columns.
  * u[r] points at row r's ng unpacked super-blocks, x[c] at column c's. */
-static void tile_avx2(const struct kq_unpacked *const u[KQ_R], const block_q8_k *const x[KQ_C],
-                      int ng, float res[KQ_R][KQ_C]) {
+static inline __attribute__((always_inline)) void tile_avx2(const struct kq_unpacked *const u[KQ_R],
+    const block_q8_k *const x[KQ_C], int nc, int ng, float res[KQ_R][KQ_C]) {
     __m256 accf[KQ_R][KQ_C];
     _Pragma("GCC unroll 8")
     for (int r = 0; r < KQ_R; r++)
         _Pragma("GCC unroll 8")
-        for (int c = 0; c < KQ_C; c++) accf[r][c] = _mm256_setzero_ps();
+        for (int c = 0; c < nc; c++) accf[r][c] = _mm256_setzero_ps();
     for (int g = 0; g < ng; g++) {
         __m256i acc[KQ_R][KQ_C];
         _Pragma("GCC unroll 8")
         for (int r = 0; r < KQ_R; r++)
             _Pragma("GCC unroll 8")
-            for (int c = 0; c < KQ_C; c++) acc[r][c] = _mm256_setzero_si256();
+            for (int c = 0; c < nc; c++) acc[r][c] = _mm256_setzero_si256();
         _Pragma("GCC unroll 8")
         for (int k = 0; k < 8; k++) {
             __m256i q[KQ_C];
             _Pragma("GCC unroll 8")
-            for (int c = 0; c < KQ_C; c++)
+            for (int c = 0; c < nc; c++)
                 q[c] = _mm256_loadu_si256((const __m256i *)(x[c][g].qs + 32 * k));
             _Pragma("GCC unroll 8")
             for (int r = 0; r < KQ_R; r++) {
                 __m256i w = _mm256_load_si256((const __m256i *)(u[r][g].codes + 32 * k));
                 __m256i s = _mm256_load_si256((const __m256i *)u[r][g].scales[k]);
                 _Pragma("GCC unroll 8")
-                for (int c = 0; c < KQ_C; c++)
+                for (int c = 0; c < nc; c++)
                     acc[r][c] = _mm256_add_epi32(acc[r][c],
                                                  _mm256_madd_epi16(_mm256_maddubs_epi16(w, q[c]), s));
             }
@@ -133,7 +138,7 @@ static void tile_avx2(const struct kq_unpacked *const u[KQ_R], const block_q8_k 
         __m256i bs[KQ_C];
         __m256 d8[KQ_C];
         _Pragma("GCC unroll 8")
-        for (int c = 0; c < KQ_C; c++) {
+        for (int c = 0; c < nc; c++) {
             bs[c] = _mm256_loadu_si256((const __m256i *)x[c][g].bsums);
             d8[c] = _mm256_set1_ps(x[c][g].d);
         }
@@ -142,7 +147,7 @@ static void tile_avx2(const struct kq_unpacked *const u[KQ_R], const block_q8_k 
             __m256i mins = _mm256_load_si256((const __m256i *)u[r][g].mins);
             __m256 d = _mm256_set1_ps(u[r][g].d), dm = _mm256_set1_ps(u[r][g].dmin);
             _Pragma("GCC unroll 8")
-            for (int c = 0; c < KQ_C; c++) {
+            for (int c = 0; c < nc; c++) {
                 __m256 m = _mm256_cvtepi32_ps(_mm256_madd_epi16(mins, bs[c]));
                 __m256 t = _mm256_mul_ps(_mm256_cvtepi32_ps(acc[r][c]), d);
                 t = _mm256_fnmadd_ps(m, dm, t);
@@ -153,7 +158,7 @@ static void tile_avx2(const struct kq_unpacked *const u[KQ_R], const block_q8_k 
     _Pragma("GCC unroll 8")
     for (int r = 0; r < KQ_R; r++)
         _Pragma("GCC unroll 8")
-        for (int c = 0; c < KQ_C; c++) res[r][c] = hsum_ps(accf[r][c]);
+        for (int c = 0; c < nc; c++) res[r][c] = hsum_ps(accf[r][c]);
 }
 
 /* ---------------------------------------------------------- mul_mat driver */
@@ -162,11 +167,18 @@ static void tile_avx2(const struct kq_unpacked *const u[KQ_R], const block_q8_k 
  * super-blocks, unpack the band once (KQ_BAND * KQ_G * 640 bytes, in L2),
  * then for each KQ_C-column strip run every KQ_R-row tile of the band, so
  * the strip's activations are read from memory once per band and then hit
- * L1. Edge tiles repeat the last real row or column and drop the extra
- * results, so one fixed-size tile kernel serves every shape. */
-void kq_mul_mat_avx2(kq_unpack_fn unpack, size_t block_bytes, int64_t n, const void *w,
-                     size_t w_stride, int n_rows, const void *x, size_t x_stride, int n_cols,
-                     float *out, size_t out_stride) {
+ * L1. A last partial strip uses a narrower copy of the tile; a last partial
+ * row tile repeats its last real row and drops the extra results. */
+void kq_mul_mat_avx2(kq_unpack_fn unpack, kq_dot_fn dot, size_t block_bytes, int64_t n,
+                     const void *w, size_t w_stride, int n_rows, const void *x, size_t x_stride,
+                     int n_cols, float *out, size_t out_stride) {
+    if (n_cols < KQ_MIN_COLS) {
+        for (int r = 0; r < n_rows; r++)
+            for (int c = 0; c < n_cols; c++)
+                out[(size_t)c * out_stride + r] =
+                    dot((const uint8_t *)w + (size_t)r * w_stride, (const uint8_t *)x + (size_t)c * x_stride, n);
+        return;
+    }
     _Alignas(64) struct kq_unpacked buf[KQ_BAND][KQ_G];
     const int64_t nsb = n / QK_K;
     for (int b0 = 0; b0 < n_rows; b0 += KQ_BAND) {
@@ -183,16 +195,19 @@ void kq_mul_mat_avx2(kq_unpack_fn unpack, size_t block_bytes, int64_t n, const v
             for (int c0 = 0; c0 < n_cols; c0 += KQ_C) {
                 int nc = n_cols - c0 < KQ_C ? n_cols - c0 : KQ_C;
                 const block_q8_k *xs[KQ_C];
-                for (int c = 0; c < KQ_C; c++) {
-                    const uint8_t *col = (const uint8_t *)x + (size_t)(c0 + (c < nc ? c : nc - 1)) * x_stride;
-                    xs[c] = (const block_q8_k *)col + g0;
-                }
+                for (int c = 0; c < nc; c++)
+                    xs[c] = (const block_q8_k *)((const uint8_t *)x + (size_t)(c0 + c) * x_stride) + g0;
                 for (int r0 = 0; r0 < nb; r0 += KQ_R) {
                     int nr = nb - r0 < KQ_R ? nb - r0 : KQ_R;
                     const struct kq_unpacked *u[KQ_R];
                     for (int r = 0; r < KQ_R; r++) u[r] = buf[r0 + (r < nr ? r : nr - 1)];
                     float res[KQ_R][KQ_C];
-                    tile_avx2(u, xs, ng, res);
+                    /* a constant nc per call: the compiler specializes each */
+                    switch (nc) {
+                    case 1: tile_avx2(u, xs, 1, ng, res); break;
+                    case 2: tile_avx2(u, xs, 2, ng, res); break;
+                    default: tile_avx2(u, xs, KQ_C, ng, res); break;
+                    }
                     for (int c = 0; c < nc; c++) {
                         float *o = out + (size_t)(c0 + c) * out_stride + b0 + r0;
                         for (int r = 0; r < nr; r++) o[r] = g0 ? o[r] + res[r][c] : res[r][c];
