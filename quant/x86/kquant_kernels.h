@@ -31,14 +31,14 @@
 /* One row's super-block, unpacked. 64-byte aligned so the tile kernels can
  * use aligned loads; 640 bytes. */
 struct kq_unpacked {
-    uint8_t codes[256];       /* unsigned codes in element order */
-    int16_t scales[8][16];    /* per 32-value chunk k: 8 copies of the scale of
+    uint8_t codes[256];    /* unsigned codes in element order */
+    int16_t scales[8][16]; /* per 32-value chunk k: 8 copies of the scale of
                                  values 32k..32k+15, then 8 of 32k+16..32k+31,
                                  matching maddubs' pairing of adjacent bytes */
-    float dmins[16];          /* dmin * mins, filled by the AVX-512 driver
+    float dmins[16];       /* dmin * mins, filled by the AVX-512 driver
                                  (not by the unpackers) */
-    int16_t mins[16];         /* per 16 values, multiplied by Q8_K bsums */
-    float d, dmin;            /* super-block factors, see above */
+    int16_t mins[16];      /* per 16 values, multiplied by Q8_K bsums */
+    float d, dmin;         /* super-block factors, see above */
     uint8_t pad[24];
 };
 /* The tile kernels use aligned 64-byte loads on codes, scales and dmins. */
@@ -70,11 +70,10 @@ void kq_mul_mat_avx512(kq_unpack_fn unpack, kq_dot_fn dot, size_t block_bytes, i
                        int n_cols, float *out, size_t out_stride);
 
 /* The quant_ops slots, one set per (type, ISA). */
-#define KQ_DECLARE(t, isa)                                                             \
-    float t##_dot_##isa(const void *w, const void *x, int64_t n);                      \
-    void t##_mul_mat_##isa(int64_t n, const void *w, size_t w_stride, int n_rows,      \
-                           const void *x, size_t x_stride, int n_cols, float *out,     \
-                           size_t out_stride)
+#define KQ_DECLARE(t, isa)                                                                         \
+    float t##_dot_##isa(const void *w, const void *x, int64_t n);                                  \
+    void t##_mul_mat_##isa(int64_t n, const void *w, size_t w_stride, int n_rows, const void *x,   \
+                           size_t x_stride, int n_cols, float *out, size_t out_stride)
 
 KQ_DECLARE(q2_k, avx2);
 KQ_DECLARE(q3_k, avx2);

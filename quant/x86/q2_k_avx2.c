@@ -28,7 +28,8 @@ static inline __m256i chunk_scales(__m256i bc, int k) {
 }
 
 static inline __m256i half_scales(__m256i sc, int h) {
-    return _mm256_broadcastsi128_si256(h ? _mm256_extracti128_si256(sc, 1) : _mm256_castsi256_si128(sc));
+    return _mm256_broadcastsi128_si256(h ? _mm256_extracti128_si256(sc, 1)
+                                         : _mm256_castsi256_si128(sc));
 }
 
 /* Chunk k of half h: bits 2k..2k+1 of qs[32h + l]. */
@@ -47,14 +48,15 @@ float q2_k_dot_avx2(const void *w, const void *x, int64_t n) {
         __m256i mn = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(s8, 4), m4));
         __m256i msum = _mm256_madd_epi16(mn, _mm256_loadu_si256((const __m256i *)b[i].bsums));
         __m256i sumi = _mm256_setzero_si256();
-        _Pragma("GCC unroll 2")
+#pragma GCC unroll 2
         for (int h = 0; h < 2; h++) {
             __m256i q = _mm256_loadu_si256((const __m256i *)(a[i].qs + 32 * h));
             __m256i bc = half_scales(sc, h);
             const int8_t *q8 = b[i].qs + 128 * h;
-            _Pragma("GCC unroll 4")
+#pragma GCC unroll 4
             for (int k = 0; k < 4; k++) {
-                __m256i p = _mm256_maddubs_epi16(q2k_codes(q, k), _mm256_loadu_si256((const __m256i *)(q8 + 32 * k)));
+                __m256i p = _mm256_maddubs_epi16(
+                    q2k_codes(q, k), _mm256_loadu_si256((const __m256i *)(q8 + 32 * k)));
                 sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, chunk_scales(bc, k)));
             }
         }
@@ -70,12 +72,13 @@ void q2_k_unpack_avx2(const void *block, struct kq_unpacked *u) {
     const __m128i m4 = _mm_set1_epi8(0x0f);
     __m128i s8 = _mm_loadu_si128((const __m128i *)a->scales);
     __m256i sc = _mm256_cvtepu8_epi16(_mm_and_si128(s8, m4));
-    _mm256_store_si256((__m256i *)u->mins, _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(s8, 4), m4)));
-    _Pragma("GCC unroll 2")
+    _mm256_store_si256((__m256i *)u->mins,
+                       _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(s8, 4), m4)));
+#pragma GCC unroll 2
     for (int h = 0; h < 2; h++) {
         __m256i q = _mm256_loadu_si256((const __m256i *)(a->qs + 32 * h));
         __m256i bc = half_scales(sc, h);
-        _Pragma("GCC unroll 4")
+#pragma GCC unroll 4
         for (int k = 0; k < 4; k++) {
             _mm256_store_si256((__m256i *)(u->codes + 128 * h + 32 * k), q2k_codes(q, k));
             _mm256_store_si256((__m256i *)u->scales[4 * h + k], chunk_scales(bc, k));
@@ -87,6 +90,6 @@ void q2_k_unpack_avx2(const void *block, struct kq_unpacked *u) {
 
 void q2_k_mul_mat_avx2(int64_t n, const void *w, size_t w_stride, int n_rows, const void *x,
                        size_t x_stride, int n_cols, float *out, size_t out_stride) {
-    kq_mul_mat_avx2(q2_k_unpack_avx2, q2_k_dot_avx2, sizeof(block_q2_k), n, w, w_stride,
-                    n_rows, x, x_stride, n_cols, out, out_stride);
+    kq_mul_mat_avx2(q2_k_unpack_avx2, q2_k_dot_avx2, sizeof(block_q2_k), n, w, w_stride, n_rows, x,
+                    x_stride, n_cols, out, out_stride);
 }

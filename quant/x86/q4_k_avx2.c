@@ -21,10 +21,12 @@
  * continues past the field. */
 static inline __m128i q4k_scales_mins(const uint8_t *p) {
     __m128i u = _mm_loadu_si128((const __m128i *)p);
-    __m128i lo = _mm_srlv_epi32(_mm_shuffle_epi32(u, _MM_SHUFFLE(2, 1, 2, 0)), _mm_setr_epi32(0, 0, 0, 4));
+    __m128i lo =
+        _mm_srlv_epi32(_mm_shuffle_epi32(u, _MM_SHUFFLE(2, 1, 2, 0)), _mm_setr_epi32(0, 0, 0, 4));
     __m128i hi = _mm_srli_epi32(_mm_shuffle_epi32(u, _MM_SHUFFLE(1, 1, 0, 0)), 2);
-    return _mm_or_si128(_mm_and_si128(lo, _mm_setr_epi32(0x3f3f3f3f, 0x0f0f0f0f, 0x3f3f3f3f, 0x0f0f0f0f)),
-                        _mm_and_si128(hi, _mm_setr_epi32(0, 0x30303030, 0, 0x30303030)));
+    return _mm_or_si128(
+        _mm_and_si128(lo, _mm_setr_epi32(0x3f3f3f3f, 0x0f0f0f0f, 0x3f3f3f3f, 0x0f0f0f0f)),
+        _mm_and_si128(hi, _mm_setr_epi32(0, 0x30303030, 0, 0x30303030)));
 }
 
 static float hsum_ps(__m256 v) {
@@ -63,17 +65,21 @@ float q4_k_dot_avx2(const void *w, const void *x, int64_t n) {
         const uint8_t *q4 = a[i].qs;
         const int8_t *q8 = b[i].qs;
         __m256i sumi = _mm256_setzero_si256();
-        _Pragma("GCC unroll 4")
+#pragma GCC unroll 4
         for (int c = 0; c < 4; c++) {
-            __m256i s_lo = _mm256_shuffle_epi8(sc, _mm256_set1_epi16((short)((4 * c + 1) << 8 | 4 * c)));
-            __m256i s_hi = _mm256_shuffle_epi8(sc, _mm256_set1_epi16((short)((4 * c + 3) << 8 | (4 * c + 2))));
+            __m256i s_lo =
+                _mm256_shuffle_epi8(sc, _mm256_set1_epi16((short)((4 * c + 1) << 8 | 4 * c)));
+            __m256i s_hi =
+                _mm256_shuffle_epi8(sc, _mm256_set1_epi16((short)((4 * c + 3) << 8 | (4 * c + 2))));
             __m256i q = _mm256_loadu_si256((const __m256i *)(q4 + 32 * c));
             __m256i lo = _mm256_and_si256(q, m4);
             __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
-            __m256i p0 = _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)(q8 + 64 * c)));
-            __m256i p1 = _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(q8 + 64 * c + 32)));
-            sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(_mm256_madd_epi16(p0, s_lo),
-                                                           _mm256_madd_epi16(p1, s_hi)));
+            __m256i p0 =
+                _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)(q8 + 64 * c)));
+            __m256i p1 =
+                _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(q8 + 64 * c + 32)));
+            sumi = _mm256_add_epi32(
+                sumi, _mm256_add_epi32(_mm256_madd_epi16(p0, s_lo), _mm256_madd_epi16(p1, s_hi)));
         }
         acc = _mm256_fmadd_ps(_mm256_broadcastss_ps(dd), _mm256_cvtepi32_ps(sumi), acc);
     }
@@ -87,16 +93,18 @@ void q4_k_unpack_avx2(const void *block, struct kq_unpacked *u) {
     uint8_t t[16];
     _mm_storeu_si128((__m128i *)t, sm);
     /* a 32-value sub-block is one chunk: one scale across the vector */
-    _Pragma("GCC unroll 8")
-    for (int k = 0; k < 8; k++) _mm256_store_si256((__m256i *)u->scales[k], _mm256_set1_epi16(t[k]));
+#pragma GCC unroll 8
+    for (int k = 0; k < 8; k++)
+        _mm256_store_si256((__m256i *)u->scales[k], _mm256_set1_epi16(t[k]));
     __m128i m16 = _mm_cvtepu8_epi16(_mm_srli_si128(sm, 8));
     _mm_store_si128((__m128i *)u->mins, _mm_unpacklo_epi16(m16, m16));
     _mm_store_si128((__m128i *)(u->mins + 8), _mm_unpackhi_epi16(m16, m16));
-    _Pragma("GCC unroll 4")
+#pragma GCC unroll 4
     for (int c = 0; c < 4; c++) {
         __m256i q = _mm256_loadu_si256((const __m256i *)(a->qs + 32 * c));
         _mm256_store_si256((__m256i *)(u->codes + 64 * c), _mm256_and_si256(q, m4));
-        _mm256_store_si256((__m256i *)(u->codes + 64 * c + 32), _mm256_and_si256(_mm256_srli_epi16(q, 4), m4));
+        _mm256_store_si256((__m256i *)(u->codes + 64 * c + 32),
+                           _mm256_and_si256(_mm256_srli_epi16(q, 4), m4));
     }
     u->d = _cvtsh_ss(a->d);
     u->dmin = _cvtsh_ss(a->dmin);
@@ -104,6 +112,6 @@ void q4_k_unpack_avx2(const void *block, struct kq_unpacked *u) {
 
 void q4_k_mul_mat_avx2(int64_t n, const void *w, size_t w_stride, int n_rows, const void *x,
                        size_t x_stride, int n_cols, float *out, size_t out_stride) {
-    kq_mul_mat_avx2(q4_k_unpack_avx2, q4_k_dot_avx2, sizeof(block_q4_k), n, w, w_stride,
-                    n_rows, x, x_stride, n_cols, out, out_stride);
+    kq_mul_mat_avx2(q4_k_unpack_avx2, q4_k_dot_avx2, sizeof(block_q4_k), n, w, w_stride, n_rows, x,
+                    x_stride, n_cols, out, out_stride);
 }

@@ -36,9 +36,12 @@ static inline void q6k_half(const block_q6_k *a, int h, __m256i c[4]) {
     __m256i l0 = _mm256_loadu_si256((const __m256i *)(a->ql + 64 * h));
     __m256i l1 = _mm256_loadu_si256((const __m256i *)(a->ql + 64 * h + 32));
     __m256i hb = _mm256_loadu_si256((const __m256i *)(a->qh + 32 * h));
-    c[0] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_and_si256(_mm256_slli_epi16(hb, 4), m30));
-    c[1] = _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_and_si256(_mm256_slli_epi16(hb, 2), m30));
-    c[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_and_si256(hb, m30));
+    c[0] =
+        _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_and_si256(_mm256_slli_epi16(hb, 4), m30));
+    c[1] =
+        _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_and_si256(_mm256_slli_epi16(hb, 2), m30));
+    c[2] =
+        _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_and_si256(hb, m30));
     c[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
                            _mm256_and_si256(_mm256_srli_epi16(hb, 2), m30));
 }
@@ -51,15 +54,17 @@ float q6_k_dot_avx2(const void *w, const void *x, int64_t n) {
         __m256i sc = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)a[i].scales));
         __m256i off = _mm256_madd_epi16(sc, _mm256_loadu_si256((const __m256i *)b[i].bsums));
         __m256i sumi = _mm256_setzero_si256();
-        _Pragma("GCC unroll 2")
+#pragma GCC unroll 2
         for (int h = 0; h < 2; h++) {
             __m256i c[4];
             q6k_half(&a[i], h, c);
-            __m256i bc = _mm256_broadcastsi128_si256(h ? _mm256_extracti128_si256(sc, 1) : _mm256_castsi256_si128(sc));
+            __m256i bc = _mm256_broadcastsi128_si256(h ? _mm256_extracti128_si256(sc, 1)
+                                                       : _mm256_castsi256_si128(sc));
             const int8_t *q8 = b[i].qs + 128 * h;
-            _Pragma("GCC unroll 4")
+#pragma GCC unroll 4
             for (int k = 0; k < 4; k++) {
-                __m256i p = _mm256_maddubs_epi16(c[k], _mm256_loadu_si256((const __m256i *)(q8 + 32 * k)));
+                __m256i p =
+                    _mm256_maddubs_epi16(c[k], _mm256_loadu_si256((const __m256i *)(q8 + 32 * k)));
                 sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, chunk_scales(bc, k)));
             }
         }
@@ -73,12 +78,13 @@ float q6_k_dot_avx2(const void *w, const void *x, int64_t n) {
 void q6_k_unpack_avx2(const void *block, struct kq_unpacked *u) {
     const block_q6_k *a = block;
     __m256i sc = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)a->scales));
-    _Pragma("GCC unroll 2")
+#pragma GCC unroll 2
     for (int h = 0; h < 2; h++) {
         __m256i c[4];
         q6k_half(a, h, c);
-        __m256i bc = _mm256_broadcastsi128_si256(h ? _mm256_extracti128_si256(sc, 1) : _mm256_castsi256_si128(sc));
-        _Pragma("GCC unroll 4")
+        __m256i bc = _mm256_broadcastsi128_si256(h ? _mm256_extracti128_si256(sc, 1)
+                                                   : _mm256_castsi256_si128(sc));
+#pragma GCC unroll 4
         for (int k = 0; k < 4; k++) {
             _mm256_store_si256((__m256i *)(u->codes + 128 * h + 32 * k), c[k]);
             _mm256_store_si256((__m256i *)u->scales[4 * h + k], chunk_scales(bc, k));
@@ -91,6 +97,6 @@ void q6_k_unpack_avx2(const void *block, struct kq_unpacked *u) {
 
 void q6_k_mul_mat_avx2(int64_t n, const void *w, size_t w_stride, int n_rows, const void *x,
                        size_t x_stride, int n_cols, float *out, size_t out_stride) {
-    kq_mul_mat_avx2(q6_k_unpack_avx2, q6_k_dot_avx2, sizeof(block_q6_k), n, w, w_stride,
-                    n_rows, x, x_stride, n_cols, out, out_stride);
+    kq_mul_mat_avx2(q6_k_unpack_avx2, q6_k_dot_avx2, sizeof(block_q6_k), n, w, w_stride, n_rows, x,
+                    x_stride, n_cols, out, out_stride);
 }

@@ -31,22 +31,30 @@ float q6_k_dot_avx512(const void *w, const void *x, int64_t n) {
         /* s0 starts at -32 * offsets so the result needs no subtraction */
         __m256i s0 = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(off, 5));
         __m256i s1 = _mm256_setzero_si256();
-        _Pragma("GCC unroll 2")
+#pragma GCC unroll 2
         for (int h = 0; h < 2; h++) {
             __m256i l0 = _mm256_loadu_si256((const __m256i *)(a[i].ql + 64 * h));
             __m256i l1 = _mm256_loadu_si256((const __m256i *)(a[i].ql + 64 * h + 32));
             __m256i hb = _mm256_loadu_si256((const __m256i *)(a[i].qh + 32 * h));
-            __m256i c0 = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_and_si256(_mm256_slli_epi16(hb, 4), m30));
-            __m256i c1 = _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_and_si256(_mm256_slli_epi16(hb, 2), m30));
-            __m256i c2 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_and_si256(hb, m30));
+            __m256i c0 = _mm256_or_si256(_mm256_and_si256(l0, m4),
+                                         _mm256_and_si256(_mm256_slli_epi16(hb, 4), m30));
+            __m256i c1 = _mm256_or_si256(_mm256_and_si256(l1, m4),
+                                         _mm256_and_si256(_mm256_slli_epi16(hb, 2), m30));
+            __m256i c2 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
+                                         _mm256_and_si256(hb, m30));
             __m256i c3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
                                          _mm256_and_si256(_mm256_srli_epi16(hb, 2), m30));
-            __m256i bc = _mm256_broadcastsi128_si256(h ? _mm256_extracti128_si256(sc, 1) : _mm256_castsi256_si128(sc));
+            __m256i bc = _mm256_broadcastsi128_si256(h ? _mm256_extracti128_si256(sc, 1)
+                                                       : _mm256_castsi256_si128(sc));
             const __m256i *q8 = (const __m256i *)(b[i].qs + 128 * h);
-            s0 = _mm256_dpwssd_epi32(s0, _mm256_maddubs_epi16(c0, _mm256_loadu_si256(q8)), chunk_scales(bc, 0));
-            s1 = _mm256_dpwssd_epi32(s1, _mm256_maddubs_epi16(c1, _mm256_loadu_si256(q8 + 1)), chunk_scales(bc, 1));
-            s0 = _mm256_dpwssd_epi32(s0, _mm256_maddubs_epi16(c2, _mm256_loadu_si256(q8 + 2)), chunk_scales(bc, 2));
-            s1 = _mm256_dpwssd_epi32(s1, _mm256_maddubs_epi16(c3, _mm256_loadu_si256(q8 + 3)), chunk_scales(bc, 3));
+            s0 = _mm256_dpwssd_epi32(s0, _mm256_maddubs_epi16(c0, _mm256_loadu_si256(q8)),
+                                     chunk_scales(bc, 0));
+            s1 = _mm256_dpwssd_epi32(s1, _mm256_maddubs_epi16(c1, _mm256_loadu_si256(q8 + 1)),
+                                     chunk_scales(bc, 1));
+            s0 = _mm256_dpwssd_epi32(s0, _mm256_maddubs_epi16(c2, _mm256_loadu_si256(q8 + 2)),
+                                     chunk_scales(bc, 2));
+            s1 = _mm256_dpwssd_epi32(s1, _mm256_maddubs_epi16(c3, _mm256_loadu_si256(q8 + 3)),
+                                     chunk_scales(bc, 3));
         }
         float d = _cvtsh_ss(a[i].d) * b[i].d;
         acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(_mm256_add_epi32(s0, s1)), acc);
@@ -59,6 +67,6 @@ float q6_k_dot_avx512(const void *w, const void *x, int64_t n) {
 
 void q6_k_mul_mat_avx512(int64_t n, const void *w, size_t w_stride, int n_rows, const void *x,
                          size_t x_stride, int n_cols, float *out, size_t out_stride) {
-    kq_mul_mat_avx512(q6_k_unpack_avx2, q6_k_dot_avx512, sizeof(block_q6_k), n, w, w_stride,
-                      n_rows, x, x_stride, n_cols, out, out_stride);
+    kq_mul_mat_avx512(q6_k_unpack_avx2, q6_k_dot_avx512, sizeof(block_q6_k), n, w, w_stride, n_rows,
+                      x, x_stride, n_cols, out, out_stride);
 }

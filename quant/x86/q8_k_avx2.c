@@ -57,12 +57,14 @@ void q8_k_quantize_avx2(const float *src, void *dst, int64_t n) {
         for (int j = 0; j < QK_K; j += 32) {
             __m256i q[4];
             for (int k = 0; k < 4; k++) {
-                __m256 v = _mm256_add_ps(_mm256_mul_ps(vs, _mm256_loadu_ps(src + j + 8 * k)), magic);
+                __m256 v =
+                    _mm256_add_ps(_mm256_mul_ps(vs, _mm256_loadu_ps(src + j + 8 * k)), magic);
                 __m256i c = _mm256_sub_epi32(_mm256_and_si256(_mm256_castps_si256(v), mant), half);
                 q[k] = _mm256_and_si256(_mm256_min_epi32(c, c127), low_byte);
             }
             /* 0..255 in every lane: the unsigned packs do not saturate */
-            __m256i p = _mm256_packus_epi16(_mm256_packus_epi32(q[0], q[1]), _mm256_packus_epi32(q[2], q[3]));
+            __m256i p = _mm256_packus_epi16(_mm256_packus_epi32(q[0], q[1]),
+                                            _mm256_packus_epi32(q[2], q[3]));
             p = _mm256_permutevar8x32_epi32(p, order);
             _mm256_storeu_si256((__m256i *)(b[i].qs + j), p);
             /* sums of 16 codes: sad of the codes biased to unsigned gives
@@ -106,47 +108,48 @@ static float hsum_ps(__m256 v) {
  * first nc (a constant after inlining) of the KQ_C columns.
  * u[r] points at row r's ng unpacked super-blocks, x[c] at column c's. */
 static inline __attribute__((always_inline)) void tile_avx2(const struct kq_unpacked *const u[KQ_R],
-    const block_q8_k *const x[KQ_C], int nc, int ng, float res[KQ_R][KQ_C]) {
+                                                            const block_q8_k *const x[KQ_C], int nc,
+                                                            int ng, float res[KQ_R][KQ_C]) {
     __m256 accf[KQ_R][KQ_C];
-    _Pragma("GCC unroll 8")
+#pragma GCC unroll 8
     for (int r = 0; r < KQ_R; r++)
-        _Pragma("GCC unroll 8")
+#pragma GCC unroll 8
         for (int c = 0; c < nc; c++) accf[r][c] = _mm256_setzero_ps();
     for (int g = 0; g < ng; g++) {
         __m256i acc[KQ_R][KQ_C];
-        _Pragma("GCC unroll 8")
+#pragma GCC unroll 8
         for (int r = 0; r < KQ_R; r++)
-            _Pragma("GCC unroll 8")
+#pragma GCC unroll 8
             for (int c = 0; c < nc; c++) acc[r][c] = _mm256_setzero_si256();
-        _Pragma("GCC unroll 8")
+#pragma GCC unroll 8
         for (int k = 0; k < 8; k++) {
             __m256i q[KQ_C];
-            _Pragma("GCC unroll 8")
+#pragma GCC unroll 8
             for (int c = 0; c < nc; c++)
                 q[c] = _mm256_loadu_si256((const __m256i *)(x[c][g].qs + 32 * k));
-            _Pragma("GCC unroll 8")
+#pragma GCC unroll 8
             for (int r = 0; r < KQ_R; r++) {
                 __m256i w = _mm256_load_si256((const __m256i *)(u[r][g].codes + 32 * k));
                 __m256i s = _mm256_load_si256((const __m256i *)u[r][g].scales[k]);
-                _Pragma("GCC unroll 8")
+#pragma GCC unroll 8
                 for (int c = 0; c < nc; c++)
-                    acc[r][c] = _mm256_add_epi32(acc[r][c],
-                                                 _mm256_madd_epi16(_mm256_maddubs_epi16(w, q[c]), s));
+                    acc[r][c] = _mm256_add_epi32(
+                        acc[r][c], _mm256_madd_epi16(_mm256_maddubs_epi16(w, q[c]), s));
             }
         }
         /* acc*d - (mins . bsums)*dmin, times the column's d */
         __m256i bs[KQ_C];
         __m256 d8[KQ_C];
-        _Pragma("GCC unroll 8")
+#pragma GCC unroll 8
         for (int c = 0; c < nc; c++) {
             bs[c] = _mm256_loadu_si256((const __m256i *)x[c][g].bsums);
             d8[c] = _mm256_set1_ps(x[c][g].d);
         }
-        _Pragma("GCC unroll 8")
+#pragma GCC unroll 8
         for (int r = 0; r < KQ_R; r++) {
             __m256i mins = _mm256_load_si256((const __m256i *)u[r][g].mins);
             __m256 d = _mm256_set1_ps(u[r][g].d), dm = _mm256_set1_ps(u[r][g].dmin);
-            _Pragma("GCC unroll 8")
+#pragma GCC unroll 8
             for (int c = 0; c < nc; c++) {
                 __m256 m = _mm256_cvtepi32_ps(_mm256_madd_epi16(mins, bs[c]));
                 __m256 t = _mm256_mul_ps(_mm256_cvtepi32_ps(acc[r][c]), d);
@@ -155,9 +158,9 @@ static inline __attribute__((always_inline)) void tile_avx2(const struct kq_unpa
             }
         }
     }
-    _Pragma("GCC unroll 8")
+#pragma GCC unroll 8
     for (int r = 0; r < KQ_R; r++)
-        _Pragma("GCC unroll 8")
+#pragma GCC unroll 8
         for (int c = 0; c < nc; c++) res[r][c] = hsum_ps(accf[r][c]);
 }
 
@@ -175,8 +178,8 @@ void kq_mul_mat_avx2(kq_unpack_fn unpack, kq_dot_fn dot, size_t block_bytes, int
     if (n_cols < KQ_MIN_COLS) {
         for (int r = 0; r < n_rows; r++)
             for (int c = 0; c < n_cols; c++)
-                out[(size_t)c * out_stride + r] =
-                    dot((const uint8_t *)w + (size_t)r * w_stride, (const uint8_t *)x + (size_t)c * x_stride, n);
+                out[(size_t)c * out_stride + r] = dot((const uint8_t *)w + (size_t)r * w_stride,
+                                                      (const uint8_t *)x + (size_t)c * x_stride, n);
         return;
     }
     _Alignas(64) struct kq_unpacked buf[KQ_BAND][KQ_G];
@@ -196,7 +199,8 @@ void kq_mul_mat_avx2(kq_unpack_fn unpack, kq_dot_fn dot, size_t block_bytes, int
                 int nc = n_cols - c0 < KQ_C ? n_cols - c0 : KQ_C;
                 const block_q8_k *xs[KQ_C];
                 for (int c = 0; c < nc; c++)
-                    xs[c] = (const block_q8_k *)((const uint8_t *)x + (size_t)(c0 + c) * x_stride) + g0;
+                    xs[c] =
+                        (const block_q8_k *)((const uint8_t *)x + (size_t)(c0 + c) * x_stride) + g0;
                 for (int r0 = 0; r0 < nb; r0 += KQ_R) {
                     int nr = nb - r0 < KQ_R ? nb - r0 : KQ_R;
                     const struct kq_unpacked *u[KQ_R];
@@ -204,9 +208,15 @@ void kq_mul_mat_avx2(kq_unpack_fn unpack, kq_dot_fn dot, size_t block_bytes, int
                     float res[KQ_R][KQ_C];
                     /* a constant nc per call: the compiler specializes each */
                     switch (nc) {
-                    case 1: tile_avx2(u, xs, 1, ng, res); break;
-                    case 2: tile_avx2(u, xs, 2, ng, res); break;
-                    default: tile_avx2(u, xs, KQ_C, ng, res); break;
+                    case 1:
+                        tile_avx2(u, xs, 1, ng, res);
+                        break;
+                    case 2:
+                        tile_avx2(u, xs, 2, ng, res);
+                        break;
+                    default:
+                        tile_avx2(u, xs, KQ_C, ng, res);
+                        break;
                     }
                     for (int c = 0; c < nc; c++) {
                         float *o = out + (size_t)(c0 + c) * out_stride + b0 + r0;

@@ -41,28 +41,30 @@ _Static_assert(KQ_C == 4, "the driver's switch lists the narrower tiles");
  * term joins lane-wise as dmins[j] * (d8 * bsums[j]): the row side comes
  * precomputed, the column side is built once per column and reused by
  * every row of the tile. */
-static inline __attribute__((always_inline)) void tile_avx512(const struct kq_unpacked *const u[KQ_R],
-    const block_q8_k *const x[KQ_C], int nc, int ng, float res[KQ_R][KQ_C]) {
+static inline __attribute__((always_inline)) void
+tile_avx512(const struct kq_unpacked *const u[KQ_R], const block_q8_k *const x[KQ_C], int nc,
+            int ng, float res[KQ_R][KQ_C]) {
     __m512 accf[KQ_R][KQ_C];
-    _Pragma("GCC unroll 8")
+#pragma GCC unroll 8
     for (int r = 0; r < KQ_R; r++)
-        _Pragma("GCC unroll 8")
+#pragma GCC unroll 8
         for (int c = 0; c < nc; c++) accf[r][c] = _mm512_setzero_ps();
     for (int g = 0; g < ng; g++) {
         __m512i acc[KQ_R][KQ_C];
-        _Pragma("GCC unroll 8")
+#pragma GCC unroll 8
         for (int r = 0; r < KQ_R; r++)
-            _Pragma("GCC unroll 8")
+#pragma GCC unroll 8
             for (int c = 0; c < nc; c++) acc[r][c] = _mm512_setzero_si512();
-        _Pragma("GCC unroll 4")
+#pragma GCC unroll 4
         for (int m = 0; m < 4; m++) {
             __m512i w[KQ_R];
-            _Pragma("GCC unroll 8")
-            for (int r = 0; r < KQ_R; r++) w[r] = _mm512_load_si512((const void *)(u[r][g].codes + 64 * m));
-            _Pragma("GCC unroll 8")
+#pragma GCC unroll 8
+            for (int r = 0; r < KQ_R; r++)
+                w[r] = _mm512_load_si512((const void *)(u[r][g].codes + 64 * m));
+#pragma GCC unroll 8
             for (int c = 0; c < nc; c++) {
                 __m512i q = _mm512_loadu_si512((const void *)(x[c][g].qs + 64 * m));
-                _Pragma("GCC unroll 8")
+#pragma GCC unroll 8
                 for (int r = 0; r < KQ_R; r++) {
                     __m512i s = _mm512_load_si512((const void *)u[r][g].scales[2 * m]);
                     acc[r][c] = _mm512_dpwssd_epi32(acc[r][c], _mm512_maddubs_epi16(w[r], q), s);
@@ -70,18 +72,19 @@ static inline __attribute__((always_inline)) void tile_avx512(const struct kq_un
             }
         }
         __m512 bf[KQ_C], d8[KQ_C];
-        _Pragma("GCC unroll 8")
+#pragma GCC unroll 8
         for (int c = 0; c < nc; c++) {
             __m256i bs = _mm256_loadu_si256((const __m256i *)x[c][g].bsums);
             d8[c] = _mm512_set1_ps(x[c][g].d);
             bf[c] = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi16_epi32(bs)), d8[c]);
         }
-        _Pragma("GCC unroll 8")
+#pragma GCC unroll 8
         for (int r = 0; r < KQ_R; r++) {
             __m512 dm = _mm512_load_ps(u[r][g].dmins), d = _mm512_set1_ps(u[r][g].d);
-            _Pragma("GCC unroll 8")
+#pragma GCC unroll 8
             for (int c = 0; c < nc; c++) {
-                __m512 t = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[r][c]), _mm512_mul_ps(d, d8[c]), accf[r][c]);
+                __m512 t = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[r][c]), _mm512_mul_ps(d, d8[c]),
+                                           accf[r][c]);
                 accf[r][c] = _mm512_fnmadd_ps(dm, bf[c], t);
             }
         }
@@ -99,13 +102,13 @@ static inline __attribute__((always_inline)) void tile_avx512(const struct kq_un
  * L1. A last partial strip uses a narrower copy of the tile; a last partial
  * row tile repeats its last real row and drops the extra results. */
 void kq_mul_mat_avx512(kq_unpack_fn unpack, kq_dot_fn dot, size_t block_bytes, int64_t n,
-                     const void *w, size_t w_stride, int n_rows, const void *x, size_t x_stride,
-                     int n_cols, float *out, size_t out_stride) {
+                       const void *w, size_t w_stride, int n_rows, const void *x, size_t x_stride,
+                       int n_cols, float *out, size_t out_stride) {
     if (n_cols < KQ_MIN_COLS) {
         for (int r = 0; r < n_rows; r++)
             for (int c = 0; c < n_cols; c++)
-                out[(size_t)c * out_stride + r] =
-                    dot((const uint8_t *)w + (size_t)r * w_stride, (const uint8_t *)x + (size_t)c * x_stride, n);
+                out[(size_t)c * out_stride + r] = dot((const uint8_t *)w + (size_t)r * w_stride,
+                                                      (const uint8_t *)x + (size_t)c * x_stride, n);
         return;
     }
     _Alignas(64) struct kq_unpacked buf[KQ_BAND][KQ_G];
@@ -119,7 +122,8 @@ void kq_mul_mat_avx512(kq_unpack_fn unpack, kq_dot_fn dot, size_t block_bytes, i
                 for (int g = 0; g < ng; g++) {
                     struct kq_unpacked *ub = &buf[r][g];
                     unpack(row + (size_t)(g0 + g) * block_bytes, ub);
-                    __m512 m = _mm512_cvtepi32_ps(_mm512_cvtepi16_epi32(_mm256_load_si256((const __m256i *)ub->mins)));
+                    __m512 m = _mm512_cvtepi32_ps(
+                        _mm512_cvtepi16_epi32(_mm256_load_si256((const __m256i *)ub->mins)));
                     _mm512_store_ps(ub->dmins, _mm512_mul_ps(m, _mm512_set1_ps(ub->dmin)));
                 }
             }
@@ -127,7 +131,8 @@ void kq_mul_mat_avx512(kq_unpack_fn unpack, kq_dot_fn dot, size_t block_bytes, i
                 int nc = n_cols - c0 < KQ_C ? n_cols - c0 : KQ_C;
                 const block_q8_k *xs[KQ_C];
                 for (int c = 0; c < nc; c++)
-                    xs[c] = (const block_q8_k *)((const uint8_t *)x + (size_t)(c0 + c) * x_stride) + g0;
+                    xs[c] =
+                        (const block_q8_k *)((const uint8_t *)x + (size_t)(c0 + c) * x_stride) + g0;
                 for (int r0 = 0; r0 < nb; r0 += KQ_R) {
                     int nr = nb - r0 < KQ_R ? nb - r0 : KQ_R;
                     const struct kq_unpacked *u[KQ_R];
@@ -135,10 +140,18 @@ void kq_mul_mat_avx512(kq_unpack_fn unpack, kq_dot_fn dot, size_t block_bytes, i
                     float res[KQ_R][KQ_C];
                     /* a constant nc per call: the compiler specializes each */
                     switch (nc) {
-                    case 1: tile_avx512(u, xs, 1, ng, res); break;
-                    case 2: tile_avx512(u, xs, 2, ng, res); break;
-                    case 3: tile_avx512(u, xs, 3, ng, res); break;
-                    default: tile_avx512(u, xs, KQ_C, ng, res); break;
+                    case 1:
+                        tile_avx512(u, xs, 1, ng, res);
+                        break;
+                    case 2:
+                        tile_avx512(u, xs, 2, ng, res);
+                        break;
+                    case 3:
+                        tile_avx512(u, xs, 3, ng, res);
+                        break;
+                    default:
+                        tile_avx512(u, xs, KQ_C, ng, res);
+                        break;
                     }
                     for (int c = 0; c < nc; c++) {
                         float *o = out + (size_t)(c0 + c) * out_stride + b0 + r0;
