@@ -32,6 +32,13 @@ enum ember_status ember_fail(struct ember_err *err, enum ember_status st,
                              const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* The static analyzer cannot see into ember.c, so it would assume
+ * ember_fail may return EMBER_OK and report uninitialised values on the
+ * error paths; show it that the result is st. */
+#ifdef __clang_analyzer__
+#define ember_fail(err, st, ...) (ember_fail((err), (st), __VA_ARGS__), (st))
+#endif
+
 /* Raise corruption with the source line in debug builds (SQLite's CORRUPT_BKPT
  * idea): a fuzz finding then names the check that caught it. */
 #ifdef EMBER_DEBUG

@@ -716,7 +716,8 @@ static enum ember_status build_tables(struct tokenizer *t,
     size_t ln = name.len < sizeof lname - 1 ? (size_t)name.len : sizeof lname - 1;
     for (size_t i = 0; i < ln; i++) {
         char c = name.p[i];
-        lname[i] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+        if (c >= 'A' && c <= 'Z') c = (char)(c + 32);
+        lname[i] = c;
     }
     lname[ln] = '\0';
     struct gguf_str pre = {0};
@@ -1487,7 +1488,10 @@ size_t tokenizer_stream_push(const struct tokenizer *t, struct tok_stream *s,
     const unsigned char *p = NULL;
     if (!tokenizer_is_control(t, id))
         p = (const unsigned char *)tokenizer_piece(t, id, &pl);
-    if (!p) pl = 0;
+    if (!p) {
+        p = (const unsigned char *)"";
+        pl = 0;
+    }
     /* the text is pending ++ piece; hold back its incomplete tail */
     unsigned char tail[4];
     size_t total = s->n_pending + pl, nt = 0;

@@ -71,7 +71,7 @@ int main(void) {
     int fails = 0;
     fuzz_tokenizer_init(NULL, NULL);
     fuzz_model_init(NULL, NULL);
-#define LIT(s) {s, sizeof s - 1}
+#define LIT(s) {s, sizeof(s) - 1}
     static const struct { const char *p; size_t n; } builtin[] = {
         LIT(""), LIT("GGUF"), LIT("GGUF\3\0\0\0"), LIT("-m\0x\0-p\0hi\0--temp\0 0.5"),
         LIT("\1\7 hello <s> world"), LIT("\0\3\xff\xfe\xc3")};

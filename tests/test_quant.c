@@ -58,7 +58,7 @@ static uint32_t fbits(float f) {
 static char *type_lower(int type, char *buf) {
     const char *name = quant_type_name(type);
     size_t i = 0;
-    for (; name[i] && i < 15; i++) buf[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] + 32 : name[i]);
+    for (; i < 15 && name[i]; i++) buf[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] + 32 : name[i]);
     buf[i] = 0;
     return buf;
 }

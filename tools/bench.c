@@ -230,7 +230,7 @@ static enum ember_status bench_test(struct model_ctx *c, const struct bench_opts
                                     float *logits, struct ember_err *err) {
     bool pp = r->n_prompt > 0;
     int n = pp ? r->n_prompt : r->n_gen, n_vocab = r->info->n_vocab;
-    double ms;
+    double ms = 0;
     progress(r, "warm-up", 0, (int)o->reps);
     if (o->warmup && bench_pass(c, pp, pp ? n : 1, bos, n_vocab, toks, logits, &ms, err))
         return err->status;

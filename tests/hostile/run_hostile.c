@@ -55,10 +55,10 @@ struct hcase {
 };
 
 struct worker {
-    pid_t pid;         /* 0: idle */
     struct hcase *hc;
     double start_ms;
     uint64_t size;
+    pid_t pid;         /* 0: idle */
     bool killed;
     char path[4096], out[4096], err[4096];
 };
@@ -160,7 +160,7 @@ static void judge(struct worker *w, int status, const struct rusage *ru) {
     long rss = ru->ru_maxrss;
     long slack_kb = 0;
     const char *s = getenv("HOSTILE_RSS_SLACK_MB");
-    if (s) slack_kb = atol(s) * 1024;
+    if (s) slack_kb = strtol(s, NULL, 10) * 1024;
     if (rss > max_rss_kb) max_rss_kb = rss;
     if (ms > max_ms) max_ms = ms;
     uint64_t n_err = 0, n_out = 0;
@@ -270,17 +270,30 @@ static int parse_cases(const char *path, struct hcase **out) {
         hc->kind = kind[0];
         hc->line = lineno;
         hc->desc = strdup(line + used);
-        unsigned long long a = 0, b = 0, c = 0;
-        if (hc->kind == 't' && sscanf(arg, "%llu", &a) == 1) {
-        } else if (hc->kind == 'p' && sscanf(arg, "%llu:%llu:%llu", &a, &b, &c) == 3) {
-        } else if (hc->kind == 'f' && sscanf(arg, "%63[^:]:%llu", hc->name, &c) == 2) {
-        } else {
+        /* trunc N | patch OFF:WIDTH:VALUE | file NAME:TAIL */
+        char *end = arg;
+        bool ok = false;
+        if (hc->kind == 't') {
+            hc->a = strtoull(arg, &end, 10);
+            ok = end != arg && !*end;
+        } else if (hc->kind == 'p') {
+            hc->a = strtoull(arg, &end, 10);
+            if (*end == ':') hc->b = strtoull(end + 1, &end, 10);
+            if (*end == ':') hc->c = strtoull(end + 1, &end, 10);
+            ok = !*end && hc->b >= 1 && hc->b <= 8;
+        } else if (hc->kind == 'f') {
+            char *colon = strchr(arg, ':');
+            if (colon && (size_t)(colon - arg) < sizeof hc->name) {
+                memcpy(hc->name, arg, (size_t)(colon - arg));
+                hc->name[colon - arg] = 0;
+                hc->c = strtoull(colon + 1, &end, 10);
+                ok = end != colon + 1 && !*end;
+            }
+        }
+        if (!ok) {
             fprintf(stderr, "run_hostile: %s:%d: bad case '%s'\n", path, lineno, arg);
             exit(2);
         }
-        hc->a = a;
-        hc->b = b;
-        hc->c = c;
         n++;
     }
     free(line);
@@ -300,10 +313,10 @@ int main(int argc, char **argv) {
     double timeout_ms = 2000;
     long stride = 1;
     for (int i = 4; i < argc; i++) {
-        if (!strcmp(argv[i], "-j") && i + 1 < argc) jobs = atol(argv[++i]);
-        else if (!strcmp(argv[i], "--timeout") && i + 1 < argc) timeout_ms = atof(argv[++i]) * 1e3;
+        if (!strcmp(argv[i], "-j") && i + 1 < argc) jobs = strtol(argv[++i], NULL, 10);
+        else if (!strcmp(argv[i], "--timeout") && i + 1 < argc) timeout_ms = strtod(argv[++i], NULL) * 1e3;
         else if (!strcmp(argv[i], "--keep")) keep = true;
-        else if (!strcmp(argv[i], "--trunc-stride") && i + 1 < argc) stride = atol(argv[++i]);
+        else if (!strcmp(argv[i], "--trunc-stride") && i + 1 < argc) stride = strtol(argv[++i], NULL, 10);
         else {
             fprintf(stderr, "run_hostile: unknown option %s\n", argv[i]);
             return 2;
@@ -321,6 +334,7 @@ int main(int argc, char **argv) {
     int n = parse_cases(cpath, &cases);
     if (n <= 0) {
         fprintf(stderr, "run_hostile: no cases in %s\n", cpath);
+        free(cases);
         return 2;
     }
     if (stride > 1) { /* keep every stride-th header truncation */
@@ -363,7 +377,7 @@ int main(int argc, char **argv) {
         if (pid < 0) {
             if (errno != EINTR) {
                 perror("run_hostile: wait4");
-                return 2;
+                exit(2);
             }
             double t = now_ms();
             for (int k = 0; k < jobs; k++)
