@@ -53,7 +53,7 @@ static void matmul_task(void *arg, int task) {
     int64_t r1 = r0 + j->rows_per_task;
     if (r1 > j->w->n_out) r1 = j->w->n_out;
     const uint8_t *base = (const uint8_t *)j->w->data + (size_t)r0 * j->w->row_bytes;
-    if (j->q->mul_mat && j->n > 1) {
+    if (j->q->mul_mat) {
         j->q->mul_mat(j->w->n_in, base, j->w->row_bytes, (int)(r1 - r0), j->vec,
                       j->vec_stride, j->n, j->out + r0, (size_t)j->w->n_out);
         return;
