@@ -89,10 +89,11 @@ clean:
 # abort the process (exit 86) and are also logged under $(SAN_BUILD)/reports;
 # any report fails the target even if a test tolerated the exit status.
 SAN_BUILD ?= build-san
+JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 SAN_OPTS  := halt_on_error=1:exitcode=86:log_path=$(CURDIR)/$(SAN_BUILD)/reports/report
 sanitize:
-	$(MAKE) BUILD=$(SAN_BUILD) BIN=$(SAN_BUILD)/ember OPT=-O1 EXTRA_CFLAGS="$(SAN_FLAGS)" $(SAN_BUILD)/ember tests
+	$(MAKE) -j$(JOBS) BUILD=$(SAN_BUILD) BIN=$(SAN_BUILD)/ember OPT=-O1 EXTRA_CFLAGS="$(SAN_FLAGS)" $(SAN_BUILD)/ember tests
 	@rm -rf $(SAN_BUILD)/reports; mkdir -p $(SAN_BUILD)/reports
 	@env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL EMBER_SANITIZE=1 \
 	  ASAN_OPTIONS=$(SAN_OPTS):detect_leaks=1 UBSAN_OPTIONS=$(SAN_OPTS):print_stacktrace=1 \
@@ -106,8 +107,8 @@ sanitize:
 LINT_SRCS := $(SRCS) $(TEST_SRCS) $(wildcard tests/fuzz/*.c tests/hostile/*.c)
 LINT_INC  := -Isrc -Iquant -Imodels -Ibackends -Ibackends/cpu -Itools -Itests
 lint:
-	$(MAKE) CC=gcc BUILD=build-lint-gcc BIN=build-lint-gcc/ember EXTRA_CFLAGS=-Werror build-lint-gcc/ember tests
-	$(MAKE) CC=clang BUILD=build-lint-clang BIN=build-lint-clang/ember EXTRA_CFLAGS=-Werror build-lint-clang/ember tests
+	$(MAKE) -j$(JOBS) CC=gcc BUILD=build-lint-gcc BIN=build-lint-gcc/ember EXTRA_CFLAGS=-Werror build-lint-gcc/ember tests
+	$(MAKE) -j$(JOBS) CC=clang BUILD=build-lint-clang BIN=build-lint-clang/ember EXTRA_CFLAGS=-Werror build-lint-clang/ember tests
 	cppcheck --quiet --error-exitcode=1 --std=c11 -D_GNU_SOURCE -D__x86_64__ \
 	  --enable=warning,portability --inline-suppr --suppressions-list=tests/lint/cppcheck.supp \
 	  $(LINT_INC) $(LINT_SRCS)
@@ -121,7 +122,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_HARNESSES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_LIB_FLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 fuzz-build:
-	$(MAKE) CC=clang BUILD=$(FUZZ_BUILD) EXTRA_CFLAGS="$(FUZZ_LIB_FLAGS)" \
+	$(MAKE) -j$(JOBS) CC=clang BUILD=$(FUZZ_BUILD) EXTRA_CFLAGS="$(FUZZ_LIB_FLAGS)" \
 	  $(patsubst %,$(FUZZ_BUILD)/fuzz/fuzz_%,$(FUZZ_HARNESSES))
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)

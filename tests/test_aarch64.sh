@@ -15,6 +15,9 @@
 # Run: bash tests/test_aarch64.sh   (about a minute on 2 cores after a build)
 set -uo pipefail
 cd "$(dirname "$0")/.."
+if [ -n "${EMBER_SANITIZE:-}" ]; then
+    echo "SKIP aarch64 under make sanitize: it cross-builds its own unsanitized binary (make test runs it)"; exit 0
+fi
 
 CROSS_CC=aarch64-linux-gnu-gcc
 QEMU=$(command -v qemu-aarch64-static || command -v qemu-aarch64 || true)
