@@ -62,7 +62,7 @@ $(BUILD)/%.o: %.c
 
 $(BUILD)/tests/%: tests/%.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests -o $@ $< $(LIB_OBJS) $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -Itests -o $@ $< $(LIB_OBJS) $(LDLIBS)
 
 # Helpers the shell tests run (not tests themselves, so not named test_*).
 HELPER_BINS := $(BUILD)/tests/run_hostile
