@@ -1,11 +1,20 @@
 /*
  * threadpool.c — persistent workers that pull task indices from an atomic
- * counter. Between jobs a worker spins for a short while on the job counter
- * (decode posts a new job every few microseconds, and a futex wake-up costs
- * more than that), then sleeps on a condition variable. The caller takes
- * tasks too and then waits for the stragglers the same way. Which thread
- * runs a task never changes what the task computes, so output is
- * independent of -t.
+ * counter.
+ *
+ * The caller never waits for a worker to show up: it takes tasks itself and
+ * waits only until every task has *finished*. A worker that wakes late (the
+ * machine is busy, or it was asleep) finds nothing left to claim and goes
+ * back to waiting, so one descheduled thread cannot stall decode. Between
+ * jobs a worker spins briefly on the job counter (decode posts a job every
+ * few microseconds) and then sleeps on a condition variable.
+ *
+ * Claims are safe across jobs: the claim counter packs the job's sequence
+ * number, its task count and the next index into one 64-bit word, so a late
+ * claim either lands on a real task of the job it names (whose fields, in a
+ * slot of their own, cannot change before that task is done) or finds the
+ * index past the count and claims nothing. Which thread runs a task never
+ * changes what it computes, so output is independent of -t.
  */
 #include "threadpool.h"
 
@@ -14,8 +23,10 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-/* Spin iterations before sleeping: roughly 50-100 microseconds. */
-#define SPIN_LIMIT 20000
+#define SPIN_LIMIT 20000   /* spins before sleeping: roughly 50-100 us */
+#define IDX_BITS 20        /* claim word: [sequence:24][n_tasks:20][index:20] */
+#define IDX_MASK ((1ull << IDX_BITS) - 1)
+#define MAX_TASKS ((int)IDX_MASK)
 
 #if defined(__x86_64__) || defined(__i386__)
 #define cpu_relax() __asm__ volatile("pause")
@@ -27,23 +38,39 @@
 
 struct threadpool {
     int n_threads;
-    int spin_limit;              /* 0 when threads outnumber CPUs: spinning would steal them */
+    int spin_limit;              /* 0 when threads outnumber CPUs */
     pthread_t *threads;
     pthread_mutex_t mu;
     pthread_cond_t wake;         /* a new job was posted, or shutdown */
-    pthread_cond_t done;         /* the last worker finished the job */
+    pthread_cond_t done_cv;      /* the last task of a job finished */
     atomic_ulong generation;     /* bumped once per job */
-    atomic_int busy;             /* workers still inside the current job */
+    atomic_int sleepers;         /* workers blocked on `wake` */
+    atomic_int caller_sleeping;  /* the caller is blocked on done_cv */
     atomic_int shutdown;
-    threadpool_fn fn;
-    void *arg;
-    int n_tasks;
-    atomic_int next;
+    struct job {
+        threadpool_fn fn;
+        void *arg;
+    } slot[2];                   /* job s lives in slot[s & 1] */
+    unsigned long seq;           /* the caller's job counter */
+    atomic_ullong claim;         /* see IDX_BITS */
+    atomic_int done;             /* tasks of the current job finished */
 };
 
-static void drain(struct threadpool *p) {
-    int t;
-    while ((t = atomic_fetch_add(&p->next, 1)) < p->n_tasks) p->fn(p->arg, t);
+/* Claim and run tasks until none are left. Returns after the last claim. */
+static void drain(struct threadpool *p, int is_worker) {
+    for (;;) {
+        unsigned long long v = atomic_fetch_add_explicit(&p->claim, 1, memory_order_acquire);
+        int idx = (int)(v & IDX_MASK), n = (int)((v >> IDX_BITS) & IDX_MASK);
+        if (idx >= n) return;
+        const struct job *j = &p->slot[(v >> (2 * IDX_BITS)) & 1];
+        j->fn(j->arg, idx);
+        int d = atomic_fetch_add(&p->done, 1) + 1;
+        if (is_worker && d == n && atomic_load(&p->caller_sleeping)) {
+            pthread_mutex_lock(&p->mu);
+            pthread_cond_signal(&p->done_cv);
+            pthread_mutex_unlock(&p->mu);
+        }
+    }
 }
 
 /* Wait until the generation moves past `seen` (or shutdown); returns it. */
@@ -54,8 +81,10 @@ static unsigned long wait_job(struct threadpool *p, unsigned long seen) {
         cpu_relax();
     }
     pthread_mutex_lock(&p->mu);
+    atomic_fetch_add(&p->sleepers, 1);
     while (atomic_load(&p->generation) == seen && !atomic_load(&p->shutdown))
         pthread_cond_wait(&p->wake, &p->mu);
+    atomic_fetch_sub(&p->sleepers, 1);
     pthread_mutex_unlock(&p->mu);
     return atomic_load_explicit(&p->generation, memory_order_acquire);
 }
@@ -66,12 +95,7 @@ static void *worker(void *vp) {
     for (;;) {
         seen = wait_job(p, seen);
         if (atomic_load(&p->shutdown)) break;
-        drain(p);
-        if (atomic_fetch_sub(&p->busy, 1) == 1) {
-            pthread_mutex_lock(&p->mu);
-            pthread_cond_signal(&p->done);
-            pthread_mutex_unlock(&p->mu);
-        }
+        drain(p, 1);
     }
     return NULL;
 }
@@ -87,7 +111,7 @@ struct threadpool *threadpool_new(int n_threads) {
     }
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->wake, NULL);
-    pthread_cond_init(&p->done, NULL);
+    pthread_cond_init(&p->done_cv, NULL);
     p->n_threads = 1;
     p->spin_limit = n_threads <= sysconf(_SC_NPROCESSORS_ONLN) ? SPIN_LIMIT : 0;
     for (int i = 1; i < n_threads; i++) {
@@ -109,7 +133,7 @@ void threadpool_free(struct threadpool *p) {
     for (int i = 1; i < p->n_threads; i++) pthread_join(p->threads[i], NULL);
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->wake);
-    pthread_cond_destroy(&p->done);
+    pthread_cond_destroy(&p->done_cv);
     free(p->threads);
     free(p);
 }
@@ -121,20 +145,28 @@ void threadpool_run(struct threadpool *p, threadpool_fn fn, void *arg, int n_tas
         for (int t = 0; t < n_tasks; t++) fn(arg, t);
         return;
     }
-    p->fn = fn;
-    p->arg = arg;
-    p->n_tasks = n_tasks;
-    atomic_store(&p->next, 0);
-    atomic_store(&p->busy, p->n_threads - 1);
-    pthread_mutex_lock(&p->mu);
-    atomic_fetch_add_explicit(&p->generation, 1, memory_order_release);
-    pthread_cond_broadcast(&p->wake);
-    pthread_mutex_unlock(&p->mu);
-    drain(p);
-    for (int i = 0; i < p->spin_limit && atomic_load(&p->busy) > 0; i++) cpu_relax();
-    if (atomic_load(&p->busy) > 0) {
+    if (n_tasks > MAX_TASKS) { /* never in practice: split rather than overflow */
+        for (int t = 0; t < n_tasks; t++) fn(arg, t);
+        return;
+    }
+    unsigned long long s = ++p->seq & 0xffffff;
+    p->slot[s & 1] = (struct job){fn, arg};
+    atomic_store_explicit(&p->done, 0, memory_order_relaxed);
+    atomic_store_explicit(&p->claim, (s << (2 * IDX_BITS)) | ((unsigned long long)n_tasks << IDX_BITS),
+                          memory_order_release);
+    atomic_fetch_add(&p->generation, 1); /* seq_cst: pairs with the sleepers check */
+    if (atomic_load(&p->sleepers) > 0) {
         pthread_mutex_lock(&p->mu);
-        while (atomic_load(&p->busy) > 0) pthread_cond_wait(&p->done, &p->mu);
+        pthread_cond_broadcast(&p->wake);
+        pthread_mutex_unlock(&p->mu);
+    }
+    drain(p, 0);
+    for (int i = 0; i < p->spin_limit && atomic_load(&p->done) < n_tasks; i++) cpu_relax();
+    if (atomic_load(&p->done) < n_tasks) {
+        pthread_mutex_lock(&p->mu);
+        atomic_store(&p->caller_sleeping, 1);
+        while (atomic_load(&p->done) < n_tasks) pthread_cond_wait(&p->done_cv, &p->mu);
+        atomic_store(&p->caller_sleeping, 0);
         pthread_mutex_unlock(&p->mu);
     }
 }
