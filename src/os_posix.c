@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -34,11 +35,16 @@ static void guard_remove(const void *p) {
         if (guard_hi[i] && guard_lo[i] == (uintptr_t)p) guard_hi[i] = 0;
 }
 
+static atomic_flag fault_reported = ATOMIC_FLAG_INIT;
+
 static void on_sigbus(int sig, siginfo_t *si, void *uc) {
     (void)uc;
     uintptr_t a = (uintptr_t)si->si_addr;
     for (int i = 0; i < OS_MAX_GUARDED; i++)
         if (guard_hi[i] && a >= guard_lo[i] && a < guard_hi[i] && fault_msg) {
+            /* Several threads may fault at once: one message, one exit. */
+            if (atomic_flag_test_and_set(&fault_reported))
+                for (;;) pause();
             size_t n = strlen(fault_msg);
             ssize_t w = write(STDERR_FILENO, fault_msg, n);
             (void)w;
