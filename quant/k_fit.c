@@ -147,3 +147,27 @@ void k_scale_min_put(uint8_t *packed, const uint8_t *sc, const uint8_t *m) {
         }
     }
 }
+
+/* The super-block header of Q4_K/Q5_K: fit each 32-value sub-block affinely
+ * with codes 0..nmax, then store the largest scale and min as f16 d/dmin and
+ * every sub-block's scale and min as 6-bit multiples of them. Returns the
+ * decoded d and dmin and the 6-bit values so the caller can pick codes. */
+void k_fit_header(const float *x, int nmax, uint16_t *d16, uint16_t *dmin16, uint8_t *packed,
+                  float *d, float *dmin, uint8_t sc[8], uint8_t m[8]) {
+    float scales[8], mins[8], max_scale = 0.0f, max_min = 0.0f;
+    uint8_t L[32];
+    for (int j = 0; j < 8; j++) {
+        scales[j] = kfit_affine(32, nmax, x + 32 * j, L, &mins[j]);
+        if (scales[j] > max_scale) max_scale = scales[j];
+        if (mins[j] > max_min) max_min = mins[j];
+    }
+    *d16 = quant_f16_scale(max_scale / 63);
+    *dmin16 = quant_f16_scale(max_min / 63);
+    *d = quant_f16_to_f32(*d16);
+    *dmin = quant_f16_to_f32(*dmin16);
+    for (int j = 0; j < 8; j++) {
+        sc[j] = (uint8_t)(*d > 0.0f ? quant_round_code(scales[j] / *d, 0, 63) : 0);
+        m[j] = (uint8_t)(*dmin > 0.0f ? quant_round_code(mins[j] / *dmin, 0, 63) : 0);
+    }
+    k_scale_min_put(packed, sc, m);
+}

@@ -30,22 +30,9 @@ void q5_k_dequant_ref(const void *src, float *dst, int64_t n) {
 void q5_k_quantize_ref(const float *src, void *dst, int64_t n) {
     block_q5_k *b = dst;
     for (int64_t i = 0; i < n / QK_K; i++, src += QK_K) {
-        float scales[8], mins[8], max_scale = 0.0f, max_min = 0.0f;
-        uint8_t L[32];
-        for (int j = 0; j < 8; j++) {
-            scales[j] = kfit_affine(32, 31, src + 32 * j, L, &mins[j]);
-            if (scales[j] > max_scale) max_scale = scales[j];
-            if (mins[j] > max_min) max_min = mins[j];
-        }
-        b[i].d = quant_f16_scale(max_scale / 63);
-        b[i].dmin = quant_f16_scale(max_min / 63);
-        float d = quant_f16_to_f32(b[i].d), dmin = quant_f16_to_f32(b[i].dmin);
+        float d, dmin;
         uint8_t sc[8], m[8];
-        for (int j = 0; j < 8; j++) {
-            sc[j] = (uint8_t)(d > 0.0f ? quant_round_code(scales[j] / d, 0, 63) : 0);
-            m[j] = (uint8_t)(dmin > 0.0f ? quant_round_code(mins[j] / dmin, 0, 63) : 0);
-        }
-        k_scale_min_put(b[i].scales, sc, m);
+        k_fit_header(src, 31, &b[i].d, &b[i].dmin, b[i].scales, &d, &dmin, sc, m);
         memset(b[i].qs, 0, sizeof b[i].qs);
         memset(b[i].qh, 0, sizeof b[i].qh);
         for (int e = 0; e < QK_K; e++) {

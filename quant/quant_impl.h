@@ -167,6 +167,9 @@ float kfit_affine(int n, int nmax, const float *x, uint8_t *L, float *min_off);
 void k_scale_min_get(const uint8_t *packed, int j, uint8_t *sc, uint8_t *m);
 /* Pack 8 6-bit scales and mins into the 12-byte field. */
 void k_scale_min_put(uint8_t *packed, const uint8_t *sc, const uint8_t *m);
+/* Fit a Q4_K/Q5_K super-block header (codes 0..nmax); see k_fit.c. */
+void k_fit_header(const float *x, int nmax, uint16_t *d16, uint16_t *dmin16, uint8_t *packed,
+                  float *d, float *dmin, uint8_t sc[8], uint8_t m[8]);
 
 /* ----------------------------------------------------- reference kernels */
 
