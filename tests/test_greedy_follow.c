@@ -110,11 +110,13 @@ static void follow(struct model *m, struct tokenizer *tok, const char *prompt, c
     model_ctx_free(c);
 }
 
-/* The greedy text of the scalar kernels, from a subprocess (malloc'd). */
+/* The greedy text of the scalar kernels, from a subprocess (malloc'd): the
+ * binary tests/run.sh names in $EMBER (make sanitize's is not ./ember). */
 static char *scalar_text(const char *path, const char *prompt, int n) {
     char cmd[1024];
-    snprintf(cmd, sizeof cmd, "EMBER_ISA=scalar ./ember run -m '%s' -p '%s' -n %d --temp 0 -t 1 2>/dev/null",
-             path, prompt, n);
+    const char *ember = getenv("EMBER") ? getenv("EMBER") : "./ember";
+    snprintf(cmd, sizeof cmd, "EMBER_ISA=scalar '%s' run -m '%s' -p '%s' -n %d --temp 0 -t 1 2>/dev/null",
+             ember, path, prompt, n);
     FILE *f = popen(cmd, "r");
     char *out = calloc(1, 4096);
     if (f) {
@@ -153,6 +155,7 @@ static void check_model(const char *name, const char *path, const char *p, const
                   name, prompt, r.steps, r.ties, r.worst, r.why);
             if (!with_ids && cpu_isa_chosen() != CPU_ISA_SCALAR) {
                 char *st = scalar_text(path, prompt, 48);
+                CHECK(*st != 0, "%s %-36s scalar run (EMBER_ISA=scalar $EMBER run) printed text", name, prompt);
                 follow(m, tok, prompt, st, NULL, 0, TIE, &r);
                 CHECK(r.ties >= 0 && r.steps > 0,
                       "%s %-36s %s follows the scalar kernels' text for %d tokens: %d near-ties (largest margin %.3f) %s",
