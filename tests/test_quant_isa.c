@@ -304,14 +304,14 @@ static void check_dot(const char *isa, int t, const struct quant_ops *q) {
     free(x);
 }
 
-/* mul_mat of every shape up to MM_MAX x MM_MAX over one set of rows and
- * columns, against reference dots computed once. The output has a stride
- * wider than the rows and is pre-filled with a canary that must survive
- * outside the result. */
-static void check_mul_mat(const char *isa, int t, const struct quant_ops *q) {
+/* mul_mat of every shape up to mm_rows x mm_cols over one set of rows and
+ * columns of n values, against reference dots computed once. The output
+ * has a stride wider than the rows and is pre-filled with a canary that
+ * must survive outside the result. */
+static void check_mul_mat_n(const char *isa, int t, const struct quant_ops *q, int64_t n,
+                            int mm_rows, int mm_cols) {
     const struct quant_ops *r = &ref_ops[t];
     const int vt = q->vec_type;
-    const int64_t n = q->block_elems == 1 ? 67 : q->block_elems * (q->block_elems > 32 ? 3 : 7);
     const size_t row_bytes = quant_row_bytes(t, n);
     const size_t w_stride = row_bytes + 4; /* keeps 4-byte alignment, not 32 */
     const size_t x_stride = (quant_row_bytes(vt, n) + 63) / 64 * 64 + 64;
@@ -340,8 +340,8 @@ static void check_mul_mat(const char *isa, int t, const struct quant_ops *q) {
     double worst = 0.0;
     long clobbered = 0;
     int fails = 0;
-    for (int rows = 1; rows <= MM_MAX; rows++)
-        for (int cols = 1; cols <= MM_MAX; cols++) {
+    for (int rows = 1; rows <= mm_rows; rows++)
+        for (int cols = 1; cols <= mm_cols; cols++) {
             for (size_t i = 0; i < out_stride * MM_MAX; i++) out[i] = canary;
             q->mul_mat(n, w, w_stride, rows, x, x_stride, cols, out, out_stride);
             for (int c = 0; c < MM_MAX; c++)
@@ -361,13 +361,22 @@ static void check_mul_mat(const char *isa, int t, const struct quant_ops *q) {
     CHECK(worst <= DOT_TOL && clobbered == 0,
           "%s %s mul_mat: 1..%d x 1..%d, n=%lld, max |err|/S = %.3g (tol %.0e), %ld writes "
           "outside the result",
-          isa, q->name, MM_MAX, MM_MAX, (long long)n, worst, DOT_TOL, clobbered);
+          isa, q->name, mm_rows, mm_cols, (long long)n, worst, DOT_TOL, clobbered);
     free(w);
     free(x);
     free(tmp);
     free(wf);
     free(xf);
     free(out);
+}
+
+/* Short rows at every shape up to MM_MAX x MM_MAX; for the 32-wide block
+ * types also rows of 133 blocks, longer than the chunks (64 blocks) in
+ * which the panel kernels walk K, at fewer shapes. */
+static void check_mul_mat(const char *isa, int t, const struct quant_ops *q) {
+    const int64_t n = q->block_elems == 1 ? 67 : q->block_elems * (q->block_elems > 32 ? 3 : 7);
+    check_mul_mat_n(isa, t, q, n, MM_MAX, MM_MAX);
+    if (q->block_elems == 32) check_mul_mat_n(isa, t, q, 32 * 133, 17, 9);
 }
 
 /* ------------------------------------------------------------------- main */

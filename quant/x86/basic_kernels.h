@@ -292,6 +292,7 @@ enum basic_int8_kind { BASIC_OFFSET, BASIC_AFFINE, BASIC_SIGNED };
 struct basic_int8_fmt {
     enum basic_int8_kind kind;
     int off;          /* OFFSET only */
+    int code_max;     /* largest unsigned code: 15 or 31 (not SIGNED) */
     size_t w_bytes;   /* weight block bytes; d at 0, m at 2 (AFFINE) */
     size_t x_bytes;   /* activation block bytes; d at 0, s at 2 (Q8_1) */
     size_t x_qs;      /* offset of the activation's 32 codes */

@@ -6,7 +6,7 @@
  */
 #include <stddef.h>
 
-#include "basic_kernels.h"
+#include "panel_avx2.h"
 
 
 void q8_0_quantize_avx2(const float *src, void *dst, int64_t n) {
@@ -47,6 +47,6 @@ float q8_0_dot_avx2(const void *w, const void *x, int64_t n) {
 
 void q8_0_mul_mat_avx2(int64_t n, const void *w, size_t w_stride, int n_rows, const void *x,
                        size_t x_stride, int n_cols, float *out, size_t out_stride) {
-    basic_int8_mul_mat_avx2(q8_0_fmt, n, w, w_stride, n_rows, x, x_stride, n_cols, out,
+    panel_int8_mul_mat_avx2(q8_0_fmt, n, w, w_stride, n_rows, x, x_stride, n_cols, out,
                             out_stride);
 }

@@ -1,0 +1,241 @@
+/*
+ * panel_avx2.h — private to quant/x86: the batch product (prefill) of the
+ * 32-wide int8 block types (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0) with AVX2, as a
+ * packed-panel GEMM.
+ *
+ * Why a second kernel next to basic_int8_pass_avx2: that one keeps one
+ * 8-lane accumulator per (row, column) and so pays a convert, a scale and an
+ * FMA for every 32 products of every pair, plus a horizontal sum at the end.
+ * Here 8 weight rows are first unpacked and transposed into a panel whose
+ * 32-bit lane r holds 4 consecutive codes of row r. One broadcast of 4
+ * activation codes against one panel vector then gives, after VPMADDUBSW,
+ * the partial sums of all 8 rows in their own lanes: the block's int32 sums
+ * come out as one vector per column, scaled by one vector of 8 row scales.
+ * The unpacking is paid once per call, not once per column, so every
+ * further column costs only the multiply-adds.
+ *
+ * Exactness: codes are 0..15 or 0..31 (unsigned operand) against int8
+ * activations in [-127, 127]; VPMADDUBSW's pair sums are at most 3810 (Q4)
+ * or 7874 (Q5), so 8 resp. 4 of them add up in int16 without overflow
+ * before VPMADDWD widens them. Q8_0's signed codes use the sign trick and
+ * widen every step. The offset of Q4_0/Q5_0 (-off*sum(y)) is subtracted in
+ * int32 from column sums computed once per group of columns. Each block's
+ * integer sum is exact; the float accumulation runs over the blocks in
+ * order, so every output has one summation order whatever the threads.
+ * The order differs from the decode dot's (8 lanes, then a horizontal
+ * sum), so a batched prompt and token-by-token decoding agree to float
+ * rounding, not bit for bit.
+ */
+#ifndef EMBER_PANEL_AVX2_H
+#define EMBER_PANEL_AVX2_H
+
+#include "basic_kernels.h"
+
+#ifdef __AVX2__
+
+enum {
+    PANEL_ROWS = 8,   /* weight rows per panel: one per 32-bit lane */
+    PANEL_GROUP = 4,  /* panels packed together, sharing the column sums */
+    PANEL_KC = 64,    /* blocks per K chunk: 16 KB of codes per panel */
+    PANEL_COLS = 4,   /* columns per tile (4 accumulators, 4 int sums) */
+    PANEL_MIN_COLS = 4 /* fewer columns: basic_int8_pass_avx2 is cheaper */
+};
+
+struct panel {
+    __m256i codes[PANEL_KC][8]; /* [block][k/4]: lane r = codes 4k..4k+3 of row r */
+    float d[PANEL_KC][PANEL_ROWS];
+    float m[PANEL_KC][PANEL_ROWS]; /* AFFINE only */
+};
+
+/* The 8x8 transpose of 32-bit elements: v[r] lane k becomes v[k] lane r. */
+BASIC_INLINE void panel_transpose8(__m256i v[8]) {
+    __m256i t[8], u[8];
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm256_unpacklo_epi32(v[i], v[i + 1]);
+        t[i + 1] = _mm256_unpackhi_epi32(v[i], v[i + 1]);
+    }
+    for (int i = 0; i < 8; i += 4) {
+        u[i] = _mm256_unpacklo_epi64(t[i], t[i + 2]);
+        u[i + 1] = _mm256_unpackhi_epi64(t[i], t[i + 2]);
+        u[i + 2] = _mm256_unpacklo_epi64(t[i + 1], t[i + 3]);
+        u[i + 3] = _mm256_unpackhi_epi64(t[i + 1], t[i + 3]);
+    }
+    for (int k = 0; k < 4; k++) {
+        v[k] = _mm256_permute2x128_si256(u[k], u[k + 4], 0x20);
+        v[k + 4] = _mm256_permute2x128_si256(u[k], u[k + 4], 0x31);
+    }
+}
+
+/* Blocks b0 .. b0+nbk-1 of 8 rows (pointers already clamped) into p. */
+BASIC_INLINE void panel_pack(const struct basic_int8_fmt f, const uint8_t *const wr[8], int64_t b0,
+                             int nbk, struct panel *p) {
+    for (int i = 0; i < nbk; i++) {
+        const size_t wo = (size_t)(b0 + i) * f.w_bytes;
+        __m256i v[8];
+#pragma GCC unroll 8
+        for (int r = 0; r < 8; r++) {
+            v[r] = f.codes(wr[r] + wo);
+            p->d[i][r] = basic_f16(wr[r] + wo);
+            if (f.kind == BASIC_AFFINE) p->m[i][r] = basic_f16(wr[r] + wo + 2);
+        }
+        panel_transpose8(v);
+#pragma GCC unroll 8
+        for (int k = 0; k < 8; k++) p->codes[i][k] = v[k];
+    }
+}
+
+/* off * sum(y) of each of C columns' blocks b0 .. b0+nbk-1 (OFFSET only):
+ * VPSADBW sums the codes moved to unsigned by +128, 8 at a time. */
+BASIC_INLINE void panel_offsets(const struct basic_int8_fmt f, int C, const uint8_t *const xc[4],
+                                int64_t b0, int nbk, int32_t offs[4][PANEL_KC]) {
+    const __m256i bias = _mm256_set1_epi8((char)0x80), zero = _mm256_setzero_si256();
+    for (int c = 0; c < C; c++)
+        for (int i = 0; i < nbk; i++) {
+            const uint8_t *y = xc[c] + (size_t)(b0 + i) * f.x_bytes + f.x_qs;
+            __m256i s = _mm256_sad_epu8(_mm256_xor_si256(_mm256_loadu_si256((const __m256i *)y), bias), zero);
+            __m128i h = _mm_add_epi64(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+            h = _mm_add_epi64(h, _mm_unpackhi_epi64(h, h));
+            offs[c][i] = f.off * (_mm_cvtsi128_si32(h) - 32 * 128);
+        }
+}
+
+/* The 32-bit word of activation codes 4k..4k+3 of a block, in every lane. */
+BASIC_INLINE __m256i panel_bcast(const uint8_t *qs, int k) {
+    int32_t v;
+    memcpy(&v, qs + 4 * k, sizeof v);
+    return _mm256_set1_epi32(v);
+}
+
+/* One tile: the panel's 8 rows by C columns over nbk blocks; acc[c] lane r
+ * is output (row r, column c) and carries over between K chunks. */
+BASIC_INLINE void panel_tile(const struct basic_int8_fmt f, int C, const struct panel *p,
+                             const uint8_t *const xc[4], int64_t b0, int nbk,
+                             const int32_t offs[4][PANEL_KC], __m256 acc[4]) {
+    const __m256i ones = _mm256_set1_epi16(1);
+    /* int16 sums that fit: 8 pair sums of 4-bit codes, 4 of 5-bit ones */
+    const int span = f.code_max > 15 ? 4 : 8;
+    for (int i = 0; i < nbk; i++) {
+        const uint8_t *xb[4];
+#pragma GCC unroll 4
+        for (int c = 0; c < C; c++) xb[c] = xc[c] + (size_t)(b0 + i) * f.x_bytes;
+        __m256i s32[4], s16[4];
+#pragma GCC unroll 4
+        for (int c = 0; c < C; c++) s32[c] = s16[c] = _mm256_setzero_si256();
+#pragma GCC unroll 8
+        for (int k = 0; k < 8; k++) {
+            const __m256i w = p->codes[i][k];
+            if (f.kind == BASIC_SIGNED) {
+                const __m256i a = _mm256_abs_epi8(w);
+#pragma GCC unroll 4
+                for (int c = 0; c < C; c++) {
+                    __m256i y = _mm256_sign_epi8(panel_bcast(xb[c] + f.x_qs, k), w);
+                    s32[c] = _mm256_add_epi32(s32[c], basic_dot_u8s8_avx2(a, y));
+                }
+                continue;
+            }
+#pragma GCC unroll 4
+            for (int c = 0; c < C; c++)
+                s16[c] = _mm256_add_epi16(s16[c], _mm256_maddubs_epi16(w, panel_bcast(xb[c] + f.x_qs, k)));
+            if ((k + 1) % span == 0) {
+#pragma GCC unroll 4
+                for (int c = 0; c < C; c++) {
+                    s32[c] = _mm256_add_epi32(s32[c], _mm256_madd_epi16(s16[c], ones));
+                    s16[c] = _mm256_setzero_si256();
+                }
+            }
+        }
+        const __m256 dw = _mm256_loadu_ps(p->d[i]);
+#pragma GCC unroll 4
+        for (int c = 0; c < C; c++) {
+            __m256i s = s32[c];
+            if (f.kind == BASIC_OFFSET) s = _mm256_sub_epi32(s, _mm256_set1_epi32(offs[c][i]));
+            const __m256 dd = _mm256_mul_ps(dw, _mm256_set1_ps(basic_f16(xb[c])));
+            acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), dd, acc[c]);
+            if (f.kind == BASIC_AFFINE)
+                acc[c] = _mm256_fmadd_ps(_mm256_loadu_ps(p->m[i]), _mm256_set1_ps(basic_f16(xb[c] + 2)), acc[c]);
+        }
+    }
+}
+
+/* Lanes below `rows` of v into dst (the rest of an edge panel is padding). */
+BASIC_INLINE void panel_store(float *dst, __m256 v, int rows) {
+    if (rows >= 8) {
+        _mm256_storeu_ps(dst, v);
+        return;
+    }
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    _mm256_maskstore_ps(dst, _mm256_cmpgt_epi32(_mm256_set1_epi32(rows), lane), v);
+}
+
+BASIC_INLINE __m256 panel_load(const float *src, int rows) {
+    if (rows >= 8) return _mm256_loadu_ps(src);
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    return _mm256_maskload_ps(src, _mm256_cmpgt_epi32(_mm256_set1_epi32(rows), lane));
+}
+
+/* Columns c0 .. c0+C-1 of one K chunk against every packed panel. The
+ * running sums live in `out` between chunks (first chunk: from zero). */
+BASIC_INLINE void panel_columns(const struct basic_int8_fmt f, int C, const struct panel *pk,
+                                int n_panels, int rows_left, int64_t b0, int nbk, const void *x,
+                                size_t x_stride, int c0, float *out, size_t out_stride) {
+    const uint8_t *xc[4];
+    int32_t offs[4][PANEL_KC];
+#pragma GCC unroll 4
+    for (int c = 0; c < C; c++) xc[c] = (const uint8_t *)x + (size_t)(c0 + c) * x_stride;
+    if (f.kind == BASIC_OFFSET) panel_offsets(f, C, xc, b0, nbk, offs);
+    for (int g = 0; g < n_panels; g++) {
+        const int rows = rows_left - g * PANEL_ROWS;
+        float *o = out + (size_t)c0 * out_stride + (size_t)g * PANEL_ROWS;
+        __m256 acc[4];
+#pragma GCC unroll 4
+        for (int c = 0; c < C; c++)
+            acc[c] = b0 ? panel_load(o + (size_t)c * out_stride, rows) : _mm256_setzero_ps();
+        panel_tile(f, C, &pk[g], xc, b0, nbk, offs, acc);
+#pragma GCC unroll 4
+        for (int c = 0; c < C; c++) panel_store(o + (size_t)c * out_stride, acc[c], rows);
+    }
+}
+
+/* quant_ops.mul_mat for the 32-wide int8 types: the panel GEMM for 4 or
+ * more columns, basic_int8_mul_mat_avx2 (per-pair tiles) for fewer. */
+BASIC_INLINE void panel_int8_mul_mat_avx2(const struct basic_int8_fmt f, int64_t n, const void *w,
+                                          size_t w_stride, int n_rows, const void *x,
+                                          size_t x_stride, int n_cols, float *out,
+                                          size_t out_stride) {
+    if (n_cols < PANEL_MIN_COLS) {
+        basic_int8_mul_mat_avx2(f, n, w, w_stride, n_rows, x, x_stride, n_cols, out, out_stride);
+        return;
+    }
+    const int64_t nb = n / 32;
+    struct panel pk[PANEL_GROUP]; /* 72 KB: thread stacks are megabytes */
+    for (int r0 = 0; r0 < n_rows; r0 += PANEL_ROWS * PANEL_GROUP) {
+        const int rows_left = n_rows - r0;
+        const int n_panels = rows_left >= PANEL_ROWS * PANEL_GROUP
+                                 ? PANEL_GROUP
+                                 : (rows_left + PANEL_ROWS - 1) / PANEL_ROWS;
+        for (int64_t b0 = 0; b0 < nb; b0 += PANEL_KC) {
+            const int nbk = nb - b0 < PANEL_KC ? (int)(nb - b0) : PANEL_KC;
+            for (int g = 0; g < n_panels; g++) {
+                const uint8_t *wr[8];
+                for (int r = 0; r < 8; r++) {
+                    int row = r0 + g * PANEL_ROWS + r;
+                    wr[r] = (const uint8_t *)w + (size_t)(row < n_rows ? row : n_rows - 1) * w_stride;
+                }
+                panel_pack(f, wr, b0, nbk, &pk[g]);
+            }
+            const int main_cols = n_cols / PANEL_COLS * PANEL_COLS;
+            float *o = out + r0;
+            for (int c0 = 0; c0 < main_cols; c0 += PANEL_COLS)
+                panel_columns(f, PANEL_COLS, pk, n_panels, rows_left, b0, nbk, x, x_stride, c0, o, out_stride);
+            switch (n_cols - main_cols) {
+            case 1: panel_columns(f, 1, pk, n_panels, rows_left, b0, nbk, x, x_stride, main_cols, o, out_stride); break;
+            case 2: panel_columns(f, 2, pk, n_panels, rows_left, b0, nbk, x, x_stride, main_cols, o, out_stride); break;
+            case 3: panel_columns(f, 3, pk, n_panels, rows_left, b0, nbk, x, x_stride, main_cols, o, out_stride); break;
+            default: break;
+            }
+        }
+    }
+}
+
+#endif /* __AVX2__ */
+#endif
