@@ -69,7 +69,7 @@ static void matmul_task(void *arg, int task) {
 void ops_matmul(struct ops_ctx *c, float *out, const struct tensor *w, const float *x, int n) {
     const struct quant_ops *q = quant_ops_for(w->type);
     const struct quant_ops *vq = quant_ops_for(q->vec_type);
-    struct matmul_job j = {out, w, c->vec, vec_stride(q->vec_type, w->n_in), n, q, 16};
+    struct matmul_job j = {out, w, c->vec, vec_stride(q->vec_type, w->n_in), n, q, n >= 4 ? 32 : 16};
     for (int i = 0; i < n; i++)
         vq->quantize(x + (size_t)i * w->n_in, (uint8_t *)c->vec + (size_t)i * j.vec_stride, w->n_in);
     int64_t n_tasks = (w->n_out + j.rows_per_task - 1) / j.rows_per_task;

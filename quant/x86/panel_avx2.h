@@ -22,12 +22,15 @@
  * int32 from column sums computed once per group of columns. Each block's
  * integer sum is exact; the float accumulation runs over the blocks in
  * order, so every output has one summation order whatever the threads.
+ * With VNNI (the AVX-512 set) each broadcast costs one VPDPBUSD into int32.
  * The order differs from the decode dot's (8 lanes, then a horizontal
  * sum), so a batched prompt and token-by-token decoding agree to float
  * rounding, not bit for bit.
  */
 #ifndef EMBER_PANEL_AVX2_H
 #define EMBER_PANEL_AVX2_H
+
+#include <stdbool.h>
 
 #include "basic_kernels.h"
 
@@ -84,18 +87,29 @@ BASIC_INLINE void panel_pack(const struct basic_int8_fmt f, const uint8_t *const
     }
 }
 
-/* off * sum(y) of each of C columns' blocks b0 .. b0+nbk-1 (OFFSET only):
- * VPSADBW sums the codes moved to unsigned by +128, 8 at a time. */
-BASIC_INLINE void panel_offsets(const struct basic_int8_fmt f, int C, const uint8_t *const xc[4],
-                                int64_t b0, int nbk, int32_t offs[4][PANEL_KC]) {
+/* What the tiles need of C columns' blocks b0 .. b0+nbk-1 besides their
+ * codes, converted once for all panels: the scale d, Q8_1's s (AFFINE)
+ * and off*sum(y) (OFFSET; VPSADBW sums the codes moved to unsigned by
+ * +128). Each is then one broadcast load in the tile. */
+struct panel_cols {
+    float d[4][PANEL_KC], s[4][PANEL_KC];
+    int32_t off[4][PANEL_KC];
+};
+
+BASIC_INLINE void panel_prep_cols(const struct basic_int8_fmt f, int C, const uint8_t *const xc[4],
+                                  int64_t b0, int nbk, struct panel_cols *pc) {
     const __m256i bias = _mm256_set1_epi8((char)0x80), zero = _mm256_setzero_si256();
     for (int c = 0; c < C; c++)
         for (int i = 0; i < nbk; i++) {
-            const uint8_t *y = xc[c] + (size_t)(b0 + i) * f.x_bytes + f.x_qs;
-            __m256i s = _mm256_sad_epu8(_mm256_xor_si256(_mm256_loadu_si256((const __m256i *)y), bias), zero);
+            const uint8_t *xb = xc[c] + (size_t)(b0 + i) * f.x_bytes;
+            pc->d[c][i] = basic_f16(xb);
+            if (f.kind == BASIC_AFFINE) pc->s[c][i] = basic_f16(xb + 2);
+            if (f.kind != BASIC_OFFSET) continue;
+            __m256i y = _mm256_loadu_si256((const __m256i *)(xb + f.x_qs));
+            __m256i s = _mm256_sad_epu8(_mm256_xor_si256(y, bias), zero);
             __m128i h = _mm_add_epi64(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
             h = _mm_add_epi64(h, _mm_unpackhi_epi64(h, h));
-            offs[c][i] = f.off * (_mm_cvtsi128_si32(h) - 32 * 128);
+            pc->off[c][i] = f.off * (_mm_cvtsi128_si32(h) - 32 * 128);
         }
 }
 
@@ -106,37 +120,56 @@ BASIC_INLINE __m256i panel_bcast(const uint8_t *qs, int k) {
     return _mm256_set1_epi32(v);
 }
 
+/* s32 + the 4-byte dot products of u (unsigned) and s (signed) per lane:
+ * one VPDPBUSD where the set has VNNI (only the AVX-512 files define it). */
+BASIC_INLINE __m256i panel_dp(bool vnni, __m256i s32, __m256i u, __m256i s) {
+#ifdef __AVX512VNNI__
+    if (vnni) return _mm256_dpbusd_epi32(s32, u, s);
+#endif
+    (void)vnni;
+    return _mm256_add_epi32(s32, basic_dot_u8s8_avx2(u, s));
+}
+
 /* One tile: the panel's 8 rows by C columns over nbk blocks; acc[c] lane r
  * is output (row r, column c) and carries over between K chunks. */
-BASIC_INLINE void panel_tile(const struct basic_int8_fmt f, int C, const struct panel *p,
+BASIC_INLINE void panel_tile(const struct basic_int8_fmt f, bool vnni, int C, const struct panel *p,
                              const uint8_t *const xc[4], int64_t b0, int nbk,
-                             const int32_t offs[4][PANEL_KC], __m256 acc[4]) {
+                             const struct panel_cols *pc, __m256 acc_io[4]) {
     const __m256i ones = _mm256_set1_epi16(1);
-    /* int16 sums that fit: 8 pair sums of 4-bit codes, 4 of 5-bit ones */
-    const int span = f.code_max > 15 ? 4 : 8;
+    /* in locals, so the accumulators stay in registers */
+    __m256 acc[4];
+#pragma GCC unroll 4
+    for (int c = 0; c < C; c++) acc[c] = acc_io[c];
     for (int i = 0; i < nbk; i++) {
         const uint8_t *xb[4];
 #pragma GCC unroll 4
-        for (int c = 0; c < C; c++) xb[c] = xc[c] + (size_t)(b0 + i) * f.x_bytes;
+        for (int c = 0; c < C; c++) xb[c] = xc[c] + (size_t)(b0 + i) * f.x_bytes + f.x_qs;
         __m256i s32[4], s16[4];
 #pragma GCC unroll 4
         for (int c = 0; c < C; c++) s32[c] = s16[c] = _mm256_setzero_si256();
-#pragma GCC unroll 8
-        for (int k = 0; k < 8; k++) {
-            const __m256i w = p->codes[i][k];
-            if (f.kind == BASIC_SIGNED) {
-                const __m256i a = _mm256_abs_epi8(w);
+        /* two halves of 4 chunks, unrolled only within a half: unrolled
+         * whole, the compiler hoists the loads and spills registers */
+#pragma GCC unroll 1
+        for (int h = 0; h < 8; h += 4) {
 #pragma GCC unroll 4
-                for (int c = 0; c < C; c++) {
-                    __m256i y = _mm256_sign_epi8(panel_bcast(xb[c] + f.x_qs, k), w);
-                    s32[c] = _mm256_add_epi32(s32[c], basic_dot_u8s8_avx2(a, y));
+            for (int k = h; k < h + 4; k++) {
+                const __m256i w = p->codes[i][k];
+                if (f.kind == BASIC_SIGNED) {
+                    const __m256i a = _mm256_abs_epi8(w);
+#pragma GCC unroll 4
+                    for (int c = 0; c < C; c++)
+                        s32[c] = panel_dp(vnni, s32[c], a, _mm256_sign_epi8(panel_bcast(xb[c], k), w));
+                } else if (vnni) {
+#pragma GCC unroll 4
+                    for (int c = 0; c < C; c++) s32[c] = panel_dp(vnni, s32[c], w, panel_bcast(xb[c], k));
+                } else {
+#pragma GCC unroll 4
+                    for (int c = 0; c < C; c++)
+                        s16[c] = _mm256_add_epi16(s16[c], _mm256_maddubs_epi16(w, panel_bcast(xb[c], k)));
                 }
-                continue;
             }
-#pragma GCC unroll 4
-            for (int c = 0; c < C; c++)
-                s16[c] = _mm256_add_epi16(s16[c], _mm256_maddubs_epi16(w, panel_bcast(xb[c] + f.x_qs, k)));
-            if ((k + 1) % span == 0) {
+            /* int16 sums that fit: 8 pair sums of 4-bit codes, 4 of 5-bit ones */
+            if (!vnni && f.kind != BASIC_SIGNED && (h == 4 || f.code_max > 15)) {
 #pragma GCC unroll 4
                 for (int c = 0; c < C; c++) {
                     s32[c] = _mm256_add_epi32(s32[c], _mm256_madd_epi16(s16[c], ones));
@@ -148,13 +181,15 @@ BASIC_INLINE void panel_tile(const struct basic_int8_fmt f, int C, const struct 
 #pragma GCC unroll 4
         for (int c = 0; c < C; c++) {
             __m256i s = s32[c];
-            if (f.kind == BASIC_OFFSET) s = _mm256_sub_epi32(s, _mm256_set1_epi32(offs[c][i]));
-            const __m256 dd = _mm256_mul_ps(dw, _mm256_set1_ps(basic_f16(xb[c])));
+            if (f.kind == BASIC_OFFSET) s = _mm256_sub_epi32(s, _mm256_set1_epi32(pc->off[c][i]));
+            const __m256 dd = _mm256_mul_ps(dw, _mm256_broadcast_ss(&pc->d[c][i]));
             acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), dd, acc[c]);
             if (f.kind == BASIC_AFFINE)
-                acc[c] = _mm256_fmadd_ps(_mm256_loadu_ps(p->m[i]), _mm256_set1_ps(basic_f16(xb[c] + 2)), acc[c]);
+                acc[c] = _mm256_fmadd_ps(_mm256_loadu_ps(p->m[i]), _mm256_broadcast_ss(&pc->s[c][i]), acc[c]);
         }
     }
+#pragma GCC unroll 4
+    for (int c = 0; c < C; c++) acc_io[c] = acc[c];
 }
 
 /* Lanes below `rows` of v into dst (the rest of an edge panel is padding). */
@@ -175,14 +210,14 @@ BASIC_INLINE __m256 panel_load(const float *src, int rows) {
 
 /* Columns c0 .. c0+C-1 of one K chunk against every packed panel. The
  * running sums live in `out` between chunks (first chunk: from zero). */
-BASIC_INLINE void panel_columns(const struct basic_int8_fmt f, int C, const struct panel *pk,
+BASIC_INLINE void panel_columns(const struct basic_int8_fmt f, bool vnni, int C, const struct panel *pk,
                                 int n_panels, int rows_left, int64_t b0, int nbk, const void *x,
                                 size_t x_stride, int c0, float *out, size_t out_stride) {
     const uint8_t *xc[4];
-    int32_t offs[4][PANEL_KC];
+    struct panel_cols pc;
 #pragma GCC unroll 4
     for (int c = 0; c < C; c++) xc[c] = (const uint8_t *)x + (size_t)(c0 + c) * x_stride;
-    if (f.kind == BASIC_OFFSET) panel_offsets(f, C, xc, b0, nbk, offs);
+    panel_prep_cols(f, C, xc, b0, nbk, &pc);
     for (int g = 0; g < n_panels; g++) {
         const int rows = rows_left - g * PANEL_ROWS;
         float *o = out + (size_t)c0 * out_stride + (size_t)g * PANEL_ROWS;
@@ -190,24 +225,18 @@ BASIC_INLINE void panel_columns(const struct basic_int8_fmt f, int C, const stru
 #pragma GCC unroll 4
         for (int c = 0; c < C; c++)
             acc[c] = b0 ? panel_load(o + (size_t)c * out_stride, rows) : _mm256_setzero_ps();
-        panel_tile(f, C, &pk[g], xc, b0, nbk, offs, acc);
+        panel_tile(f, vnni, C, &pk[g], xc, b0, nbk, &pc, acc);
 #pragma GCC unroll 4
         for (int c = 0; c < C; c++) panel_store(o + (size_t)c * out_stride, acc[c], rows);
     }
 }
 
-/* quant_ops.mul_mat for the 32-wide int8 types: the panel GEMM for 4 or
- * more columns, basic_int8_mul_mat_avx2 (per-pair tiles) for fewer. */
-BASIC_INLINE void panel_int8_mul_mat_avx2(const struct basic_int8_fmt f, int64_t n, const void *w,
-                                          size_t w_stride, int n_rows, const void *x,
-                                          size_t x_stride, int n_cols, float *out,
-                                          size_t out_stride) {
-    if (n_cols < PANEL_MIN_COLS) {
-        basic_int8_mul_mat_avx2(f, n, w, w_stride, n_rows, x, x_stride, n_cols, out, out_stride);
-        return;
-    }
+/* The panel GEMM over all rows and columns (at least PANEL_MIN_COLS). */
+BASIC_INLINE void panel_int8_gemm(const struct basic_int8_fmt f, bool vnni, int64_t n, const void *w,
+                                  size_t w_stride, int n_rows, const void *x, size_t x_stride,
+                                  int n_cols, float *out, size_t out_stride) {
     const int64_t nb = n / 32;
-    struct panel pk[PANEL_GROUP]; /* 72 KB: thread stacks are megabytes */
+    struct panel pk[PANEL_GROUP]; /* 82 KB: thread stacks are megabytes */
     for (int r0 = 0; r0 < n_rows; r0 += PANEL_ROWS * PANEL_GROUP) {
         const int rows_left = n_rows - r0;
         const int n_panels = rows_left >= PANEL_ROWS * PANEL_GROUP
@@ -226,16 +255,41 @@ BASIC_INLINE void panel_int8_mul_mat_avx2(const struct basic_int8_fmt f, int64_t
             const int main_cols = n_cols / PANEL_COLS * PANEL_COLS;
             float *o = out + r0;
             for (int c0 = 0; c0 < main_cols; c0 += PANEL_COLS)
-                panel_columns(f, PANEL_COLS, pk, n_panels, rows_left, b0, nbk, x, x_stride, c0, o, out_stride);
+                panel_columns(f, vnni, PANEL_COLS, pk, n_panels, rows_left, b0, nbk, x, x_stride, c0, o, out_stride);
             switch (n_cols - main_cols) {
-            case 1: panel_columns(f, 1, pk, n_panels, rows_left, b0, nbk, x, x_stride, main_cols, o, out_stride); break;
-            case 2: panel_columns(f, 2, pk, n_panels, rows_left, b0, nbk, x, x_stride, main_cols, o, out_stride); break;
-            case 3: panel_columns(f, 3, pk, n_panels, rows_left, b0, nbk, x, x_stride, main_cols, o, out_stride); break;
+            case 1: panel_columns(f, vnni, 1, pk, n_panels, rows_left, b0, nbk, x, x_stride, main_cols, o, out_stride); break;
+            case 2: panel_columns(f, vnni, 2, pk, n_panels, rows_left, b0, nbk, x, x_stride, main_cols, o, out_stride); break;
+            case 3: panel_columns(f, vnni, 3, pk, n_panels, rows_left, b0, nbk, x, x_stride, main_cols, o, out_stride); break;
             default: break;
             }
         }
     }
 }
+
+/* quant_ops.mul_mat for the 32-wide int8 types: the panel GEMM for 4 or
+ * more columns; for fewer (decode), the per-pair tiles of basic_kernels.h,
+ * which need no packing. */
+BASIC_INLINE void panel_int8_mul_mat_avx2(const struct basic_int8_fmt f, int64_t n, const void *w,
+                                          size_t w_stride, int n_rows, const void *x,
+                                          size_t x_stride, int n_cols, float *out,
+                                          size_t out_stride) {
+    if (n_cols < PANEL_MIN_COLS)
+        basic_int8_mul_mat_avx2(f, n, w, w_stride, n_rows, x, x_stride, n_cols, out, out_stride);
+    else
+        panel_int8_gemm(f, false, n, w, w_stride, n_rows, x, x_stride, n_cols, out, out_stride);
+}
+
+#ifdef __AVX512VNNI__
+BASIC_INLINE void panel_int8_mul_mat_vnni(const struct basic_int8_fmt f, int64_t n, const void *w,
+                                          size_t w_stride, int n_rows, const void *x,
+                                          size_t x_stride, int n_cols, float *out,
+                                          size_t out_stride) {
+    if (n_cols < PANEL_MIN_COLS)
+        basic_int8_mul_mat_vnni(f, n, w, w_stride, n_rows, x, x_stride, n_cols, out, out_stride);
+    else
+        panel_int8_gemm(f, true, n, w, w_stride, n_rows, x, x_stride, n_cols, out, out_stride);
+}
+#endif
 
 #endif /* __AVX2__ */
 #endif

@@ -7,13 +7,14 @@
  */
 #include <stddef.h>
 
-#include "basic_kernels.h"
+#include "panel_avx2.h"
 
 static inline __m256i q4_0_codes(const uint8_t *blk) {
     return basic_nibbles(blk + offsetof(block_q4_0, qs));
 }
 
 static const struct basic_int8_fmt q4_0_fmt = {
+    .code_max = 15,
     .kind = BASIC_OFFSET,
     .off = 8,
     .w_bytes = sizeof(block_q4_0),
@@ -28,6 +29,6 @@ float q4_0_dot_avx512(const void *w, const void *x, int64_t n) {
 
 void q4_0_mul_mat_avx512(int64_t n, const void *w, size_t w_stride, int n_rows, const void *x,
                          size_t x_stride, int n_cols, float *out, size_t out_stride) {
-    basic_int8_mul_mat_vnni(q4_0_fmt, n, w, w_stride, n_rows, x, x_stride, n_cols, out,
+    panel_int8_mul_mat_vnni(q4_0_fmt, n, w, w_stride, n_rows, x, x_stride, n_cols, out,
                             out_stride);
 }

@@ -6,7 +6,7 @@
  */
 #include <stddef.h>
 
-#include "basic_kernels.h"
+#include "panel_avx2.h"
 
 static inline __m256i q5_0_codes(const uint8_t *blk) {
     return _mm256_or_si256(basic_nibbles(blk + offsetof(block_q5_0, qs)),
@@ -14,6 +14,7 @@ static inline __m256i q5_0_codes(const uint8_t *blk) {
 }
 
 static const struct basic_int8_fmt q5_0_fmt = {
+    .code_max = 31,
     .kind = BASIC_OFFSET,
     .off = 16,
     .w_bytes = sizeof(block_q5_0),
@@ -28,6 +29,6 @@ float q5_0_dot_avx512(const void *w, const void *x, int64_t n) {
 
 void q5_0_mul_mat_avx512(int64_t n, const void *w, size_t w_stride, int n_rows, const void *x,
                          size_t x_stride, int n_cols, float *out, size_t out_stride) {
-    basic_int8_mul_mat_vnni(q5_0_fmt, n, w, w_stride, n_rows, x, x_stride, n_cols, out,
+    panel_int8_mul_mat_vnni(q5_0_fmt, n, w, w_stride, n_rows, x, x_stride, n_cols, out,
                             out_stride);
 }

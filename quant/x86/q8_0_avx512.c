@@ -7,7 +7,7 @@
  */
 #include <stddef.h>
 
-#include "basic_kernels.h"
+#include "panel_avx2.h"
 
 static inline __m256i q8_0_codes(const uint8_t *blk) {
     return _mm256_loadu_si256((const __m256i *)(blk + offsetof(block_q8_0, qs)));
@@ -27,6 +27,6 @@ float q8_0_dot_avx512(const void *w, const void *x, int64_t n) {
 
 void q8_0_mul_mat_avx512(int64_t n, const void *w, size_t w_stride, int n_rows, const void *x,
                          size_t x_stride, int n_cols, float *out, size_t out_stride) {
-    basic_int8_mul_mat_vnni(q8_0_fmt, n, w, w_stride, n_rows, x, x_stride, n_cols, out,
+    panel_int8_mul_mat_vnni(q8_0_fmt, n, w, w_stride, n_rows, x, x_stride, n_cols, out,
                             out_stride);
 }
