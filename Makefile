@@ -42,7 +42,7 @@ LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS))
 TEST_SRCS := $(wildcard tests/test_*.c)
 TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 
-.PHONY: all test demo clean tests lib sanitize lint fuzz fuzz-long fuzz-build
+.PHONY: all test demo clean tests lib sanitize lint fuzz fuzz-long fuzz-build bench-kernels
 
 BIN     ?= ember
 
@@ -76,6 +76,11 @@ lib: $(LIB_OBJS)
 # Runs every C test binary and every tests/test_*.sh; last line "N passed, N failed".
 test: ember tests
 	@EMBER=./ember TEST_BIN=$(BUILD)/tests bash tests/run.sh
+
+# Kernel throughput per type for the chosen set (EMBER_ISA=...), one thread.
+bench-kernels: $(BUILD)/bench-kernels
+$(BUILD)/bench-kernels: scripts/bench-kernels.c $(LIB_OBJS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS)
 
 demo: ember
 	./ember run -m tests/data/models/stories260K.gguf -p "Once upon a time" -n 200 --temp 0.8 -s 42

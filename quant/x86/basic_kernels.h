@@ -27,6 +27,7 @@
 #ifndef EMBER_BASIC_KERNELS_H
 #define EMBER_BASIC_KERNELS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -293,6 +294,7 @@ struct basic_int8_fmt {
     enum basic_int8_kind kind;
     int off;          /* OFFSET only */
     int code_max;     /* largest unsigned code: 15 or 31 (not SIGNED) */
+    bool flip;        /* panel_avx2.h: codes + 128 (xor 0x80), as OFFSET */
     size_t w_bytes;   /* weight block bytes; d at 0, m at 2 (AFFINE) */
     size_t x_bytes;   /* activation block bytes; d at 0, s at 2 (Q8_1) */
     size_t x_qs;      /* offset of the activation's 32 codes */

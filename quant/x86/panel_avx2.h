@@ -22,7 +22,8 @@
  * int32 from column sums computed once per group of columns. Each block's
  * integer sum is exact; the float accumulation runs over the blocks in
  * order, so every output has one summation order whatever the threads.
- * With VNNI (the AVX-512 set) each broadcast costs one VPDPBUSD into int32.
+ * With VNNI (the AVX-512 set) each broadcast costs one VPDPBUSD into int32,
+ * Q8_0's too: its codes are stored +128 and treated as an offset format.
  * The order differs from the decode dot's (8 lanes, then a horizontal
  * sum), so a batched prompt and token-by-token decoding agree to float
  * rounding, not bit for bit.
@@ -78,6 +79,7 @@ BASIC_INLINE void panel_pack(const struct basic_int8_fmt f, const uint8_t *const
 #pragma GCC unroll 8
         for (int r = 0; r < 8; r++) {
             v[r] = f.codes(wr[r] + wo);
+            if (f.flip) v[r] = _mm256_xor_si256(v[r], _mm256_set1_epi8((char)0x80));
             p->d[i][r] = basic_f16(wr[r] + wo);
             if (f.kind == BASIC_AFFINE) p->m[i][r] = basic_f16(wr[r] + wo + 2);
         }
@@ -284,10 +286,21 @@ BASIC_INLINE void panel_int8_mul_mat_vnni(const struct basic_int8_fmt f, int64_t
                                           size_t w_stride, int n_rows, const void *x,
                                           size_t x_stride, int n_cols, float *out,
                                           size_t out_stride) {
-    if (n_cols < PANEL_MIN_COLS)
+    if (n_cols < PANEL_MIN_COLS) {
         basic_int8_mul_mat_vnni(f, n, w, w_stride, n_rows, x, x_stride, n_cols, out, out_stride);
-    else
-        panel_int8_gemm(f, true, n, w, w_stride, n_rows, x, x_stride, n_cols, out, out_stride);
+        return;
+    }
+    struct basic_int8_fmt g = f;
+    if (f.kind == BASIC_SIGNED) {
+        /* VPDPBUSD has no int16 stage to overflow: Q8_0's codes move to
+         * unsigned by +128 and the offset comes off as 128*sum(y), one
+         * instruction per broadcast instead of a sign fix-up and one */
+        g.kind = BASIC_OFFSET;
+        g.off = 128;
+        g.code_max = 255;
+        g.flip = true;
+    }
+    panel_int8_gemm(g, true, n, w, w_stride, n_rows, x, x_stride, n_cols, out, out_stride);
 }
 #endif
 

@@ -1,0 +1,94 @@
+/*
+ * bench-kernels.c — throughput of one kernel set's matrix products, per
+ * weight type, single thread: decode (1 column) and prefill (many columns)
+ * on a 2048 x 2048 weight matrix of random values, in billions of
+ * multiply-adds per second (best of several runs, so a noisy machine shows
+ * its quiet moments). For comparing kernel variants and instruction sets on
+ * one machine; whole-model speed is `ember bench`'s job.
+ *
+ *   make bench-kernels && EMBER_ISA=avx2 build/bench-kernels [COLS (128)] [TYPE ...]
+ *
+ * TYPE is a ggml type name (Q4_0, Q8_0, Q4_K, ...); default: every type
+ * with a quantizer and a dot product.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cpu_features.h"
+#include "ember.h"
+#include "quant.h"
+
+enum { ROWS = 16384, N = 2048, REPS = 10, BAND = 32 };
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static float frand(void) { return (float)rand() / (float)RAND_MAX - 0.5f; }
+
+/* Best GMAC/s of mul_mat over all rows (in bands, as ops.c calls it). */
+static double measure(const struct quant_ops *q, const uint8_t *w, size_t rb, const uint8_t *x,
+                      size_t xb, int cols, float *out) {
+    double best = 1e30;
+    for (int it = 0; it < REPS; it++) {
+        double t = now();
+        for (int r0 = 0; r0 < ROWS; r0 += BAND)
+            q->mul_mat(N, w + (size_t)r0 * rb, rb, BAND, x, xb, cols, out + r0, ROWS);
+        t = now() - t;
+        if (t < best) best = t;
+    }
+    return (double)ROWS * N * cols / best * 1e-9;
+}
+
+static void bench_type(int t, int cols) {
+    const struct quant_ops *q = quant_ops_for(t);
+    const struct quant_ops *vq = quant_ops_for(q->vec_type);
+    size_t rb = quant_row_bytes(t, N), xb = (quant_row_bytes(q->vec_type, N) + 63) / 64 * 64;
+    float *f = malloc(sizeof(float) * N), *out = malloc(sizeof(float) * ROWS * (size_t)cols);
+    uint8_t *w = malloc(rb * ROWS), *x = malloc(xb * (size_t)cols);
+    if (!f || !out || !w || !x) {
+        fprintf(stderr, "bench-kernels: out of memory\n");
+        exit(1);
+    }
+    for (int r = 0; r < ROWS; r++) {
+        for (int i = 0; i < N; i++) f[i] = frand();
+        q->quantize(f, w + (size_t)r * rb, N);
+    }
+    for (int c = 0; c < cols; c++) {
+        for (int i = 0; i < N; i++) f[i] = frand();
+        vq->quantize(f, x + (size_t)c * xb, N);
+    }
+    double dec = measure(q, w, rb, x, xb, 1, out);
+    printf("| %-5s | %8.1f | %8.1f | %8.1f |\n", q->name, dec, dec * 1e9 / N * (double)rb * 1e-9,
+           measure(q, w, rb, x, xb, cols, out));
+    free(f);
+    free(out);
+    free(w);
+    free(x);
+}
+
+int main(int argc, char **argv) {
+    struct ember_err err = {0};
+    if (cpu_dispatch_init(&err) != EMBER_OK) {
+        fprintf(stderr, "bench-kernels: %s\n", err.msg);
+        return 1;
+    }
+    int cols = argc > 1 ? atoi(argv[1]) : 128;
+    if (cols < 1) cols = 128;
+    srand(1);
+    printf("kernel set %s, %d x %d weights, 1 thread, GMAC/s (best of %d)\n\n",
+           cpu_isa_name(cpu_isa_chosen()), ROWS, N, REPS);
+    printf("| type  |   decode | decode GB/s | %4d cols |\n| ----- | -------: | -------: | -------: |\n", cols);
+    for (int t = 0; t < EMBER_TYPE_COUNT; t++) {
+        const struct quant_ops *q = quant_ops_for(t);
+        if (!q || !q->quantize || !q->dot || !q->mul_mat) continue;
+        bool wanted = argc <= 2;
+        for (int a = 2; a < argc; a++) wanted |= !strcmp(argv[a], q->name);
+        if (wanted) bench_type(t, cols);
+    }
+    return 0;
+}
