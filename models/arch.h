@@ -30,6 +30,8 @@ struct model {
     const float *output_norm;      /* [n_embd] */
     struct tensor output;          /* [n_embd -> n_vocab]; tok_embd when tied */
     struct layer_weights *layers;  /* [n_layer] */
+    void *packed;                  /* the prepacked matrices, one allocation */
+    size_t packed_bytes;
 };
 
 /* Per-sequence state: scratch for a batch of up to n_batch tokens, and the

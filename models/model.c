@@ -14,6 +14,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "os.h"
 #include "quant.h"
 
 static const struct model_arch *const archs[] = {&llama_arch, &qwen2_arch};
@@ -184,6 +185,48 @@ static void count_params(struct model *m, const struct gguf_file *f) {
     }
 }
 
+/* The matrices a kernel set has a faster layout for, copied into it once
+ * (as llama.cpp's CPU "repack" does): one allocation, so a model costs its
+ * file size once more in memory for those types. Only speed depends on it:
+ * when the allocation fails, or EMBER_REPACK=0, matmul reads the mapped
+ * file. pass 0 sizes, pass 1 packs. */
+static void pack_weights(struct model *m) {
+    const char *env = getenv("EMBER_REPACK");
+    if (env && !strcmp(env, "0")) return;
+    size_t total = 0;
+    uint8_t *buf = NULL;
+    for (int pass = 0; pass < 2; pass++) {
+        size_t at = 0;
+        for (int l = -1; l < m->info.n_layer; l++) {
+            struct layer_weights *w = l >= 0 ? &m->layers[l] : NULL;
+            struct tensor *ts[7] = {&m->output};
+            int nt = 1;
+            if (w) {
+                struct tensor *lt[7] = {&w->wq, &w->wk, &w->wv, &w->wo, &w->w_gate, &w->w_up, &w->w_down};
+                memcpy(ts, lt, sizeof lt);
+                nt = 7;
+            }
+            for (int i = 0; i < nt; i++) {
+                const struct quant_ops *q = quant_ops_for(ts[i]->type);
+                if (!q->pack || !q->mul_mat_packed) continue;
+                size_t bytes = (q->pack_bytes(ts[i]->n_out, ts[i]->n_in) + 63) & ~(size_t)63;
+                if (pass == 1) {
+                    q->pack(ts[i]->n_in, ts[i]->data, ts[i]->row_bytes, ts[i]->n_out, buf + at);
+                    ts[i]->packed = buf + at;
+                    /* the file's copy is not read again (but for a tied
+                     * embedding's lookups, which fault pages back in) */
+                    os_drop_pages(ts[i]->data, (size_t)ts[i]->n_out * ts[i]->row_bytes);
+                }
+                at += bytes;
+            }
+        }
+        total = at;
+        if (pass == 0 && (total == 0 || !(buf = os_alloc_large(total)))) return;
+    }
+    m->packed = buf;
+    m->packed_bytes = total;
+}
+
 enum ember_status model_load(const struct gguf_file *f, struct model **out,
                              struct ember_err *err) {
     *out = NULL;
@@ -210,12 +253,14 @@ enum ember_status model_load(const struct gguf_file *f, struct model **out,
         return st;
     }
     count_params(m, f);
+    pack_weights(m);
     *out = m;
     return EMBER_OK;
 }
 
 void model_free(struct model *m) {
     if (!m) return;
+    os_free_large(m->packed, m->packed_bytes);
     free(m->layers);
     free(m);
 }

@@ -10,6 +10,7 @@
 #include "quant_impl.h"
 
 #include <math.h>
+#include <string.h>
 
 void q4_0_dequant_ref(const void *src, float *dst, int64_t n) {
     const block_q4_0 *b = src;
@@ -58,4 +59,21 @@ float q4_0_dot_ref(const void *w, const void *x, int64_t n) {
         sum += (float)isum * (quant_f16_to_f32(a[i].d) * quant_f16_to_f32(b[i].d));
     }
     return sum;
+}
+
+size_t q4_0x8_pack_bytes(int64_t n_rows, int64_t n) {
+    return (size_t)((n_rows + PACK_ROWS - 1) / PACK_ROWS) * (size_t)(n / QK4_0) * sizeof(block_q4_0x8);
+}
+
+void q4_0x8_pack(int64_t n, const void *w, size_t w_stride, int64_t n_rows, void *dst) {
+    block_q4_0x8 *out = dst;
+    const int64_t nb = n / QK4_0;
+    for (int64_t r0 = 0; r0 < n_rows; r0 += PACK_ROWS)
+        for (int64_t i = 0; i < nb; i++, out++)
+            for (int r = 0; r < PACK_ROWS; r++) {
+                int64_t row = r0 + r < n_rows ? r0 + r : n_rows - 1;
+                const block_q4_0 *b = (const block_q4_0 *)((const uint8_t *)w + (size_t)row * w_stride) + i;
+                out->d[r] = b->d;
+                for (int j = 0; j < 4; j++) memcpy(out->qs[j][r], b->qs + 4 * j, 4);
+            }
 }

@@ -52,7 +52,20 @@ struct quant_ops {
     void (*mul_mat)(int64_t n, const void *w, size_t w_stride, int n_rows,
                     const void *x, size_t x_stride, int n_cols, float *out,
                     size_t out_stride);
+    /* Optional interleaved copy of a weight matrix that a kernel set reads
+     * faster than the file's row-by-row layout (NULL: none). Rows go in
+     * groups of PACK_ROWS, the last one padded by repeating its last row;
+     * pack_bytes(n_rows, n) is the size of n_rows rows, so a band starting
+     * at row r0 (a multiple of PACK_ROWS) starts r0 / PACK_ROWS *
+     * pack_bytes(PACK_ROWS, n) bytes in. mul_mat_packed is mul_mat reading
+     * such a band. */
+    size_t (*pack_bytes)(int64_t n_rows, int64_t n);
+    void (*pack)(int64_t n, const void *w, size_t w_stride, int64_t n_rows, void *dst);
+    void (*mul_mat_packed)(int64_t n, const void *wp, int n_rows, const void *x,
+                           size_t x_stride, int n_cols, float *out, size_t out_stride);
 };
+
+#define PACK_ROWS 8
 
 /* The ops of a supported type, or NULL (unknown id, or a ggml type such as
  * IQ2_XXS that ember does not implement). The table is static: no free. */

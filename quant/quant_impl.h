@@ -110,6 +110,19 @@ typedef struct {
 } block_q8_k;
 
 _Static_assert(sizeof(block_q4_0) == 18, "block_q4_0 layout");
+
+/* Q4_0 packed by 8 rows (quant_ops.pack; read by the x86 kernels): per
+ * block, the 8 rows' f16 scales, then 4 vectors of 32 bytes in which the
+ * 4-byte lane r of vector j holds qs[4j..4j+3] of row r, so low nibbles
+ * are elements 4j..4j+3 and high nibbles 16+4j..16+4j+3 of the 8 rows:
+ * one load, mask or shift gives a 32-bit lane of 4 codes per row. */
+typedef struct {
+    uint16_t d[PACK_ROWS];
+    uint8_t qs[4][PACK_ROWS][4];
+} block_q4_0x8;
+_Static_assert(sizeof(block_q4_0x8) == 8 * sizeof(block_q4_0), "block_q4_0x8 layout");
+size_t q4_0x8_pack_bytes(int64_t n_rows, int64_t n);
+void q4_0x8_pack(int64_t n, const void *w, size_t w_stride, int64_t n_rows, void *dst);
 _Static_assert(sizeof(block_q4_1) == 20, "block_q4_1 layout");
 _Static_assert(sizeof(block_q5_0) == 22, "block_q5_0 layout");
 _Static_assert(sizeof(block_q5_1) == 24, "block_q5_1 layout");

@@ -30,14 +30,19 @@ static double now(void) {
 
 static float frand(void) { return (float)rand() / (float)RAND_MAX - 0.5f; }
 
-/* Best GMAC/s of mul_mat over all rows (in bands, as ops.c calls it). */
-static double measure(const struct quant_ops *q, const uint8_t *w, size_t rb, const uint8_t *x,
-                      size_t xb, int cols, float *out) {
+/* Best GMAC/s of mul_mat over all rows (in bands, as ops.c calls it), or
+ * of mul_mat_packed when wp is the packed copy. */
+static double measure(const struct quant_ops *q, const uint8_t *w, size_t rb, const uint8_t *wp,
+                      const uint8_t *x, size_t xb, int cols, float *out) {
     double best = 1e30;
     for (int it = 0; it < REPS; it++) {
         double t = now();
         for (int r0 = 0; r0 < ROWS; r0 += BAND)
-            q->mul_mat(N, w + (size_t)r0 * rb, rb, BAND, x, xb, cols, out + r0, ROWS);
+            if (wp)
+                q->mul_mat_packed(N, wp + (size_t)(r0 / PACK_ROWS) * q->pack_bytes(PACK_ROWS, N),
+                                  BAND, x, xb, cols, out + r0, ROWS);
+            else
+                q->mul_mat(N, w + (size_t)r0 * rb, rb, BAND, x, xb, cols, out + r0, ROWS);
         t = now() - t;
         if (t < best) best = t;
     }
@@ -62,9 +67,18 @@ static void bench_type(int t, int cols) {
         for (int i = 0; i < N; i++) f[i] = frand();
         vq->quantize(f, x + (size_t)c * xb, N);
     }
-    double dec = measure(q, w, rb, x, xb, 1, out);
-    printf("| %-5s | %8.1f | %8.1f | %8.1f |\n", q->name, dec, dec * 1e9 / N * (double)rb * 1e-9,
-           measure(q, w, rb, x, xb, cols, out));
+    double dec = measure(q, w, rb, NULL, x, xb, 1, out);
+    printf("| %-12s | %8.1f | %8.1f | %8.1f |\n", q->name, dec, dec / N * (double)rb,
+           measure(q, w, rb, NULL, x, xb, cols, out));
+    if (q->pack && q->mul_mat_packed) {
+        uint8_t *wp = malloc(q->pack_bytes(ROWS, N));
+        if (!wp) exit(1);
+        q->pack(N, w, rb, ROWS, wp);
+        dec = measure(q, w, rb, wp, x, xb, 1, out);
+        printf("| %-5s packed | %8.1f | %8.1f | %8.1f |\n", q->name, dec, dec / N * (double)rb,
+               measure(q, w, rb, wp, x, xb, cols, out));
+        free(wp);
+    }
     free(f);
     free(out);
     free(w);
@@ -82,7 +96,7 @@ int main(int argc, char **argv) {
     srand(1);
     printf("kernel set %s, %d x %d weights, 1 thread, GMAC/s (best of %d)\n\n",
            cpu_isa_name(cpu_isa_chosen()), ROWS, N, REPS);
-    printf("| type  |   decode | decode GB/s | %4d cols |\n| ----- | -------: | -------: | -------: |\n", cols);
+    printf("| type         |   decode | decode GB/s | %4d cols |\n| ------------ | -------: | -------: | -------: |\n", cols);
     for (int t = 0; t < EMBER_TYPE_COUNT; t++) {
         const struct quant_ops *q = quant_ops_for(t);
         if (!q || !q->quantize || !q->dot || !q->mul_mat) continue;

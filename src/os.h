@@ -31,4 +31,16 @@ void os_on_mapped_file_fault(const char *msg);
 /* Wall-clock milliseconds from a monotonic clock. */
 double os_now_ms(void);
 
+/* A large zeroed allocation straight from the system (so freeing it
+ * returns the memory), or NULL. Freed with os_free_large and the same
+ * size. Not on huge pages: asking for them made start-up slower and less
+ * predictable here (compaction stalls of up to a second). */
+void *os_alloc_large(size_t n);
+void os_free_large(void *p, size_t n);
+
+/* Tell the system this process no longer needs the whole pages inside
+ * [p, p+n) of a read-only file mapping: they leave its resident set (a
+ * later read faults them back in from the page cache). */
+void os_drop_pages(const void *p, size_t n);
+
 #endif

@@ -118,3 +118,20 @@ double os_now_ms(void) {
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
+
+void *os_alloc_large(size_t n) {
+    void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+void os_free_large(void *p, size_t n) {
+    if (p) munmap(p, n);
+}
+
+void os_drop_pages(const void *p, size_t n) {
+    long ps = sysconf(_SC_PAGESIZE);
+    if (ps <= 0) return;
+    uintptr_t a = ((uintptr_t)p + (uintptr_t)ps - 1) & ~(uintptr_t)(ps - 1);
+    uintptr_t b = ((uintptr_t)p + n) & ~(uintptr_t)(ps - 1);
+    if (b > a) madvise((void *)a, b - a, MADV_DONTNEED); /* advice only */
+}

@@ -337,31 +337,47 @@ static void check_mul_mat_n(const char *isa, int t, const struct quant_ops *q, i
             bound[c][i] = dot_bound(wf + (size_t)i * n, xf + (size_t)c * n, n, q->block_elems);
         }
 
-    double worst = 0.0;
-    long clobbered = 0;
-    int fails = 0;
-    for (int rows = 1; rows <= mm_rows; rows++)
-        for (int cols = 1; cols <= mm_cols; cols++) {
-            for (size_t i = 0; i < out_stride * MM_MAX; i++) out[i] = canary;
-            q->mul_mat(n, w, w_stride, rows, x, x_stride, cols, out, out_stride);
-            for (int c = 0; c < MM_MAX; c++)
-                for (size_t i = 0; i < out_stride; i++) {
-                    float got = out[(size_t)c * out_stride + i];
-                    if (c < cols && i < (size_t)rows) {
-                        double e = dot_error(got, want[c][i], bound[c][i]);
-                        if (e > worst) worst = e;
-                        if (e > DOT_TOL && fails++ < 3)
-                            printf("# %s %s mul_mat %dx%d [%d][%zu]: got %.9g want %.9g\n", isa,
-                                   q->name, rows, cols, c, i, got, want[c][i]);
-                    } else {
-                        clobbered += to_bits(got) != to_bits(canary);
+    /* variant 0: mul_mat on the rows as stored; with a packed layout also
+     * 1: mul_mat_packed from row 0 and 2: from the band at row PACK_ROWS */
+    uint8_t *packed = NULL;
+    if (q->pack && q->mul_mat_packed) {
+        packed = xmalloc(q->pack_bytes(MM_MAX, n));
+        q->pack(n, w, w_stride, MM_MAX, packed);
+    }
+    static const char *const what[3] = {"mul_mat", "mul_mat_packed", "mul_mat_packed (band at row 8)"};
+    for (int v = 0; v < (packed ? 3 : 1); v++) {
+        const int r0 = v == 2 ? PACK_ROWS : 0;
+        double worst = 0.0;
+        long clobbered = 0;
+        int fails = 0;
+        for (int rows = 1; rows <= mm_rows && r0 + rows <= MM_MAX; rows++)
+            for (int cols = 1; cols <= mm_cols; cols++) {
+                for (size_t i = 0; i < out_stride * MM_MAX; i++) out[i] = canary;
+                if (v == 0)
+                    q->mul_mat(n, w, w_stride, rows, x, x_stride, cols, out, out_stride);
+                else
+                    q->mul_mat_packed(n, packed + (r0 ? q->pack_bytes(PACK_ROWS, n) : 0), rows, x,
+                                      x_stride, cols, out, out_stride);
+                for (int c = 0; c < MM_MAX; c++)
+                    for (size_t i = 0; i < out_stride; i++) {
+                        float got = out[(size_t)c * out_stride + i];
+                        if (c < cols && i < (size_t)rows) {
+                            double e = dot_error(got, want[c][i + r0], bound[c][i + r0]);
+                            if (e > worst) worst = e;
+                            if (e > DOT_TOL && fails++ < 3)
+                                printf("# %s %s %s %dx%d [%d][%zu]: got %.9g want %.9g\n", isa,
+                                       q->name, what[v], rows, cols, c, i, got, want[c][i + r0]);
+                        } else {
+                            clobbered += to_bits(got) != to_bits(canary);
+                        }
                     }
-                }
-        }
-    CHECK(worst <= DOT_TOL && clobbered == 0,
-          "%s %s mul_mat: 1..%d x 1..%d, n=%lld, max |err|/S = %.3g (tol %.0e), %ld writes "
-          "outside the result",
-          isa, q->name, mm_rows, mm_cols, (long long)n, worst, DOT_TOL, clobbered);
+            }
+        CHECK(worst <= DOT_TOL && clobbered == 0,
+              "%s %s %s: 1..%d x 1..%d, n=%lld, max |err|/S = %.3g (tol %.0e), %ld writes "
+              "outside the result",
+              isa, q->name, what[v], mm_rows, mm_cols, (long long)n, worst, DOT_TOL, clobbered);
+    }
+    free(packed);
     free(w);
     free(x);
     free(tmp);
@@ -371,12 +387,12 @@ static void check_mul_mat_n(const char *isa, int t, const struct quant_ops *q, i
 }
 
 /* Short rows at every shape up to MM_MAX x MM_MAX; for the 32-wide block
- * types also rows of 133 blocks, longer than the chunks (64 blocks) in
- * which the panel kernels walk K, at fewer shapes. */
+ * types also rows of 517 blocks, longer than the chunks in which the panel
+ * kernels walk K (64 blocks, 512 for prepacked weights), at fewer shapes. */
 static void check_mul_mat(const char *isa, int t, const struct quant_ops *q) {
     const int64_t n = q->block_elems == 1 ? 67 : q->block_elems * (q->block_elems > 32 ? 3 : 7);
     check_mul_mat_n(isa, t, q, n, MM_MAX, MM_MAX);
-    if (q->block_elems == 32) check_mul_mat_n(isa, t, q, 32 * 133, 17, 9);
+    if (q->block_elems == 32) check_mul_mat_n(isa, t, q, 32 * 517, 17, 9);
 }
 
 /* ------------------------------------------------------------------- main */

@@ -52,6 +52,14 @@ static void matmul_task(void *arg, int task) {
     int64_t r0 = (int64_t)task * j->rows_per_task;
     int64_t r1 = r0 + j->rows_per_task;
     if (r1 > j->w->n_out) r1 = j->w->n_out;
+    if (j->w->packed && j->q->mul_mat_packed) {
+        /* rows_per_task is a multiple of PACK_ROWS, so r0 starts a group */
+        const uint8_t *band = (const uint8_t *)j->w->packed +
+                              (size_t)(r0 / PACK_ROWS) * j->q->pack_bytes(PACK_ROWS, j->w->n_in);
+        j->q->mul_mat_packed(j->w->n_in, band, (int)(r1 - r0), j->vec, j->vec_stride, j->n,
+                             j->out + r0, (size_t)j->w->n_out);
+        return;
+    }
     const uint8_t *base = (const uint8_t *)j->w->data + (size_t)r0 * j->w->row_bytes;
     if (j->q->mul_mat) {
         j->q->mul_mat(j->w->n_in, base, j->w->row_bytes, (int)(r1 - r0), j->vec,
@@ -69,7 +77,11 @@ static void matmul_task(void *arg, int task) {
 void ops_matmul(struct ops_ctx *c, float *out, const struct tensor *w, const float *x, int n) {
     const struct quant_ops *q = quant_ops_for(w->type);
     const struct quant_ops *vq = quant_ops_for(q->vec_type);
-    struct matmul_job j = {out, w, c->vec, vec_stride(q->vec_type, w->n_in), n, q, n >= 4 ? 32 : 16};
+    /* Bands of rows per task: multiples of PACK_ROWS. Prepacked weights
+     * take wider ones (their kernels convert the activations' scales once
+     * per call), batches too (the panel GEMM packs 32 rows at a time). */
+    int64_t band = w->packed ? 64 : n >= 4 ? 32 : 16;
+    struct matmul_job j = {out, w, c->vec, vec_stride(q->vec_type, w->n_in), n, q, band};
     for (int i = 0; i < n; i++)
         vq->quantize(x + (size_t)i * w->n_in, (uint8_t *)c->vec + (size_t)i * j.vec_stride, w->n_in);
     int64_t n_tasks = (w->n_out + j.rows_per_task - 1) / j.rows_per_task;

@@ -22,6 +22,9 @@ struct tensor {
     int64_t n_out;    /* rows (ne[1]) */
     size_t row_bytes;
     const void *data;
+    /* The rows repacked by quant_ops.pack for the running kernel set
+     * (model_load does it once), or NULL: matmul then reads `data`. */
+    const void *packed;
 };
 
 /* Scratch for converted activations: up to max_rows rows of the widest. */

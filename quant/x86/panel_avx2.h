@@ -42,7 +42,8 @@ enum {
     PANEL_GROUP = 4,  /* panels packed together, sharing the column sums */
     PANEL_KC = 64,    /* blocks per K chunk: 16 KB of codes per panel */
     PANEL_COLS = 4,   /* columns per tile (4 accumulators, 4 int sums) */
-    PANEL_MIN_COLS = 4 /* fewer columns: basic_int8_pass_avx2 is cheaper */
+    PANEL_MIN_COLS = 4, /* fewer columns: basic_int8_pass_avx2 is cheaper */
+    PANEL_PREP = 512   /* blocks per K chunk of prepacked weights */
 };
 
 struct panel {
@@ -94,8 +95,8 @@ BASIC_INLINE void panel_pack(const struct basic_int8_fmt f, const uint8_t *const
  * and off*sum(y) (OFFSET; VPSADBW sums the codes moved to unsigned by
  * +128). Each is then one broadcast load in the tile. */
 struct panel_cols {
-    float d[4][PANEL_KC], s[4][PANEL_KC];
-    int32_t off[4][PANEL_KC];
+    float d[4][PANEL_PREP], s[4][PANEL_PREP];
+    int32_t off[4][PANEL_PREP];
 };
 
 BASIC_INLINE void panel_prep_cols(const struct basic_int8_fmt f, int C, const uint8_t *const xc[4],
@@ -132,11 +133,14 @@ BASIC_INLINE __m256i panel_dp(bool vnni, __m256i s32, __m256i u, __m256i s) {
     return _mm256_add_epi32(s32, basic_dot_u8s8_avx2(u, s));
 }
 
-/* One tile: the panel's 8 rows by C columns over nbk blocks; acc[c] lane r
- * is output (row r, column c) and carries over between K chunks. */
+/* One tile: the panel's 8 rows by C columns over nbk blocks (from the
+ * per-call panel p, or, when q4 is set, from Q4_0 prepacked by 8 rows at
+ * block b0); acc[c] lane r is output (row r, column c) and carries over
+ * between K chunks. */
 BASIC_INLINE void panel_tile(const struct basic_int8_fmt f, bool vnni, int C, const struct panel *p,
-                             const uint8_t *const xc[4], int64_t b0, int nbk,
-                             const struct panel_cols *pc, __m256 acc_io[4]) {
+                             const block_q4_0x8 *q4, const uint8_t *const xc[4], int64_t b0,
+                             int nbk, const struct panel_cols *pc, __m256 acc_io[4]) {
+    const __m256i low4 = _mm256_set1_epi8(0x0f);
     const __m256i ones = _mm256_set1_epi16(1);
     /* in locals, so the accumulators stay in registers */
     __m256 acc[4];
@@ -155,7 +159,15 @@ BASIC_INLINE void panel_tile(const struct basic_int8_fmt f, bool vnni, int C, co
         for (int h = 0; h < 8; h += 4) {
 #pragma GCC unroll 4
             for (int k = h; k < h + 4; k++) {
-                const __m256i w = p->codes[i][k];
+                __m256i w;
+                if (q4) {
+                    /* prepacked Q4_0: chunk k in the low nibbles of vector
+                     * k, chunk k+4 in the high ones */
+                    __m256i v = _mm256_loadu_si256((const __m256i *)q4[i].qs[k & 3]);
+                    w = _mm256_and_si256(k < 4 ? v : _mm256_srli_epi16(v, 4), low4);
+                } else {
+                    w = p->codes[i][k];
+                }
                 if (f.kind == BASIC_SIGNED) {
                     const __m256i a = _mm256_abs_epi8(w);
 #pragma GCC unroll 4
@@ -179,7 +191,8 @@ BASIC_INLINE void panel_tile(const struct basic_int8_fmt f, bool vnni, int C, co
                 }
             }
         }
-        const __m256 dw = _mm256_loadu_ps(p->d[i]);
+        const __m256 dw = q4 ? _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)q4[i].d))
+                             : _mm256_loadu_ps(p->d[i]);
 #pragma GCC unroll 4
         for (int c = 0; c < C; c++) {
             __m256i s = s32[c];
@@ -227,7 +240,7 @@ BASIC_INLINE void panel_columns(const struct basic_int8_fmt f, bool vnni, int C,
 #pragma GCC unroll 4
         for (int c = 0; c < C; c++)
             acc[c] = b0 ? panel_load(o + (size_t)c * out_stride, rows) : _mm256_setzero_ps();
-        panel_tile(f, vnni, C, &pk[g], xc, b0, nbk, &pc, acc);
+        panel_tile(f, vnni, C, &pk[g], NULL, xc, b0, nbk, &pc, acc);
 #pragma GCC unroll 4
         for (int c = 0; c < C; c++) panel_store(o + (size_t)c * out_stride, acc[c], rows);
     }
@@ -303,6 +316,52 @@ BASIC_INLINE void panel_int8_mul_mat_vnni(const struct basic_int8_fmt f, int64_t
     panel_int8_gemm(g, true, n, w, w_stride, n_rows, x, x_stride, n_cols, out, out_stride);
 }
 #endif
+
+/* ------------------------------------------------- prepacked Q4_0 */
+
+/* Columns c0 .. c0+C-1 of K chunk b0 .. b0+nbk-1 against every 8-row group
+ * of a prepacked band (groups of nb blocks each). */
+BASIC_INLINE void q4x8_columns(const struct basic_int8_fmt f, bool vnni, int C,
+                               const block_q4_0x8 *wp, int64_t nb, int n_rows, int64_t b0,
+                               int nbk, const void *x, size_t x_stride, int c0, float *out,
+                               size_t out_stride) {
+    const uint8_t *xc[4];
+    struct panel_cols pc;
+#pragma GCC unroll 4
+    for (int c = 0; c < C; c++) xc[c] = (const uint8_t *)x + (size_t)(c0 + c) * x_stride;
+    panel_prep_cols(f, C, xc, b0, nbk, &pc);
+    for (int r0 = 0; r0 < n_rows; r0 += PACK_ROWS) {
+        float *o = out + (size_t)c0 * out_stride + (size_t)r0;
+        __m256 acc[4];
+#pragma GCC unroll 4
+        for (int c = 0; c < C; c++)
+            acc[c] = b0 ? panel_load(o + (size_t)c * out_stride, n_rows - r0) : _mm256_setzero_ps();
+        panel_tile(f, vnni, C, NULL, wp + (size_t)(r0 / PACK_ROWS) * (size_t)nb + (size_t)b0, xc, b0,
+                   nbk, &pc, acc);
+#pragma GCC unroll 4
+        for (int c = 0; c < C; c++) panel_store(o + (size_t)c * out_stride, acc[c], n_rows - r0);
+    }
+}
+
+/* quant_ops.mul_mat_packed of Q4_0 (f is its format): decode and prefill
+ * alike, as the packed layout needs no per-call unpacking. */
+BASIC_INLINE void q4x8_mul_mat(const struct basic_int8_fmt f, bool vnni, int64_t n, const void *wp,
+                               int n_rows, const void *x, size_t x_stride, int n_cols, float *out,
+                               size_t out_stride) {
+    const int64_t nb = n / 32;
+    for (int64_t b0 = 0; b0 < nb; b0 += PANEL_PREP) {
+        const int nbk = nb - b0 < PANEL_PREP ? (int)(nb - b0) : PANEL_PREP;
+        const int main_cols = n_cols / PANEL_COLS * PANEL_COLS;
+        for (int c0 = 0; c0 < main_cols; c0 += PANEL_COLS)
+            q4x8_columns(f, vnni, PANEL_COLS, wp, nb, n_rows, b0, nbk, x, x_stride, c0, out, out_stride);
+        switch (n_cols - main_cols) {
+        case 1: q4x8_columns(f, vnni, 1, wp, nb, n_rows, b0, nbk, x, x_stride, main_cols, out, out_stride); break;
+        case 2: q4x8_columns(f, vnni, 2, wp, nb, n_rows, b0, nbk, x, x_stride, main_cols, out, out_stride); break;
+        case 3: q4x8_columns(f, vnni, 3, wp, nb, n_rows, b0, nbk, x, x_stride, main_cols, out, out_stride); break;
+        default: break;
+        }
+    }
+}
 
 #endif /* __AVX2__ */
 #endif
