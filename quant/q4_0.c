@@ -10,7 +10,6 @@
 #include "quant_impl.h"
 
 #include <math.h>
-#include <string.h>
 
 void q4_0_dequant_ref(const void *src, float *dst, int64_t n) {
     const block_q4_0 *b = src;
@@ -66,14 +65,5 @@ size_t q4_0x8_pack_bytes(int64_t n_rows, int64_t n) {
 }
 
 void q4_0x8_pack(int64_t n, const void *w, size_t w_stride, int64_t n_rows, void *dst) {
-    block_q4_0x8 *out = dst;
-    const int64_t nb = n / QK4_0;
-    for (int64_t r0 = 0; r0 < n_rows; r0 += PACK_ROWS)
-        for (int64_t i = 0; i < nb; i++, out++)
-            for (int r = 0; r < PACK_ROWS; r++) {
-                int64_t row = r0 + r < n_rows ? r0 + r : n_rows - 1;
-                const block_q4_0 *b = (const block_q4_0 *)((const uint8_t *)w + (size_t)row * w_stride) + i;
-                out->d[r] = b->d;
-                for (int j = 0; j < 4; j++) memcpy(out->qs[j][r], b->qs + 4 * j, 4);
-            }
+    quant_pack_x8(n, w, w_stride, n_rows, dst, sizeof(block_q4_0), QK4_0 / 2);
 }

@@ -123,6 +123,21 @@ typedef struct {
 _Static_assert(sizeof(block_q4_0x8) == 8 * sizeof(block_q4_0), "block_q4_0x8 layout");
 size_t q4_0x8_pack_bytes(int64_t n_rows, int64_t n);
 void q4_0x8_pack(int64_t n, const void *w, size_t w_stride, int64_t n_rows, void *dst);
+
+/* Q8_0 packed by 8 rows the same way: 8 scales, then 8 vectors whose lane
+ * r of vector k holds codes 4k..4k+3 of row r. */
+typedef struct {
+    uint16_t d[PACK_ROWS];
+    int8_t qs[8][PACK_ROWS][4];
+} block_q8_0x8;
+_Static_assert(sizeof(block_q8_0x8) == 8 * sizeof(block_q8_0), "block_q8_0x8 layout");
+size_t q8_0x8_pack_bytes(int64_t n_rows, int64_t n);
+void q8_0x8_pack(int64_t n, const void *w, size_t w_stride, int64_t n_rows, void *dst);
+
+/* The shared packer of those layouts: blocks of 32 values, block_bytes
+ * each, an f16 scale first and qs_bytes of codes after it. */
+void quant_pack_x8(int64_t n, const void *w, size_t w_stride, int64_t n_rows, void *dst,
+                   size_t block_bytes, size_t qs_bytes);
 _Static_assert(sizeof(block_q4_1) == 20, "block_q4_1 layout");
 _Static_assert(sizeof(block_q5_0) == 22, "block_q5_0 layout");
 _Static_assert(sizeof(block_q5_1) == 24, "block_q5_1 layout");

@@ -33,6 +33,10 @@ void quant_install_avx2_basic(void) {
     q4->pack_bytes = q4_0x8_pack_bytes;
     q4->pack = q4_0x8_pack;
     q4->mul_mat_packed = q4_0_mul_mat_packed_avx2;
+    struct quant_ops *q8 = quant_ops_writable(EMBER_TYPE_Q8_0);
+    q8->pack_bytes = q8_0x8_pack_bytes;
+    q8->pack = q8_0x8_pack;
+    q8->mul_mat_packed = q8_0_mul_mat_packed_avx2;
 
     quant_ops_writable(EMBER_TYPE_F16)->quantize = f16_quantize_avx2;
     quant_ops_writable(EMBER_TYPE_F16)->dequant = f16_dequant_avx2;
@@ -59,4 +63,5 @@ void quant_install_avx512_basic(void) {
     set_dot(EMBER_TYPE_Q5_1, q5_1_dot_avx512, q5_1_mul_mat_avx512);
     set_dot(EMBER_TYPE_Q8_0, q8_0_dot_avx512, q8_0_mul_mat_avx512);
     quant_ops_writable(EMBER_TYPE_Q4_0)->mul_mat_packed = q4_0_mul_mat_packed_avx512;
+    quant_ops_writable(EMBER_TYPE_Q8_0)->mul_mat_packed = q8_0_mul_mat_packed_avx512;
 }

@@ -134,11 +134,12 @@ BASIC_INLINE __m256i panel_dp(bool vnni, __m256i s32, __m256i u, __m256i s) {
 }
 
 /* One tile: the panel's 8 rows by C columns over nbk blocks (from the
- * per-call panel p, or, when q4 is set, from Q4_0 prepacked by 8 rows at
+ * per-call panel p, or, when pw is set, from weights prepacked by 8 rows
+ * (block_q4_0x8 when pw_bytes is its size, else block_q8_0x8) at
  * block b0); acc[c] lane r is output (row r, column c) and carries over
  * between K chunks. */
 BASIC_INLINE void panel_tile(const struct basic_int8_fmt f, bool vnni, int C, const struct panel *p,
-                             const block_q4_0x8 *q4, const uint8_t *const xc[4], int64_t b0,
+                             const uint8_t *pw, size_t pw_bytes, const uint8_t *const xc[4], int64_t b0,
                              int nbk, const struct panel_cols *pc, __m256 acc_io[4]) {
     const __m256i low4 = _mm256_set1_epi8(0x0f);
     const __m256i ones = _mm256_set1_epi16(1);
@@ -160,11 +161,16 @@ BASIC_INLINE void panel_tile(const struct basic_int8_fmt f, bool vnni, int C, co
 #pragma GCC unroll 4
             for (int k = h; k < h + 4; k++) {
                 __m256i w;
-                if (q4) {
+                /* (the panel path passes pw NULL: no arithmetic on it) */
+                const uint8_t *qs = pw ? pw + (size_t)i * pw_bytes + offsetof(block_q4_0x8, qs) : NULL;
+                if (pw && pw_bytes == sizeof(block_q4_0x8)) {
                     /* prepacked Q4_0: chunk k in the low nibbles of vector
                      * k, chunk k+4 in the high ones */
-                    __m256i v = _mm256_loadu_si256((const __m256i *)q4[i].qs[k & 3]);
+                    __m256i v = _mm256_loadu_si256((const __m256i *)(qs + 32 * (k & 3)));
                     w = _mm256_and_si256(k < 4 ? v : _mm256_srli_epi16(v, 4), low4);
+                } else if (pw) {
+                    w = _mm256_loadu_si256((const __m256i *)(qs + 32 * k));
+                    if (f.flip) w = _mm256_xor_si256(w, _mm256_set1_epi8((char)0x80));
                 } else {
                     w = p->codes[i][k];
                 }
@@ -191,7 +197,7 @@ BASIC_INLINE void panel_tile(const struct basic_int8_fmt f, bool vnni, int C, co
                 }
             }
         }
-        const __m256 dw = q4 ? _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)q4[i].d))
+        const __m256 dw = pw ? _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(pw + (size_t)i * pw_bytes)))
                              : _mm256_loadu_ps(p->d[i]);
 #pragma GCC unroll 4
         for (int c = 0; c < C; c++) {
@@ -240,7 +246,7 @@ BASIC_INLINE void panel_columns(const struct basic_int8_fmt f, bool vnni, int C,
 #pragma GCC unroll 4
         for (int c = 0; c < C; c++)
             acc[c] = b0 ? panel_load(o + (size_t)c * out_stride, rows) : _mm256_setzero_ps();
-        panel_tile(f, vnni, C, &pk[g], NULL, xc, b0, nbk, &pc, acc);
+        panel_tile(f, vnni, C, &pk[g], NULL, 0, xc, b0, nbk, &pc, acc);
 #pragma GCC unroll 4
         for (int c = 0; c < C; c++) panel_store(o + (size_t)c * out_stride, acc[c], rows);
     }
@@ -317,14 +323,14 @@ BASIC_INLINE void panel_int8_mul_mat_vnni(const struct basic_int8_fmt f, int64_t
 }
 #endif
 
-/* ------------------------------------------------- prepacked Q4_0 */
+/* ------------------------------------------- prepacked Q4_0 and Q8_0 */
 
 /* Columns c0 .. c0+C-1 of K chunk b0 .. b0+nbk-1 against every 8-row group
- * of a prepacked band (groups of nb blocks each). */
-BASIC_INLINE void q4x8_columns(const struct basic_int8_fmt f, bool vnni, int C,
-                               const block_q4_0x8 *wp, int64_t nb, int n_rows, int64_t b0,
-                               int nbk, const void *x, size_t x_stride, int c0, float *out,
-                               size_t out_stride) {
+ * of a prepacked band (groups of nb blocks of pw_bytes each). */
+BASIC_INLINE void packed_columns(const struct basic_int8_fmt f, bool vnni, int C, const uint8_t *wp,
+                                 size_t pw_bytes, int64_t nb, int n_rows, int64_t b0, int nbk,
+                                 const void *x, size_t x_stride, int c0, float *out,
+                                 size_t out_stride) {
     const uint8_t *xc[4];
     struct panel_cols pc;
 #pragma GCC unroll 4
@@ -336,28 +342,36 @@ BASIC_INLINE void q4x8_columns(const struct basic_int8_fmt f, bool vnni, int C,
 #pragma GCC unroll 4
         for (int c = 0; c < C; c++)
             acc[c] = b0 ? panel_load(o + (size_t)c * out_stride, n_rows - r0) : _mm256_setzero_ps();
-        panel_tile(f, vnni, C, NULL, wp + (size_t)(r0 / PACK_ROWS) * (size_t)nb + (size_t)b0, xc, b0,
-                   nbk, &pc, acc);
+        const uint8_t *g = wp + ((size_t)(r0 / PACK_ROWS) * (size_t)nb + (size_t)b0) * pw_bytes;
+        panel_tile(f, vnni, C, NULL, g, pw_bytes, xc, b0, nbk, &pc, acc);
 #pragma GCC unroll 4
         for (int c = 0; c < C; c++) panel_store(o + (size_t)c * out_stride, acc[c], n_rows - r0);
     }
 }
 
-/* quant_ops.mul_mat_packed of Q4_0 (f is its format): decode and prefill
- * alike, as the packed layout needs no per-call unpacking. */
-BASIC_INLINE void q4x8_mul_mat(const struct basic_int8_fmt f, bool vnni, int64_t n, const void *wp,
-                               int n_rows, const void *x, size_t x_stride, int n_cols, float *out,
-                               size_t out_stride) {
+/* quant_ops.mul_mat_packed of Q4_0 or Q8_0 (f is its format; pw_bytes
+ * its packed block): decode and prefill alike, as the packed layout needs
+ * no per-call unpacking. With VNNI, Q8_0 runs as an offset format as in
+ * panel_int8_mul_mat_vnni, its codes moved by +128 as they are loaded. */
+BASIC_INLINE void packed_mul_mat(struct basic_int8_fmt f, bool vnni, size_t pw_bytes, int64_t n,
+                                 const void *wp, int n_rows, const void *x, size_t x_stride,
+                                 int n_cols, float *out, size_t out_stride) {
+    if (vnni && f.kind == BASIC_SIGNED) {
+        f.kind = BASIC_OFFSET;
+        f.off = 128;
+        f.code_max = 255;
+        f.flip = true;
+    }
     const int64_t nb = n / 32;
     for (int64_t b0 = 0; b0 < nb; b0 += PANEL_PREP) {
         const int nbk = nb - b0 < PANEL_PREP ? (int)(nb - b0) : PANEL_PREP;
         const int main_cols = n_cols / PANEL_COLS * PANEL_COLS;
         for (int c0 = 0; c0 < main_cols; c0 += PANEL_COLS)
-            q4x8_columns(f, vnni, PANEL_COLS, wp, nb, n_rows, b0, nbk, x, x_stride, c0, out, out_stride);
+            packed_columns(f, vnni, PANEL_COLS, wp, pw_bytes, nb, n_rows, b0, nbk, x, x_stride, c0, out, out_stride);
         switch (n_cols - main_cols) {
-        case 1: q4x8_columns(f, vnni, 1, wp, nb, n_rows, b0, nbk, x, x_stride, main_cols, out, out_stride); break;
-        case 2: q4x8_columns(f, vnni, 2, wp, nb, n_rows, b0, nbk, x, x_stride, main_cols, out, out_stride); break;
-        case 3: q4x8_columns(f, vnni, 3, wp, nb, n_rows, b0, nbk, x, x_stride, main_cols, out, out_stride); break;
+        case 1: packed_columns(f, vnni, 1, wp, pw_bytes, nb, n_rows, b0, nbk, x, x_stride, main_cols, out, out_stride); break;
+        case 2: packed_columns(f, vnni, 2, wp, pw_bytes, nb, n_rows, b0, nbk, x, x_stride, main_cols, out, out_stride); break;
+        case 3: packed_columns(f, vnni, 3, wp, pw_bytes, nb, n_rows, b0, nbk, x, x_stride, main_cols, out, out_stride); break;
         default: break;
         }
     }
