@@ -6,14 +6,16 @@
  * Rows go in groups of PACK_ROWS; for each block, the group's 8 f16 scales,
  * then the codes in 4-byte units, unit-major: unit j of rows 0..7, then
  * unit j+1, ... so one 32-byte load gives 4 codes (or 8 nibbles) of every
- * row. A last, short group repeats its last row.
+ * row. A last, short group repeats its last row. code_xor is applied to
+ * every code byte: 0x80 stores Q8_0's codes as unsigned code+128 for the
+ * VNNI kernels (VPDPBUSD wants one unsigned operand).
  */
 #include <string.h>
 
 #include "quant_impl.h"
 
 void quant_pack_x8(int64_t n, const void *w, size_t w_stride, int64_t n_rows, void *dst,
-                   size_t block_bytes, size_t qs_bytes) {
+                   size_t block_bytes, size_t qs_bytes, uint8_t code_xor) {
     uint8_t *out = dst;
     const int64_t nb = n / 32;
     for (int64_t r0 = 0; r0 < n_rows; r0 += PACK_ROWS)
@@ -23,7 +25,7 @@ void quant_pack_x8(int64_t n, const void *w, size_t w_stride, int64_t n_rows, vo
                 const uint8_t *b = (const uint8_t *)w + (size_t)row * w_stride + (size_t)i * block_bytes;
                 uint8_t *o = out + (size_t)(r0 / PACK_ROWS * nb + i) * PACK_ROWS * block_bytes;
                 memcpy(o + 2 * r, b, 2);
-                for (size_t j = 0; j < qs_bytes / 4; j++)
-                    memcpy(o + 2 * PACK_ROWS + (j * PACK_ROWS + (size_t)r) * 4, b + 2 + 4 * j, 4);
+                for (size_t j = 0; j < qs_bytes; j++)
+                    o[2 * PACK_ROWS + (j / 4 * PACK_ROWS + (size_t)r) * 4 + j % 4] = b[2 + j] ^ code_xor;
             }
 }

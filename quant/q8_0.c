@@ -81,5 +81,9 @@ size_t q8_0x8_pack_bytes(int64_t n_rows, int64_t n) {
 }
 
 void q8_0x8_pack(int64_t n, const void *w, size_t w_stride, int64_t n_rows, void *dst) {
-    quant_pack_x8(n, w, w_stride, n_rows, dst, sizeof(block_q8_0), QK8_0);
+    quant_pack_x8(n, w, w_stride, n_rows, dst, sizeof(block_q8_0), QK8_0, 0);
+}
+
+void q8_0x8_pack_biased(int64_t n, const void *w, size_t w_stride, int64_t n_rows, void *dst) {
+    quant_pack_x8(n, w, w_stride, n_rows, dst, sizeof(block_q8_0), QK8_0, 0x80);
 }

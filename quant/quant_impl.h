@@ -133,11 +133,14 @@ typedef struct {
 _Static_assert(sizeof(block_q8_0x8) == 8 * sizeof(block_q8_0), "block_q8_0x8 layout");
 size_t q8_0x8_pack_bytes(int64_t n_rows, int64_t n);
 void q8_0x8_pack(int64_t n, const void *w, size_t w_stride, int64_t n_rows, void *dst);
+/* The same with every code stored as code + 128 (VNNI's unsigned operand). */
+void q8_0x8_pack_biased(int64_t n, const void *w, size_t w_stride, int64_t n_rows, void *dst);
 
 /* The shared packer of those layouts: blocks of 32 values, block_bytes
- * each, an f16 scale first and qs_bytes of codes after it. */
+ * each, an f16 scale first and qs_bytes of codes after it (each code byte
+ * xor code_xor). */
 void quant_pack_x8(int64_t n, const void *w, size_t w_stride, int64_t n_rows, void *dst,
-                   size_t block_bytes, size_t qs_bytes);
+                   size_t block_bytes, size_t qs_bytes, uint8_t code_xor);
 _Static_assert(sizeof(block_q4_1) == 20, "block_q4_1 layout");
 _Static_assert(sizeof(block_q5_0) == 22, "block_q5_0 layout");
 _Static_assert(sizeof(block_q5_1) == 24, "block_q5_1 layout");

@@ -63,5 +63,6 @@ void quant_install_avx512_basic(void) {
     set_dot(EMBER_TYPE_Q5_1, q5_1_dot_avx512, q5_1_mul_mat_avx512);
     set_dot(EMBER_TYPE_Q8_0, q8_0_dot_avx512, q8_0_mul_mat_avx512);
     quant_ops_writable(EMBER_TYPE_Q4_0)->mul_mat_packed = q4_0_mul_mat_packed_avx512;
+    quant_ops_writable(EMBER_TYPE_Q8_0)->pack = q8_0x8_pack_biased;
     quant_ops_writable(EMBER_TYPE_Q8_0)->mul_mat_packed = q8_0_mul_mat_packed_avx512;
 }

@@ -169,8 +169,7 @@ BASIC_INLINE void panel_tile(const struct basic_int8_fmt f, bool vnni, int C, co
                     __m256i v = _mm256_loadu_si256((const __m256i *)(qs + 32 * (k & 3)));
                     w = _mm256_and_si256(k < 4 ? v : _mm256_srli_epi16(v, 4), low4);
                 } else if (pw) {
-                    w = _mm256_loadu_si256((const __m256i *)(qs + 32 * k));
-                    if (f.flip) w = _mm256_xor_si256(w, _mm256_set1_epi8((char)0x80));
+                    w = _mm256_loadu_si256((const __m256i *)(qs + 32 * k)); /* +128 if f.flip */
                 } else {
                     w = p->codes[i][k];
                 }
@@ -352,7 +351,8 @@ BASIC_INLINE void packed_columns(const struct basic_int8_fmt f, bool vnni, int C
 /* quant_ops.mul_mat_packed of Q4_0 or Q8_0 (f is its format; pw_bytes
  * its packed block): decode and prefill alike, as the packed layout needs
  * no per-call unpacking. With VNNI, Q8_0 runs as an offset format as in
- * panel_int8_mul_mat_vnni, its codes moved by +128 as they are loaded. */
+ * panel_int8_mul_mat_vnni: the VNNI set packs it with codes +128
+ * (q8_0x8_pack_biased). */
 BASIC_INLINE void packed_mul_mat(struct basic_int8_fmt f, bool vnni, size_t pw_bytes, int64_t n,
                                  const void *wp, int n_rows, const void *x, size_t x_stride,
                                  int n_cols, float *out, size_t out_stride) {
