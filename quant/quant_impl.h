@@ -136,6 +136,20 @@ void q8_0x8_pack(int64_t n, const void *w, size_t w_stride, int64_t n_rows, void
 /* The same with every code stored as code + 128 (VNNI's unsigned operand). */
 void q8_0x8_pack_biased(int64_t n, const void *w, size_t w_stride, int64_t n_rows, void *dst);
 
+/* Q4_K packed by 8 rows: the super-scales, the 6-bit scales and mins
+ * unpacked to bytes sub-block-major ([j][row]), then the 128 code bytes of
+ * each row in 4-byte units, unit-major as above: vector u holds bytes
+ * 4u..4u+3 of every row, whose low nibbles are sub-block 2(u/8) and high
+ * nibbles sub-block 2(u/8)+1. 32 bytes more than 8 blocks. */
+typedef struct {
+    uint16_t d[PACK_ROWS], dmin[PACK_ROWS];
+    uint8_t sc[8][PACK_ROWS], m[8][PACK_ROWS];
+    uint8_t qs[QK_K / 8][PACK_ROWS][4];
+} block_q4_kx8;
+_Static_assert(sizeof(block_q4_kx8) == 8 * 144 + 32, "block_q4_kx8 layout");
+size_t q4_kx8_pack_bytes(int64_t n_rows, int64_t n);
+void q4_kx8_pack(int64_t n, const void *w, size_t w_stride, int64_t n_rows, void *dst);
+
 /* The shared packer of those layouts: blocks of 32 values, block_bytes
  * each, an f16 scale first and qs_bytes of codes after it (each code byte
  * xor code_xor). */

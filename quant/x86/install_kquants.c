@@ -24,6 +24,10 @@ void quant_install_avx2_kquants(void) {
     set(EMBER_TYPE_Q2_K, q2_k_dot_avx2, q2_k_mul_mat_avx2);
     set(EMBER_TYPE_Q3_K, q3_k_dot_avx2, q3_k_mul_mat_avx2);
     set(EMBER_TYPE_Q4_K, q4_k_dot_avx2, q4_k_mul_mat_avx2);
+    struct quant_ops *q4k = quant_ops_writable(EMBER_TYPE_Q4_K);
+    q4k->pack_bytes = q4_kx8_pack_bytes;
+    q4k->pack = q4_kx8_pack;
+    q4k->mul_mat_packed = q4_k_mul_mat_packed_avx2;
     set(EMBER_TYPE_Q5_K, q5_k_dot_avx2, q5_k_mul_mat_avx2);
     set(EMBER_TYPE_Q6_K, q6_k_dot_avx2, q6_k_mul_mat_avx2);
 }
