@@ -36,6 +36,7 @@ void quant_install_avx512_kquants(void) {
     set(EMBER_TYPE_Q2_K, NULL, q2_k_mul_mat_avx512);
     set(EMBER_TYPE_Q3_K, NULL, q3_k_mul_mat_avx512);
     set(EMBER_TYPE_Q4_K, q4_k_dot_avx512, q4_k_mul_mat_avx512);
+    quant_ops_writable(EMBER_TYPE_Q4_K)->mul_mat_packed = q4_k_mul_mat_packed_avx512;
     set(EMBER_TYPE_Q5_K, NULL, q5_k_mul_mat_avx512);
     set(EMBER_TYPE_Q6_K, q6_k_dot_avx512, q6_k_mul_mat_avx512);
 }

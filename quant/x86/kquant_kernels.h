@@ -78,9 +78,11 @@ void kq_mul_mat_avx512(kq_unpack_fn unpack, kq_dot_fn dot, size_t block_bytes, i
 KQ_DECLARE(q2_k, avx2);
 KQ_DECLARE(q3_k, avx2);
 KQ_DECLARE(q4_k, avx2);
-/* quant_ops.mul_mat_packed of Q4_K over block_q4_kx8 (both x86 sets) */
+/* quant_ops.mul_mat_packed of Q4_K over block_q4_kx8 (q4_kx8_kernels.h) */
 void q4_k_mul_mat_packed_avx2(int64_t n, const void *wp, int n_rows, const void *x, size_t x_stride,
                               int n_cols, float *out, size_t out_stride);
+void q4_k_mul_mat_packed_avx512(int64_t n, const void *wp, int n_rows, const void *x,
+                                size_t x_stride, int n_cols, float *out, size_t out_stride);
 KQ_DECLARE(q5_k, avx2);
 KQ_DECLARE(q6_k, avx2);
 KQ_DECLARE(q4_k, avx512);

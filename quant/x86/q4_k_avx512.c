@@ -79,3 +79,6 @@ void q4_k_mul_mat_avx512(int64_t n, const void *w, size_t w_stride, int n_rows, 
     kq_mul_mat_avx512(q4_k_unpack_avx2, q4_k_dot_avx512, sizeof(block_q4_k), n, w, w_stride, n_rows,
                       x, x_stride, n_cols, out, out_stride);
 }
+
+#define Q4KX8_VNNI
+#include "q4_kx8_kernels.h"
