@@ -332,6 +332,7 @@ BASIC_INLINE void packed_columns(const struct basic_int8_fmt f, bool vnni, int C
                                  size_t out_stride) {
     const uint8_t *xc[4];
     struct panel_cols pc;
+    if (!wp) return; /* never: tells the analyzer the tile reads pw, not p */
 #pragma GCC unroll 4
     for (int c = 0; c < C; c++) xc[c] = (const uint8_t *)x + (size_t)(c0 + c) * x_stride;
     panel_prep_cols(f, C, xc, b0, nbk, &pc);

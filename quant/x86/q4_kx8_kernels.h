@@ -15,11 +15,16 @@
 #include "kquant_kernels.h"
 #include "quant_impl.h"
 
+/* acc + the 4-byte dot products of u (unsigned) and s per lane: VPDPBUSD
+ * in the VNNI build; the AVX2 build never calls it (vnni is false there)
+ * but gets the same sum the long way. */
+static inline __m256i q4kx8_dp(__m256i acc, __m256i u, __m256i s) {
 #ifdef Q4KX8_VNNI
-#define Q4KX8_DPBUSD(acc, u, s) _mm256_dpbusd_epi32(acc, u, s)
+    return _mm256_dpbusd_epi32(acc, u, s);
 #else
-#define Q4KX8_DPBUSD(acc, u, s) (acc) /* not reached: vnni is false */
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)));
 #endif
+}
 
 /* The 8 rows' bytes v[0..7] as int16 pairs (v[r], v[r]) in 32-bit lane r:
  * madd's second operand, applying a per-row 6-bit scale. */
@@ -64,8 +69,8 @@ q4kx8_tile(bool vnni, int C, const block_q4_kx8 *wp, int64_t nb, const uint8_t *
                     memcpy(&a, y[c]->qs + 64 * p + 4 * u, 4);
                     memcpy(&h, y[c]->qs + 64 * p + 32 + 4 * u, 4);
                     if (vnni) {
-                        lo[c] = Q4KX8_DPBUSD(lo[c], wl, _mm256_set1_epi32(a));
-                        hi[c] = Q4KX8_DPBUSD(hi[c], wh, _mm256_set1_epi32(h));
+                        lo[c] = q4kx8_dp(lo[c], wl, _mm256_set1_epi32(a));
+                        hi[c] = q4kx8_dp(hi[c], wh, _mm256_set1_epi32(h));
                     } else {
                         lo[c] = _mm256_add_epi16(lo[c], _mm256_maddubs_epi16(wl, _mm256_set1_epi32(a)));
                         hi[c] = _mm256_add_epi16(hi[c], _mm256_maddubs_epi16(wh, _mm256_set1_epi32(h)));
