@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "os.h"
+#include "threadpool.h"
 #include "quant.h"
 
 static const struct model_arch *const archs[] = {&llama_arch, &qwen2_arch};
@@ -190,41 +191,87 @@ static void count_params(struct model *m, const struct gguf_file *f) {
  * file size once more in memory for those types. Only speed depends on it:
  * when the allocation fails, or EMBER_REPACK=0, matmul reads the mapped
  * file. pass 0 sizes, pass 1 packs. */
+/* The matrices of a model in a fixed order: output, then each layer's. */
+static int model_matrices(struct model *m, struct tensor **out, int cap) {
+    int n = 0;
+    if (n < cap) out[n++] = &m->output;
+    for (int l = 0; l < m->info.n_layer; l++) {
+        struct layer_weights *w = &m->layers[l];
+        struct tensor *lt[7] = {&w->wq, &w->wk, &w->wv, &w->wo, &w->w_gate, &w->w_up, &w->w_down};
+        for (int i = 0; i < 7 && n < cap; i++) out[n++] = lt[i];
+    }
+    return n;
+}
+
+/* One packing task: PACK_TASK_ROWS rows of one matrix (a multiple of
+ * PACK_ROWS, so each task starts a group of the packed layout). */
+#define PACK_TASK_ROWS 256
+struct pack_job {
+    struct tensor **ts;
+    int n;
+    int64_t *first_task; /* [n + 1]: task index where matrix i starts */
+};
+
+static void pack_task(void *arg, int task) {
+    const struct pack_job *j = arg;
+    int i = 0;
+    while (j->first_task[i + 1] <= task) i++;
+    struct tensor *t = j->ts[i];
+    const struct quant_ops *q = quant_ops_for(t->type);
+    int64_t r0 = (task - j->first_task[i]) * (int64_t)PACK_TASK_ROWS;
+    int64_t rows = t->n_out - r0 < PACK_TASK_ROWS ? t->n_out - r0 : PACK_TASK_ROWS;
+    const uint8_t *src = (const uint8_t *)t->data + (size_t)r0 * t->row_bytes;
+    q->pack(t->n_in, src, t->row_bytes, rows,
+            (uint8_t *)t->packed + (size_t)(r0 / PACK_ROWS) * q->pack_bytes(PACK_ROWS, t->n_in));
+    /* the file's copy is not read again (but for a tied embedding's
+     * lookups, which fault pages back in) */
+    os_drop_pages(src, (size_t)rows * t->row_bytes);
+}
+
+/* The matrices a kernel set has a faster layout for, copied into it once
+ * (as llama.cpp's CPU "repack" does), by all CPUs: one allocation, so the
+ * model's memory for those types moves from the file's pages (dropped) to
+ * it. Only speed depends on it: when the allocation fails, or
+ * EMBER_REPACK=0, matmul reads the mapped file. */
 static void pack_weights(struct model *m) {
     const char *env = getenv("EMBER_REPACK");
     if (env && !strcmp(env, "0")) return;
+    int cap = 1 + 7 * m->info.n_layer, n = 0;
+    struct tensor **all = calloc((size_t)cap, sizeof *all), **ts = calloc((size_t)cap, sizeof *ts);
+    int64_t *first = calloc((size_t)cap + 1, sizeof *first);
     size_t total = 0;
-    uint8_t *buf = NULL;
-    for (int pass = 0; pass < 2; pass++) {
-        size_t at = 0;
-        for (int l = -1; l < m->info.n_layer; l++) {
-            struct layer_weights *w = l >= 0 ? &m->layers[l] : NULL;
-            struct tensor *ts[7] = {&m->output};
-            int nt = 1;
-            if (w) {
-                struct tensor *lt[7] = {&w->wq, &w->wk, &w->wv, &w->wo, &w->w_gate, &w->w_up, &w->w_down};
-                memcpy(ts, lt, sizeof lt);
-                nt = 7;
-            }
-            for (int i = 0; i < nt; i++) {
-                const struct quant_ops *q = quant_ops_for(ts[i]->type);
-                if (!q->pack || !q->mul_mat_packed) continue;
-                size_t bytes = (q->pack_bytes(ts[i]->n_out, ts[i]->n_in) + 63) & ~(size_t)63;
-                if (pass == 1) {
-                    q->pack(ts[i]->n_in, ts[i]->data, ts[i]->row_bytes, ts[i]->n_out, buf + at);
-                    ts[i]->packed = buf + at;
-                    /* the file's copy is not read again (but for a tied
-                     * embedding's lookups, which fault pages back in) */
-                    os_drop_pages(ts[i]->data, (size_t)ts[i]->n_out * ts[i]->row_bytes);
-                }
-                at += bytes;
-            }
-        }
-        total = at;
-        if (pass == 0 && (total == 0 || !(buf = os_alloc_large(total)))) return;
+    if (!all || !ts || !first) goto done;
+    int n_all = model_matrices(m, all, cap);
+    for (int i = 0; i < n_all; i++) {
+        const struct quant_ops *q = quant_ops_for(all[i]->type);
+        if (!q->pack || !q->mul_mat_packed) continue;
+        total += (q->pack_bytes(all[i]->n_out, all[i]->n_in) + 63) & ~(size_t)63;
+        first[n + 1] = first[n] + (all[i]->n_out + PACK_TASK_ROWS - 1) / PACK_TASK_ROWS;
+        ts[n++] = all[i];
+    }
+    uint8_t *buf = total ? os_alloc_large(total) : NULL;
+    if (!buf) goto done;
+    size_t at = 0;
+    for (int i = 0; i < n; i++) {
+        const struct quant_ops *q = quant_ops_for(ts[i]->type);
+        ts[i]->packed = buf + at;
+        at += (q->pack_bytes(ts[i]->n_out, ts[i]->n_in) + 63) & ~(size_t)63;
+    }
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    struct threadpool *pool = threadpool_new(cpus < 1 ? 1 : cpus > 16 ? 16 : (int)cpus);
+    struct pack_job job = {ts, n, first};
+    if (pool) {
+        threadpool_run(pool, pack_task, &job, (int)first[n]);
+        threadpool_free(pool);
+    } else {
+        for (int64_t t = 0; t < first[n]; t++) pack_task(&job, (int)t);
     }
     m->packed = buf;
     m->packed_bytes = total;
+done:
+    free(all);
+    free(ts);
+    free(first);
 }
 
 enum ember_status model_load(const struct gguf_file *f, struct model **out,

@@ -25,7 +25,11 @@ void quant_pack_x8(int64_t n, const void *w, size_t w_stride, int64_t n_rows, vo
                 const uint8_t *b = (const uint8_t *)w + (size_t)row * w_stride + (size_t)i * block_bytes;
                 uint8_t *o = out + (size_t)(r0 / PACK_ROWS * nb + i) * PACK_ROWS * block_bytes;
                 memcpy(o + 2 * r, b, 2);
-                for (size_t j = 0; j < qs_bytes; j++)
-                    o[2 * PACK_ROWS + (j / 4 * PACK_ROWS + (size_t)r) * 4 + j % 4] = b[2 + j] ^ code_xor;
+                for (size_t j = 0; j < qs_bytes / 4; j++) {
+                    uint32_t v;
+                    memcpy(&v, b + 2 + 4 * j, 4);
+                    v ^= code_xor * 0x01010101u;
+                    memcpy(o + 2 * PACK_ROWS + (j * PACK_ROWS + (size_t)r) * 4, &v, 4);
+                }
             }
 }
