@@ -186,11 +186,6 @@ static void count_params(struct model *m, const struct gguf_file *f) {
     }
 }
 
-/* The matrices a kernel set has a faster layout for, copied into it once
- * (as llama.cpp's CPU "repack" does): one allocation, so a model costs its
- * file size once more in memory for those types. Only speed depends on it:
- * when the allocation fails, or EMBER_REPACK=0, matmul reads the mapped
- * file. pass 0 sizes, pass 1 packs. */
 /* The matrices of a model in a fixed order: output, then each layer's. */
 static int model_matrices(struct model *m, struct tensor **out, int cap) {
     int n = 0;
@@ -207,9 +202,8 @@ static int model_matrices(struct model *m, struct tensor **out, int cap) {
  * PACK_ROWS, so each task starts a group of the packed layout). */
 #define PACK_TASK_ROWS 256
 struct pack_job {
-    struct tensor **ts;
-    int n;
-    int64_t *first_task; /* [n + 1]: task index where matrix i starts */
+    struct tensor **ts;  /* the matrices to pack */
+    int64_t *first_task; /* task index where matrix i starts; one past the end last */
 };
 
 static void pack_task(void *arg, int task) {
@@ -259,7 +253,7 @@ static void pack_weights(struct model *m) {
     }
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     struct threadpool *pool = threadpool_new(cpus < 1 ? 1 : cpus > 16 ? 16 : (int)cpus);
-    struct pack_job job = {ts, n, first};
+    struct pack_job job = {ts, first};
     if (pool) {
         threadpool_run(pool, pack_task, &job, (int)first[n]);
         threadpool_free(pool);
