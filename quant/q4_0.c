@@ -61,7 +61,7 @@ float q4_0_dot_ref(const void *w, const void *x, int64_t n) {
 }
 
 size_t q4_0x8_pack_bytes(int64_t n_rows, int64_t n) {
-    return (size_t)((n_rows + PACK_ROWS - 1) / PACK_ROWS) * (size_t)(n / QK4_0) * sizeof(block_q4_0x8);
+    return quant_x8_bytes(n_rows, n / QK4_0, sizeof(block_q4_0x8));
 }
 
 void q4_0x8_pack(int64_t n, const void *w, size_t w_stride, int64_t n_rows, void *dst) {

@@ -68,7 +68,7 @@ float q4_k_dot_ref(const void *w, const void *x, int64_t n) {
 }
 
 size_t q4_kx8_pack_bytes(int64_t n_rows, int64_t n) {
-    return (size_t)((n_rows + PACK_ROWS - 1) / PACK_ROWS) * (size_t)(n / QK_K) * sizeof(block_q4_kx8);
+    return quant_x8_bytes(n_rows, n / QK_K, sizeof(block_q4_kx8));
 }
 
 void q4_kx8_pack(int64_t n, const void *w, size_t w_stride, int64_t n_rows, void *dst) {

@@ -77,7 +77,7 @@ void q8_1_quantize_ref(const float *src, void *dst, int64_t n) {
 }
 
 size_t q8_0x8_pack_bytes(int64_t n_rows, int64_t n) {
-    return (size_t)((n_rows + PACK_ROWS - 1) / PACK_ROWS) * (size_t)(n / QK8_0) * sizeof(block_q8_0x8);
+    return quant_x8_bytes(n_rows, n / QK8_0, sizeof(block_q8_0x8));
 }
 
 void q8_0x8_pack(int64_t n, const void *w, size_t w_stride, int64_t n_rows, void *dst) {

@@ -150,6 +150,12 @@ _Static_assert(sizeof(block_q4_kx8) == 8 * 144 + 32, "block_q4_kx8 layout");
 size_t q4_kx8_pack_bytes(int64_t n_rows, int64_t n);
 void q4_kx8_pack(int64_t n, const void *w, size_t w_stride, int64_t n_rows, void *dst);
 
+/* Bytes of n_rows rows of n_blocks blocks each in a packed layout whose
+ * block for 8 rows is x8_bytes: the *_pack_bytes of every layout. */
+static inline size_t quant_x8_bytes(int64_t n_rows, int64_t n_blocks, size_t x8_bytes) {
+    return (size_t)((n_rows + PACK_ROWS - 1) / PACK_ROWS) * (size_t)n_blocks * x8_bytes;
+}
+
 /* The shared packer of those layouts: blocks of 32 values, block_bytes
  * each, an f16 scale first and qs_bytes of codes after it (each code byte
  * xor code_xor). */
