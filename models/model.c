@@ -227,6 +227,11 @@ static void pack_task(void *arg, int task) {
  * model's memory for those types moves from the file's pages (dropped) to
  * it. Only speed depends on it: when the allocation fails, or
  * EMBER_REPACK=0, matmul reads the mapped file. */
+/* Bytes of t's packed copy, rounded up so the next one starts on a line. */
+static size_t packed_size(const struct tensor *t) {
+    return (quant_ops_for(t->type)->pack_bytes(t->n_out, t->n_in) + 63) & ~(size_t)63;
+}
+
 static void pack_weights(struct model *m) {
     const char *env = getenv("EMBER_REPACK");
     if (env && !strcmp(env, "0")) return;
@@ -239,7 +244,7 @@ static void pack_weights(struct model *m) {
     for (int i = 0; i < n_all; i++) {
         const struct quant_ops *q = quant_ops_for(all[i]->type);
         if (!q->pack || !q->mul_mat_packed) continue;
-        total += (q->pack_bytes(all[i]->n_out, all[i]->n_in) + 63) & ~(size_t)63;
+        total += packed_size(all[i]);
         first[n + 1] = first[n] + (all[i]->n_out + PACK_TASK_ROWS - 1) / PACK_TASK_ROWS;
         ts[n++] = all[i];
     }
@@ -247,9 +252,8 @@ static void pack_weights(struct model *m) {
     if (!buf) goto done;
     size_t at = 0;
     for (int i = 0; i < n; i++) {
-        const struct quant_ops *q = quant_ops_for(ts[i]->type);
         ts[i]->packed = buf + at;
-        at += (q->pack_bytes(ts[i]->n_out, ts[i]->n_in) + 63) & ~(size_t)63;
+        at += packed_size(ts[i]);
     }
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     struct threadpool *pool = threadpool_new(cpus < 1 ? 1 : cpus > 16 ? 16 : (int)cpus);
