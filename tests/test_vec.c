@@ -17,6 +17,45 @@ static float rnd(unsigned *s) {
     return ((float)(*s >> 8) / 16777216.0f - 0.5f) * 8.0f;
 }
 
+/* dot_rows and mad_rows over a strided "cache" of up to 37 rows (every
+ * row-count remainder of the 8-row blocks) and widths 1..200 (every
+ * remainder of the 8/16-lane chunks and of the 64/128-value register
+ * blocks), against the reference; mad_rows must also leave y[n] alone. */
+static void check_rows(const char *nm, const struct vec_kernels *k) {
+    const struct vec_kernels *r = &vec_ref;
+    enum { ROWS = 37, W = 200, STRIDE = 211 };
+    static float kv[ROWS * STRIDE], q[W], w[ROWS], s0[ROWS], s1[ROWS], y0[W + 1], y1[W + 1];
+    unsigned seed = 777;
+    for (int i = 0; i < ROWS * STRIDE; i++) kv[i] = rnd(&seed);
+    for (int i = 0; i < W; i++) q[i] = rnd(&seed);
+    for (int i = 0; i < ROWS; i++) w[i] = fabsf(rnd(&seed));
+    double e_dot = 0, e_mad = 0;
+    int guard = 0;
+    for (int n = 1; n <= W; n += (n < 70 ? 1 : 7)) {
+        for (int rows = 1; rows <= ROWS; rows += (rows < 17 ? 1 : 5)) {
+            k->dot_rows(s0, q, kv, STRIDE, rows, n, 0.125f);
+            r->dot_rows(s1, q, kv, STRIDE, rows, n, 0.125f);
+            for (int t = 0; t < rows; t++) {
+                double mag = 0;
+                for (int i = 0; i < n; i++) mag += fabs(q[i] * kv[t * STRIDE + i]) * 0.125;
+                e_dot = fmax(e_dot, fabs(s0[t] - s1[t]) / (mag + 1e-30));
+            }
+            y0[n] = y1[n] = 42.0f;
+            k->mad_rows(y0, kv, STRIDE, w, rows, n);
+            r->mad_rows(y1, kv, STRIDE, w, rows, n);
+            guard += y0[n] != 42.0f;
+            for (int i = 0; i < n; i++) {
+                double mag = 0;
+                for (int t = 0; t < rows; t++) mag += fabs(w[t] * kv[t * STRIDE + i]);
+                e_mad = fmax(e_mad, fabs(y0[i] - y1[i]) / (mag + 1e-30));
+            }
+        }
+    }
+    CHECK(e_dot <= 1e-5, "%s dot_rows: max rel err %.2e", nm, e_dot);
+    CHECK(e_mad <= 1e-5 && guard == 0, "%s mad_rows: max rel err %.2e, %d writes past n", nm, e_mad,
+          guard);
+}
+
 static void check_set(enum cpu_isa isa, const struct vec_kernels *k) {
     const struct vec_kernels *r = &vec_ref;
     unsigned seed = 12345;
@@ -54,6 +93,7 @@ static void check_set(enum cpu_isa isa, const struct vec_kernels *k) {
     CHECK(max_bad == 0, "%s max: exact", nm);
     CHECK(e_exp <= 4e-6 && e_sum <= 4e-6, "%s exp_sub: max rel err %.2e (sum %.2e)", nm, e_exp, e_sum);
     CHECK(e_silu <= 4e-6, "%s silu_mul: max rel err %.2e", nm, e_silu);
+    check_rows(nm, k);
 }
 
 int main(void) {

@@ -105,11 +105,10 @@ static void attention_head(void *arg, int h) {
     for (int i = 0; i < a->n; i++) {
         const float *q = a->q + (size_t)i * q_dim + (size_t)h * hd;
         int n_pos = a->pos + i + 1;
-        for (int t = 0; t < n_pos; t++) att[t] = vk->dot(q, kc + (size_t)t * kv_dim, hd) * scale;
+        vk->dot_rows(att, q, kc, kv_dim, n_pos, hd, scale);
         float sum = vk->exp_sub(att, vk->max(att, n_pos), n_pos);
         float *o = a->out + (size_t)i * q_dim + (size_t)h * hd;
-        memset(o, 0, (size_t)hd * sizeof *o);
-        for (int t = 0; t < n_pos; t++) vk->mad(o, vc + (size_t)t * kv_dim, att[t], hd);
+        vk->mad_rows(o, vc, kv_dim, att, n_pos, hd);
         vk->scale(o, 1.0f / sum, hd);
     }
 }

@@ -18,6 +18,15 @@ struct vec_kernels {
     float (*exp_sub)(float *x, float max, int n);
     float (*max)(const float *x, int n);
     void (*silu_mul)(float *g, const float *u, int n);      /* g = silu(g) * u */
+    /* Attention's two products, over rows of a KV cache (row t at
+     * base + t * stride floats). dot_rows: s[t] = scale * dot(q, k_t) for
+     * t < rows. mad_rows: y = sum_t w[t] * v_t, summed in order of t, so it
+     * rounds exactly like y = 0 followed by `mad` per row. One call per
+     * query instead of one per (query, row) lets the SIMD versions keep q
+     * or y in registers and reduce several rows' sums at once. */
+    void (*dot_rows)(float *s, const float *q, const float *k, long stride, int rows, int n,
+                     float scale);
+    void (*mad_rows)(float *y, const float *v, long stride, const float *w, int rows, int n);
 };
 
 /* The installed set (the reference until the dispatcher installs another). */

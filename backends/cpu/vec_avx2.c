@@ -118,6 +118,70 @@ static void silu_mul_avx2(float *g, const float *u, int n) {
     }
 }
 
+/* Lanes 0..k-1 of 8 on (k in 1..8), for masked loads of a tail. */
+static inline __m256i lane_mask(int k) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(k), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+/* The 8 sums of a[0..7]'s lanes, in order: three rounds of hadd. */
+static inline __m256 hsum8x8(const __m256 a[8]) {
+    __m256 h0 = _mm256_hadd_ps(_mm256_hadd_ps(a[0], a[1]), _mm256_hadd_ps(a[2], a[3]));
+    __m256 h1 = _mm256_hadd_ps(_mm256_hadd_ps(a[4], a[5]), _mm256_hadd_ps(a[6], a[7]));
+    return _mm256_add_ps(_mm256_permute2f128_ps(h0, h1, 0x20), _mm256_permute2f128_ps(h0, h1, 0x31));
+}
+
+/* Eight rows at a time: eight independent FMA chains (enough to cover the
+ * FMA latency), q reloaded from L1, one reduction for all eight. */
+static void dot_rows_avx2(float *s, const float *q, const float *k, long stride, int rows, int n,
+                          float scale) {
+    const int full = n & ~7;
+    const __m256i tail = lane_mask(n - full);
+    const __m256 vs = _mm256_set1_ps(scale);
+    int t = 0;
+    for (; t + 8 <= rows; t += 8) {
+        const float *kt = k + t * stride;
+        __m256 a[8];
+        for (int r = 0; r < 8; r++) a[r] = _mm256_setzero_ps();
+        for (int i = 0; i < full; i += 8) {
+            __m256 qv = _mm256_loadu_ps(q + i);
+#pragma GCC unroll 8
+            for (int r = 0; r < 8; r++) a[r] = _mm256_fmadd_ps(qv, _mm256_loadu_ps(kt + r * stride + i), a[r]);
+        }
+        if (full < n) {
+            __m256 qv = _mm256_maskload_ps(q + full, tail);
+#pragma GCC unroll 8
+            for (int r = 0; r < 8; r++)
+                a[r] = _mm256_fmadd_ps(qv, _mm256_maskload_ps(kt + r * stride + full, tail), a[r]);
+        }
+        _mm256_storeu_ps(s + t, _mm256_mul_ps(hsum8x8(a), vs));
+    }
+    for (; t < rows; t++) s[t] = dot_avx2(q, k + t * stride, n) * scale;
+}
+
+/* y in registers, 64 values (8 accumulators) at a time, one pass over the
+ * rows per 64; a partial last chunk goes 8 values at a time. */
+static void mad_rows_avx2(float *y, const float *v, long stride, const float *w, int rows, int n) {
+    int j = 0;
+    for (; j + 64 <= n; j += 64) {
+        __m256 a[8];
+        for (int c = 0; c < 8; c++) a[c] = _mm256_setzero_ps();
+        for (int t = 0; t < rows; t++) {
+            const __m256 wt = _mm256_broadcast_ss(w + t);
+            const float *vt = v + t * stride + j;
+#pragma GCC unroll 8
+            for (int c = 0; c < 8; c++) a[c] = _mm256_fmadd_ps(_mm256_loadu_ps(vt + 8 * c), wt, a[c]);
+        }
+        for (int c = 0; c < 8; c++) _mm256_storeu_ps(y + j + 8 * c, a[c]);
+    }
+    for (; j < n; j += 8) {
+        const __m256i m = lane_mask(n - j);
+        __m256 a = _mm256_setzero_ps();
+        for (int t = 0; t < rows; t++)
+            a = _mm256_fmadd_ps(_mm256_maskload_ps(v + t * stride + j, m), _mm256_broadcast_ss(w + t), a);
+        _mm256_maskstore_ps(y + j, m, a);
+    }
+}
+
 const struct vec_kernels vec_avx2 = {
     .dot = dot_avx2,
     .mad = mad_avx2,
@@ -125,4 +189,6 @@ const struct vec_kernels vec_avx2 = {
     .exp_sub = exp_sub_avx2,
     .max = max_avx2,
     .silu_mul = silu_mul_avx2,
+    .dot_rows = dot_rows_avx2,
+    .mad_rows = mad_rows_avx2,
 };

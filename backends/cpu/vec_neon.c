@@ -80,6 +80,49 @@ static void silu_mul_neon(float *g, const float *u, int n) {
     for (; i < n; i++) g[i] = g[i] / (1.0f + exp1(-g[i])) * u[i];
 }
 
+/* Four rows at a time, one pairwise reduction for all four. */
+static void dot_rows_neon(float *s, const float *q, const float *k, long stride, int rows, int n,
+                          float scale) {
+    const int full = n & ~3;
+    int t = 0;
+    for (; t + 4 <= rows; t += 4) {
+        const float *kt = k + t * stride;
+        float32x4_t a[4];
+        for (int r = 0; r < 4; r++) a[r] = vdupq_n_f32(0);
+        for (int i = 0; i < full; i += 4) {
+            float32x4_t qv = vld1q_f32(q + i);
+            for (int r = 0; r < 4; r++) a[r] = vfmaq_f32(a[r], qv, vld1q_f32(kt + r * stride + i));
+        }
+        float32x4_t sum = vpaddq_f32(vpaddq_f32(a[0], a[1]), vpaddq_f32(a[2], a[3]));
+        float tl[4];
+        vst1q_f32(tl, sum);
+        for (int r = 0; r < 4; r++) {
+            for (int i = full; i < n; i++) tl[r] += q[i] * kt[r * stride + i];
+            s[t + r] = tl[r] * scale;
+        }
+    }
+    for (; t < rows; t++) s[t] = dot_neon(q, k + t * stride, n) * scale;
+}
+
+/* y in registers, 32 values (8 accumulators) at a time; the rest through
+ * mad. */
+static void mad_rows_neon(float *y, const float *v, long stride, const float *w, int rows, int n) {
+    int j = 0;
+    for (; j + 32 <= n; j += 32) {
+        float32x4_t a[8];
+        for (int c = 0; c < 8; c++) a[c] = vdupq_n_f32(0);
+        for (int t = 0; t < rows; t++) {
+            const float *vt = v + t * stride + j;
+            for (int c = 0; c < 8; c++) a[c] = vfmaq_n_f32(a[c], vld1q_f32(vt + 4 * c), w[t]);
+        }
+        for (int c = 0; c < 8; c++) vst1q_f32(y + j + 4 * c, a[c]);
+    }
+    if (j < n) {
+        for (int i = j; i < n; i++) y[i] = 0.0f;
+        for (int t = 0; t < rows; t++) mad_neon(y + j, v + t * stride + j, w[t], n - j);
+    }
+}
+
 const struct vec_kernels vec_neon = {
     .dot = dot_neon,
     .mad = mad_neon,
@@ -87,4 +130,6 @@ const struct vec_kernels vec_neon = {
     .exp_sub = exp_sub_neon,
     .max = max_neon,
     .silu_mul = silu_mul_neon,
+    .dot_rows = dot_rows_neon,
+    .mad_rows = mad_rows_neon,
 };

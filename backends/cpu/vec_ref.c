@@ -40,6 +40,16 @@ static void silu_mul_ref(float *g, const float *u, int n) {
     for (int i = 0; i < n; i++) g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
 }
 
+static void dot_rows_ref(float *s, const float *q, const float *k, long stride, int rows, int n,
+                         float scale) {
+    for (int t = 0; t < rows; t++) s[t] = dot_ref(q, k + t * stride, n) * scale;
+}
+
+static void mad_rows_ref(float *y, const float *v, long stride, const float *w, int rows, int n) {
+    for (int i = 0; i < n; i++) y[i] = 0.0f;
+    for (int t = 0; t < rows; t++) mad_ref(y, v + t * stride, w[t], n);
+}
+
 const struct vec_kernels vec_ref = {
     .dot = dot_ref,
     .mad = mad_ref,
@@ -47,6 +57,8 @@ const struct vec_kernels vec_ref = {
     .exp_sub = exp_sub_ref,
     .max = max_ref,
     .silu_mul = silu_mul_ref,
+    .dot_rows = dot_rows_ref,
+    .mad_rows = mad_rows_ref,
 };
 
 static const struct vec_kernels *installed = &vec_ref;
