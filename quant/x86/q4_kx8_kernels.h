@@ -59,6 +59,7 @@ q4kx8_tile(bool vnni, int C, const block_q4_kx8 *wp, int64_t nb, const uint8_t *
             __m256i lo[4], hi[4];
 #pragma GCC unroll 4
             for (int c = 0; c < C; c++) lo[c] = hi[c] = _mm256_setzero_si256();
+            /* unrolled by 2 only: fully unrolled, GCC spilled the sums */
 #pragma GCC unroll 2
             for (int u = 0; u < 8; u++) {
                 __m256i v = _mm256_loadu_si256((const __m256i *)b->qs[8 * p + u]);
