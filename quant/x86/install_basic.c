@@ -33,6 +33,10 @@ void quant_install_avx2_basic(void) {
     q4->pack_bytes = q4_0x8_pack_bytes;
     q4->pack = q4_0x8_pack;
     q4->mul_mat_packed = q4_0_mul_mat_packed_avx2;
+    struct quant_ops *q5 = quant_ops_writable(EMBER_TYPE_Q5_0);
+    q5->pack_bytes = q5_0x8_pack_bytes;
+    q5->pack = q5_0x8_pack;
+    q5->mul_mat_packed = q5_0_mul_mat_packed_avx2;
     struct quant_ops *q8 = quant_ops_writable(EMBER_TYPE_Q8_0);
     q8->pack_bytes = q8_0x8_pack_bytes;
     q8->pack = q8_0x8_pack;
@@ -63,6 +67,7 @@ void quant_install_avx512_basic(void) {
     set_dot(EMBER_TYPE_Q5_1, q5_1_dot_avx512, q5_1_mul_mat_avx512);
     set_dot(EMBER_TYPE_Q8_0, q8_0_dot_avx512, q8_0_mul_mat_avx512);
     quant_ops_writable(EMBER_TYPE_Q4_0)->mul_mat_packed = q4_0_mul_mat_packed_avx512;
+    quant_ops_writable(EMBER_TYPE_Q5_0)->mul_mat_packed = q5_0_mul_mat_packed_avx512;
     quant_ops_writable(EMBER_TYPE_Q8_0)->pack = q8_0x8_pack_biased;
     quant_ops_writable(EMBER_TYPE_Q8_0)->mul_mat_packed = q8_0_mul_mat_packed_avx512;
 }

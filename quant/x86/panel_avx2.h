@@ -133,15 +133,34 @@ BASIC_INLINE __m256i panel_dp(bool vnni, __m256i s32, __m256i u, __m256i s) {
     return _mm256_add_epi32(s32, basic_dot_u8s8_avx2(u, s));
 }
 
+/* Chunk k (codes 4k..4k+3 of each row, one row per lane) of one block of
+ * a prepacked layout, told apart by its size: block_q4_0x8 (chunk k in the
+ * low nibbles of vector k, chunk k+4 in the high ones), block_q5_0x8 (the
+ * same nibbles, plus the fifth bits shifted into 0x10) or block_q8_0x8
+ * (bytes as stored, +128 if f.flip). */
+BASIC_INLINE __m256i packed_codes(const uint8_t *blk, size_t pw_bytes, int k) {
+    const __m256i low4 = _mm256_set1_epi8(0x0f);
+    if (pw_bytes == sizeof(block_q8_0x8))
+        return _mm256_loadu_si256((const __m256i *)(blk + offsetof(block_q8_0x8, qs) + 32 * k));
+    const size_t qs = pw_bytes == sizeof(block_q4_0x8) ? offsetof(block_q4_0x8, qs)
+                                                       : offsetof(block_q5_0x8, qs);
+    __m256i v = _mm256_loadu_si256((const __m256i *)(blk + qs + 32 * (k & 3)));
+    __m256i w = _mm256_and_si256(k < 4 ? v : _mm256_srli_epi16(v, 4), low4);
+    if (pw_bytes == sizeof(block_q4_0x8)) return w;
+    /* bit k of each byte to bit 4; a 16-bit shift by at most 4 moves no
+     * neighbour's bit into bit 4 */
+    __m256i h = _mm256_loadu_si256((const __m256i *)(blk + offsetof(block_q5_0x8, qh)));
+    h = k < 4 ? _mm256_slli_epi16(h, 4 - k) : k > 4 ? _mm256_srli_epi16(h, k - 4) : h;
+    return _mm256_or_si256(w, _mm256_and_si256(h, _mm256_set1_epi8(0x10)));
+}
+
 /* One tile: the panel's 8 rows by C columns over nbk blocks (from the
  * per-call panel p, or, when pw is set, from weights prepacked by 8 rows
- * (block_q4_0x8 when pw_bytes is its size, else block_q8_0x8) at
- * block b0); acc[c] lane r is output (row r, column c) and carries over
- * between K chunks. */
+ * (see packed_codes) at block b0); acc[c] lane r is output (row r, column
+ * c) and carries over between K chunks. */
 BASIC_INLINE void panel_tile(const struct basic_int8_fmt f, bool vnni, int C, const struct panel *p,
                              const uint8_t *pw, size_t pw_bytes, const uint8_t *const xc[4], int64_t b0,
                              int nbk, const struct panel_cols *pc, __m256 acc_io[4]) {
-    const __m256i low4 = _mm256_set1_epi8(0x0f);
     const __m256i ones = _mm256_set1_epi16(1);
     /* in locals, so the accumulators stay in registers */
     __m256 acc[4];
@@ -160,19 +179,9 @@ BASIC_INLINE void panel_tile(const struct basic_int8_fmt f, bool vnni, int C, co
         for (int h = 0; h < 8; h += 4) {
 #pragma GCC unroll 4
             for (int k = h; k < h + 4; k++) {
-                __m256i w;
                 /* (the panel path passes pw NULL: no arithmetic on it) */
-                const uint8_t *qs = pw ? pw + (size_t)i * pw_bytes + offsetof(block_q4_0x8, qs) : NULL;
-                if (pw && pw_bytes == sizeof(block_q4_0x8)) {
-                    /* prepacked Q4_0: chunk k in the low nibbles of vector
-                     * k, chunk k+4 in the high ones */
-                    __m256i v = _mm256_loadu_si256((const __m256i *)(qs + 32 * (k & 3)));
-                    w = _mm256_and_si256(k < 4 ? v : _mm256_srli_epi16(v, 4), low4);
-                } else if (pw) {
-                    w = _mm256_loadu_si256((const __m256i *)(qs + 32 * k)); /* +128 if f.flip */
-                } else {
-                    w = p->codes[i][k];
-                }
+                const __m256i w = pw ? packed_codes(pw + (size_t)i * pw_bytes, pw_bytes, k)
+                                     : p->codes[i][k];
                 if (f.kind == BASIC_SIGNED) {
                     const __m256i a = _mm256_abs_epi8(w);
 #pragma GCC unroll 4
@@ -251,10 +260,26 @@ BASIC_INLINE void panel_columns(const struct basic_int8_fmt f, bool vnni, int C,
     }
 }
 
-/* The panel GEMM over all rows and columns (at least PANEL_MIN_COLS). */
+/* Blocks b0 .. b0+nbk-1 of one 8-row group of a prepacked layout (g points
+ * at its block 0) into p: the codes expanded once per call instead of once
+ * per tile, for layouts whose expansion is more than a mask (Q5_0). */
+BASIC_INLINE void panel_from_packed(const uint8_t *g, size_t pw_bytes, int64_t b0, int nbk,
+                                    struct panel *p) {
+    for (int i = 0; i < nbk; i++) {
+        const uint8_t *blk = g + (size_t)(b0 + i) * pw_bytes;
+#pragma GCC unroll 8
+        for (int k = 0; k < 8; k++) p->codes[i][k] = packed_codes(blk, pw_bytes, k);
+        _mm256_storeu_ps(p->d[i], _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)blk)));
+    }
+}
+
+/* The panel GEMM over all rows and columns (at least PANEL_MIN_COLS), from
+ * rows of blocks (w) or, when w is NULL, from a prepacked layout (wp, of
+ * pw_bytes blocks; OFFSET or SIGNED formats only: it has no minimums). */
 BASIC_INLINE void panel_int8_gemm(const struct basic_int8_fmt f, bool vnni, int64_t n, const void *w,
-                                  size_t w_stride, int n_rows, const void *x, size_t x_stride,
-                                  int n_cols, float *out, size_t out_stride) {
+                                  size_t w_stride, const uint8_t *wp, size_t pw_bytes, int n_rows,
+                                  const void *x, size_t x_stride, int n_cols, float *out,
+                                  size_t out_stride) {
     const int64_t nb = n / 32;
     struct panel pk[PANEL_GROUP]; /* 82 KB: thread stacks are megabytes */
     for (int r0 = 0; r0 < n_rows; r0 += PANEL_ROWS * PANEL_GROUP) {
@@ -264,7 +289,10 @@ BASIC_INLINE void panel_int8_gemm(const struct basic_int8_fmt f, bool vnni, int6
                                  : (rows_left + PANEL_ROWS - 1) / PANEL_ROWS;
         for (int64_t b0 = 0; b0 < nb; b0 += PANEL_KC) {
             const int nbk = nb - b0 < PANEL_KC ? (int)(nb - b0) : PANEL_KC;
-            for (int g = 0; g < n_panels; g++) {
+            for (int g = 0; g < n_panels && !w && wp; g++)
+                panel_from_packed(wp + (size_t)(r0 / PANEL_ROWS + g) * (size_t)nb * pw_bytes, pw_bytes,
+                                  b0, nbk, &pk[g]);
+            for (int g = 0; g < n_panels && w; g++) {
                 const uint8_t *wr[8];
                 for (int r = 0; r < 8; r++) {
                     int row = r0 + g * PANEL_ROWS + r;
@@ -296,7 +324,8 @@ BASIC_INLINE void panel_int8_mul_mat_avx2(const struct basic_int8_fmt f, int64_t
     if (n_cols < PANEL_MIN_COLS)
         basic_int8_mul_mat_avx2(f, n, w, w_stride, n_rows, x, x_stride, n_cols, out, out_stride);
     else
-        panel_int8_gemm(f, false, n, w, w_stride, n_rows, x, x_stride, n_cols, out, out_stride);
+        panel_int8_gemm(f, false, n, w, w_stride, NULL, 0, n_rows, x, x_stride, n_cols, out,
+                        out_stride);
 }
 
 #ifdef __AVX512VNNI__
@@ -318,11 +347,11 @@ BASIC_INLINE void panel_int8_mul_mat_vnni(const struct basic_int8_fmt f, int64_t
         g.code_max = 255;
         g.flip = true;
     }
-    panel_int8_gemm(g, true, n, w, w_stride, n_rows, x, x_stride, n_cols, out, out_stride);
+    panel_int8_gemm(g, true, n, w, w_stride, NULL, 0, n_rows, x, x_stride, n_cols, out, out_stride);
 }
 #endif
 
-/* ------------------------------------------- prepacked Q4_0 and Q8_0 */
+/* ------------------------------------- prepacked Q4_0, Q5_0 and Q8_0 */
 
 /* Columns c0 .. c0+C-1 of K chunk b0 .. b0+nbk-1 against every 8-row group
  * of a prepacked band (groups of nb blocks of pw_bytes each). */
@@ -349,7 +378,7 @@ BASIC_INLINE void packed_columns(const struct basic_int8_fmt f, bool vnni, int C
     }
 }
 
-/* quant_ops.mul_mat_packed of Q4_0 or Q8_0 (f is its format; pw_bytes
+/* quant_ops.mul_mat_packed of Q4_0, Q5_0 or Q8_0 (f is its format; pw_bytes
  * its packed block): decode and prefill alike, as the packed layout needs
  * no per-call unpacking. With VNNI, Q8_0 runs as an offset format as in
  * panel_int8_mul_mat_vnni: the VNNI set packs it with codes +128
@@ -362,6 +391,13 @@ BASIC_INLINE void packed_mul_mat(struct basic_int8_fmt f, bool vnni, size_t pw_b
         f.off = 128;
         f.code_max = 255;
         f.flip = true;
+    }
+    if (pw_bytes == sizeof(block_q5_0x8) && n_cols >= PANEL_MIN_COLS) {
+        /* the fifth bits cost 3 more instructions per vector: expanded once
+         * per call, as the panel GEMM does for unpacked rows */
+        panel_int8_gemm(f, vnni, n, NULL, 0, wp, pw_bytes, n_rows, x, x_stride, n_cols, out,
+                        out_stride);
+        return;
     }
     const int64_t nb = n / 32;
     for (int64_t b0 = 0; b0 < nb; b0 += PANEL_PREP) {

@@ -32,3 +32,9 @@ void q5_0_mul_mat_avx512(int64_t n, const void *w, size_t w_stride, int n_rows, 
     panel_int8_mul_mat_vnni(q5_0_fmt, n, w, w_stride, n_rows, x, x_stride, n_cols, out,
                             out_stride);
 }
+
+void q5_0_mul_mat_packed_avx512(int64_t n, const void *wp, int n_rows, const void *x,
+                                size_t x_stride, int n_cols, float *out, size_t out_stride) {
+    packed_mul_mat(q5_0_fmt, true, sizeof(block_q5_0x8), n, wp, n_rows, x, x_stride, n_cols, out,
+                   out_stride);
+}
