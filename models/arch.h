@@ -11,6 +11,7 @@
 
 #include "model.h"
 #include "ops.h"
+#include "os.h"
 
 struct layer_weights {
     const float *attn_norm;        /* [n_embd] */
@@ -32,6 +33,8 @@ struct model {
     struct layer_weights *layers;  /* [n_layer] */
     void *packed;                  /* the prepacked matrices, one allocation */
     size_t packed_bytes;
+    struct os_map pack_map;        /* or the cache file they were mapped from */
+    const char *pack_source;       /* model_pack_source */
 };
 
 /* Per-sequence state: scratch for a batch of up to n_batch tokens, and the

@@ -14,9 +14,11 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "cpu_features.h"
 #include "os.h"
-#include "threadpool.h"
+#include "pack_cache.h"
 #include "quant.h"
+#include "threadpool.h"
 
 static const struct model_arch *const archs[] = {&llama_arch, &qwen2_arch};
 #define N_ARCHS (sizeof archs / sizeof archs[0])
@@ -222,18 +224,43 @@ static void pack_task(void *arg, int task) {
     os_drop_pages(src, (size_t)rows * t->row_bytes);
 }
 
-/* The matrices a kernel set has a faster layout for, copied into it once
- * (as llama.cpp's CPU "repack" does), by all CPUs: one allocation, so the
- * model's memory for those types moves from the file's pages (dropped) to
- * it. Only speed depends on it: when the allocation fails, or
- * EMBER_REPACK=0, matmul reads the mapped file. */
 /* Bytes of t's packed copy, rounded up so the next one starts on a line. */
 static size_t packed_size(const struct tensor *t) {
     return (quant_ops_for(t->type)->pack_bytes(t->n_out, t->n_in) + 63) & ~(size_t)63;
 }
 
-static void pack_weights(struct model *m) {
+/* Point the n matrices ts at their places in one buffer of packed copies. */
+static void place_packed(struct tensor **ts, int n, const uint8_t *buf) {
+    size_t at = 0;
+    for (int i = 0; i < n; i++) {
+        ts[i]->packed = buf + at;
+        at += packed_size(ts[i]);
+    }
+}
+
+/* Repack the n matrices ts into buf by all CPUs (first: their task ranges). */
+static void repack(struct tensor **ts, int n, int64_t *first, uint8_t *buf) {
+    place_packed(ts, n, buf);
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    struct threadpool *pool = threadpool_new(cpus < 1 ? 1 : cpus > 16 ? 16 : (int)cpus);
+    struct pack_job job = {ts, first};
+    if (pool) {
+        threadpool_run(pool, pack_task, &job, (int)first[n]);
+        threadpool_free(pool);
+    } else {
+        for (int64_t t = 0; t < first[n]; t++) pack_task(&job, (int)t);
+    }
+}
+
+/* The matrices a kernel set has a faster layout for, copied into it once
+ * (as llama.cpp's CPU "repack" does), by all CPUs, into one allocation, so
+ * the model's memory for those types moves from the file's pages (dropped)
+ * to it — or mapped from the cache file of an earlier load (cache_dir set;
+ * pack_cache.h). Only speed depends on it: when the allocation fails, or
+ * EMBER_REPACK=0, matmul reads the mapped file. */
+static void pack_weights(struct model *m, const char *model_path, const char *cache_dir) {
     const char *env = getenv("EMBER_REPACK");
+    m->pack_source = "none";
     if (env && !strcmp(env, "0")) return;
     int cap = 1 + 7 * m->info.n_layer, n = 0;
     struct tensor **all = calloc((size_t)cap, sizeof *all), **ts = calloc((size_t)cap, sizeof *ts);
@@ -248,24 +275,24 @@ static void pack_weights(struct model *m) {
         first[n + 1] = first[n] + (all[i]->n_out + PACK_TASK_ROWS - 1) / PACK_TASK_ROWS;
         ts[n++] = all[i];
     }
-    uint8_t *buf = total ? os_alloc_large(total) : NULL;
+    if (!total) goto done;
+    const char *isa = cpu_isa_name(cpu_isa_chosen());
+    const uint8_t *cached =
+        cache_dir ? pack_cache_open(cache_dir, model_path, isa, total, &m->pack_map) : NULL;
+    if (cached) {
+        place_packed(ts, n, cached);
+        m->pack_source = "cache";
+        goto done;
+    }
+    uint8_t *buf = os_alloc_large(total);
     if (!buf) goto done;
-    size_t at = 0;
-    for (int i = 0; i < n; i++) {
-        ts[i]->packed = buf + at;
-        at += packed_size(ts[i]);
-    }
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    struct threadpool *pool = threadpool_new(cpus < 1 ? 1 : cpus > 16 ? 16 : (int)cpus);
-    struct pack_job job = {ts, first};
-    if (pool) {
-        threadpool_run(pool, pack_task, &job, (int)first[n]);
-        threadpool_free(pool);
-    } else {
-        for (int64_t t = 0; t < first[n]; t++) pack_task(&job, (int)t);
-    }
+    repack(ts, n, first, buf);
     m->packed = buf;
     m->packed_bytes = total;
+    m->pack_source = !cache_dir ? "repacked"
+                     : pack_cache_write(cache_dir, model_path, isa, buf, total)
+                         ? "repacked, cache written"
+                         : "repacked, cache not writable";
 done:
     free(all);
     free(ts);
@@ -274,6 +301,11 @@ done:
 
 enum ember_status model_load(const struct gguf_file *f, struct model **out,
                              struct ember_err *err) {
+    return model_load_cached(f, NULL, out, err);
+}
+
+enum ember_status model_load_cached(const struct gguf_file *f, const char *cache_dir,
+                                    struct model **out, struct ember_err *err) {
     *out = NULL;
     struct gguf_str name;
     if (!gguf_get_str(f, "general.architecture", &name))
@@ -298,7 +330,7 @@ enum ember_status model_load(const struct gguf_file *f, struct model **out,
         return st;
     }
     count_params(m, f);
-    pack_weights(m);
+    pack_weights(m, gguf_path(f), cache_dir);
     *out = m;
     return EMBER_OK;
 }
@@ -306,11 +338,13 @@ enum ember_status model_load(const struct gguf_file *f, struct model **out,
 void model_free(struct model *m) {
     if (!m) return;
     os_free_large(m->packed, m->packed_bytes);
+    os_unmap(&m->pack_map);
     free(m->layers);
     free(m);
 }
 
 const struct model_info *model_get_info(const struct model *m) { return &m->info; }
+const char *model_pack_source(const struct model *m) { return m->pack_source; }
 
 /* ------------------------------------------------------------- context */
 

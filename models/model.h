@@ -35,6 +35,13 @@ const char *model_supported_archs(void);
  * or tensors. */
 enum ember_status model_load(const struct gguf_file *f, struct model **out,
                              struct ember_err *err);
+/* The same, keeping the repacked matrices in a cache file under cache_dir
+ * (pack_cache.h; NULL: none) and mapping them from there on later loads. */
+enum ember_status model_load_cached(const struct gguf_file *f, const char *cache_dir,
+                                    struct model **out, struct ember_err *err);
+/* How the load got the repacked matrices, for -v: "none", "repacked",
+ * "repacked, cache written", "repacked, cache not writable", "cache". */
+const char *model_pack_source(const struct model *m);
 void model_free(struct model *m);
 const struct model_info *model_get_info(const struct model *m);
 

@@ -446,6 +446,7 @@ void gguf_close(struct gguf_file *f) {
 
 /* ------------------------------------------------------------- accessors */
 
+const char *gguf_path(const struct gguf_file *f) { return f->path; }
 uint32_t gguf_version(const struct gguf_file *f) { return f->version; }
 uint64_t gguf_file_size(const struct gguf_file *f) { return f->map.size; }
 uint64_t gguf_alignment(const struct gguf_file *f) { return f->alignment; }

@@ -45,6 +45,8 @@ enum ember_status gguf_open(const char *path, struct gguf_file **out,
                             struct ember_err *err);
 void gguf_close(struct gguf_file *f);
 
+/* The path given to gguf_open (the caller's string). */
+const char *gguf_path(const struct gguf_file *f);
 uint32_t gguf_version(const struct gguf_file *f);
 uint64_t gguf_file_size(const struct gguf_file *f);
 uint64_t gguf_alignment(const struct gguf_file *f);

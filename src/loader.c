@@ -8,6 +8,7 @@
 #include "args.h"
 #include "cpu_features.h"
 #include "os.h"
+#include "pack_cache.h"
 
 int loader_report(const struct ember_err *err) {
     cli_error("%s", err->msg);
@@ -20,7 +21,7 @@ int loader_open(const char *path, struct loaded *l) {
     memset(l, 0, sizeof *l);
     if (cpu_dispatch_init(&err)) return loader_report(&err);
     if (gguf_open(path, &l->gguf, &err)) return loader_report(&err);
-    if (model_load(l->gguf, &l->model, &err) ||
+    if (model_load_cached(l->gguf, pack_cache_dir(), &l->model, &err) ||
         tokenizer_load(l->gguf, &l->tok, &err)) {
         loader_close(l);
         return loader_report(&err);

@@ -7,6 +7,8 @@
 #ifndef EMBER_OS_H
 #define EMBER_OS_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "ember.h"
@@ -42,5 +44,26 @@ void os_free_large(void *p, size_t n);
  * [p, p+n) of a read-only file mapping: they leave its resident set (a
  * later read faults them back in from the page cache). */
 void os_drop_pages(const void *p, size_t n);
+
+/* Identity of a file's current contents, as far as the file system tells:
+ * replaced or rewritten files get another inode or mtime. */
+struct os_file_id {
+    uint64_t dev, ino, size, mtime_ns;
+};
+/* false when path cannot be stat'ed. */
+bool os_file_id(const char *path, struct os_file_id *id);
+/* The running executable's identity (all zeros where unknown). */
+void os_self_id(struct os_file_id *id);
+/* The canonical absolute path of path, malloc'ed, or NULL. */
+char *os_realpath(const char *path);
+
+/* Create dir and its missing parents (mode 0700); false on failure. */
+bool os_mkdirs(const char *dir);
+/* Write head then data as the file path, atomically: into a temporary file
+ * beside it, flushed to disk, then renamed over path, so a reader sees the
+ * old file or the whole new one, never a part. false (and no temporary
+ * left) on any failure, e.g. a full disk. */
+bool os_write_file_atomic(const char *path, const void *head, size_t head_len,
+                          const void *data, size_t len);
 
 #endif

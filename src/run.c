@@ -322,8 +322,8 @@ int cmd_run(int argc, char **argv) {
         return rc;
     }
     if (o.verbose)
-        fprintf(stderr, "ember: seed %llu, %ld threads\n", (unsigned long long)o.sp.seed,
-                o.n_threads);
+        fprintf(stderr, "ember: seed %llu, %ld threads, repacked weights: %s\n",
+                (unsigned long long)o.sp.seed, o.n_threads, model_pack_source(l.model));
     struct ember_err err = {0};
     int32_t *ids = NULL;
     size_t n_ids = 0;

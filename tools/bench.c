@@ -33,6 +33,7 @@
 #include "gguf.h"
 #include "loader.h"
 #include "model.h"
+#include "pack_cache.h"
 #include "os.h"
 
 #define BENCH_MAX_LIST 32       /* entries of one -m/-p/-n/-t list */
@@ -366,7 +367,7 @@ static int bench_model(const struct bench_opts *o, const char *path, const char 
     struct ember_err err = {0};
     struct gguf_file *f = NULL;
     struct model *m = NULL;
-    if (gguf_open(path, &f, &err) || model_load(f, &m, &err)) {
+    if (gguf_open(path, &f, &err) || model_load_cached(f, pack_cache_dir(), &m, &err)) {
         gguf_close(f);
         return loader_report(&err);
     }

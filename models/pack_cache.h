@@ -1,0 +1,42 @@
+/*
+ * pack_cache.h — a model's repacked matrices kept in a file, so the next
+ * load maps them instead of repacking.
+ *
+ * Why: repacking a 1B model costs a few hundred milliseconds at every
+ * start (a new buffer faulted in, every weight page read); mapping a file
+ * the page cache holds costs well under one. The file is only a copy: when
+ * it is missing, stale, damaged or cannot be written, ember repacks in
+ * memory as before and nothing else changes.
+ *
+ * One file per model path and kernel set, <dir>/repack-<hash>.bin: a 4 KiB
+ * header, then the packed bytes. The header names what the bytes were made
+ * from — the model file's identity (device, inode, size, mtime), the ember
+ * executable's (a rebuilt ember may pack differently), the kernel set and
+ * the byte count — and a file that differs in any of these or in length is
+ * ignored and later replaced.
+ */
+#ifndef EMBER_PACK_CACHE_H
+#define EMBER_PACK_CACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "os.h"
+
+/* Where the cache lives: $EMBER_CACHE_DIR, else $XDG_CACHE_HOME/ember,
+ * else $HOME/.cache/ember; NULL (no cache) when EMBER_REPACK_CACHE=0 or no
+ * such variable is set. */
+const char *pack_cache_dir(void);
+
+/* The cached packed bytes of model_path for kernel set isa, exactly total
+ * of them, mapped read-only into *map (os_unmap frees it); NULL when there
+ * is no such file or it does not match. */
+const void *pack_cache_open(const char *dir, const char *model_path, const char *isa, size_t total,
+                            struct os_map *map);
+
+/* Store total packed bytes as that cache file (creating dir); false when
+ * it could not be written, leaving nothing behind. */
+bool pack_cache_write(const char *dir, const char *model_path, const char *isa, const void *data,
+                      size_t total);
+
+#endif
