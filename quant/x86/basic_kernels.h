@@ -112,6 +112,15 @@ BASIC_INLINE float basic_hsum256(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 
+/* Prefetch the n bytes at address a into L1. Decode streams the weights
+ * once; one core's hardware prefetcher alone left a third of the read
+ * bandwidth unused here (tg +10-15% on a 1.1B Q4_0 model, 2-core Zen 3).
+ * An address, not a pointer: it may lie past the end of the weights
+ * (prefetches never fault). */
+BASIC_INLINE void basic_prefetch(uintptr_t a, size_t n) {
+    for (size_t o = 0; o < n; o += 64) _mm_prefetch((const char *)(a + o), _MM_HINT_T0);
+}
+
 /* The f16 at p (possibly unaligned) as a float, by F16C. */
 BASIC_INLINE float basic_f16(const uint8_t *p) {
     uint16_t h;

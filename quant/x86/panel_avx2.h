@@ -43,7 +43,8 @@ enum {
     PANEL_KC = 64,    /* blocks per K chunk: 16 KB of codes per panel */
     PANEL_COLS = 4,   /* columns per tile (4 accumulators, 4 int sums) */
     PANEL_MIN_COLS = 4, /* fewer columns: basic_int8_pass_avx2 is cheaper */
-    PANEL_PREP = 512   /* blocks per K chunk of prepacked weights */
+    PANEL_PREP = 512,  /* blocks per K chunk of prepacked weights */
+    PANEL_AHEAD = 24   /* decode prefetches this many packed blocks ahead */
 };
 
 struct panel {
@@ -168,6 +169,7 @@ BASIC_INLINE void panel_tile(const struct basic_int8_fmt f, bool vnni, int C, co
     for (int c = 0; c < C; c++) acc[c] = acc_io[c];
     for (int i = 0; i < nbk; i++) {
         const uint8_t *xb[4];
+        if (pw && C == 1) basic_prefetch((uintptr_t)pw + (uintptr_t)(i + PANEL_AHEAD) * pw_bytes, pw_bytes);
 #pragma GCC unroll 4
         for (int c = 0; c < C; c++) xb[c] = xc[c] + (size_t)(b0 + i) * f.x_bytes + f.x_qs;
         __m256i s32[4], s16[4];
