@@ -155,6 +155,40 @@ BASIC_INLINE __m256i packed_codes(const uint8_t *blk, size_t pw_bytes, int k) {
     return _mm256_or_si256(w, _mm256_and_si256(h, _mm256_set1_epi8(0x10)));
 }
 
+/* Chunks h..h+3 of block i into the column sums (s16 then s32, or s32
+ * alone with VNNI or Q8_0's sign trick); see panel_tile. */
+BASIC_INLINE void panel_half(const struct basic_int8_fmt f, bool vnni, int C, const struct panel *p,
+                             const uint8_t *pw, size_t pw_bytes, int i, int h,
+                             const uint8_t *const xb[4], __m256i s32[4], __m256i s16[4]) {
+#pragma GCC unroll 4
+    for (int k = h; k < h + 4; k++) {
+        /* (the panel path passes pw NULL: no arithmetic on it) */
+        const __m256i w = pw ? packed_codes(pw + (size_t)i * pw_bytes, pw_bytes, k) : p->codes[i][k];
+        if (f.kind == BASIC_SIGNED) {
+            const __m256i a = _mm256_abs_epi8(w);
+#pragma GCC unroll 4
+            for (int c = 0; c < C; c++)
+                s32[c] = panel_dp(vnni, s32[c], a, _mm256_sign_epi8(panel_bcast(xb[c], k), w));
+        } else if (vnni) {
+#pragma GCC unroll 4
+            for (int c = 0; c < C; c++) s32[c] = panel_dp(vnni, s32[c], w, panel_bcast(xb[c], k));
+        } else {
+#pragma GCC unroll 4
+            for (int c = 0; c < C; c++)
+                s16[c] = _mm256_add_epi16(s16[c], _mm256_maddubs_epi16(w, panel_bcast(xb[c], k)));
+        }
+    }
+    /* int16 sums that fit: 8 pair sums of 4-bit codes, 4 of 5-bit ones */
+    if (!vnni && f.kind != BASIC_SIGNED && (h == 4 || f.code_max > 15)) {
+        const __m256i ones = _mm256_set1_epi16(1);
+#pragma GCC unroll 4
+        for (int c = 0; c < C; c++) {
+            s32[c] = _mm256_add_epi32(s32[c], _mm256_madd_epi16(s16[c], ones));
+            s16[c] = _mm256_setzero_si256();
+        }
+    }
+}
+
 /* One tile: the panel's 8 rows by C columns over nbk blocks (from the
  * per-call panel p, or, when pw is set, from weights prepacked by 8 rows
  * (see packed_codes) at block b0); acc[c] lane r is output (row r, column
@@ -162,7 +196,6 @@ BASIC_INLINE __m256i packed_codes(const uint8_t *blk, size_t pw_bytes, int k) {
 BASIC_INLINE void panel_tile(const struct basic_int8_fmt f, bool vnni, int C, const struct panel *p,
                              const uint8_t *pw, size_t pw_bytes, const uint8_t *const xc[4], int64_t b0,
                              int nbk, const struct panel_cols *pc, __m256 acc_io[4]) {
-    const __m256i ones = _mm256_set1_epi16(1);
     /* in locals, so the accumulators stay in registers */
     __m256 acc[4];
 #pragma GCC unroll 4
@@ -175,38 +208,12 @@ BASIC_INLINE void panel_tile(const struct basic_int8_fmt f, bool vnni, int C, co
         __m256i s32[4], s16[4];
 #pragma GCC unroll 4
         for (int c = 0; c < C; c++) s32[c] = s16[c] = _mm256_setzero_si256();
-        /* two halves of 4 chunks, unrolled only within a half: unrolled
-         * whole, the compiler hoists the loads and spills registers */
-#pragma GCC unroll 1
-        for (int h = 0; h < 8; h += 4) {
-#pragma GCC unroll 4
-            for (int k = h; k < h + 4; k++) {
-                /* (the panel path passes pw NULL: no arithmetic on it) */
-                const __m256i w = pw ? packed_codes(pw + (size_t)i * pw_bytes, pw_bytes, k)
-                                     : p->codes[i][k];
-                if (f.kind == BASIC_SIGNED) {
-                    const __m256i a = _mm256_abs_epi8(w);
-#pragma GCC unroll 4
-                    for (int c = 0; c < C; c++)
-                        s32[c] = panel_dp(vnni, s32[c], a, _mm256_sign_epi8(panel_bcast(xb[c], k), w));
-                } else if (vnni) {
-#pragma GCC unroll 4
-                    for (int c = 0; c < C; c++) s32[c] = panel_dp(vnni, s32[c], w, panel_bcast(xb[c], k));
-                } else {
-#pragma GCC unroll 4
-                    for (int c = 0; c < C; c++)
-                        s16[c] = _mm256_add_epi16(s16[c], _mm256_maddubs_epi16(w, panel_bcast(xb[c], k)));
-                }
-            }
-            /* int16 sums that fit: 8 pair sums of 4-bit codes, 4 of 5-bit ones */
-            if (!vnni && f.kind != BASIC_SIGNED && (h == 4 || f.code_max > 15)) {
-#pragma GCC unroll 4
-                for (int c = 0; c < C; c++) {
-                    s32[c] = _mm256_add_epi32(s32[c], _mm256_madd_epi16(s16[c], ones));
-                    s16[c] = _mm256_setzero_si256();
-                }
-            }
-        }
+        /* two halves of 4 chunks, each a call with a constant h, so the
+         * packed layouts' nibble choice is decided at compile time (a loop
+         * over h left branches in the inner loop, and unrolled as a loop the
+         * compiler hoisted the loads and spilled) */
+        panel_half(f, vnni, C, p, pw, pw_bytes, i, 0, xb, s32, s16);
+        panel_half(f, vnni, C, p, pw, pw_bytes, i, 4, xb, s32, s16);
         const __m256 dw = pw ? _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(pw + (size_t)i * pw_bytes)))
                              : _mm256_loadu_ps(p->d[i]);
 #pragma GCC unroll 4
