@@ -50,7 +50,11 @@ struct model_ctx {
     float *q;                      /* [n_batch][n_head*hd] */
     float *att;                    /* [n_head][n_ctx] scores, one row per head */
     float *hb, *hb2;               /* [n_batch][n_ff] */
-    float *k_cache, *v_cache;      /* [n_layer][n_ctx][n_kv*hd] */
+    float *k_cache, *v_cache;      /* [n_layer][n_kv][n_ctx][hd]: head-major, so
+                                      attention reads one head's rows as one
+                                      block that stays in L2 */
+    float *kb, *vb;                /* [n_batch][n_kv*hd]: a batch's k and v
+                                      on their way into the caches */
 };
 
 struct model_arch {

@@ -65,6 +65,15 @@ static void add_bias(float *x, const float *b, int n_rows, int width) {
     for (int i = 0; i < n_rows; i++) ops_add(x + (size_t)i * width, b, width);
 }
 
+/* Rows src[0..n) ([n_kv * hd] each) into a head-major layer cache
+ * ([n_kv][n_ctx][hd]) at positions pos..pos+n-1. */
+static void cache_store(float *cache, const float *src, int n, int pos, int n_ctx, int n_kv, int hd) {
+    for (int i = 0; i < n; i++)
+        for (int h = 0; h < n_kv; h++)
+            memcpy(cache + ((size_t)h * n_ctx + (size_t)(pos + i)) * hd,
+                   src + ((size_t)i * n_kv + h) * hd, (size_t)hd * sizeof *src);
+}
+
 /* n tokens at positions pos..pos+n-1; each step below works on all n rows. */
 static void llama_forward(struct model_ctx *c, const int32_t *tokens, int n, int pos,
                           bool all, float *logits) {
@@ -77,28 +86,27 @@ static void llama_forward(struct model_ctx *c, const int32_t *tokens, int n, int
     for (int i = 0; i < n; i++) ops_get_row(x + (size_t)i * e, &m->tok_embd, tokens[i]);
     for (int l = 0; l < in->n_layer; l++) {
         const struct layer_weights *w = &m->layers[l];
-        /* this batch's rows of the layer's cache: contiguous by position */
-        float *kc = c->k_cache + ((size_t)l * c->n_ctx + pos) * kv_dim;
-        float *vc = c->v_cache + ((size_t)l * c->n_ctx + pos) * kv_dim;
+        size_t layer = (size_t)l * c->n_ctx * kv_dim;
 
-        /* attention norm, then q, k, v (k and v go straight into the cache) */
+        /* attention norm, then q, k, v */
         for (int i = 0; i < n; i++)
             ops_rmsnorm(c->xb + (size_t)i * e, x + (size_t)i * e, w->attn_norm, e, m->rms_eps);
         ops_matmul(&c->ops, c->q, &w->wq, c->xb, n);
-        ops_matmul(&c->ops, kc, &w->wk, c->xb, n);
-        ops_matmul(&c->ops, vc, &w->wv, c->xb, n);
+        ops_matmul(&c->ops, c->kb, &w->wk, c->xb, n);
+        ops_matmul(&c->ops, c->vb, &w->wv, c->xb, n);
         add_bias(c->q, w->bq, n, q_dim);
-        add_bias(kc, w->bk, n, kv_dim);
-        add_bias(vc, w->bv, n, kv_dim);
+        add_bias(c->kb, w->bk, n, kv_dim);
+        add_bias(c->vb, w->bv, n, kv_dim);
 
-        /* rotary position embedding of q and k */
+        /* rotary position embedding of q and k, then k and v into the cache */
         for (int i = 0; i < n; i++) {
             ops_rope(c->q + (size_t)i * q_dim, in->n_head, hd, pos + i, &m->rope);
-            ops_rope(kc + (size_t)i * kv_dim, in->n_head_kv, hd, pos + i, &m->rope);
+            ops_rope(c->kb + (size_t)i * kv_dim, in->n_head_kv, hd, pos + i, &m->rope);
         }
+        cache_store(c->k_cache + layer, c->kb, n, pos, c->n_ctx, in->n_head_kv, hd);
+        cache_store(c->v_cache + layer, c->vb, n, pos, c->n_ctx, in->n_head_kv, hd);
 
         /* causal attention over the cache, output projection, residual */
-        size_t layer = (size_t)l * c->n_ctx * kv_dim;
         struct attn_args aa = {
             .q = c->q, .k = c->k_cache + layer, .v = c->v_cache + layer, .out = c->xb,
             .scores = c->att, .n = n, .pos = pos, .n_ctx = c->n_ctx,

@@ -395,8 +395,9 @@ enum ember_status model_ctx_new_batch(const struct model *m, int n_ctx, int n_th
     uint64_t wide = (uint64_t)in->n_ff > q_dim ? (uint64_t)in->n_ff : q_dim;
     if ((uint64_t)in->n_embd > wide) wide = (uint64_t)in->n_embd;
     uint64_t xb_w = q_dim > (uint64_t)in->n_embd ? q_dim : (uint64_t)in->n_embd;
-    /* scratch floats: x, xb, xb2, q, att, hb, hb2 below (all sizes < 2^40) */
-    uint64_t scratch = 4 * (B * (2 * (uint64_t)in->n_embd + xb_w + q_dim + 2 * (uint64_t)in->n_ff) +
+    /* scratch floats: x, xb, xb2, q, att, hb, hb2, kb, vb below (all sizes < 2^40) */
+    uint64_t scratch = 4 * (B * (2 * (uint64_t)in->n_embd + xb_w + q_dim + 2 * (uint64_t)in->n_ff +
+                                 2 * kv_dim) +
                             (uint64_t)in->n_head * (uint64_t)n_ctx);
     const char *why;
     uint64_t bytes = 2 * cache * sizeof(float), avail = memory_available(&why);
@@ -420,6 +421,8 @@ enum ember_status model_ctx_new_batch(const struct model *m, int n_ctx, int n_th
     c->att = alloc_floats((uint64_t)in->n_head * (uint64_t)n_ctx, &ok);
     c->hb = alloc_floats(B * (uint64_t)in->n_ff, &ok);
     c->hb2 = alloc_floats(B * (uint64_t)in->n_ff, &ok);
+    c->kb = alloc_floats(B * kv_dim, &ok);
+    c->vb = alloc_floats(B * kv_dim, &ok);
     c->k_cache = alloc_floats(cache, &ok);
     c->v_cache = alloc_floats(cache, &ok);
     c->pool = threadpool_new(n_threads);
@@ -438,7 +441,7 @@ void model_ctx_free(struct model_ctx *c) {
     ops_ctx_free(&c->ops);
     threadpool_free(c->pool);
     free(c->x); free(c->xb); free(c->xb2); free(c->q); free(c->att);
-    free(c->hb); free(c->hb2);
+    free(c->hb); free(c->hb2); free(c->kb); free(c->vb);
     free(c->k_cache); free(c->v_cache);
     free(c);
 }

@@ -97,18 +97,18 @@ void ops_get_row(float *out, const struct tensor *w, int64_t row) {
 static void attention_head(void *arg, int h) {
     const struct attn_args *a = arg;
     const struct vec_kernels *vk = vec_kernels();
-    int hd = a->head_dim, kv_dim = a->n_head_kv * hd, q_dim = a->n_head * hd;
+    int hd = a->head_dim, q_dim = a->n_head * hd;
     int kvh = h / (a->n_head / a->n_head_kv);
-    const float *kc = a->k + (size_t)kvh * hd, *vc = a->v + (size_t)kvh * hd;
+    const float *kc = a->k + (size_t)kvh * a->n_ctx * hd, *vc = a->v + (size_t)kvh * a->n_ctx * hd;
     float *att = a->scores + (size_t)h * a->n_ctx;
     float scale = 1.0f / sqrtf((float)hd);
     for (int i = 0; i < a->n; i++) {
         const float *q = a->q + (size_t)i * q_dim + (size_t)h * hd;
         int n_pos = a->pos + i + 1;
-        vk->dot_rows(att, q, kc, kv_dim, n_pos, hd, scale);
+        vk->dot_rows(att, q, kc, hd, n_pos, hd, scale);
         float sum = vk->exp_sub(att, vk->max(att, n_pos), n_pos);
         float *o = a->out + (size_t)i * q_dim + (size_t)h * hd;
-        vk->mad_rows(o, vc, kv_dim, att, n_pos, hd);
+        vk->mad_rows(o, vc, hd, att, n_pos, hd);
         vk->scale(o, 1.0f / sum, hd);
     }
 }

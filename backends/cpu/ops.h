@@ -62,7 +62,7 @@ void ops_get_row(float *out, const struct tensor *w, int64_t row);
  * h reads KV head h / (n_head / n_head_kv) (grouped-query attention). */
 struct attn_args {
     const float *q;         /* [n][n_head*head_dim] */
-    const float *k, *v;     /* cache rows [position][n_head_kv*head_dim] */
+    const float *k, *v;     /* caches [n_head_kv][n_ctx][head_dim] */
     float *out;             /* [n][n_head*head_dim] */
     float *scores;          /* scratch [n_head][n_ctx] */
     int n, pos, n_ctx;
