@@ -8,7 +8,9 @@
  * unit j+1, ... so one 32-byte load gives 4 codes (or 8 nibbles) of every
  * row. A last, short group repeats its last row. code_xor is applied to
  * every code byte: 0x80 stores Q8_0's codes as unsigned code+128 for the
- * VNNI kernels (VPDPBUSD wants one unsigned operand).
+ * VNNI kernels (VPDPBUSD wants one unsigned operand). Q5_0 and Q4_K, whose
+ * layouts also rearrange bits and scales, have their packers in q5_0.c and
+ * q4_k.c.
  */
 #include <string.h>
 
@@ -21,8 +23,7 @@ void quant_pack_x8(int64_t n, const void *w, size_t w_stride, int64_t n_rows, vo
     for (int64_t r0 = 0; r0 < n_rows; r0 += PACK_ROWS)
         for (int64_t i = 0; i < nb; i++)
             for (int r = 0; r < PACK_ROWS; r++) {
-                int64_t row = r0 + r < n_rows ? r0 + r : n_rows - 1;
-                const uint8_t *b = (const uint8_t *)w + (size_t)row * w_stride + (size_t)i * block_bytes;
+                const uint8_t *b = quant_x8_src(w, w_stride, n_rows, r0, r, i, block_bytes);
                 uint8_t *o = out + (size_t)(r0 / PACK_ROWS * nb + i) * PACK_ROWS * block_bytes;
                 memcpy(o + 2 * r, b, 2);
                 for (size_t j = 0; j < qs_bytes / 4; j++) {

@@ -77,8 +77,7 @@ void q4_kx8_pack(int64_t n, const void *w, size_t w_stride, int64_t n_rows, void
     for (int64_t r0 = 0; r0 < n_rows; r0 += PACK_ROWS)
         for (int64_t i = 0; i < nb; i++, out++)
             for (int r = 0; r < PACK_ROWS; r++) {
-                int64_t row = r0 + r < n_rows ? r0 + r : n_rows - 1;
-                const block_q4_k *b = (const block_q4_k *)((const uint8_t *)w + (size_t)row * w_stride) + i;
+                const block_q4_k *b = quant_x8_src(w, w_stride, n_rows, r0, r, i, sizeof(block_q4_k));
                 out->d[r] = b->d;
                 out->dmin[r] = b->dmin;
                 for (int j = 0; j < 8; j++) k_scale_min_get(b->scales, j, &out->sc[j][r], &out->m[j][r]);

@@ -73,15 +73,14 @@ size_t q5_0x8_pack_bytes(int64_t n_rows, int64_t n) {
     return quant_x8_bytes(n_rows, n / QK5_0, sizeof(block_q5_0x8));
 }
 
-/* Layout in quant_impl.h. A last, short group repeats its last row. */
+/* Layout in quant_impl.h. */
 void q5_0x8_pack(int64_t n, const void *w, size_t w_stride, int64_t n_rows, void *dst) {
     block_q5_0x8 *out = dst;
     const int64_t nb = n / QK5_0;
     for (int64_t r0 = 0; r0 < n_rows; r0 += PACK_ROWS)
         for (int64_t i = 0; i < nb; i++, out++)
             for (int r = 0; r < PACK_ROWS; r++) {
-                int64_t row = r0 + r < n_rows ? r0 + r : n_rows - 1;
-                const block_q5_0 *b = (const block_q5_0 *)((const uint8_t *)w + (size_t)row * w_stride) + i;
+                const block_q5_0 *b = quant_x8_src(w, w_stride, n_rows, r0, r, i, sizeof(block_q5_0));
                 uint32_t qh = q5_high_bits(b->qh);
                 out->d[r] = b->d;
                 for (int k = 0; k < 4; k++) memcpy(out->qs[k][r], b->qs + 4 * k, 4);

@@ -169,6 +169,15 @@ static inline size_t quant_x8_bytes(int64_t n_rows, int64_t n_blocks, size_t x8_
     return (size_t)((n_rows + PACK_ROWS - 1) / PACK_ROWS) * (size_t)n_blocks * x8_bytes;
 }
 
+/* Block i of row r0 + r of a matrix of n_rows rows, w_stride bytes apart,
+ * with block_bytes blocks: the source of the packers, which fill a last,
+ * short group of PACK_ROWS by repeating its last row. */
+static inline const void *quant_x8_src(const void *w, size_t w_stride, int64_t n_rows, int64_t r0,
+                                       int r, int64_t i, size_t block_bytes) {
+    int64_t row = r0 + r < n_rows ? r0 + r : n_rows - 1;
+    return (const uint8_t *)w + (size_t)row * w_stride + (size_t)i * block_bytes;
+}
+
 /* The shared packer of those layouts: blocks of 32 values, block_bytes
  * each, an f16 scale first and qs_bytes of codes after it (each code byte
  * xor code_xor). */
