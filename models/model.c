@@ -263,17 +263,18 @@ static void pack_weights(struct model *m, const char *model_path, const char *ca
     m->pack_source = "none";
     if (env && !strcmp(env, "0")) return;
     int cap = 1 + 7 * m->info.n_layer, n = 0;
-    struct tensor **all = calloc((size_t)cap, sizeof *all), **ts = calloc((size_t)cap, sizeof *ts);
+    struct tensor **ts = calloc((size_t)cap, sizeof *ts);
     int64_t *first = calloc((size_t)cap + 1, sizeof *first);
     size_t total = 0;
-    if (!all || !ts || !first) goto done;
-    int n_all = model_matrices(m, all, cap);
+    if (!ts || !first) goto done;
+    /* all matrices, kept in place when their type has a packed layout */
+    int n_all = model_matrices(m, ts, cap);
     for (int i = 0; i < n_all; i++) {
-        const struct quant_ops *q = quant_ops_for(all[i]->type);
+        const struct quant_ops *q = quant_ops_for(ts[i]->type);
         if (!q->pack || !q->mul_mat_packed) continue;
-        total += packed_size(all[i]);
-        first[n + 1] = first[n] + (all[i]->n_out + PACK_TASK_ROWS - 1) / PACK_TASK_ROWS;
-        ts[n++] = all[i];
+        total += packed_size(ts[i]);
+        first[n + 1] = first[n] + (ts[i]->n_out + PACK_TASK_ROWS - 1) / PACK_TASK_ROWS;
+        ts[n++] = ts[i];
     }
     if (!total) goto done;
     const char *isa = cpu_isa_name(cpu_isa_chosen());
@@ -294,7 +295,6 @@ static void pack_weights(struct model *m, const char *model_path, const char *ca
                          ? "repacked, cache written"
                          : "repacked, cache not writable";
 done:
-    free(all);
     free(ts);
     free(first);
 }

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "basic_kernels.h"
 #include "kquant_kernels.h"
 #include "quant_impl.h"
 
@@ -47,11 +48,8 @@ q4kx8_tile(bool vnni, int C, const block_q4_kx8 *wp, int64_t nb, const uint8_t *
     const __m256i low4 = _mm256_set1_epi8(0x0f);
     for (int64_t i = 0; i < nb; i++) {
         const block_q4_kx8 *b = &wp[i];
-        /* decode: prefetch ~3.5 KB ahead, as panel_tile does (an address:
-         * it may lie past the weights; prefetches never fault) */
-        if (C == 1)
-            for (size_t o = 0; o < sizeof *b; o += 64)
-                _mm_prefetch((const char *)((uintptr_t)b + 3 * sizeof *b + o), _MM_HINT_T0);
+        /* decode: prefetch ~3.5 KB ahead, as panel_tile does */
+        if (C == 1) basic_prefetch((uintptr_t)b + 3 * sizeof *b, sizeof *b);
         const block_q8_k *y[4];
         __m256i isum[4], msum[4];
 #pragma GCC unroll 4
