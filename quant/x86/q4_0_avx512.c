@@ -7,7 +7,7 @@
  */
 #include <stddef.h>
 
-#include "panel_avx2.h"
+#include "panel_avx512.h"
 
 static inline __m256i q4_0_codes(const uint8_t *blk) {
     return basic_nibbles(blk + offsetof(block_q4_0, qs));
@@ -35,5 +35,5 @@ void q4_0_mul_mat_avx512(int64_t n, const void *w, size_t w_stride, int n_rows, 
 
 void q4_0_mul_mat_packed_avx512(int64_t n, const void *wp, int n_rows, const void *x, size_t x_stride,
                           int n_cols, float *out, size_t out_stride) {
-    packed_mul_mat(q4_0_fmt, true, sizeof(block_q4_0x8), n, wp, n_rows, x, x_stride, n_cols, out, out_stride);
+    p16_mul_mat(q4_0_fmt, sizeof(block_q4_0x8), n, wp, n_rows, x, x_stride, n_cols, out, out_stride);
 }

@@ -7,7 +7,7 @@
  */
 #include <stddef.h>
 
-#include "panel_avx2.h"
+#include "panel_avx512.h"
 
 static inline __m256i q8_0_codes(const uint8_t *blk) {
     return _mm256_loadu_si256((const __m256i *)(blk + offsetof(block_q8_0, qs)));
@@ -33,6 +33,5 @@ void q8_0_mul_mat_avx512(int64_t n, const void *w, size_t w_stride, int n_rows, 
 
 void q8_0_mul_mat_packed_avx512(int64_t n, const void *wp, int n_rows, const void *x, size_t x_stride,
                           int n_cols, float *out, size_t out_stride) {
-    packed_mul_mat(q8_0_fmt, true, sizeof(block_q8_0x8), n, wp, n_rows, x, x_stride, n_cols, out,
-                   out_stride);
+    p16_mul_mat(q8_0_fmt, sizeof(block_q8_0x8), n, wp, n_rows, x, x_stride, n_cols, out, out_stride);
 }
