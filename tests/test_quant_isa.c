@@ -392,7 +392,10 @@ static void check_mul_mat_n(const char *isa, int t, const struct quant_ops *q, i
 static void check_mul_mat(const char *isa, int t, const struct quant_ops *q) {
     const int64_t n = q->block_elems == 1 ? 67 : q->block_elems * (q->block_elems > 32 ? 3 : 7);
     check_mul_mat_n(isa, t, q, n, MM_MAX, MM_MAX);
+    /* long rows: several K chunks of the packed kernels (512 blocks of 32,
+     * 64 super-blocks of Q4_K), with a short last one */
     if (q->block_elems == 32) check_mul_mat_n(isa, t, q, 32 * 517, 17, 9);
+    if (q->block_elems == 256) check_mul_mat_n(isa, t, q, 256 * 131, 17, 9);
 }
 
 /* ------------------------------------------------------------------- main */

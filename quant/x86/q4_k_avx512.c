@@ -12,6 +12,7 @@
  */
 #include <immintrin.h>
 
+#include "basic_kernels.h"
 #include "kquant_kernels.h"
 #include "quant_impl.h"
 
@@ -80,5 +81,183 @@ void q4_k_mul_mat_avx512(int64_t n, const void *w, size_t w_stride, int n_rows, 
                       x, x_stride, n_cols, out, out_stride);
 }
 
+/* ------------------------------------------- prepacked Q4_K, 16 rows */
+
 #define Q4KX8_VNNI
 #include "q4_kx8_kernels.h"
+
+/*
+ * mul_mat_packed over block_q4_kx8 with 512-bit VNNI. As in
+ * panel_avx512.h, two neighbouring 8-row groups share a vector (group g in
+ * the low half, g+1 in the high), so one VPDPBUSD, its activation word
+ * broadcast from memory, covers 16 rows. Each sub-block's sum is exact in
+ * int32 (32 products of 0..15 by -127..127); the 6-bit scales are applied
+ * in float, multiplied with the rows' d beforehand (VPMULLD, the integer
+ * alternative, is two slow uops on Intel cores), and the mins term is an
+ * exact int32 sum (VPDPWSSD of the mins against the activations'
+ * sub-block sums) scaled once per block.
+ */
+enum { Q4KX16_COLS = 4, Q4KX16_KC = 64 };
+
+/* Per column and block, the pairs (ysum 2p, ysum 2p+1) of the activations'
+ * sub-block sums as int16 pairs: the mins' VPDPWSSD operand. */
+struct q4kx16_cols {
+    int32_t ys[Q4KX16_COLS][Q4KX16_KC][4];
+};
+
+static inline void q4kx16_prep(int C, const uint8_t *const xc[Q4KX16_COLS], int64_t b0, int nbk,
+                               struct q4kx16_cols *pc) {
+    for (int c = 0; c < C; c++)
+        for (int i = 0; i < nbk; i++) {
+            const block_q8_k *y = (const block_q8_k *)(const void *)xc[c] + b0 + i;
+            for (int p = 0; p < 4; p++) {
+                const int16_t *bs = y->bsums + 4 * p;
+                pc->ys[c][i][p] =
+                    (int32_t)((uint32_t)(uint16_t)(bs[0] + bs[1]) | (uint32_t)(uint16_t)(bs[2] + bs[3]) << 16);
+            }
+        }
+}
+
+static inline __m512i q4kx16_join(const void *a, const void *b) {
+    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)a)),
+                              _mm256_loadu_si256((const __m256i *)b), 1);
+}
+
+/* 16 f16 values, 8 at a and 8 at b, as floats. */
+static inline __m512 q4kx16_halves(const uint16_t *a, const uint16_t *b) {
+    return _mm512_cvtph_ps(_mm256_inserti128_si256(
+        _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)a)), _mm_loadu_si128((const __m128i *)b), 1));
+}
+
+/* 16 bytes, 8 at a and 8 at b, widened to int32. */
+static inline __m512i q4kx16_bytes(const uint8_t *a, const uint8_t *b) {
+    return _mm512_cvtepu8_epi32(_mm_unpacklo_epi64(_mm_loadl_epi64((const __m128i *)a),
+                                                   _mm_loadl_epi64((const __m128i *)b)));
+}
+
+static inline __m512i q4kx16_bcast(const int8_t *qs) {
+    int32_t v;
+    memcpy(&v, qs, sizeof v);
+    return _mm512_set1_epi32(v);
+}
+
+/* 16 rows (groups ga, gb at block b0) by C columns over nbk blocks; acc[c]
+ * lane r is (row r, column c). */
+static inline __attribute__((always_inline)) void
+q4kx16_tile(int C, const block_q4_kx8 *ga, const block_q4_kx8 *gb, const uint8_t *const xc[Q4KX16_COLS],
+            int64_t b0, int nbk, const struct q4kx16_cols *pc, __m512 acc[Q4KX16_COLS]) {
+    const __m512i low4 = _mm512_set1_epi8(0x0f);
+    for (int i = 0; i < nbk; i++) {
+        const block_q4_kx8 *a = ga + i, *b = gb + i;
+        if (C == 1) { /* decode: ~3.5 KB ahead in both streams */
+            basic_prefetch((uintptr_t)(a + 3), sizeof *a);
+            basic_prefetch((uintptr_t)(b + 3), sizeof *b);
+        }
+        const block_q8_k *y[Q4KX16_COLS];
+        __m512 fs[Q4KX16_COLS];
+        __m512i ms[Q4KX16_COLS];
+#pragma GCC unroll 4
+        for (int c = 0; c < C; c++) {
+            y[c] = (const block_q8_k *)(const void *)xc[c] + b0 + i;
+            fs[c] = _mm512_setzero_ps();
+            ms[c] = _mm512_setzero_si512();
+        }
+        const __m512 dw = q4kx16_halves(a->d, b->d);
+#pragma GCC unroll 1
+        for (int p = 0; p < 4; p++) {
+            __m512i lo[Q4KX16_COLS], hi[Q4KX16_COLS];
+            /* decode (C == 1) sums odd and even u apart: two dependency
+             * chains of VPDPBUSD per sub-block instead of one */
+            const int chains = C == 1 ? 2 : C;
+#pragma GCC unroll 4
+            for (int c = 0; c < chains; c++) lo[c] = hi[c] = _mm512_setzero_si512();
+#pragma GCC unroll 2
+            for (int u = 0; u < 8; u++) {
+                const __m512i v = q4kx16_join(a->qs[8 * p + u], b->qs[8 * p + u]);
+                const __m512i wl = _mm512_and_si512(v, low4);
+                const __m512i wh = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
+#pragma GCC unroll 4
+                for (int c = 0; c < C; c++) {
+                    const int k = C == 1 ? (u & 1) : c;
+                    lo[k] = _mm512_dpbusd_epi32(lo[k], wl, q4kx16_bcast(y[c]->qs + 64 * p + 4 * u));
+                    hi[k] = _mm512_dpbusd_epi32(hi[k], wh, q4kx16_bcast(y[c]->qs + 64 * p + 32 + 4 * u));
+                }
+            }
+            if (C == 1) {
+                lo[0] = _mm512_add_epi32(lo[0], lo[1]);
+                hi[0] = _mm512_add_epi32(hi[0], hi[1]);
+            }
+            const __m512 s0 = _mm512_mul_ps(_mm512_cvtepi32_ps(q4kx16_bytes(a->sc[2 * p], b->sc[2 * p])), dw);
+            const __m512 s1 =
+                _mm512_mul_ps(_mm512_cvtepi32_ps(q4kx16_bytes(a->sc[2 * p + 1], b->sc[2 * p + 1])), dw);
+            /* lane r: (m[2p][r], m[2p+1][r]) as int16 */
+            const __m512i mp = _mm512_cvtepu8_epi16(_mm256_inserti128_si256(
+                _mm256_castsi128_si256(_mm_unpacklo_epi8(_mm_loadl_epi64((const __m128i *)a->m[2 * p]),
+                                                         _mm_loadl_epi64((const __m128i *)a->m[2 * p + 1]))),
+                _mm_unpacklo_epi8(_mm_loadl_epi64((const __m128i *)b->m[2 * p]),
+                                  _mm_loadl_epi64((const __m128i *)b->m[2 * p + 1])),
+                1));
+#pragma GCC unroll 4
+            for (int c = 0; c < C; c++) {
+                fs[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(lo[c]), s0, fs[c]);
+                fs[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(hi[c]), s1, fs[c]);
+                ms[c] = _mm512_dpwssd_epi32(ms[c], mp, _mm512_set1_epi32(pc->ys[c][i][p]));
+            }
+        }
+        const __m512 mw = q4kx16_halves(a->dmin, b->dmin);
+#pragma GCC unroll 4
+        for (int c = 0; c < C; c++) {
+            const __m512 dx = _mm512_set1_ps(y[c]->d);
+            acc[c] = _mm512_fmadd_ps(fs[c], dx, acc[c]);
+            acc[c] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(ms[c]), _mm512_mul_ps(mw, dx), acc[c]);
+        }
+    }
+}
+
+/* Columns c0 .. c0+C-1 against every pair of 8-row groups (an odd last
+ * group paired with itself, its copy never stored), K in chunks. */
+static inline __attribute__((always_inline)) void
+q4kx16_columns(int C, const block_q4_kx8 *wp, int64_t nb, int n_rows, const void *x, size_t x_stride, int c0,
+               float *out, size_t out_stride) {
+    const uint8_t *xc[Q4KX16_COLS];
+    struct q4kx16_cols pc;
+    const int n_groups = (n_rows + PACK_ROWS - 1) / PACK_ROWS;
+#pragma GCC unroll 4
+    for (int c = 0; c < C; c++) xc[c] = (const uint8_t *)x + (size_t)(c0 + c) * x_stride;
+    for (int64_t b0 = 0; b0 < nb; b0 += Q4KX16_KC) {
+        const int nbk = nb - b0 < Q4KX16_KC ? (int)(nb - b0) : Q4KX16_KC;
+        q4kx16_prep(C, xc, b0, nbk, &pc);
+        for (int g = 0; g < n_groups; g += 2) {
+            const int r0 = g * PACK_ROWS, rows = n_rows - r0;
+            const __mmask16 m = rows >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << rows) - 1);
+            const block_q4_kx8 *ga = wp + (size_t)g * (size_t)nb + (size_t)b0;
+            const block_q4_kx8 *gb = g + 1 < n_groups ? ga + nb : ga;
+            float *o = out + (size_t)c0 * out_stride + (size_t)r0;
+            __m512 acc[Q4KX16_COLS];
+#pragma GCC unroll 4
+            for (int c = 0; c < C; c++)
+                acc[c] = b0 ? _mm512_maskz_loadu_ps(m, o + (size_t)c * out_stride) : _mm512_setzero_ps();
+            q4kx16_tile(C, ga, gb, xc, b0, nbk, &pc, acc);
+#pragma GCC unroll 4
+            for (int c = 0; c < C; c++) _mm512_mask_storeu_ps(o + (size_t)c * out_stride, m, acc[c]);
+        }
+    }
+}
+
+void q4_k_mul_mat_packed_avx512(int64_t n, const void *wp, int n_rows, const void *x,
+                                size_t x_stride, int n_cols, float *out, size_t out_stride) {
+    if (n_cols < Q4KX16_COLS) {
+        q4kx8_mul_mat(true, n, wp, n_rows, x, x_stride, n_cols, out, out_stride);
+        return;
+    }
+    const int64_t nb = n / QK_K;
+    const int main_cols = n_cols / Q4KX16_COLS * Q4KX16_COLS;
+    for (int c0 = 0; c0 < main_cols; c0 += Q4KX16_COLS)
+        q4kx16_columns(Q4KX16_COLS, wp, nb, n_rows, x, x_stride, c0, out, out_stride);
+    switch (n_cols - main_cols) {
+    case 1: q4kx16_columns(1, wp, nb, n_rows, x, x_stride, main_cols, out, out_stride); break;
+    case 2: q4kx16_columns(2, wp, nb, n_rows, x, x_stride, main_cols, out, out_stride); break;
+    case 3: q4kx16_columns(3, wp, nb, n_rows, x, x_stride, main_cols, out, out_stride); break;
+    default: break;
+    }
+}

@@ -153,12 +153,7 @@ q4kx8_mul_mat(bool vnni, int64_t n, const void *wp, int n_rows, const void *x, s
     }
 }
 
-#ifdef Q4KX8_VNNI
-void q4_k_mul_mat_packed_avx512(int64_t n, const void *wp, int n_rows, const void *x,
-                                size_t x_stride, int n_cols, float *out, size_t out_stride) {
-    q4kx8_mul_mat(true, n, wp, n_rows, x, x_stride, n_cols, out, out_stride);
-}
-#else
+#ifndef Q4KX8_VNNI
 void q4_k_mul_mat_packed_avx2(int64_t n, const void *wp, int n_rows, const void *x, size_t x_stride,
                               int n_cols, float *out, size_t out_stride) {
     q4kx8_mul_mat(false, n, wp, n_rows, x, x_stride, n_cols, out, out_stride);
