@@ -91,9 +91,9 @@ static void llama_forward(struct model_ctx *c, const int32_t *tokens, int n, int
         /* attention norm, then q, k, v */
         for (int i = 0; i < n; i++)
             ops_rmsnorm(c->xb + (size_t)i * e, x + (size_t)i * e, w->attn_norm, e, m->rms_eps);
-        ops_matmul(&c->ops, c->q, &w->wq, c->xb, n);
-        ops_matmul(&c->ops, c->kb, &w->wk, c->xb, n);
-        ops_matmul(&c->ops, c->vb, &w->wv, c->xb, n);
+        float *const qkv[3] = {c->q, c->kb, c->vb};
+        const struct tensor *const wqkv[3] = {&w->wq, &w->wk, &w->wv};
+        ops_matmul_many(&c->ops, 3, qkv, wqkv, c->xb, n);
         add_bias(c->q, w->bq, n, q_dim);
         add_bias(c->kb, w->bk, n, kv_dim);
         add_bias(c->vb, w->bv, n, kv_dim);
@@ -119,8 +119,9 @@ static void llama_forward(struct model_ctx *c, const int32_t *tokens, int n, int
         /* ffn norm, SwiGLU: down(silu(gate(x)) * up(x)), residual */
         for (int i = 0; i < n; i++)
             ops_rmsnorm(c->xb + (size_t)i * e, x + (size_t)i * e, w->ffn_norm, e, m->rms_eps);
-        ops_matmul(&c->ops, c->hb, &w->w_gate, c->xb, n);
-        ops_matmul(&c->ops, c->hb2, &w->w_up, c->xb, n);
+        float *const gu[2] = {c->hb, c->hb2};
+        const struct tensor *const wgu[2] = {&w->w_gate, &w->w_up};
+        ops_matmul_many(&c->ops, 2, gu, wgu, c->xb, n);
         ops_silu_mul(c->hb, c->hb2, n * ff);
         ops_matmul(&c->ops, c->xb2, &w->w_down, c->hb, n);
         ops_add(x, c->xb2, n * e);

@@ -47,8 +47,7 @@ struct matmul_job {
 
 /* Each task owns a band of weight rows and computes them for every input
  * row, so a weight row is read from memory once per batch. */
-static void matmul_task(void *arg, int task) {
-    const struct matmul_job *j = arg;
+static void matmul_rows(const struct matmul_job *j, int task) {
     int64_t r0 = (int64_t)task * j->rows_per_task;
     int64_t r1 = r0 + j->rows_per_task;
     if (r1 > j->w->n_out) r1 = j->w->n_out;
@@ -74,18 +73,66 @@ static void matmul_task(void *arg, int task) {
     }
 }
 
-void ops_matmul(struct ops_ctx *c, float *out, const struct tensor *w, const float *x, int n) {
+static void matmul_task(void *arg, int task) { matmul_rows(arg, task); }
+
+/* The job of W x for n rows whose converted activations are at vec. */
+static struct matmul_job matmul_job_for(float *out, const struct tensor *w, const uint8_t *vec, int n) {
     const struct quant_ops *q = quant_ops_for(w->type);
-    const struct quant_ops *vq = quant_ops_for(q->vec_type);
     /* Bands of rows per task: multiples of PACK_ROWS. Prepacked weights
      * take wider ones (their kernels convert the activations' scales once
      * per call), batches too (the panel GEMM packs 32 rows at a time). */
     int64_t band = w->packed ? 64 : n >= 4 ? 32 : 16;
-    struct matmul_job j = {out, w, c->vec, vec_stride(q->vec_type, w->n_in), n, q, band};
-    for (int i = 0; i < n; i++)
-        vq->quantize(x + (size_t)i * w->n_in, (uint8_t *)c->vec + (size_t)i * j.vec_stride, w->n_in);
-    int64_t n_tasks = (w->n_out + j.rows_per_task - 1) / j.rows_per_task;
-    threadpool_run(c->pool, matmul_task, &j, (int)n_tasks);
+    return (struct matmul_job){out, w, vec, vec_stride(q->vec_type, w->n_in), n, q, band};
+}
+
+static int64_t matmul_tasks(const struct matmul_job *j) {
+    return (j->w->n_out + j->rows_per_task - 1) / j->rows_per_task;
+}
+
+/* Each of n rows of x converted into the activation type job j reads. */
+static void matmul_convert(const struct matmul_job *j, const float *x) {
+    const struct quant_ops *vq = quant_ops_for(j->q->vec_type);
+    for (int i = 0; i < j->n; i++)
+        vq->quantize(x + (size_t)i * j->w->n_in, (uint8_t *)j->vec + (size_t)i * j->vec_stride, j->w->n_in);
+}
+
+void ops_matmul(struct ops_ctx *c, float *out, const struct tensor *w, const float *x, int n) {
+    struct matmul_job j = matmul_job_for(out, w, c->vec, n);
+    matmul_convert(&j, x);
+    threadpool_run(c->pool, matmul_task, &j, (int)matmul_tasks(&j));
+}
+
+/* Several matrices' tasks as one job: task t belongs to the first matrix k
+ * with t < first[k + 1]. */
+struct matmul_many {
+    struct matmul_job j[OPS_MATMUL_MAX];
+    int64_t first[OPS_MATMUL_MAX + 1];
+};
+
+static void matmul_many_task(void *arg, int task) {
+    const struct matmul_many *m = arg;
+    int k = 0;
+    while (task >= m->first[k + 1]) k++;
+    matmul_rows(&m->j[k], (int)(task - m->first[k]));
+}
+
+void ops_matmul_many(struct ops_ctx *c, int n_mats, float *const out[], const struct tensor *const w[],
+                     const float *x, int n) {
+    bool shared = n_mats <= OPS_MATMUL_MAX;
+    for (int k = 1; k < n_mats && shared; k++)
+        shared = quant_ops_for(w[k]->type)->vec_type == quant_ops_for(w[0]->type)->vec_type &&
+                 w[k]->n_in == w[0]->n_in;
+    if (!shared) { /* one conversion buffer: one activation type at a time */
+        for (int k = 0; k < n_mats; k++) ops_matmul(c, out[k], w[k], x, n);
+        return;
+    }
+    struct matmul_many m = {.first = {0}};
+    for (int k = 0; k < n_mats; k++) {
+        m.j[k] = matmul_job_for(out[k], w[k], c->vec, n);
+        m.first[k + 1] = m.first[k] + matmul_tasks(&m.j[k]);
+    }
+    matmul_convert(&m.j[0], x);
+    threadpool_run(c->pool, matmul_many_task, &m, (int)m.first[n_mats]);
 }
 
 void ops_get_row(float *out, const struct tensor *w, int64_t row) {

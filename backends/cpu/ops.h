@@ -54,6 +54,13 @@ void ops_ctx_free(struct ops_ctx *c);
 /* For each of n rows (n <= max_rows): out[i][0..n_out) = W x[i], where x[i]
  * has W->n_in values; rows of x and out are contiguous. */
 void ops_matmul(struct ops_ctx *c, float *out, const struct tensor *w, const float *x, int n);
+/* ops_matmul of up to OPS_MATMUL_MAX matrices with the same input x (q, k
+ * and v; gate and up) as one job for the thread pool: one wait instead of
+ * one per matrix, and a thread that finishes one matrix's rows goes on
+ * with the next's. Every output is computed exactly as ops_matmul would. */
+#define OPS_MATMUL_MAX 4
+void ops_matmul_many(struct ops_ctx *c, int n_mats, float *const out[], const struct tensor *const w[],
+                     const float *x, int n);
 /* out[n_in] = row `row` of W, dequantized (embedding lookup). */
 void ops_get_row(float *out, const struct tensor *w, int64_t row);
 
