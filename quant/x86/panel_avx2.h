@@ -93,27 +93,31 @@ BASIC_INLINE void panel_pack(const struct basic_int8_fmt f, const uint8_t *const
 
 /* What the tiles need of C columns' blocks b0 .. b0+nbk-1 besides their
  * codes, converted once for all panels: the scale d, Q8_1's s (AFFINE)
- * and off*sum(y) (OFFSET; VPSADBW sums the codes moved to unsigned by
- * +128). Each is then one broadcast load in the tile. */
+ * and off*sum(y) (OFFSET). Each is then one broadcast load in the tile. */
 struct panel_cols {
     float d[4][PANEL_PREP], s[4][PANEL_PREP];
     int32_t off[4][PANEL_PREP];
 };
 
+/* The sum of the 32 int8 codes at qs: VPSADBW sums them moved to
+ * unsigned by +128. */
+BASIC_INLINE int32_t panel_code_sum(const uint8_t *qs) {
+    const __m256i bias = _mm256_set1_epi8((char)0x80);
+    __m256i y = _mm256_loadu_si256((const __m256i *)qs);
+    __m256i s = _mm256_sad_epu8(_mm256_xor_si256(y, bias), _mm256_setzero_si256());
+    __m128i h = _mm_add_epi64(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+    h = _mm_add_epi64(h, _mm_unpackhi_epi64(h, h));
+    return _mm_cvtsi128_si32(h) - 32 * 128;
+}
+
 BASIC_INLINE void panel_prep_cols(const struct basic_int8_fmt f, int C, const uint8_t *const xc[4],
                                   int64_t b0, int nbk, struct panel_cols *pc) {
-    const __m256i bias = _mm256_set1_epi8((char)0x80), zero = _mm256_setzero_si256();
     for (int c = 0; c < C; c++)
         for (int i = 0; i < nbk; i++) {
             const uint8_t *xb = xc[c] + (size_t)(b0 + i) * f.x_bytes;
             pc->d[c][i] = basic_f16(xb);
             if (f.kind == BASIC_AFFINE) pc->s[c][i] = basic_f16(xb + 2);
-            if (f.kind != BASIC_OFFSET) continue;
-            __m256i y = _mm256_loadu_si256((const __m256i *)(xb + f.x_qs));
-            __m256i s = _mm256_sad_epu8(_mm256_xor_si256(y, bias), zero);
-            __m128i h = _mm_add_epi64(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
-            h = _mm_add_epi64(h, _mm_unpackhi_epi64(h, h));
-            pc->off[c][i] = f.off * (_mm_cvtsi128_si32(h) - 32 * 128);
+            if (f.kind == BASIC_OFFSET) pc->off[c][i] = f.off * panel_code_sum(xb + f.x_qs);
         }
 }
 

@@ -72,16 +72,11 @@ struct p16_cols {
 
 BASIC_INLINE void p16_prep_cols(const struct basic_int8_fmt f, int C, const uint8_t *const xc[P16_COLS],
                                 int64_t b0, int nbk, struct p16_cols *pc) {
-    const __m256i bias = _mm256_set1_epi8((char)0x80), zero = _mm256_setzero_si256();
     for (int c = 0; c < C; c++)
         for (int i = 0; i < nbk; i++) {
             const uint8_t *xb = xc[c] + (size_t)(b0 + i) * f.x_bytes;
             pc->d[c][i] = basic_f16(xb);
-            __m256i y = _mm256_loadu_si256((const __m256i *)(xb + f.x_qs));
-            __m256i s = _mm256_sad_epu8(_mm256_xor_si256(y, bias), zero);
-            __m128i h = _mm_add_epi64(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
-            h = _mm_add_epi64(h, _mm_unpackhi_epi64(h, h));
-            pc->noff[c][i] = -f.off * (_mm_cvtsi128_si32(h) - 32 * 128);
+            pc->noff[c][i] = -f.off * panel_code_sum(xb + f.x_qs);
         }
 }
 
