@@ -118,6 +118,7 @@ static void matmul_many_task(void *arg, int task) {
 
 void ops_matmul_many(struct ops_ctx *c, int n_mats, float *const out[], const struct tensor *const w[],
                      const float *x, int n) {
+    if (n_mats < 1) return;
     bool shared = n_mats <= OPS_MATMUL_MAX;
     for (int k = 1; k < n_mats && shared; k++)
         shared = quant_ops_for(w[k]->type)->vec_type == quant_ops_for(w[0]->type)->vec_type &&
