@@ -342,6 +342,20 @@ BASIC_INLINE void panel_int8_mul_mat_avx2(const struct basic_int8_fmt f, int64_t
 }
 
 #ifdef __AVX512VNNI__
+/* f as the VNNI kernels run it. VPDPBUSD has no int16 stage to overflow:
+ * Q8_0's codes move to unsigned by +128 (at packing, or by f.flip in
+ * panel_pack) and the offset comes off as 128*sum(y), one instruction per
+ * broadcast instead of a sign fix-up and one. */
+BASIC_INLINE struct basic_int8_fmt panel_vnni_fmt(struct basic_int8_fmt f) {
+    if (f.kind == BASIC_SIGNED) {
+        f.kind = BASIC_OFFSET;
+        f.off = 128;
+        f.code_max = 255;
+        f.flip = true;
+    }
+    return f;
+}
+
 BASIC_INLINE void panel_int8_mul_mat_vnni(const struct basic_int8_fmt f, int64_t n, const void *w,
                                           size_t w_stride, int n_rows, const void *x,
                                           size_t x_stride, int n_cols, float *out,
@@ -350,17 +364,7 @@ BASIC_INLINE void panel_int8_mul_mat_vnni(const struct basic_int8_fmt f, int64_t
         basic_int8_mul_mat_vnni(f, n, w, w_stride, n_rows, x, x_stride, n_cols, out, out_stride);
         return;
     }
-    struct basic_int8_fmt g = f;
-    if (f.kind == BASIC_SIGNED) {
-        /* VPDPBUSD has no int16 stage to overflow: Q8_0's codes move to
-         * unsigned by +128 and the offset comes off as 128*sum(y), one
-         * instruction per broadcast instead of a sign fix-up and one */
-        g.kind = BASIC_OFFSET;
-        g.off = 128;
-        g.code_max = 255;
-        g.flip = true;
-    }
-    panel_int8_gemm(g, true, n, w, w_stride, NULL, 0, n_rows, x, x_stride, n_cols, out, out_stride);
+    panel_int8_gemm(panel_vnni_fmt(f), true, n, w, w_stride, NULL, 0, n_rows, x, x_stride, n_cols, out, out_stride);
 }
 #endif
 
@@ -368,7 +372,7 @@ BASIC_INLINE void panel_int8_mul_mat_vnni(const struct basic_int8_fmt f, int64_t
 
 /* Columns c0 .. c0+C-1 of K chunk b0 .. b0+nbk-1 against every 8-row group
  * of a prepacked band (groups of nb blocks of pw_bytes each). */
-BASIC_INLINE void packed_columns(const struct basic_int8_fmt f, bool vnni, int C, const uint8_t *wp,
+BASIC_INLINE void packed_columns(const struct basic_int8_fmt f, int C, const uint8_t *wp,
                                  size_t pw_bytes, int64_t nb, int n_rows, int64_t b0, int nbk,
                                  const void *x, size_t x_stride, int c0, float *out,
                                  size_t out_stride) {
@@ -385,30 +389,23 @@ BASIC_INLINE void packed_columns(const struct basic_int8_fmt f, bool vnni, int C
         for (int c = 0; c < C; c++)
             acc[c] = b0 ? panel_load(o + (size_t)c * out_stride, n_rows - r0) : _mm256_setzero_ps();
         const uint8_t *g = wp + ((size_t)(r0 / PACK_ROWS) * (size_t)nb + (size_t)b0) * pw_bytes;
-        panel_tile(f, vnni, C, NULL, g, pw_bytes, xc, b0, nbk, &pc, acc);
+        panel_tile(f, false, C, NULL, g, pw_bytes, xc, b0, nbk, &pc, acc);
 #pragma GCC unroll 4
         for (int c = 0; c < C; c++) panel_store(o + (size_t)c * out_stride, acc[c], n_rows - r0);
     }
 }
 
-/* quant_ops.mul_mat_packed of Q4_0, Q5_0 or Q8_0 (f is its format; pw_bytes
- * its packed block): decode and prefill alike, as the packed layout needs
- * no per-call unpacking. With VNNI, Q8_0 runs as an offset format as in
- * panel_int8_mul_mat_vnni: the VNNI set packs it with codes +128
- * (q8_0x8_pack_biased). */
-BASIC_INLINE void packed_mul_mat(struct basic_int8_fmt f, bool vnni, size_t pw_bytes, int64_t n,
+/* quant_ops.mul_mat_packed of Q4_0, Q5_0 or Q8_0 in the AVX2 set (f is its
+ * format; pw_bytes its packed block): decode and prefill alike, as the
+ * packed layout needs no per-call unpacking. The AVX-512 set has its own,
+ * 16 rows wide (panel_avx512.h). */
+BASIC_INLINE void packed_mul_mat(const struct basic_int8_fmt f, size_t pw_bytes, int64_t n,
                                  const void *wp, int n_rows, const void *x, size_t x_stride,
                                  int n_cols, float *out, size_t out_stride) {
-    if (vnni && f.kind == BASIC_SIGNED) {
-        f.kind = BASIC_OFFSET;
-        f.off = 128;
-        f.code_max = 255;
-        f.flip = true;
-    }
     if (pw_bytes == sizeof(block_q5_0x8) && n_cols >= PANEL_MIN_COLS) {
         /* the fifth bits cost 3 more instructions per vector: expanded once
          * per call, as the panel GEMM does for unpacked rows */
-        panel_int8_gemm(f, vnni, n, NULL, 0, wp, pw_bytes, n_rows, x, x_stride, n_cols, out,
+        panel_int8_gemm(f, false, n, NULL, 0, wp, pw_bytes, n_rows, x, x_stride, n_cols, out,
                         out_stride);
         return;
     }
@@ -417,11 +414,11 @@ BASIC_INLINE void packed_mul_mat(struct basic_int8_fmt f, bool vnni, size_t pw_b
         const int nbk = nb - b0 < PANEL_PREP ? (int)(nb - b0) : PANEL_PREP;
         const int main_cols = n_cols / PANEL_COLS * PANEL_COLS;
         for (int c0 = 0; c0 < main_cols; c0 += PANEL_COLS)
-            packed_columns(f, vnni, PANEL_COLS, wp, pw_bytes, nb, n_rows, b0, nbk, x, x_stride, c0, out, out_stride);
+            packed_columns(f, PANEL_COLS, wp, pw_bytes, nb, n_rows, b0, nbk, x, x_stride, c0, out, out_stride);
         switch (n_cols - main_cols) {
-        case 1: packed_columns(f, vnni, 1, wp, pw_bytes, nb, n_rows, b0, nbk, x, x_stride, main_cols, out, out_stride); break;
-        case 2: packed_columns(f, vnni, 2, wp, pw_bytes, nb, n_rows, b0, nbk, x, x_stride, main_cols, out, out_stride); break;
-        case 3: packed_columns(f, vnni, 3, wp, pw_bytes, nb, n_rows, b0, nbk, x, x_stride, main_cols, out, out_stride); break;
+        case 1: packed_columns(f, 1, wp, pw_bytes, nb, n_rows, b0, nbk, x, x_stride, main_cols, out, out_stride); break;
+        case 2: packed_columns(f, 2, wp, pw_bytes, nb, n_rows, b0, nbk, x, x_stride, main_cols, out, out_stride); break;
+        case 3: packed_columns(f, 3, wp, pw_bytes, nb, n_rows, b0, nbk, x, x_stride, main_cols, out, out_stride); break;
         default: break;
         }
     }

@@ -31,9 +31,15 @@ enum {
 };
 
 /* The 32 bytes at a (low half) and at b (high half). */
-BASIC_INLINE __m512i p16_join(const uint8_t *a, const uint8_t *b) {
+BASIC_INLINE __m512i p16_join(const void *a, const void *b) {
     return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)a)),
                               _mm256_loadu_si256((const __m256i *)b), 1);
+}
+
+/* 16 f16 values, 8 at a (low half) and 8 at b, as floats. */
+BASIC_INLINE __m512 p16_halves(const void *a, const void *b) {
+    return _mm512_cvtph_ps(_mm256_inserti128_si256(
+        _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)a)), _mm_loadu_si128((const __m128i *)b), 1));
 }
 
 /* Chunks j and j+4 (codes 4j..4j+3 and 4j+16..4j+19 of each row, one row
@@ -81,9 +87,9 @@ BASIC_INLINE void p16_prep_cols(const struct basic_int8_fmt f, int C, const uint
 }
 
 /* The 32-bit word of activation codes 4k..4k+3 of a block, in every lane. */
-BASIC_INLINE __m512i p16_bcast(const uint8_t *qs, int k) {
+BASIC_INLINE __m512i p16_bcast(const void *qs, int k) {
     int32_t v;
-    memcpy(&v, qs + 4 * k, sizeof v);
+    memcpy(&v, (const uint8_t *)qs + 4 * k, sizeof v);
     return _mm512_set1_epi32(v);
 }
 
@@ -124,9 +130,7 @@ BASIC_INLINE void p16_tile(const struct basic_int8_fmt f, int C, const uint8_t *
             for (int c = 0; c < C; c++) s[c] = _mm512_dpbusd_epi32(s[c], hi, p16_bcast(xb[c], j + 4));
         }
         if (C == 1) s[0] = _mm512_add_epi32(s[0], t);
-        const __m256i dh = _mm256_inserti128_si256(
-            _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)a)), _mm_loadu_si128((const __m128i *)b), 1);
-        const __m512 dw = _mm512_cvtph_ps(dh);
+        const __m512 dw = p16_halves(a, b); /* the blocks' d[8] come first */
 #pragma GCC unroll 8
         for (int c = 0; c < C; c++)
             acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s[c]), _mm512_mul_ps(dw, _mm512_set1_ps(pc->d[c][i])),
@@ -166,14 +170,11 @@ BASIC_INLINE void p16_columns(const struct basic_int8_fmt f, int C, const uint8_
 
 /* quant_ops.mul_mat_packed of Q4_0, Q5_0 or Q8_0 in the AVX-512 set (f is
  * the type's format, pw_bytes its packed block; Q8_0 runs as an offset
- * format, its codes packed +128 as for packed_mul_mat). */
+ * format, its codes packed +128 by q8_0x8_pack_biased). */
 BASIC_INLINE void p16_mul_mat(struct basic_int8_fmt f, size_t pw_bytes, int64_t n, const void *wp,
                               int n_rows, const void *x, size_t x_stride, int n_cols, float *out,
                               size_t out_stride) {
-    if (f.kind == BASIC_SIGNED) {
-        f.kind = BASIC_OFFSET;
-        f.off = 128;
-    }
+    f = panel_vnni_fmt(f);
     const int64_t nb = n / 32;
     for (int64_t b0 = 0; b0 < nb; b0 += PANEL_PREP) {
         const int nbk = nb - b0 < PANEL_PREP ? (int)(nb - b0) : PANEL_PREP;

@@ -12,8 +12,8 @@
  */
 #include <immintrin.h>
 
-#include "basic_kernels.h"
 #include "kquant_kernels.h"
+#include "panel_avx512.h"
 #include "quant_impl.h"
 
 /* Scales 0-7 then mins 0-7 of the 12-byte field (see q4_k_avx2.c). Reads
@@ -118,27 +118,10 @@ static inline void q4kx16_prep(int C, const uint8_t *const xc[Q4KX16_COLS], int6
         }
 }
 
-static inline __m512i q4kx16_join(const void *a, const void *b) {
-    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)a)),
-                              _mm256_loadu_si256((const __m256i *)b), 1);
-}
-
-/* 16 f16 values, 8 at a and 8 at b, as floats. */
-static inline __m512 q4kx16_halves(const uint16_t *a, const uint16_t *b) {
-    return _mm512_cvtph_ps(_mm256_inserti128_si256(
-        _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)a)), _mm_loadu_si128((const __m128i *)b), 1));
-}
-
 /* 16 bytes, 8 at a and 8 at b, widened to int32. */
 static inline __m512i q4kx16_bytes(const uint8_t *a, const uint8_t *b) {
     return _mm512_cvtepu8_epi32(_mm_unpacklo_epi64(_mm_loadl_epi64((const __m128i *)a),
                                                    _mm_loadl_epi64((const __m128i *)b)));
-}
-
-static inline __m512i q4kx16_bcast(const int8_t *qs) {
-    int32_t v;
-    memcpy(&v, qs, sizeof v);
-    return _mm512_set1_epi32(v);
 }
 
 /* 16 rows (groups ga, gb at block b0) by C columns over nbk blocks; acc[c]
@@ -149,10 +132,6 @@ q4kx16_tile(int C, const block_q4_kx8 *ga, const block_q4_kx8 *gb, const uint8_t
     const __m512i low4 = _mm512_set1_epi8(0x0f);
     for (int i = 0; i < nbk; i++) {
         const block_q4_kx8 *a = ga + i, *b = gb + i;
-        if (C == 1) { /* decode: ~3.5 KB ahead in both streams */
-            basic_prefetch((uintptr_t)(a + 3), sizeof *a);
-            basic_prefetch((uintptr_t)(b + 3), sizeof *b);
-        }
         const block_q8_k *y[Q4KX16_COLS];
         __m512 fs[Q4KX16_COLS];
         __m512i ms[Q4KX16_COLS];
@@ -162,30 +141,22 @@ q4kx16_tile(int C, const block_q4_kx8 *ga, const block_q4_kx8 *gb, const uint8_t
             fs[c] = _mm512_setzero_ps();
             ms[c] = _mm512_setzero_si512();
         }
-        const __m512 dw = q4kx16_halves(a->d, b->d);
+        const __m512 dw = p16_halves(a->d, b->d);
 #pragma GCC unroll 1
         for (int p = 0; p < 4; p++) {
             __m512i lo[Q4KX16_COLS], hi[Q4KX16_COLS];
-            /* decode (C == 1) sums odd and even u apart: two dependency
-             * chains of VPDPBUSD per sub-block instead of one */
-            const int chains = C == 1 ? 2 : C;
 #pragma GCC unroll 4
-            for (int c = 0; c < chains; c++) lo[c] = hi[c] = _mm512_setzero_si512();
+            for (int c = 0; c < C; c++) lo[c] = hi[c] = _mm512_setzero_si512();
 #pragma GCC unroll 2
             for (int u = 0; u < 8; u++) {
-                const __m512i v = q4kx16_join(a->qs[8 * p + u], b->qs[8 * p + u]);
+                const __m512i v = p16_join(a->qs[8 * p + u], b->qs[8 * p + u]);
                 const __m512i wl = _mm512_and_si512(v, low4);
                 const __m512i wh = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
 #pragma GCC unroll 4
                 for (int c = 0; c < C; c++) {
-                    const int k = C == 1 ? (u & 1) : c;
-                    lo[k] = _mm512_dpbusd_epi32(lo[k], wl, q4kx16_bcast(y[c]->qs + 64 * p + 4 * u));
-                    hi[k] = _mm512_dpbusd_epi32(hi[k], wh, q4kx16_bcast(y[c]->qs + 64 * p + 32 + 4 * u));
+                    lo[c] = _mm512_dpbusd_epi32(lo[c], wl, p16_bcast(y[c]->qs + 64 * p, u));
+                    hi[c] = _mm512_dpbusd_epi32(hi[c], wh, p16_bcast(y[c]->qs + 64 * p + 32, u));
                 }
-            }
-            if (C == 1) {
-                lo[0] = _mm512_add_epi32(lo[0], lo[1]);
-                hi[0] = _mm512_add_epi32(hi[0], hi[1]);
             }
             const __m512 s0 = _mm512_mul_ps(_mm512_cvtepi32_ps(q4kx16_bytes(a->sc[2 * p], b->sc[2 * p])), dw);
             const __m512 s1 =
@@ -204,7 +175,7 @@ q4kx16_tile(int C, const block_q4_kx8 *ga, const block_q4_kx8 *gb, const uint8_t
                 ms[c] = _mm512_dpwssd_epi32(ms[c], mp, _mm512_set1_epi32(pc->ys[c][i][p]));
             }
         }
-        const __m512 mw = q4kx16_halves(a->dmin, b->dmin);
+        const __m512 mw = p16_halves(a->dmin, b->dmin);
 #pragma GCC unroll 4
         for (int c = 0; c < C; c++) {
             const __m512 dx = _mm512_set1_ps(y[c]->d);
@@ -246,6 +217,8 @@ q4kx16_columns(int C, const block_q4_kx8 *wp, int64_t nb, int n_rows, const void
 
 void q4_k_mul_mat_packed_avx512(int64_t n, const void *wp, int n_rows, const void *x,
                                 size_t x_stride, int n_cols, float *out, size_t out_stride) {
+    /* decode: the 8-row VNNI tile (q4_kx8_kernels.h), which measured
+     * faster than this one for a single column */
     if (n_cols < Q4KX16_COLS) {
         q4kx8_mul_mat(true, n, wp, n_rows, x, x_stride, n_cols, out, out_stride);
         return;

@@ -35,6 +35,6 @@ void q5_0_mul_mat_avx2(int64_t n, const void *w, size_t w_stride, int n_rows, co
 
 void q5_0_mul_mat_packed_avx2(int64_t n, const void *wp, int n_rows, const void *x, size_t x_stride,
                               int n_cols, float *out, size_t out_stride) {
-    packed_mul_mat(q5_0_fmt, false, sizeof(block_q5_0x8), n, wp, n_rows, x, x_stride, n_cols, out,
+    packed_mul_mat(q5_0_fmt, sizeof(block_q5_0x8), n, wp, n_rows, x, x_stride, n_cols, out,
                    out_stride);
 }
