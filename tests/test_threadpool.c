@@ -1,10 +1,13 @@
 /*
  * test_threadpool.c — every task runs exactly once per job, for many jobs
  * in a row (the spin/sleep hand-over between jobs is where races would
- * hide), for 1..4 threads; and sleeping workers wake for a later job.
+ * hide), for 1..4 threads; sleeping workers wake for a later job; and a
+ * thread stuck in a task of its own range does not hold up the rest of that
+ * range: the others steal it.
  */
 #include <stdatomic.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -17,6 +20,25 @@ static atomic_int hits[N_TASKS];
 static void task(void *arg, int t) {
     (void)arg;
     atomic_fetch_add(&hits[t], 1);
+}
+
+/* Task 0, the first of the caller's range, waits until the last task of
+ * that range has run: only a thief can run it meanwhile. */
+struct steal_job {
+    int n;
+    atomic_int ran[64];
+    atomic_int timed_out;
+};
+
+static void steal_task(void *arg, int t) {
+    struct steal_job *j = arg;
+    if (t == 0) {
+        struct timespec pause = {0, 1000000};
+        int waited = 0;
+        while (!atomic_load(&j->ran[j->n / 2 - 1]) && waited++ < 10000) nanosleep(&pause, NULL);
+        if (!atomic_load(&j->ran[j->n / 2 - 1])) atomic_store(&j->timed_out, 1);
+    }
+    atomic_fetch_add(&j->ran[t], 1);
 }
 
 int main(void) {
@@ -39,6 +61,17 @@ int main(void) {
         bad = 0;
         for (int i = 0; i < N_TASKS; i++) bad += atomic_load(&hits[i]) != 1;
         CHECK(bad == 0, "%d threads: sleeping workers wake for a new job", threads);
+        if (threads == 2) {
+            static struct steal_job sj;
+            sj.n = 64;
+            for (int i = 0; i < 64; i++) atomic_store(&sj.ran[i], 0);
+            threadpool_run(p, steal_task, &sj, sj.n);
+            bad = 0;
+            for (int i = 0; i < sj.n; i++) bad += atomic_load(&sj.ran[i]) != 1;
+            CHECK(bad == 0 && !atomic_load(&sj.timed_out),
+                  "2 threads: a blocked task's range is finished by the other thread (%d wrong%s)",
+                  bad, atomic_load(&sj.timed_out) ? ", timed out" : "");
+        }
         threadpool_free(p);
     }
     return CHECK_DONE();
