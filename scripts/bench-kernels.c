@@ -1,7 +1,7 @@
 /*
  * bench-kernels.c — throughput of one kernel set's matrix products, per
  * weight type, single thread: decode (1 column) and prefill (many columns)
- * on a 2048 x 2048 weight matrix of random values, in billions of
+ * on a 16384 x 2048 weight matrix of random values, in billions of
  * multiply-adds per second (best of several runs, so a noisy machine shows
  * its quiet moments). For comparing kernel variants and instruction sets on
  * one machine; whole-model speed is `ember bench`'s job.
@@ -9,7 +9,12 @@
  *   make bench-kernels && EMBER_ISA=avx2 build/bench-kernels [COLS (128)] [TYPE ...]
  *
  * TYPE is a ggml type name (Q4_0, Q8_0, Q4_K, ...); default: every type
- * with a quantizer and a dot product.
+ * with a quantizer and a dot product. EMBER_BENCH_ROWS=N (a multiple of
+ * 32) changes the row count: the default matrix is far larger than the
+ * caches, so decode reads it from memory; a few hundred rows stay in L2,
+ * which shows what the kernel computes when memory is not the limit (the
+ * "decode GB/s" column against one thread of scripts/membw.c tells which
+ * of the two bounds decode).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +25,8 @@
 #include "ember.h"
 #include "quant.h"
 
-enum { ROWS = 16384, N = 2048, REPS = 10, BAND = 32 };
+enum { N = 2048, REPS = 10, BAND = 32 };
+static int n_rows = 16384;
 
 static double now(void) {
     struct timespec t;
@@ -37,29 +43,29 @@ static double measure(const struct quant_ops *q, const uint8_t *w, size_t rb, co
     double best = 1e30;
     for (int it = 0; it < REPS; it++) {
         double t = now();
-        for (int r0 = 0; r0 < ROWS; r0 += BAND)
+        for (int r0 = 0; r0 < n_rows; r0 += BAND)
             if (wp)
                 q->mul_mat_packed(N, wp + (size_t)(r0 / PACK_ROWS) * q->pack_bytes(PACK_ROWS, N),
-                                  BAND, x, xb, cols, out + r0, ROWS);
+                                  BAND, x, xb, cols, out + r0, n_rows);
             else
-                q->mul_mat(N, w + (size_t)r0 * rb, rb, BAND, x, xb, cols, out + r0, ROWS);
+                q->mul_mat(N, w + (size_t)r0 * rb, rb, BAND, x, xb, cols, out + r0, n_rows);
         t = now() - t;
         if (t < best) best = t;
     }
-    return (double)ROWS * N * cols / best * 1e-9;
+    return (double)n_rows * N * cols / best * 1e-9;
 }
 
 static void bench_type(int t, int cols) {
     const struct quant_ops *q = quant_ops_for(t);
     const struct quant_ops *vq = quant_ops_for(q->vec_type);
     size_t rb = quant_row_bytes(t, N), xb = (quant_row_bytes(q->vec_type, N) + 63) / 64 * 64;
-    float *f = malloc(sizeof(float) * N), *out = malloc(sizeof(float) * ROWS * (size_t)cols);
-    uint8_t *w = malloc(rb * ROWS), *x = malloc(xb * (size_t)cols);
+    float *f = malloc(sizeof(float) * N), *out = malloc(sizeof(float) * n_rows * (size_t)cols);
+    uint8_t *w = malloc(rb * n_rows), *x = malloc(xb * (size_t)cols);
     if (!f || !out || !w || !x) {
         fprintf(stderr, "bench-kernels: out of memory\n");
         exit(1);
     }
-    for (int r = 0; r < ROWS; r++) {
+    for (int r = 0; r < n_rows; r++) {
         for (int i = 0; i < N; i++) f[i] = frand();
         q->quantize(f, w + (size_t)r * rb, N);
     }
@@ -71,9 +77,9 @@ static void bench_type(int t, int cols) {
     printf("| %-12s | %8.1f | %8.1f | %8.1f |\n", q->name, dec, dec / N * (double)rb,
            measure(q, w, rb, NULL, x, xb, cols, out));
     if (q->pack && q->mul_mat_packed) {
-        uint8_t *wp = malloc(q->pack_bytes(ROWS, N));
+        uint8_t *wp = malloc(q->pack_bytes(n_rows, N));
         if (!wp) exit(1);
-        q->pack(N, w, rb, ROWS, wp);
+        q->pack(N, w, rb, n_rows, wp);
         dec = measure(q, w, rb, wp, x, xb, 1, out);
         printf("| %-5s packed | %8.1f | %8.1f | %8.1f |\n", q->name, dec, dec / N * (double)rb,
                measure(q, w, rb, wp, x, xb, cols, out));
@@ -91,11 +97,19 @@ int main(int argc, char **argv) {
         fprintf(stderr, "bench-kernels: %s\n", err.msg);
         return 1;
     }
+    const char *env_rows = getenv("EMBER_BENCH_ROWS");
+    if (env_rows) {
+        n_rows = atoi(env_rows);
+        if (n_rows < BAND || n_rows % BAND) {
+            fprintf(stderr, "bench-kernels: EMBER_BENCH_ROWS must be a positive multiple of %d\n", BAND);
+            return 2;
+        }
+    }
     int cols = argc > 1 ? atoi(argv[1]) : 128;
     if (cols < 1) cols = 128;
     srand(1);
     printf("kernel set %s, %d x %d weights, 1 thread, GMAC/s (best of %d)\n\n",
-           cpu_isa_name(cpu_isa_chosen()), ROWS, N, REPS);
+           cpu_isa_name(cpu_isa_chosen()), n_rows, N, REPS);
     printf("| type         |   decode | decode GB/s | %4d cols |\n| ------------ | -------: | -------: | -------: |\n", cols);
     for (int t = 0; t < EMBER_TYPE_COUNT; t++) {
         const struct quant_ops *q = quant_ops_for(t);
