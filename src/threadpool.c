@@ -103,11 +103,12 @@ static int claim(struct range *r, bool owner, unsigned long long *from) {
 
 /* Tasks finished by one thread, counted into `done` once. The count is of
  * one job only: while it is unposted that job cannot finish, so no later
- * job can start before it lands. */
-static void finish(struct threadpool *p, const struct job *j, int count, int is_worker) {
+ * job can start before it lands. n_tasks was read before that point: once
+ * the count lands, the job's slot may be reused. */
+static void finish(struct threadpool *p, int n_tasks, int count, int is_worker) {
     if (!count) return;
     int d = atomic_fetch_add(&p->done, count) + count;
-    if (is_worker && d == j->n_tasks && atomic_load(&p->caller_sleeping)) {
+    if (is_worker && d == n_tasks && atomic_load(&p->caller_sleeping)) {
         pthread_mutex_lock(&p->mu);
         pthread_cond_signal(&p->done_cv);
         pthread_mutex_unlock(&p->mu);
@@ -117,19 +118,19 @@ static void finish(struct threadpool *p, const struct job *j, int count, int is_
 /* Run thread `id`'s own range, then steal from the others' until every
  * range is empty. */
 static void drain(struct threadpool *p, int id) {
-    const struct job *j = NULL;
-    int count = 0;
+    int count = 0, n_tasks = 0;
     for (int k = 0; k < p->n_threads; k++) {
         int victim = (id + k) % p->n_threads;
         unsigned long long from;
         int t;
         while ((t = claim(&p->ranges[victim], k == 0, &from)) >= 0) {
-            j = &p->slot[(from >> (2 * IDX_BITS)) & 1];
+            const struct job *j = &p->slot[(from >> (2 * IDX_BITS)) & 1];
+            n_tasks = j->n_tasks;
             j->fn(j->arg, t);
             count++;
         }
     }
-    if (j) finish(p, j, count, id != 0);
+    finish(p, n_tasks, count, id != 0);
 }
 
 /* Wait until the generation moves past `seen` (or shutdown); returns it. */
