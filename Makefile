@@ -33,8 +33,9 @@ endif
 $(BUILD)/%_avx2.o:   ISA_FLAGS := -mavx2 -mfma -mf16c
 $(BUILD)/%_avx512.o: ISA_FLAGS := -mavx2 -mfma -mf16c -mavx512f -mavx512bw -mavx512vl -mavx512vnni -mavx512bf16
 $(BUILD)/%_neon.o:   ISA_FLAGS := -march=armv8.2-a+dotprod+fp16
+$(BUILD)/%_i8mm.o:   ISA_FLAGS := -march=armv8.2-a+dotprod+fp16+i8mm
 
-COMMON_SRCS := $(filter-out %_x86.c %_arm.c %_avx2.c %_avx512.c %_neon.c,$(wildcard src/*.c quant/*.c models/*.c backends/cpu/*.c tools/*.c))
+COMMON_SRCS := $(filter-out %_x86.c %_arm.c %_avx2.c %_avx512.c %_neon.c %_i8mm.c,$(wildcard src/*.c quant/*.c models/*.c backends/cpu/*.c tools/*.c))
 SRCS     := $(COMMON_SRCS) $(ARCH_SRCS)
 LIB_SRCS := $(filter-out src/main.c,$(SRCS))
 OBJS     := $(patsubst %.c,$(BUILD)/%.o,$(SRCS))

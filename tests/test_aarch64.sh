@@ -3,8 +3,11 @@
 # the kernel test with aarch64-linux-gnu-gcc (static, into build-aarch64/ or
 # $AARCH64_BUILD; the host's ./ember is untouched) and runs them under
 # `qemu-aarch64 -cpu max`, which has NEON and the dot-product extension:
-#   - tests/test_quant_isa (every installed kernel against the scalar refs);
-#     until that test exists, a built-in check of the NEON kernels instead,
+#   - tests/test_quant_isa (every installed kernel against the scalar refs)
+#     twice: under -cpu max, which has i8mm (so the SMMLA products of
+#     int8_i8mm.c are installed), and -cpu neoverse-n1, which has only the
+#     dot product; until that test exists, a built-in check of the NEON
+#     kernels instead,
 #   - for every model and prompt in tests/data/models/reference.json,
 #     `ember run --temp 0 -n N -p PROMPT` must print llama.cpp's greedy text,
 #     with EMBER_ISA=neon and with EMBER_ISA=scalar (the near-ties that
@@ -46,9 +49,21 @@ tag() { sed -E 's/^(ok|not ok|SKIP) /\1 aarch64: /'; }
 
 if [ -f tests/test_quant_isa.c ]; then
     if make ARCH=aarch64 BUILD="$BUILD" -j"$JOBS" "$BUILD/tests/test_quant_isa" >"$log" 2>&1; then
-        "$QEMU" -cpu max "$BUILD/tests/test_quant_isa" 2>&1 | tag
-        rc=${PIPESTATUS[0]}
-        [ "$rc" -eq 0 ] || { echo "not ok aarch64: test_quant_isa exited with status $rc"; fail=1; }
+        # -cpu max has i8mm (the Q4_0/Q8_0 batched products use SMMLA);
+        # neoverse-n1 has only the dot product (they use the SDOT tiles)
+        for cpu in max neoverse-n1; do
+            "$QEMU" -cpu "$cpu" "$BUILD/tests/test_quant_isa" 2>&1 |
+                sed -E "s/^(ok|not ok|SKIP) /\1 aarch64 ($cpu): /"
+            rc=${PIPESTATUS[0]}
+            [ "$rc" -eq 0 ] || { echo "not ok aarch64 ($cpu): test_quant_isa exited with status $rc"; fail=1; }
+        done
+        if "$QEMU" -cpu max "$BUILD/ember" info --cpu 2>&1 | grep -q '^detected:.* i8mm' &&
+            ! "$QEMU" -cpu neoverse-n1 "$BUILD/ember" info --cpu 2>&1 | grep -q '^detected:.* i8mm'; then
+            echo "ok aarch64: i8mm detected under -cpu max and not under -cpu neoverse-n1"
+        else
+            echo "not ok aarch64: i8mm detection (ember info --cpu under -cpu max / neoverse-n1)"
+            fail=1
+        fi
     else
         echo "not ok aarch64: build of test_quant_isa"
         tail -20 "$log"

@@ -4,9 +4,11 @@
  * extension (cpu_isa_arm.c checks both before calling this). Every dot
  * slot and every activation quantizer gets a NEON kernel; the weight
  * quantizers of the K-quants and Q4_1/Q5_x, and the dequantizers without a
- * NEON version, keep the scalar reference. Built without ISA flags: it only
- * stores pointers.
+ * NEON version, keep the scalar reference. Where the CPU also has the int8
+ * matrix multiply (i8mm), the Q4_0 and Q8_0 batched products use it.
+ * Built without ISA flags: it only stores pointers.
  */
+#include "cpu_features.h"
 #include "kernels_neon.h"
 #include "quant_impl.h"
 #include "quant_isa.h"
@@ -41,6 +43,10 @@ void quant_install_neon(void) {
         q->mul_mat = q8_0_mul_mat_neon_4x4;
         q->dequant = q8_0_dequant_neon;
         q->quantize = q8_0_quantize_neon;
+    }
+    if (cpu_features()->i8mm) {
+        if ((q = quant_ops_writable(EMBER_TYPE_Q4_0))) q->mul_mat = q4_0_mul_mat_i8mm;
+        if ((q = quant_ops_writable(EMBER_TYPE_Q8_0))) q->mul_mat = q8_0_mul_mat_i8mm;
     }
     if ((q = quant_ops_writable(EMBER_TYPE_Q8_1))) q->quantize = q8_1_quantize_neon;
     if ((q = quant_ops_writable(EMBER_TYPE_Q8_K))) q->quantize = q8_k_quantize_neon;

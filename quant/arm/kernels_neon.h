@@ -50,5 +50,11 @@ void q4_0_mul_mat_neon_4x4(int64_t n, const void *w, size_t w_stride, int n_rows
 void q8_0_mul_mat_neon_4x4(int64_t n, const void *w, size_t w_stride, int n_rows,
                            const void *x, size_t x_stride, int n_cols, float *out,
                            size_t out_stride);
+/* The same with the int8 matrix multiply (int8_i8mm.c, built with +i8mm):
+ * installed only when the CPU has it. */
+void q4_0_mul_mat_i8mm(int64_t n, const void *w, size_t w_stride, int n_rows, const void *x,
+                       size_t x_stride, int n_cols, float *out, size_t out_stride);
+void q8_0_mul_mat_i8mm(int64_t n, const void *w, size_t w_stride, int n_rows, const void *x,
+                       size_t x_stride, int n_cols, float *out, size_t out_stride);
 
 #endif
