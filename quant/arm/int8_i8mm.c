@@ -23,7 +23,7 @@
 #include "quant_impl.h"
 #include "simd_neon.h"
 
-enum { TILE = 4 }; /* rows and columns of one tile */
+enum { TILE = 4 }; /* rows and columns of neon_mul_mat_4x4's tile */
 
 /* The 32 codes of a weight block as int8 (elements 0..15, 16..31). */
 typedef void (*codes_fn)(const uint8_t *blk, int8x16_t v[2]);
@@ -121,37 +121,24 @@ static inline __attribute__((always_inline)) void tile(codes_fn codes, size_t w_
         }
 }
 
-/* The quant_ops.mul_mat contract over full tiles, the dot for the rest. */
-static inline __attribute__((always_inline)) void
-mul_mat(codes_fn codes, size_t w_bytes, float (*dot)(const void *, const void *, int64_t),
-        int64_t n, const void *w, size_t w_stride, int n_rows, const void *x, size_t x_stride,
-        int n_cols, float *out, size_t out_stride) {
-    const uint8_t *wp = w, *xp = x;
-    const int64_t nb = n / 32;
-    int r = 0;
-    for (; r + TILE <= n_rows; r += TILE) {
-        int c = 0;
-        for (; c + TILE <= n_cols; c += TILE)
-            tile(codes, w_bytes, nb, wp + (size_t)r * w_stride, w_stride, xp + (size_t)c * x_stride,
-                 x_stride, out + (size_t)c * out_stride + r, out_stride);
-        for (; c < n_cols; c++)
-            for (int rr = r; rr < r + TILE; rr++)
-                out[(size_t)c * out_stride + rr] =
-                    dot(wp + (size_t)rr * w_stride, xp + (size_t)c * x_stride, n);
-    }
-    for (; r < n_rows; r++)
-        for (int c = 0; c < n_cols; c++)
-            out[(size_t)c * out_stride + r] = dot(wp + (size_t)r * w_stride, xp + (size_t)c * x_stride, n);
+static void tile_q4_0(int64_t nb, const uint8_t *w, size_t w_stride, const uint8_t *x,
+                      size_t x_stride, float *out, size_t out_stride) {
+    tile(q4_0_codes, sizeof(block_q4_0), nb, w, w_stride, x, x_stride, out, out_stride);
+}
+
+static void tile_q8_0(int64_t nb, const uint8_t *w, size_t w_stride, const uint8_t *x,
+                      size_t x_stride, float *out, size_t out_stride) {
+    tile(q8_0_codes, sizeof(block_q8_0), nb, w, w_stride, x, x_stride, out, out_stride);
 }
 
 void q4_0_mul_mat_i8mm(int64_t n, const void *w, size_t w_stride, int n_rows, const void *x,
                        size_t x_stride, int n_cols, float *out, size_t out_stride) {
-    mul_mat(q4_0_codes, sizeof(block_q4_0), q4_0_dot_neon, n, w, w_stride, n_rows, x, x_stride,
-            n_cols, out, out_stride);
+    neon_mul_mat_4x4(tile_q4_0, q4_0_dot_neon, n, w, w_stride, n_rows, x, x_stride, n_cols, out,
+                     out_stride);
 }
 
 void q8_0_mul_mat_i8mm(int64_t n, const void *w, size_t w_stride, int n_rows, const void *x,
                        size_t x_stride, int n_cols, float *out, size_t out_stride) {
-    mul_mat(q8_0_codes, sizeof(block_q8_0), q8_0_dot_neon, n, w, w_stride, n_rows, x, x_stride,
-            n_cols, out, out_stride);
+    neon_mul_mat_4x4(tile_q8_0, q8_0_dot_neon, n, w, w_stride, n_rows, x, x_stride, n_cols, out,
+                     out_stride);
 }

@@ -14,7 +14,7 @@
 #include "simd_neon.h"
 
 /* Rows and columns of one register tile of q4_0_mul_mat_neon_4x4. */
-enum { TILE_ROWS = 4, TILE_COLS = 4 };
+enum { TILE_ROWS = 4, TILE_COLS = 4 }; /* neon_mul_mat_4x4's tile */
 
 /* The 32 codes of a block minus 8, as int8 (elements 0..15, 16..31). */
 static inline void unpack(const block_q4_0 *b, int8x16_t *lo, int8x16_t *hi) {
@@ -84,23 +84,8 @@ static void tile_4x4(int64_t nb, const uint8_t *w, size_t w_stride, const uint8_
 void q4_0_mul_mat_neon_4x4(int64_t n, const void *w, size_t w_stride, int n_rows,
                            const void *x, size_t x_stride, int n_cols, float *out,
                            size_t out_stride) {
-    const uint8_t *wp = w, *xp = x;
-    int64_t nb = n / QK4_0;
-    int r = 0;
-    for (; r + TILE_ROWS <= n_rows; r += TILE_ROWS) {
-        int c = 0;
-        for (; c + TILE_COLS <= n_cols; c += TILE_COLS)
-            tile_4x4(nb, wp + (size_t)r * w_stride, w_stride, xp + (size_t)c * x_stride, x_stride,
-                     out + (size_t)c * out_stride + r, out_stride);
-        for (; c < n_cols; c++)
-            for (int rr = r; rr < r + TILE_ROWS; rr++)
-                out[(size_t)c * out_stride + rr] =
-                    q4_0_dot_neon(wp + (size_t)rr * w_stride, xp + (size_t)c * x_stride, n);
-    }
-    for (; r < n_rows; r++)
-        for (int c = 0; c < n_cols; c++)
-            out[(size_t)c * out_stride + r] =
-                q4_0_dot_neon(wp + (size_t)r * w_stride, xp + (size_t)c * x_stride, n);
+    neon_mul_mat_4x4(tile_4x4, q4_0_dot_neon, n, w, w_stride, n_rows, x, x_stride, n_cols, out,
+                     out_stride);
 }
 
 void q4_0_dequant_neon(const void *src, float *dst, int64_t n) {

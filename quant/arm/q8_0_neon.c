@@ -15,7 +15,7 @@
 #include "simd_neon.h"
 
 /* Rows and columns of one register tile of q8_0_mul_mat_neon_4x4. */
-enum { TILE_ROWS = 4, TILE_COLS = 4 };
+enum { TILE_ROWS = 4, TILE_COLS = 4 }; /* neon_mul_mat_4x4's tile */
 
 static inline int32x4_t block_dot(const block_q8_0 *a, const block_q8_0 *b) {
     int32x4_t p = vdotq_s32(vdupq_n_s32(0), vld1q_s8(a->qs), vld1q_s8(b->qs));
@@ -72,23 +72,8 @@ static void tile_4x4(int64_t nb, const uint8_t *w, size_t w_stride, const uint8_
 void q8_0_mul_mat_neon_4x4(int64_t n, const void *w, size_t w_stride, int n_rows,
                            const void *x, size_t x_stride, int n_cols, float *out,
                            size_t out_stride) {
-    const uint8_t *wp = w, *xp = x;
-    int64_t nb = n / QK8_0;
-    int r = 0;
-    for (; r + TILE_ROWS <= n_rows; r += TILE_ROWS) {
-        int c = 0;
-        for (; c + TILE_COLS <= n_cols; c += TILE_COLS)
-            tile_4x4(nb, wp + (size_t)r * w_stride, w_stride, xp + (size_t)c * x_stride, x_stride,
-                     out + (size_t)c * out_stride + r, out_stride);
-        for (; c < n_cols; c++)
-            for (int rr = r; rr < r + TILE_ROWS; rr++)
-                out[(size_t)c * out_stride + rr] =
-                    q8_0_dot_neon(wp + (size_t)rr * w_stride, xp + (size_t)c * x_stride, n);
-    }
-    for (; r < n_rows; r++)
-        for (int c = 0; c < n_cols; c++)
-            out[(size_t)c * out_stride + r] =
-                q8_0_dot_neon(wp + (size_t)r * w_stride, xp + (size_t)c * x_stride, n);
+    neon_mul_mat_4x4(tile_4x4, q8_0_dot_neon, n, w, w_stride, n_rows, x, x_stride, n_cols, out,
+                     out_stride);
 }
 
 void q8_0_dequant_neon(const void *src, float *dst, int64_t n) {

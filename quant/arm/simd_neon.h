@@ -1,7 +1,8 @@
 /*
- * simd_neon.h — small inline helpers shared by the quant/arm *_neon.c
- * kernels: half-precision scale loads and int32 lane reductions. Include
- * only from files built with the NEON flags (the Makefile's *_neon.c rule).
+ * simd_neon.h — small inline helpers shared by the quant/arm kernels:
+ * half-precision scale loads, int32 lane reductions and the driver of the
+ * 4x4-tiled batched products. Include only from files built with the NEON
+ * flags (the Makefile's *_neon.c and *_i8mm.c rules).
  */
 #ifndef EMBER_SIMD_NEON_H
 #define EMBER_SIMD_NEON_H
@@ -53,6 +54,35 @@ static inline void neon_q5_fifth_bits(const uint8_t qh[4], uint8x16_t *m0, uint8
     uint8x16_t v = vreinterpretq_u8_u32(vdupq_n_u32(h));
     *m0 = vtstq_u8(vqtbl1q_u8(v, vld1q_u8(idx0)), vld1q_u8(bit));
     *m1 = vtstq_u8(vqtbl1q_u8(v, vld1q_u8(idx1)), vld1q_u8(bit));
+}
+
+/* One full 4x4 tile of a batched product: 4 weight rows (w, w_stride) by
+ * 4 activation rows (x, x_stride) over nb blocks into out[c * out_stride + r]. */
+typedef void (*neon_tile_fn)(int64_t nb, const uint8_t *w, size_t w_stride, const uint8_t *x,
+                             size_t x_stride, float *out, size_t out_stride);
+
+/* The quant_ops.mul_mat contract for 32-wide block types: full 4x4 tiles,
+ * the dot kernel for rows and columns short of one. */
+static inline __attribute__((always_inline)) void
+neon_mul_mat_4x4(neon_tile_fn tile, float (*dot)(const void *, const void *, int64_t), int64_t n,
+                 const void *w, size_t w_stride, int n_rows, const void *x, size_t x_stride,
+                 int n_cols, float *out, size_t out_stride) {
+    const uint8_t *wp = w, *xp = x;
+    const int64_t nb = n / 32;
+    int r = 0;
+    for (; r + 4 <= n_rows; r += 4) {
+        int c = 0;
+        for (; c + 4 <= n_cols; c += 4)
+            tile(nb, wp + (size_t)r * w_stride, w_stride, xp + (size_t)c * x_stride, x_stride,
+                 out + (size_t)c * out_stride + r, out_stride);
+        for (; c < n_cols; c++)
+            for (int rr = r; rr < r + 4; rr++)
+                out[(size_t)c * out_stride + rr] =
+                    dot(wp + (size_t)rr * w_stride, xp + (size_t)c * x_stride, n);
+    }
+    for (; r < n_rows; r++)
+        for (int c = 0; c < n_cols; c++)
+            out[(size_t)c * out_stride + r] = dot(wp + (size_t)r * w_stride, xp + (size_t)c * x_stride, n);
 }
 
 #endif
