@@ -23,7 +23,7 @@
 #include "quant_impl.h"
 #include "simd_neon.h"
 
-enum { TILE = 4 }; /* rows and columns of neon_mul_mat_4x4's tile */
+_Static_assert(NEON_TILE == 4, "the tile below is 2x2 SMMLA blocks of 2x2");
 
 /* The 32 codes of a weight block as int8 (elements 0..15, 16..31). */
 typedef void (*codes_fn)(const uint8_t *blk, int8x16_t v[2]);
@@ -34,11 +34,8 @@ static inline void q8_0_codes(const uint8_t *blk, int8x16_t v[2]) {
     v[1] = vld1q_s8(qs + 16);
 }
 
-/* Low nibbles are elements 0..15, high ones 16..31; minus 8. */
 static inline void q4_0_codes(const uint8_t *blk, int8x16_t v[2]) {
-    uint8x16_t q = vld1q_u8(blk + offsetof(block_q4_0, qs));
-    v[0] = vsubq_s8(vreinterpretq_s8_u8(vandq_u8(q, vdupq_n_u8(0x0f))), vdupq_n_s8(8));
-    v[1] = vsubq_s8(vreinterpretq_s8_u8(vshrq_n_u8(q, 4)), vdupq_n_s8(8));
+    neon_q4_0_codes(blk + offsetof(block_q4_0, qs), &v[0], &v[1]);
 }
 
 /* The f16 scale both block types start with, as raw bits. */
@@ -58,8 +55,8 @@ static inline void pair_runs(const int8x16_t a[2], const int8x16_t b[2], int8x16
     }
 }
 
-/* One full 4x4 tile. acc[i][j] holds rows 2i, 2i+1 against columns 2j,
- * 2j+1 as (r0 c0, r0 c1, r1 c0, r1 c1), SMMLA's own order. */
+/* One full tile, 4x4 (NEON_TILE): acc[i][j] holds rows 2i, 2i+1 against
+ * columns 2j, 2j+1 as (r0 c0, r0 c1, r1 c0, r1 c1), SMMLA's own order. */
 static inline __attribute__((always_inline)) void tile(codes_fn codes, size_t w_bytes, int64_t nb,
                                                        const uint8_t *w, size_t w_stride,
                                                        const uint8_t *x, size_t x_stride,
@@ -72,16 +69,16 @@ static inline __attribute__((always_inline)) void tile(codes_fn codes, size_t w_
 #pragma GCC unroll 2
         for (int j = 0; j < 2; j++) acc[i][j] = vdupq_n_f32(0.0f);
     for (int64_t b = 0; b < nb; b++) {
-        int8x16_t wc[TILE][2], xc[TILE][2], wp[2][4], xp[2][4];
-        uint16_t hw[TILE], hx[TILE];
+        int8x16_t wc[NEON_TILE][2], xc[NEON_TILE][2], wp[2][4], xp[2][4];
+        uint16_t hw[NEON_TILE], hx[NEON_TILE];
 #pragma GCC unroll 4
-        for (int r = 0; r < TILE; r++) {
+        for (int r = 0; r < NEON_TILE; r++) {
             const uint8_t *blk = w + (size_t)r * w_stride + (size_t)b * w_bytes;
             codes(blk, wc[r]);
             hw[r] = block_d(blk);
         }
 #pragma GCC unroll 4
-        for (int c = 0; c < TILE; c++) {
+        for (int c = 0; c < NEON_TILE; c++) {
             const uint8_t *blk = x + (size_t)c * x_stride + (size_t)b * sizeof(block_q8_0);
             q8_0_codes(blk, xc[c]);
             hx[c] = block_d(blk);

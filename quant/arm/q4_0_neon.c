@@ -14,13 +14,11 @@
 #include "simd_neon.h"
 
 /* Rows and columns of one register tile of q4_0_mul_mat_neon_4x4. */
-enum { TILE_ROWS = 4, TILE_COLS = 4 }; /* neon_mul_mat_4x4's tile */
+enum { TILE_ROWS = NEON_TILE, TILE_COLS = NEON_TILE };
 
 /* The 32 codes of a block minus 8, as int8 (elements 0..15, 16..31). */
 static inline void unpack(const block_q4_0 *b, int8x16_t *lo, int8x16_t *hi) {
-    uint8x16_t q = vld1q_u8(b->qs);
-    *lo = vsubq_s8(vreinterpretq_s8_u8(vandq_u8(q, vdupq_n_u8(0x0f))), vdupq_n_s8(8));
-    *hi = vsubq_s8(vreinterpretq_s8_u8(vshrq_n_u8(q, 4)), vdupq_n_s8(8));
+    neon_q4_0_codes(b->qs, lo, hi);
 }
 
 /* Lane sums of the block's integer dot product. */

@@ -15,7 +15,7 @@
 #include "simd_neon.h"
 
 /* Rows and columns of one register tile of q8_0_mul_mat_neon_4x4. */
-enum { TILE_ROWS = 4, TILE_COLS = 4 }; /* neon_mul_mat_4x4's tile */
+enum { TILE_ROWS = NEON_TILE, TILE_COLS = NEON_TILE };
 
 static inline int32x4_t block_dot(const block_q8_0 *a, const block_q8_0 *b) {
     int32x4_t p = vdotq_s32(vdupq_n_s32(0), vld1q_s8(a->qs), vld1q_s8(b->qs));

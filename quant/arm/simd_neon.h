@@ -56,13 +56,24 @@ static inline void neon_q5_fifth_bits(const uint8_t qh[4], uint8x16_t *m0, uint8
     *m1 = vtstq_u8(vqtbl1q_u8(v, vld1q_u8(idx1)), vld1q_u8(bit));
 }
 
-/* One full 4x4 tile of a batched product: 4 weight rows (w, w_stride) by
- * 4 activation rows (x, x_stride) over nb blocks into out[c * out_stride + r]. */
+/* Q4_0: the 32 codes of a block (16 bytes at qs) minus 8, as int8: low
+ * nibbles are elements 0..15, high ones 16..31. */
+static inline void neon_q4_0_codes(const uint8_t *qs, int8x16_t *lo, int8x16_t *hi) {
+    uint8x16_t q = vld1q_u8(qs);
+    *lo = vsubq_s8(vreinterpretq_s8_u8(vandq_u8(q, vdupq_n_u8(0x0f))), vdupq_n_s8(8));
+    *hi = vsubq_s8(vreinterpretq_s8_u8(vshrq_n_u8(q, 4)), vdupq_n_s8(8));
+}
+
+enum { NEON_TILE = 4 }; /* weight rows and activation rows of one tile */
+
+/* One full tile of a batched product: NEON_TILE weight rows (w, w_stride)
+ * by NEON_TILE activation rows (x, x_stride) over nb blocks into
+ * out[c * out_stride + r]. */
 typedef void (*neon_tile_fn)(int64_t nb, const uint8_t *w, size_t w_stride, const uint8_t *x,
                              size_t x_stride, float *out, size_t out_stride);
 
-/* The quant_ops.mul_mat contract for 32-wide block types: full 4x4 tiles,
- * the dot kernel for rows and columns short of one. */
+/* The quant_ops.mul_mat contract for 32-wide block types: full tiles, the
+ * dot kernel for rows and columns short of one. */
 static inline __attribute__((always_inline)) void
 neon_mul_mat_4x4(neon_tile_fn tile, float (*dot)(const void *, const void *, int64_t), int64_t n,
                  const void *w, size_t w_stride, int n_rows, const void *x, size_t x_stride,
@@ -70,13 +81,13 @@ neon_mul_mat_4x4(neon_tile_fn tile, float (*dot)(const void *, const void *, int
     const uint8_t *wp = w, *xp = x;
     const int64_t nb = n / 32;
     int r = 0;
-    for (; r + 4 <= n_rows; r += 4) {
+    for (; r + NEON_TILE <= n_rows; r += NEON_TILE) {
         int c = 0;
-        for (; c + 4 <= n_cols; c += 4)
+        for (; c + NEON_TILE <= n_cols; c += NEON_TILE)
             tile(nb, wp + (size_t)r * w_stride, w_stride, xp + (size_t)c * x_stride, x_stride,
                  out + (size_t)c * out_stride + r, out_stride);
         for (; c < n_cols; c++)
-            for (int rr = r; rr < r + 4; rr++)
+            for (int rr = r; rr < r + NEON_TILE; rr++)
                 out[(size_t)c * out_stride + rr] =
                     dot(wp + (size_t)rr * w_stride, xp + (size_t)c * x_stride, n);
     }
