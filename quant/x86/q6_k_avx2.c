@@ -47,16 +47,12 @@ static inline void q6k_half(const block_q6_k *a, int h, __m256i c[4]) {
                            _mm256_and_si256(_mm256_srli_epi16(hb, 2), m30));
 }
 
-enum { Q6K_AHEAD = 2048 };
-
 float q6_k_dot_avx2(const void *w, const void *x, int64_t n) {
     const block_q6_k *a = w;
     const block_q8_k *b = x;
     __m256 acc = _mm256_setzero_ps();
     for (int64_t i = 0; i < n / QK_K; i++) {
-        /* as in q6_k_avx512.c: decode streams the rows one after the
-         * other, so ~2 KB ahead runs into the next row (prefetches never
-         * fault) */
+        /* prefetches never fault, so past the last row is harmless */
         basic_prefetch((uintptr_t)&a[i] + Q6K_AHEAD, sizeof *a);
         __m256i sc = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)a[i].scales));
         __m256i off = _mm256_madd_epi16(sc, _mm256_loadu_si256((const __m256i *)b[i].bsums));

@@ -21,8 +21,6 @@ static inline __m256i chunk_scales(__m256i bc, int k) {
     return _mm256_shuffle_epi8(bc, mask);
 }
 
-enum { Q6K_AHEAD = 2048 };
-
 float q6_k_dot_avx512(const void *w, const void *x, int64_t n) {
     const block_q6_k *a = w;
     const block_q8_k *b = x;
