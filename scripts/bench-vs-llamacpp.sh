@@ -99,12 +99,16 @@ done
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---- report -----------------------------------------------------------------
-CPU=$(lscpu | sed -n 's/^Model name: *//p' | head -n1)
+# the core's family and model too: a brand string alone ("AMD EPYC") does
+# not say which generation ran the numbers
+CPU=$(./ember info --cpu 2>/dev/null | sed -n 's/^cpu: //p')
+[[ -n "$CPU" && "$CPU" != unknown ]] || CPU=$(lscpu | sed -n 's/^Model name: *//p' | head -n1)
+ISA=$(./ember info --cpu 2>/dev/null | sed -n 's/^chosen: //p')
 COMMIT="$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- 2>/dev/null || echo '+dirty')"
 cat <<EOF
 ## ember vs llama.cpp
 
-- machine: ${CPU:-unknown}, $(nproc) CPUs online, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)
+- machine: ${CPU:-unknown}, $(nproc) CPUs online, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo); ember's kernel set: ${ISA:-?}
 - ember commit: $COMMIT; llama.cpp: $LLAMA_STAMP
 - date: $(date -u '+%Y-%m-%d %H:%M UTC')
 - commands: \`$LLAMA_CMD\` and \`$EMBER_CMD\`

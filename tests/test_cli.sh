@@ -76,3 +76,14 @@ $E tokenize -m $M -p "$($E run -m $M -p 'Once upon a time' -n 5 --temp 0 2>/dev/
 $E info -m $M >"$T/out" 2>"$T/err"
 grep -q "general.architecture" "$T/out" && grep -q "blk.0.attn_q.weight" "$T/out" && grep -q "^total:" "$T/out" && ok "info prints metadata, tensors and total" || bad "info output"
 grep -q 'tokenizer.ggml.tokens .*\[str x 512\]' "$T/out" && ok "info summarises long arrays" || bad "info arrays: $(grep tokens "$T/out")"
+# --cpu names the core as the kernel does (family and model from cpuid,
+# folded as Linux's /proc/cpuinfo folds them: an independent reading)
+if grep -q '^cpu family' /proc/cpuinfo 2>/dev/null; then
+    fam=$(sed -n 's/^cpu family[[:space:]]*: //p' /proc/cpuinfo | head -n1)
+    mod=$(sed -n 's/^model[[:space:]]*: //p' /proc/cpuinfo | head -n1)
+    line=$($E info --cpu 2>&1 | head -n1)
+    [[ "$line" == "cpu: "*" family $fam model $mod)" ]] && ok "info --cpu names the core: ${line#cpu: }" ||
+        bad "info --cpu: '$line', /proc/cpuinfo says family $fam model $mod"
+else
+    echo "SKIP info --cpu core name: no x86 /proc/cpuinfo here"
+fi

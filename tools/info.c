@@ -94,6 +94,7 @@ static int print_cpu(void) {
         {"avx512bf16", f->avx512bf16}, {"os_avx512", f->os_avx512}, {"neon", f->neon},
         {"dotprod", f->dotprod}, {"i8mm", f->i8mm}, {"fp16", f->fp16},
     };
+    printf("cpu: %s\n", f->name[0] ? f->name : "unknown");
     fputs("detected:", stdout);
     for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
         if (flags[i].on) printf(" %s", flags[i].name);

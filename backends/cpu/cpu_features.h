@@ -19,6 +19,11 @@ struct cpu_features {
     bool avx2, fma, f16c;                  /* x86 */
     bool avx512f, avx512bw, avx512vl, avx512vnni, avx512bf16, os_avx512;
     bool neon, dotprod, i8mm, fp16;        /* ARM */
+    /* Which core this is, for reports (a benchmark means little without
+     * it): x86 "brand (vendor family F model M)", decimal as Linux's
+     * /proc/cpuinfo prints them; ARM "implementer 0xII part 0xPPP" from
+     * MIDR_EL1. Empty when the CPU does not say. */
+    char name[112];
 };
 
 enum cpu_isa { CPU_ISA_SCALAR, CPU_ISA_AVX2, CPU_ISA_AVX512, CPU_ISA_NEON, CPU_ISA_COUNT };
