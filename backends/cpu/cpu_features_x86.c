@@ -39,7 +39,7 @@ static void cpu_name(struct cpu_features *f, unsigned leaf1_eax) {
     unsigned family = (leaf1_eax >> 8) & 0xf, model = (leaf1_eax >> 4) & 0xf;
     if (family == 0xf || family == 0x6) model |= ((leaf1_eax >> 16) & 0xf) << 4;
     if (family == 0xf) family += (leaf1_eax >> 20) & 0xff;
-    snprintf(f->name, sizeof f->name, "%.*s (%s family %u model %u)", (int)n, b,
+    snprintf(f->name, sizeof f->name, "%.*s (%s family %u model %u)", n ? (int)n : 3, n ? b : "x86",
              vendor[0] ? vendor : "unknown vendor", family, model);
 }
 
