@@ -101,9 +101,10 @@ LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 # ---- report -----------------------------------------------------------------
 # the core's family and model too: a brand string alone ("AMD EPYC") does
 # not say which generation ran the numbers
-CPU=$(./ember info --cpu 2>/dev/null | sed -n 's/^cpu: //p')
+CPU_INFO=$(./ember info --cpu 2>/dev/null || true)
+CPU=$(sed -n 's/^cpu: //p' <<<"$CPU_INFO")
 [[ -n "$CPU" && "$CPU" != unknown ]] || CPU=$(lscpu | sed -n 's/^Model name: *//p' | head -n1)
-ISA=$(./ember info --cpu 2>/dev/null | sed -n 's/^chosen: //p')
+ISA=$(sed -n 's/^chosen: //p' <<<"$CPU_INFO")
 COMMIT="$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- 2>/dev/null || echo '+dirty')"
 cat <<EOF
 ## ember vs llama.cpp
