@@ -2,11 +2,16 @@
 # Only libc, libm and pthreads are linked. `make CC=clang` works too.
 
 CC      ?= cc
+# The floors, top to bottom (ARCHITECTURE.md): tools -> models -> backends ->
+# src -> quant. Headers are found by name across them; scripts/check-layout.sh
+# checks that includes only run downward.
+INC     := -Itools -Imodels -Ibackends -Ibackends/cpu -Isrc/core -Isrc/format -Isrc/text \
+           -Isrc/kv -Iquant
 BUILD   ?= build
 OPT     ?= -O2
 CFLAGS  ?=
 CFLAGS  += -std=c11 $(OPT) -g -Wall -Wextra -D_GNU_SOURCE -MMD -MP \
-           -Isrc -Iquant -Imodels -Ibackends -Ibackends/cpu -Itools
+           $(INC)
 LDLIBS  += -lm -lpthread
 # Extra flags for every object and link (make sanitize / lint / fuzz set them).
 EXTRA_CFLAGS ?=
@@ -23,9 +28,9 @@ ifeq ($(ARCH),aarch64)
     # the cross binary goes into its build dir so it never clobbers ./ember
     BIN     := $(BUILD)/ember
   endif
-  ARCH_SRCS := $(wildcard backends/cpu/*_arm.c backends/cpu/*_neon.c quant/arm/*.c)
+  ARCH_SRCS := $(wildcard backends/cpu/*_arm.c backends/cpu/*_neon.c backends/cpu/arm/*.c)
 else
-  ARCH_SRCS := $(wildcard backends/cpu/*_x86.c backends/cpu/*_avx2.c backends/cpu/*_avx512.c quant/x86/*.c)
+  ARCH_SRCS := $(wildcard backends/cpu/*_x86.c backends/cpu/*_avx2.c backends/cpu/*_avx512.c backends/cpu/x86/*.c)
 endif
 
 # Per-ISA kernel files get their target flags; nothing else does, so one
@@ -35,9 +40,9 @@ $(BUILD)/%_avx512.o: ISA_FLAGS := -mavx2 -mfma -mf16c -mavx512f -mavx512bw -mavx
 $(BUILD)/%_neon.o:   ISA_FLAGS := -march=armv8.2-a+dotprod+fp16
 $(BUILD)/%_i8mm.o:   ISA_FLAGS := -march=armv8.2-a+dotprod+fp16+i8mm
 
-COMMON_SRCS := $(filter-out %_x86.c %_arm.c %_avx2.c %_avx512.c %_neon.c %_i8mm.c,$(wildcard src/*.c quant/*.c models/*.c backends/cpu/*.c tools/*.c))
+COMMON_SRCS := $(filter-out %_x86.c %_arm.c %_avx2.c %_avx512.c %_neon.c %_i8mm.c,$(wildcard src/*/*.c quant/*.c models/*.c backends/*.c backends/cpu/*.c tools/*.c))
 SRCS     := $(COMMON_SRCS) $(ARCH_SRCS)
-LIB_SRCS := $(filter-out src/main.c,$(SRCS))
+LIB_SRCS := $(filter-out tools/main.c,$(SRCS))
 OBJS     := $(patsubst %.c,$(BUILD)/%.o,$(SRCS))
 LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS))
 TEST_SRCS := $(wildcard tests/test_*.c)
@@ -111,14 +116,14 @@ sanitize:
 # clang-tidy (checks and suppressions, each with its reason, in .clang-tidy
 # and tests/lint/cppcheck.supp). About 10 minutes on 2 cores, mostly tidy.
 LINT_SRCS := $(SRCS) $(TEST_SRCS) $(wildcard tests/fuzz/*.c tests/hostile/*.c)
-LINT_INC  := -Isrc -Iquant -Imodels -Ibackends -Ibackends/cpu -Itools -Itests
+LINT_INC  := $(INC) -Itests
 lint:
 	$(MAKE) -j$(JOBS) CC=gcc BUILD=build-lint-gcc BIN=build-lint-gcc/ember EXTRA_CFLAGS=-Werror build-lint-gcc/ember tests
 	$(MAKE) -j$(JOBS) CC=clang BUILD=build-lint-clang BIN=build-lint-clang/ember EXTRA_CFLAGS=-Werror build-lint-clang/ember tests
 	cppcheck --quiet --error-exitcode=1 --std=c11 -D_GNU_SOURCE -D__x86_64__ \
 	  --enable=warning,portability --inline-suppr --suppressions-list=tests/lint/cppcheck.supp \
 	  $(LINT_INC) $(LINT_SRCS)
-	bash tests/lint/clang-tidy.sh $(LINT_SRCS)
+	LINT_INC="$(LINT_INC)" bash tests/lint/clang-tidy.sh $(LINT_SRCS)
 
 # make fuzz: each libFuzzer harness in tests/fuzz/ for FUZZ_SECONDS (60) with
 # clang; make fuzz-long SECONDS=N for longer runs. A crash leaves its input in

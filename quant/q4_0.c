@@ -59,11 +59,3 @@ float q4_0_dot_ref(const void *w, const void *x, int64_t n) {
     }
     return sum;
 }
-
-size_t q4_0x8_pack_bytes(int64_t n_rows, int64_t n) {
-    return quant_x8_bytes(n_rows, n / QK4_0, sizeof(block_q4_0x8));
-}
-
-void q4_0x8_pack(int64_t n, const void *w, size_t w_stride, int64_t n_rows, void *dst) {
-    quant_pack_x8(n, w, w_stride, n_rows, dst, sizeof(block_q4_0), QK4_0 / 2, 0);
-}

@@ -66,21 +66,3 @@ float q4_k_dot_ref(const void *w, const void *x, int64_t n) {
     }
     return sum;
 }
-
-size_t q4_kx8_pack_bytes(int64_t n_rows, int64_t n) {
-    return quant_x8_bytes(n_rows, n / QK_K, sizeof(block_q4_kx8));
-}
-
-void q4_kx8_pack(int64_t n, const void *w, size_t w_stride, int64_t n_rows, void *dst) {
-    block_q4_kx8 *out = dst;
-    const int64_t nb = n / QK_K;
-    for (int64_t r0 = 0; r0 < n_rows; r0 += PACK_ROWS)
-        for (int64_t i = 0; i < nb; i++, out++)
-            for (int r = 0; r < PACK_ROWS; r++) {
-                const block_q4_k *b = quant_x8_src(w, w_stride, n_rows, r0, r, i, sizeof(block_q4_k));
-                out->d[r] = b->d;
-                out->dmin[r] = b->dmin;
-                for (int j = 0; j < 8; j++) k_scale_min_get(b->scales, j, &out->sc[j][r], &out->m[j][r]);
-                for (int u = 0; u < QK_K / 8; u++) memcpy(out->qs[u][r], b->qs + 4 * u, 4);
-            }
-}

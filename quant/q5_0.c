@@ -68,26 +68,3 @@ float q5_0_dot_ref(const void *w, const void *x, int64_t n) {
     }
     return sum;
 }
-
-size_t q5_0x8_pack_bytes(int64_t n_rows, int64_t n) {
-    return quant_x8_bytes(n_rows, n / QK5_0, sizeof(block_q5_0x8));
-}
-
-/* Layout in quant_impl.h. */
-void q5_0x8_pack(int64_t n, const void *w, size_t w_stride, int64_t n_rows, void *dst) {
-    block_q5_0x8 *out = dst;
-    const int64_t nb = n / QK5_0;
-    for (int64_t r0 = 0; r0 < n_rows; r0 += PACK_ROWS)
-        for (int64_t i = 0; i < nb; i++, out++)
-            for (int r = 0; r < PACK_ROWS; r++) {
-                const block_q5_0 *b = quant_x8_src(w, w_stride, n_rows, r0, r, i, sizeof(block_q5_0));
-                uint32_t qh = q5_high_bits(b->qh);
-                out->d[r] = b->d;
-                for (int k = 0; k < 4; k++) memcpy(out->qs[k][r], b->qs + 4 * k, 4);
-                for (int e = 0; e < 4; e++) {
-                    uint8_t bits = 0;
-                    for (int k = 0; k < 8; k++) bits |= (uint8_t)((qh >> (4 * k + e) & 1) << k);
-                    out->qh[r][e] = bits;
-                }
-            }
-}

@@ -75,15 +75,3 @@ void q8_1_quantize_ref(const float *src, void *dst, int64_t n) {
         b[i].s = quant_f32_to_f16((float)sum * d);
     }
 }
-
-size_t q8_0x8_pack_bytes(int64_t n_rows, int64_t n) {
-    return quant_x8_bytes(n_rows, n / QK8_0, sizeof(block_q8_0x8));
-}
-
-void q8_0x8_pack(int64_t n, const void *w, size_t w_stride, int64_t n_rows, void *dst) {
-    quant_pack_x8(n, w, w_stride, n_rows, dst, sizeof(block_q8_0), QK8_0, 0);
-}
-
-void q8_0x8_pack_biased(int64_t n, const void *w, size_t w_stride, int64_t n_rows, void *dst) {
-    quant_pack_x8(n, w, w_stride, n_rows, dst, sizeof(block_q8_0), QK8_0, 0x80);
-}

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The repack cache (models/pack_cache.h): the first load writes the packed
+# The repack cache (backends/cpu/pack_cache.h): the first load writes the packed
 # matrices to a file, later loads map it and compute exactly what the
 # in-memory repack computes (perplexity to all printed digits, greedy text);
 # (and really are what the kernels read: altered bytes change the result);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test_threadpool_tsan.sh — the thread pool under ThreadSanitizer. Builds
-# tests/test_threadpool.c with src/threadpool.c and clang -fsanitize=thread
+# tests/test_threadpool.c with src/core/threadpool.c and clang -fsanitize=thread
 # (into build-tsan/), runs it a few times (the pool's hand-overs between
 # jobs are where a race would hide), and fails on any report. The rest of
 # ember is single-threaded around the pool, so this is where data races
@@ -15,8 +15,8 @@ fi
 OUT=build-tsan
 mkdir -p "$OUT"
 if ! command -v clang >/dev/null ||
-    ! clang -fsanitize=thread -g -O1 -std=c11 -D_GNU_SOURCE -Isrc -Itests \
-        -o "$OUT/test_threadpool" tests/test_threadpool.c src/threadpool.c -lpthread 2>"$OUT/build.log"; then
+    ! clang -fsanitize=thread -g -O1 -std=c11 -D_GNU_SOURCE -Isrc/core -Itests \
+        -o "$OUT/test_threadpool" tests/test_threadpool.c src/core/threadpool.c -lpthread 2>"$OUT/build.log"; then
     echo "SKIP threadpool tsan: needs clang with its ThreadSanitizer runtime (apt: clang libclang-rt-14-dev)"
     exit 0
 fi

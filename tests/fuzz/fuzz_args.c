@@ -1,7 +1,7 @@
 /*
  * fuzz_args.c — libFuzzer harness for `ember run`'s argument parsing
- * (run_parse_args in src/run.c, the strict value parsers in src/args.c) and
- * the sampler those options configure (src/sampler.c).
+ * (run_parse_args in tools/run.c, the strict value parsers in tools/args.c) and
+ * the sampler those options configure (src/text/sampler.c).
  *
  * Input: NUL-separated arguments (at most 64) after an implicit "run". When
  * they parse and the sampler parameters pass sampler_params_check, a

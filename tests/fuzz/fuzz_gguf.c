@@ -1,5 +1,5 @@
 /*
- * fuzz_gguf.c — libFuzzer harness for the GGUF reader (src/gguf.c).
+ * fuzz_gguf.c — libFuzzer harness for the GGUF reader (src/format/gguf.c).
  *
  * The input is a whole file: it is opened with gguf_open and, when accepted,
  * every metadata value (scalars through each typed getter, every array

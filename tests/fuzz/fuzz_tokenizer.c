@@ -1,6 +1,6 @@
 /*
  * fuzz_tokenizer.c — libFuzzer harness for tokenizer encode and decode
- * (src/tokenizer.c) over arbitrary bytes, with real vocabularies.
+ * (src/text/tokenizer.c) over arbitrary bytes, with real vocabularies.
  *
  * Input: byte 0 picks the vocabulary (SentencePiece, byte-level BPE with
  * several pre-tokenizers, WordPiece, and the stories260K model's), byte 1

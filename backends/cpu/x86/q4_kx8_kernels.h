@@ -14,7 +14,7 @@
 
 #include "basic_kernels.h"
 #include "kquant_kernels.h"
-#include "quant_impl.h"
+#include "pack_x8.h"
 
 /* acc + the 4-byte dot products of u (unsigned) and s per lane: VPDPBUSD
  * in the VNNI build; the AVX2 build never calls it (vnni is false there)

@@ -31,7 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "quant_impl.h"
+#include "pack_x8.h"
 
 /* -------------------------------------------------------------- prototypes */
 

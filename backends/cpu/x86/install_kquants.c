@@ -5,7 +5,7 @@
  * Built without ISA flags: it only stores pointers.
  */
 #include "kquant_kernels.h"
-#include "quant_impl.h"
+#include "pack_x8.h"
 
 void quant_install_avx2_kquants(void);
 void quant_install_avx512_kquants(void);

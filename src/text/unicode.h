@@ -2,10 +2,10 @@
  * unicode.h — the Unicode facts the tokenizer needs, without a regex library.
  *
  * Code point classes (category groups as in \p{L}, \p{N}, ... plus \s), the
- * simple lowercase and "first code point of NFD" maps (src/unicode_tables.c,
+ * simple lowercase and "first code point of NFD" maps (src/text/unicode_tables.c,
  * generated), a UTF-8 decoder with llama.cpp's error behaviour, GPT-2's
  * byte <-> code point mapping, and the pre-tokenizer splitters
- * (src/unicode_split.c): hand-written matchers equivalent to the regexes
+ * (src/text/unicode_split.c): hand-written matchers equivalent to the regexes
  * llama.cpp applies for each `tokenizer.ggml.pre`.
  */
 #ifndef EMBER_UNICODE_H
@@ -75,7 +75,7 @@ size_t unicode_split(enum unicode_pre pre, const uint32_t *cps,
                      const uint16_t *flags, size_t n, uint32_t *lens,
                      uint32_t *scratch);
 
-/* ---- generated tables (src/unicode_tables.c) ---- */
+/* ---- generated tables (src/text/unicode_tables.c) ---- */
 struct unicode_lower_run {
     uint32_t first;  /* first code point of the run */
     uint16_t count;  /* code points in the run */
