@@ -1,11 +1,14 @@
 /*
- * model.h — a language model loaded from a GGUF file, and the per-sequence
- * context that runs it.
+ * model.h — a language model loaded from a weight source, and the context
+ * that runs it: the engine's public face, used by every tool.
  *
- * model_load() reads the hyper-parameters of the file's architecture, checks
- * every tensor's shape and type against them, and keeps views into the
- * mapping (weights are never copied). A model_ctx owns what one sequence
- * needs: the thread pool, scratch buffers and the KV cache.
+ * model_load() reads the hyper-parameters of the source's architecture,
+ * checks every tensor's shape and type against them, keeps views into the
+ * source (weights are never copied) and lets the backend prepare them
+ * (the CPU repacks). A model_ctx owns what decoding needs: the backend's
+ * execution context (threads, scratch), the model's scratch and the KV
+ * cache of its sequences. model_decode() runs one batch (batch.h): the
+ * one entry point of run, perplexity, bench and, later, chat and serve.
  */
 #ifndef EMBER_MODEL_H
 #define EMBER_MODEL_H
@@ -13,8 +16,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "backend.h"
+#include "batch.h"
 #include "ember.h"
-#include "gguf.h"
+#include "weights.h"
 
 struct model;
 struct model_ctx;
@@ -30,42 +35,45 @@ struct model_info {
 /* The supported architectures, comma-separated, for messages. */
 const char *model_supported_archs(void);
 
-/* The file must outlive the model. Fails with EMBER_EUNSUPPORTED for an
- * unknown architecture and EMBER_ECORRUPT for inconsistent hyper-parameters
- * or tensors. */
-enum ember_status model_load(const struct gguf_file *f, struct model **out,
-                             struct ember_err *err);
-/* The same, keeping the repacked matrices in a cache file under cache_dir
- * (pack_cache.h; NULL: none) and mapping them from there on later loads. */
-enum ember_status model_load_cached(const struct gguf_file *f, const char *cache_dir,
-                                    struct model **out, struct ember_err *err);
-/* How the load got the repacked matrices, for -v: "none", "repacked",
- * "repacked, cache written", "repacked, cache not writable", "cache". */
-const char *model_pack_source(const struct model *m);
+/* The source and the backend must outlive the model. Fails with
+ * EMBER_EUNSUPPORTED for an unknown architecture or a tensor type the
+ * backend cannot multiply, EMBER_ECORRUPT for inconsistent
+ * hyper-parameters or tensors. */
+enum ember_status model_load(const struct weight_source *src, struct ember_backend *be,
+                             struct model **out, struct ember_err *err);
 void model_free(struct model *m);
 const struct model_info *model_get_info(const struct model *m);
+/* How the backend prepared the weights, for -v: "none", "repacked",
+ * "repacked, cache written", "repacked, cache not writable", "cache". */
+const char *model_weights_note(const struct model *m);
 
-/* A context of n_ctx positions with n_threads threads. Refuses (EMBER_ENOMEM,
- * with the sizes) a KV cache plus scratch larger than the memory available:
- * physical memory, or less under ulimit -v / -d. */
-enum ember_status model_ctx_new(const struct model *m, int n_ctx, int n_threads,
-                                struct model_ctx **out, struct ember_err *err);
-/* The same with the prompt batch size: model_eval runs up to n_batch tokens
- * per pass over the weights (0: MODEL_DEFAULT_BATCH; capped at n_ctx).
- * Scratch memory grows with it (about n_batch * (4 n_embd + 3 n_ff) floats). */
+struct model_ctx_params {
+    int n_ctx;      /* positions per sequence */
+    int n_threads;
+    int n_batch;    /* tokens per pass over the weights; 0: MODEL_DEFAULT_BATCH; capped at n_ctx */
+    int n_seq;      /* sequences in the KV cache; 0: 1 */
+};
 #define MODEL_DEFAULT_BATCH 512
-enum ember_status model_ctx_new_batch(const struct model *m, int n_ctx, int n_threads,
-                                      int n_batch, struct model_ctx **out,
-                                      struct ember_err *err);
+
+/* Scratch grows with n_batch (about n_batch * (4 n_embd + 3 n_ff) floats),
+ * the KV cache with n_ctx * n_seq. Refuses (EMBER_ENOMEM, with the sizes)
+ * a KV cache plus scratch larger than the memory available: physical
+ * memory, or less under ulimit -v / -d. */
+enum ember_status model_ctx_new(const struct model *m, const struct model_ctx_params *p,
+                                struct model_ctx **out, struct ember_err *err);
 void model_ctx_free(struct model_ctx *c);
 int model_ctx_size(const struct model_ctx *c);
+/* Positions the KV cache holds for sequence seq. */
+int model_seq_len(const struct model_ctx *c, int seq);
 
-/* Run tokens[0..n) at positions pos..pos+n-1 (earlier positions must already
- * be in the cache). Writes n_vocab logits for the last token to `logits`, or
- * for every token (n * n_vocab) when `all` is set. Fails with EMBER_EINVAL
- * when the positions exceed the context or a token id is out of range. */
-enum ember_status model_eval(struct model_ctx *c, const int32_t *tokens, int n,
-                             int pos, bool all, float *logits,
-                             struct ember_err *err);
+/* Run the batch: every row's token at its position in its sequence, in
+ * passes of up to n_batch rows over the weights. For each row that wants
+ * logits, n_vocab floats go to `logits`, row after row in batch order.
+ * A sequence's rows must have consecutive positions, the first no later
+ * than the positions its cache holds (an earlier one rewrites the tail),
+ * all below n_ctx. Fails with EMBER_EINVAL, running nothing, when they do
+ * not fit, or a token id or sequence id is out of range. */
+enum ember_status model_decode(struct model_ctx *c, const struct batch *b, float *logits,
+                               struct ember_err *err);
 
 #endif

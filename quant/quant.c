@@ -3,9 +3,8 @@
  * ggml type id, and the kernels of the types ember implements.
  *
  * Geometry is known for all ggml types (so a GGUF loader can size tensors it
- * cannot compute with); kernels only for the types in `ops_table`. The table
- * starts filled with the scalar `_ref` kernels from the per-family files; a
- * CPU dispatcher may overwrite entries through quant_ops_writable(). Ids 4,
+ * cannot compute with); kernels only for the types in `traits`, which holds
+ * the scalar `_ref` kernels from the per-family files and is const. Ids 4,
  * 5 (Q4_2, Q4_3), 31-33 (Q4_0_4_4, Q4_0_4_8, Q4_0_8_8) and 36-38 (the
  * IQ4_NL_x_x repacks) were removed from ggml and count as unknown.
  */
@@ -57,7 +56,7 @@ static const struct type_info {
             .quantize = t##_quantize_ref,                  \
             .dot = NULL}
 
-static struct quant_ops ops_table[EMBER_TYPE_COUNT] = {
+static const struct quant_traits traits[EMBER_TYPE_COUNT] = {
     OPS(EMBER_TYPE_F32, f32, "F32", 1, 4, EMBER_TYPE_F32),
     OPS(EMBER_TYPE_F16, f16, "F16", 1, 2, EMBER_TYPE_F16),
     OPS(EMBER_TYPE_BF16, bf16, "BF16", 1, 2, EMBER_TYPE_BF16),
@@ -75,13 +74,9 @@ static struct quant_ops ops_table[EMBER_TYPE_COUNT] = {
     OPS_VEC(EMBER_TYPE_Q8_K, q8_k, "Q8_K", QK_K, sizeof(block_q8_k)),
 };
 
-struct quant_ops *quant_ops_writable(int type) {
+const struct quant_traits *quant_traits_for(int type) {
     if (type < 0 || type >= EMBER_TYPE_COUNT) return NULL;
-    return ops_table[type].dequant ? &ops_table[type] : NULL;
-}
-
-const struct quant_ops *quant_ops_for(int type) {
-    return quant_ops_writable(type);
+    return traits[type].dequant ? &traits[type] : NULL;
 }
 
 const char *quant_type_name(int type) {

@@ -1,13 +1,15 @@
 /*
- * quant.h — the tensor types ember reads, and the table of their kernels.
+ * quant.h — the tensor types ember reads: the bottom floor, number formats
+ * only, needing nothing else of ember and holding no state.
  *
  * Type ids are ggml's (they are what GGUF files store). Each supported type
- * has one `struct quant_ops`: its block geometry, a scalar reference
- * dequantizer, an optional quantizer, and a dot product of one weight row
- * against an activation row already converted to `vec_type` (as ggml pairs
- * Q4_0 with Q8_0 and the K-quants with Q8_K). The scalar `_ref` kernels live
- * one family per file (q4_0.c, q4_k.c, ...) and are the oracle that faster
- * kernels are tested against; a CPU dispatcher may later replace entries.
+ * has one const `struct quant_traits`: its block geometry, a scalar
+ * reference dequantizer, an optional quantizer, and a dot product of one
+ * weight row against an activation row already converted to `vec_type` (as
+ * ggml pairs Q4_0 with Q8_0 and the K-quants with Q8_K). The scalar `_ref`
+ * kernels live one family per file (q4_0.c, q4_k.c, ...) and are the oracle
+ * that faster kernels are tested against; a backend builds its own kernel
+ * table from these (backends/cpu/cpu_kernels.h) and never writes here.
  */
 #ifndef EMBER_QUANT_H
 #define EMBER_QUANT_H
@@ -34,11 +36,12 @@ enum ember_type {
     EMBER_TYPE_COUNT = 40 /* ids at or above this are unknown */
 };
 
-struct quant_ops {
+struct quant_traits {
     const char *name;
     int block_elems;          /* values per block */
     int block_bytes;          /* bytes per block */
     enum ember_type vec_type; /* the activation format `dot` expects */
+    /* Scalar reference kernels, the oracle for every faster one. */
     /* Decode n values (n a multiple of block_elems). */
     void (*dequant)(const void *src, float *dst, int64_t n);
     /* Encode n values; NULL when ember cannot write this type. */
@@ -46,30 +49,13 @@ struct quant_ops {
     /* Dot of one row `w` of this type with `x` (n values in vec_type);
      * NULL for the activation-only types (Q8_1, Q8_K). */
     float (*dot)(const void *w, const void *x, int64_t n);
-    /* Optional tiled product for batches: for r < n_rows and c < n_cols,
-     * out[c * out_stride + r] = dot(w + r * w_stride, x + c * x_stride, n).
-     * NULL: callers loop over dot. A kernel may assume n_rows, n_cols > 0. */
-    void (*mul_mat)(int64_t n, const void *w, size_t w_stride, int n_rows,
-                    const void *x, size_t x_stride, int n_cols, float *out,
-                    size_t out_stride);
-    /* Optional interleaved copy of a weight matrix that a kernel set reads
-     * faster than the file's row-by-row layout (NULL: none). Rows go in
-     * groups of PACK_ROWS, the last one padded by repeating its last row;
-     * pack_bytes(n_rows, n) is the size of n_rows rows, so a band starting
-     * at row r0 (a multiple of PACK_ROWS) starts r0 / PACK_ROWS *
-     * pack_bytes(PACK_ROWS, n) bytes in. mul_mat_packed is mul_mat reading
-     * such a band. */
-    size_t (*pack_bytes)(int64_t n_rows, int64_t n);
-    void (*pack)(int64_t n, const void *w, size_t w_stride, int64_t n_rows, void *dst);
-    void (*mul_mat_packed)(int64_t n, const void *wp, int n_rows, const void *x,
-                           size_t x_stride, int n_cols, float *out, size_t out_stride);
 };
 
-#define PACK_ROWS 8
 
-/* The ops of a supported type, or NULL (unknown id, or a ggml type such as
- * IQ2_XXS that ember does not implement). The table is static: no free. */
-const struct quant_ops *quant_ops_for(int type);
+/* The traits of a supported type, or NULL (unknown id, or a ggml type such
+ * as IQ2_XXS that ember does not implement). The table is const and static:
+ * no free, safe from any thread. */
+const struct quant_traits *quant_traits_for(int type);
 
 /* ggml's name of any type id ("Q4_K", "IQ2_XXS", ...), or NULL if unknown. */
 const char *quant_type_name(int type);

@@ -1,6 +1,7 @@
 /*
- * quant_impl.h — private to quant/: the ggml block layouts, small numeric
- * helpers, and the prototypes of every scalar `_ref` kernel.
+ * quant_impl.h — the ggml block layouts, small numeric helpers, and the
+ * prototypes of every scalar `_ref` kernel: private to quant/ and to the
+ * kernels above it that read the same blocks (backends/cpu/).
  *
  * The structs mirror ggml's block_* types byte for byte (checked by the
  * static asserts below), so a pointer into a GGUF tensor can be read as an
@@ -199,9 +200,5 @@ void q8_1_quantize_ref(const float *src, void *dst, int64_t n);
 void q8_k_dequant_ref(const void *src, float *dst, int64_t n);
 void q8_k_quantize_ref(const float *src, void *dst, int64_t n);
 
-/* The mutable table behind quant_ops_for(), for a CPU dispatcher that swaps
- * in faster kernels. Call only before other threads read the table; NULL
- * for a type without ops. */
-struct quant_ops *quant_ops_writable(int type);
 
 #endif

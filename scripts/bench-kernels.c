@@ -22,11 +22,13 @@
 #include <time.h>
 
 #include "cpu_features.h"
+#include "cpu_kernels.h"
 #include "ember.h"
 #include "quant.h"
 
 enum { N = 2048, REPS = 10, BAND = 32 };
 static int n_rows = 16384;
+static const struct cpu_kernels *tab; /* the set EMBER_ISA names, else the best */
 
 static double now(void) {
     struct timespec t;
@@ -38,7 +40,7 @@ static float frand(void) { return (float)rand() / (float)RAND_MAX - 0.5f; }
 
 /* Best GMAC/s of mul_mat over all rows (in bands, as ops.c calls it), or
  * of mul_mat_packed when wp is the packed copy. */
-static double measure(const struct quant_ops *q, const uint8_t *w, size_t rb, const uint8_t *wp,
+static double measure(const struct type_kernels *q, const uint8_t *w, size_t rb, const uint8_t *wp,
                       const uint8_t *x, size_t xb, int cols, float *out) {
     double best = 1e30;
     for (int it = 0; it < REPS; it++) {
@@ -56,8 +58,8 @@ static double measure(const struct quant_ops *q, const uint8_t *w, size_t rb, co
 }
 
 static void bench_type(int t, int cols) {
-    const struct quant_ops *q = quant_ops_for(t);
-    const struct quant_ops *vq = quant_ops_for(q->vec_type);
+    const struct type_kernels *q = &tab->type[t], *vq = &tab->type[q->vec_type];
+    const char *name = quant_type_name(t);
     size_t rb = quant_row_bytes(t, N), xb = (quant_row_bytes(q->vec_type, N) + 63) / 64 * 64;
     float *f = malloc(sizeof(float) * N), *out = malloc(sizeof(float) * n_rows * (size_t)cols);
     uint8_t *w = malloc(rb * n_rows), *x = malloc(xb * (size_t)cols);
@@ -74,14 +76,14 @@ static void bench_type(int t, int cols) {
         vq->quantize(f, x + (size_t)c * xb, N);
     }
     double dec = measure(q, w, rb, NULL, x, xb, 1, out);
-    printf("| %-12s | %8.1f | %8.1f | %8.1f |\n", q->name, dec, dec / N * (double)rb,
+    printf("| %-12s | %8.1f | %8.1f | %8.1f |\n", name, dec, dec / N * (double)rb,
            measure(q, w, rb, NULL, x, xb, cols, out));
     if (q->pack && q->mul_mat_packed) {
         uint8_t *wp = malloc(q->pack_bytes(n_rows, N));
         if (!wp) exit(1);
         q->pack(N, w, rb, n_rows, wp);
         dec = measure(q, w, rb, wp, x, xb, 1, out);
-        printf("| %-5s packed | %8.1f | %8.1f | %8.1f |\n", q->name, dec, dec / N * (double)rb,
+        printf("| %-5s packed | %8.1f | %8.1f | %8.1f |\n", name, dec, dec / N * (double)rb,
                measure(q, w, rb, wp, x, xb, cols, out));
         free(wp);
     }
@@ -93,10 +95,12 @@ static void bench_type(int t, int cols) {
 
 int main(int argc, char **argv) {
     struct ember_err err = {0};
-    if (cpu_dispatch_init(&err) != EMBER_OK) {
+    enum cpu_isa isa;
+    if (cpu_isa_pick(getenv("EMBER_ISA"), &isa, &err) != EMBER_OK) {
         fprintf(stderr, "bench-kernels: %s\n", err.msg);
         return 1;
     }
+    tab = cpu_kernels_for(isa);
     const char *env_rows = getenv("EMBER_BENCH_ROWS");
     if (env_rows) {
         n_rows = atoi(env_rows);
@@ -109,13 +113,13 @@ int main(int argc, char **argv) {
     if (cols < 1) cols = 128;
     srand(1);
     printf("kernel set %s, %d x %d weights, 1 thread, GMAC/s (best of %d)\n\n",
-           cpu_isa_name(cpu_isa_chosen()), n_rows, N, REPS);
+           cpu_isa_name(isa), n_rows, N, REPS);
     printf("| type         |   decode | decode GB/s | %4d cols |\n| ------------ | -------: | -------: | -------: |\n", cols);
     for (int t = 0; t < EMBER_TYPE_COUNT; t++) {
-        const struct quant_ops *q = quant_ops_for(t);
+        const struct type_kernels *q = cpu_type_kernels(tab, t);
         if (!q || !q->quantize || !q->dot || !q->mul_mat) continue;
         bool wanted = argc <= 2;
-        for (int a = 2; a < argc; a++) wanted |= !strcmp(argv[a], q->name);
+        for (int a = 2; a < argc; a++) wanted |= !strcmp(argv[a], quant_type_name(t));
         if (wanted) bench_type(t, cols);
     }
     return 0;

@@ -23,7 +23,7 @@
 #include <sys/stat.h>
 
 #include "check.h"
-#include "cpu_features.h"
+#include "engine.h"
 #include "gguf.h"
 #include "json_mini.h"
 #include "model.h"
@@ -74,9 +74,9 @@ static void follow(struct model *m, struct tokenizer *tok, const char *prompt, c
     size_t n = 0;
     float *logits = malloc((size_t)nv * sizeof *logits);
     memset(r, 0, sizeof *r);
-    if (model_ctx_new(m, 256, 2, &c, &err) ||
+    if (test_ctx(m, 256, 2, &c, &err) ||
         tokenizer_encode(tok, prompt, strlen(prompt), true, true, &pids, &n, &err) ||
-        model_eval(c, pids, (int)n, 0, false, logits, &err)) {
+        test_eval(c, pids, (int)n, 0, false, logits, &err)) {
         snprintf(r->why, sizeof r->why, "setup: %s", err.msg);
         r->ties = -1;
     }
@@ -100,7 +100,7 @@ static void follow(struct model *m, struct tokenizer *tok, const char *prompt, c
         rest += ids ? 0 : len;
         int32_t t = want;
         r->steps++;
-        if (model_eval(c, &t, 1, (int)n + step, false, logits, &err)) {
+        if (test_eval(c, &t, 1, (int)n + step, false, logits, &err)) {
             snprintf(r->why, sizeof r->why, "eval: %s", err.msg);
             r->ties = -1;
         }
@@ -128,13 +128,15 @@ static char *scalar_text(const char *path, const char *prompt, int n) {
 }
 
 /* Every prompt of one model entry (json from *p up to end). */
+static struct ember_backend *be; /* the kernel set EMBER_ISA names, else the best */
+
 static void check_model(const char *name, const char *path, const char *p, const char *end,
                         bool with_ids) {
     struct ember_err err = {0};
     struct gguf_file *f = NULL;
     struct model *m = NULL;
     struct tokenizer *tok = NULL;
-    if (gguf_open(path, &f, &err) || model_load(f, &m, &err) || tokenizer_load(f, &tok, &err)) {
+    if (gguf_open(path, &f, &err) || test_load(f, be, &m, &err) || tokenizer_load(f, &tok, &err)) {
         CHECK(0, "%s loads: %s", name, err.msg);
     } else {
         for (;;) {
@@ -153,13 +155,13 @@ static void check_model(const char *name, const char *path, const char *p, const
             follow(m, tok, prompt, text, with_ids ? ids : NULL, n_ids, with_ids ? TIE_REAL : TIE, &r);
             CHECK(r.ties >= 0, "%s %-36s follows llama.cpp for %d tokens: %d near-ties (largest margin %.3f) %s",
                   name, prompt, r.steps, r.ties, r.worst, r.why);
-            if (!with_ids && cpu_isa_chosen() != CPU_ISA_SCALAR) {
+            if (!with_ids && strcmp(be->ops->device(be), "scalar")) {
                 char *st = scalar_text(path, prompt, 48);
                 CHECK(*st != 0, "%s %-36s scalar run (EMBER_ISA=scalar $EMBER run) printed text", name, prompt);
                 follow(m, tok, prompt, st, NULL, 0, TIE, &r);
                 CHECK(r.ties >= 0 && r.steps > 0,
                       "%s %-36s %s follows the scalar kernels' text for %d tokens: %d near-ties (largest margin %.3f) %s",
-                      name, prompt, cpu_isa_name(cpu_isa_chosen()), r.steps, r.ties, r.worst, r.why);
+                      name, prompt, be->ops->device(be), r.steps, r.ties, r.worst, r.why);
                 free(st);
             }
             free(prompt);
@@ -194,11 +196,14 @@ static void check_file(const char *ref, const char *dir, bool with_ids) {
 
 int main(void) {
     struct ember_err err = {0};
-    CHECK(cpu_dispatch_init(&err) == EMBER_OK, "kernel set %s %s", cpu_isa_name(cpu_isa_chosen()), err.msg);
+    CHECK(test_backend(&be, &err) == EMBER_OK, "kernel set %s %s", be ? be->ops->device(be) : "?",
+          err.msg);
+    if (!be) return CHECK_DONE();
     check_file("tests/data/models/reference.json", "tests/data/models/", false);
     if (getenv("EMBER_REAL_MODELS"))
         check_file("tests/data/real-models-reference.json", "models-cache/", true);
     else
         SKIP("real models: set EMBER_REAL_MODELS=1 to follow them (minutes each)");
+    ember_backend_free(be);
     return CHECK_DONE();
 }

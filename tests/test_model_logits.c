@@ -12,6 +12,7 @@
 #include "check.h"
 #include "json_mini.h"
 #include "gguf.h"
+#include "engine.h"
 #include "model.h"
 
 #define REF "tests/data/models/stories260K-reference.json"
@@ -24,12 +25,14 @@ int main(void) {
     struct gguf_file *f = NULL;
     struct model *m = NULL;
     struct model_ctx *c = NULL;
+    struct ember_backend *be = NULL;
     CHECK(json != NULL, "reference file %s readable", REF);
+    CHECK(test_backend(&be, &err) == EMBER_OK, "backend %s", err.msg);
     CHECK(gguf_open(MODEL, &f, &err) == EMBER_OK, "open %s %s", MODEL, err.msg);
-    CHECK(f && model_load(f, &m, &err) == EMBER_OK, "load model %s", err.msg);
+    CHECK(f && be && test_load(f, be, &m, &err) == EMBER_OK, "load model %s", err.msg);
     if (!json || !m) return CHECK_DONE();
     int nv = model_get_info(m)->n_vocab;
-    CHECK(model_ctx_new(m, 64, 2, &c, &err) == EMBER_OK, "context %s", err.msg);
+    CHECK(test_ctx(m, 64, 2, &c, &err) == EMBER_OK, "context %s", err.msg);
     double *ids = malloc(64 * sizeof *ids), *want = malloc(64 * (size_t)nv * sizeof *want);
     float *got = malloc(64 * (size_t)nv * sizeof *got);
     const char *p = json;
@@ -40,26 +43,27 @@ int main(void) {
         if (n <= 0 || nl != n * nv) break;
         int32_t tok[64];
         for (int i = 0; i < n; i++) tok[i] = (int32_t)ids[i];
-        CHECK(model_eval(c, tok, n, 0, true, got, &err) == EMBER_OK, "eval %s", err.msg);
+        CHECK(test_eval(c, tok, n, 0, true, got, &err) == EMBER_OK, "eval %s", err.msg);
         double maxd = 0;
         for (int i = 0; i < n * nv; i++) maxd = fmax(maxd, fabs(got[i] - want[i]));
         CHECK(maxd <= TOL, "prompt %d: logits at all %d positions within %g (max abs diff %.2e)",
               prompt, n, TOL, maxd);
         /* One token at a time must give the same last-position logits. */
-        for (int i = 0; i < n; i++) model_eval(c, &tok[i], 1, i, false, got, &err);
+        for (int i = 0; i < n; i++) test_eval(c, &tok[i], 1, i, false, got, &err);
         maxd = 0;
         for (int j = 0; j < nv; j++) maxd = fmax(maxd, fabs(got[j] - want[(size_t)(n - 1) * nv + j]));
         CHECK(maxd <= TOL, "prompt %d: token-by-token eval agrees (max abs diff %.2e)", prompt, maxd);
     }
     int32_t t = 1;
-    CHECK(model_eval(c, &t, 1, 64, false, got, &err) == EMBER_EINVAL,
+    CHECK(test_eval(c, &t, 1, 64, false, got, &err) == EMBER_EINVAL,
           "position past the context is refused: %s", err.msg);
     t = nv;
-    CHECK(model_eval(c, &t, 1, 0, false, got, &err) == EMBER_EINVAL,
+    CHECK(test_eval(c, &t, 1, 0, false, got, &err) == EMBER_EINVAL,
           "token id outside the vocabulary is refused: %s", err.msg);
     free(ids); free(want); free(got); free(json);
     model_ctx_free(c);
     model_free(m);
     gguf_close(f);
+    ember_backend_free(be);
     return CHECK_DONE();
 }

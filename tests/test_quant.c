@@ -91,7 +91,7 @@ static void check_table(void) {
     int bad_unknown = 0;
     for (int id = -1; id <= EMBER_TYPE_COUNT + 1; id++) {
         int known = id >= 0 && id < EMBER_TYPE_COUNT && seen[id];
-        if (!known && (quant_type_name(id) || quant_ops_for(id) || quant_row_bytes(id, 32))) bad_unknown++;
+        if (!known && (quant_type_name(id) || quant_traits_for(id) || quant_row_bytes(id, 32))) bad_unknown++;
     }
     CHECK(rows >= 30 && !bad_name, "type names match gguf for %d ids %s", rows, why);
     CHECK(!bad_size, "row bytes match gguf.GGML_QUANT_SIZES (Q8_1 = 36, ggml's layout) %s", why);
@@ -99,10 +99,10 @@ static void check_table(void) {
 
     int bad_ops = 0, n_ops = 0;
     for (int t = 0; t < EMBER_TYPE_COUNT; t++) {
-        const struct quant_ops *o = quant_ops_for(t);
+        const struct quant_traits *o = quant_traits_for(t);
         if (!o) continue;
         n_ops++;
-        const struct quant_ops *v = quant_ops_for(o->vec_type);
+        const struct quant_traits *v = quant_traits_for(o->vec_type);
         if (strcmp(o->name, quant_type_name(t)) ||
             quant_row_bytes(t, o->block_elems) != (size_t)o->block_bytes ||
             !o->dequant || !o->quantize || !v || !v->quantize ||
@@ -234,7 +234,7 @@ corrupt:
 }
 
 static void check_vectors(int type, struct vfile *vf) {
-    const struct quant_ops *o = quant_ops_for(type);
+    const struct quant_traits *o = quant_traits_for(type);
     char lower[16];
     type_lower(type, lower);
     float *out = malloc(MAX_VALUES * sizeof(float));
@@ -331,7 +331,7 @@ struct dot_stats {
  * accumulated in float (1 for the float types, which sum in double): each
  * block adds a few float roundings (2^-24 each) of terms bounded by S. */
 static void dot_one(int type, const uint8_t *w, int64_t n, const float *x, struct dot_stats *st) {
-    const struct quant_ops *o = quant_ops_for(type), *v = quant_ops_for(o->vec_type);
+    const struct quant_traits *o = quant_traits_for(type), *v = quant_traits_for(o->vec_type);
     float *wf = malloc((size_t)n * sizeof(float)), *xf = malloc((size_t)n * sizeof(float));
     uint8_t *xq = malloc(quant_row_bytes(o->vec_type, n) + 1);
     v->quantize(x, xq, n);
@@ -365,7 +365,7 @@ static void dot_one(int type, const uint8_t *w, int64_t n, const float *x, struc
 }
 
 static void check_dot(int type, struct vfile *vf) {
-    const struct quant_ops *o = quant_ops_for(type);
+    const struct quant_traits *o = quant_traits_for(type);
     char lower[16];
     type_lower(type, lower);
     struct dot_stats st = {0};
@@ -428,7 +428,7 @@ static double rt_bound(int type) {
 }
 
 static void check_roundtrip(int type) {
-    const struct quant_ops *o = quant_ops_for(type);
+    const struct quant_traits *o = quant_traits_for(type);
     char lower[16];
     type_lower(type, lower);
     int be = o->block_elems > 1 ? o->block_elems : 32;

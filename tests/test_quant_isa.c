@@ -1,13 +1,13 @@
 /*
  * test_quant_isa.c — every instruction-set kernel against the scalar `_ref`
- * kernels, for every type in the quant_ops table and every kernel set this
+ * kernels, for every type of quant/'s traits table and every kernel set this
  * CPU (and build) supports; the sets it cannot run are printed as SKIP.
  *
- * The test only uses the generic table: it snapshots the reference entries
- * before anything is installed, then for each set of cpu_isa_table restores
- * the snapshot and calls the set's installer, so each set is tested on its
- * own and a type a set does not cover is (trivially) its reference. New
- * types and kernels are covered as soon as they are in the table.
+ * The test only uses the generic tables: the scalar set's (quant/'s
+ * references) and, for each set of cpu_isa_table, that set's own table
+ * (cpu_kernels.h), so each set is tested on its own and a type a set does
+ * not cover is (trivially) its reference. New types and kernels are
+ * covered as soon as they are in the table.
  *
  * Per (set, type) it checks, printing one ok-line per op with the worst
  * error seen:
@@ -37,6 +37,7 @@
 
 #include "check.h"
 #include "cpu_isa.h"
+#include "cpu_kernels.h"
 #include "quant.h"
 #include "quant_impl.h"
 
@@ -127,21 +128,27 @@ static void fill_random_bytes(uint8_t *p, size_t n) {
 
 /* --------------------------------------------------------- the reference */
 
-static struct quant_ops ref_ops[EMBER_TYPE_COUNT];
-static int has_ops[EMBER_TYPE_COUNT];
+/* One type's geometry (quant/'s traits) and one set's kernels together. */
+struct test_ops {
+    const char *name;
+    int block_elems, block_bytes;
+    struct type_kernels k;
+};
 
-static void snapshot_reference(void) {
-    for (int t = 0; t < EMBER_TYPE_COUNT; t++) {
-        const struct quant_ops *q = quant_ops_for(t);
-        if (!q) continue;
-        ref_ops[t] = *q;
-        has_ops[t] = 1;
-    }
+/* Type t of a set's table; false when ember does not implement it. */
+static bool ops_of(const struct cpu_kernels *tab, int t, struct test_ops *o) {
+    const struct quant_traits *q = quant_traits_for(t);
+    const struct type_kernels *k = cpu_type_kernels(tab, t);
+    if (!q || !k) return false;
+    *o = (struct test_ops){q->name, q->block_elems, q->block_bytes, *k};
+    return true;
 }
 
-static void restore_reference(void) {
-    for (int t = 0; t < EMBER_TYPE_COUNT; t++)
-        if (has_ops[t]) *quant_ops_writable(t) = ref_ops[t];
+static struct test_ops ref_ops[EMBER_TYPE_COUNT]; /* the scalar set: quant/'s references */
+
+static void snapshot_reference(void) {
+    const struct cpu_kernels *ref = cpu_kernels_for(CPU_ISA_SCALAR);
+    for (int t = 0; t < EMBER_TYPE_COUNT; t++) ops_of(ref, t, &ref_ops[t]);
 }
 
 /* Row lengths to test: block counts 1, 2, 3, 5, 8, 33 (within MAX_N), and
@@ -161,9 +168,9 @@ static int test_lengths(int block_elems, int64_t *out) {
 
 /* -------------------------------------------------------------- quantize */
 
-static void check_quantize(const char *isa, int t, const struct quant_ops *q) {
-    const struct quant_ops *r = &ref_ops[t];
-    if (!q->quantize) return;
+static void check_quantize(const char *isa, int t, const struct test_ops *q) {
+    const struct test_ops *r = &ref_ops[t];
+    if (!q->k.quantize) return;
     float *src = xmalloc(MAX_N * sizeof(float));
     uint8_t *a = xmalloc(ROW_CAP), *b = xmalloc(ROW_CAP);
     int64_t lens[16];
@@ -179,13 +186,13 @@ static void check_quantize(const char *isa, int t, const struct quant_ops *q) {
             size_t bytes = quant_row_bytes(t, n);
             memset(a, 0xa5, bytes);
             memset(b, 0x5a, bytes);
-            r->quantize(src, a, n);
-            q->quantize(src, b, n);
+            r->k.quantize(src, a, n);
+            q->k.quantize(src, b, n);
             for (size_t i = 0; i < bytes; i++) bad += a[i] != b[i];
             total += (long)bytes;
         }
     CHECK(bad == 0, "%s %s quantize: %ld of %ld bytes differ from the reference%s", isa,
-          q->name, bad, total, q->quantize == r->quantize ? " (reference kernel)" : "");
+          q->name, bad, total, q->k.quantize == r->k.quantize ? " (reference kernel)" : "");
     free(src);
     free(a);
     free(b);
@@ -197,8 +204,8 @@ static int same_float(float x, float y) {
     return (isnan(x) && isnan(y)) || to_bits(x) == to_bits(y);
 }
 
-static void check_dequant(const char *isa, int t, const struct quant_ops *q) {
-    const struct quant_ops *r = &ref_ops[t];
+static void check_dequant(const char *isa, int t, const struct test_ops *q) {
+    const struct test_ops *r = &ref_ops[t];
     float *src = xmalloc(MAX_N * sizeof(float));
     float *a = xmalloc(MAX_N * sizeof(float)), *b = xmalloc(MAX_N * sizeof(float));
     uint8_t *blocks = xmalloc(ROW_CAP);
@@ -208,19 +215,19 @@ static void check_dequant(const char *isa, int t, const struct quant_ops *q) {
     for (int trial = 0; trial < 20; trial++)
         for (int l = 0; l < nl; l++) {
             int64_t n = lens[l];
-            if (trial % 2 || !r->quantize) {
+            if (trial % 2 || !r->k.quantize) {
                 fill_random_bytes(blocks, quant_row_bytes(t, n));
             } else {
                 fill_finite(src, n, q->block_elems == 1 ? 8 : q->block_elems);
-                r->quantize(src, blocks, n);
+                r->k.quantize(src, blocks, n);
             }
-            r->dequant(blocks, a, n);
-            q->dequant(blocks, b, n);
+            r->k.dequant(blocks, a, n);
+            q->k.dequant(blocks, b, n);
             for (int64_t i = 0; i < n; i++) bad += !same_float(a[i], b[i]);
             total += (long)n;
         }
     CHECK(bad == 0, "%s %s dequant: %ld of %ld values differ from the reference%s", isa,
-          q->name, bad, total, q->dequant == r->dequant ? " (reference kernel)" : "");
+          q->name, bad, total, q->k.dequant == r->k.dequant ? " (reference kernel)" : "");
     free(src);
     free(a);
     free(b);
@@ -256,24 +263,24 @@ static double dot_error(float got, float want, double bound) {
 /* One weight row of type t: quantized random values, or (block formats
  * only) random bytes, which reach every code and scale the format has. */
 static void make_weight_row(int t, int64_t n, int random_bytes, float *tmp, uint8_t *row) {
-    const struct quant_ops *r = &ref_ops[t];
+    const struct test_ops *r = &ref_ops[t];
     if (random_bytes && r->block_elems > 1) {
         fill_random_bytes(row, quant_row_bytes(t, n));
         return;
     }
     fill_finite(tmp, n, r->block_elems == 1 ? 8 : r->block_elems);
-    r->quantize(tmp, row, n);
+    r->k.quantize(tmp, row, n);
 }
 
 /* An activation row in the dot's format, made by the reference quantizer. */
 static void make_vec_row(int vt, int64_t n, float *tmp, uint8_t *row) {
     fill_finite(tmp, n, 32);
-    ref_ops[vt].quantize(tmp, row, n);
+    ref_ops[vt].k.quantize(tmp, row, n);
 }
 
-static void check_dot(const char *isa, int t, const struct quant_ops *q) {
-    const struct quant_ops *r = &ref_ops[t];
-    const int vt = q->vec_type;
+static void check_dot(const char *isa, int t, const struct test_ops *q) {
+    const struct test_ops *r = &ref_ops[t];
+    const int vt = q->k.vec_type;
     float *tmp = xmalloc(MAX_N * sizeof(float));
     float *wf = xmalloc(MAX_N * sizeof(float)), *xf = xmalloc(MAX_N * sizeof(float));
     uint8_t *w = xmalloc(ROW_CAP), *x = xmalloc(ROW_CAP);
@@ -286,17 +293,17 @@ static void check_dot(const char *isa, int t, const struct quant_ops *q) {
             int64_t n = lens[l];
             make_weight_row(t, n, trial % 2, tmp, w);
             make_vec_row(vt, n, tmp, x);
-            r->dequant(w, wf, n);
-            ref_ops[vt].dequant(x, xf, n);
+            r->k.dequant(w, wf, n);
+            ref_ops[vt].k.dequant(x, xf, n);
             double bound = dot_bound(wf, xf, n, q->block_elems);
-            double e = dot_error(q->dot(w, x, n), r->dot(w, x, n), bound);
+            double e = dot_error(q->k.dot(w, x, n), r->k.dot(w, x, n), bound);
             if (e > worst) worst = e;
             if (e > DOT_TOL && fails++ < 3)
                 printf("# %s %s dot n=%lld: got %.9g want %.9g (bound %.3g)\n", isa, q->name,
-                       (long long)n, q->dot(w, x, n), r->dot(w, x, n), bound);
+                       (long long)n, q->k.dot(w, x, n), r->k.dot(w, x, n), bound);
         }
     CHECK(worst <= DOT_TOL, "%s %s dot: max |err|/S = %.3g (tol %.0e)%s", isa, q->name, worst,
-          DOT_TOL, q->dot == r->dot ? " (reference kernel)" : "");
+          DOT_TOL, q->k.dot == r->k.dot ? " (reference kernel)" : "");
     free(tmp);
     free(wf);
     free(xf);
@@ -308,10 +315,10 @@ static void check_dot(const char *isa, int t, const struct quant_ops *q) {
  * columns of n values, against reference dots computed once. The output
  * has a stride wider than the rows and is pre-filled with a canary that
  * must survive outside the result. */
-static void check_mul_mat_n(const char *isa, int t, const struct quant_ops *q, int64_t n,
+static void check_mul_mat_n(const char *isa, int t, const struct test_ops *q, int64_t n,
                             int mm_rows, int mm_cols) {
-    const struct quant_ops *r = &ref_ops[t];
-    const int vt = q->vec_type;
+    const struct test_ops *r = &ref_ops[t];
+    const int vt = q->k.vec_type;
     const size_t row_bytes = quant_row_bytes(t, n);
     const size_t w_stride = row_bytes + 4; /* keeps 4-byte alignment, not 32 */
     const size_t x_stride = (quant_row_bytes(vt, n) + 63) / 64 * 64 + 64;
@@ -327,22 +334,22 @@ static void check_mul_mat_n(const char *isa, int t, const struct quant_ops *q, i
 
     for (int i = 0; i < MM_MAX; i++) {
         make_weight_row(t, n, i % 3 == 2, tmp, w + (size_t)i * w_stride);
-        r->dequant(w + (size_t)i * w_stride, wf + (size_t)i * n, n);
+        r->k.dequant(w + (size_t)i * w_stride, wf + (size_t)i * n, n);
         make_vec_row(vt, n, tmp, x + (size_t)i * x_stride);
-        ref_ops[vt].dequant(x + (size_t)i * x_stride, xf + (size_t)i * n, n);
+        ref_ops[vt].k.dequant(x + (size_t)i * x_stride, xf + (size_t)i * n, n);
     }
     for (int c = 0; c < MM_MAX; c++)
         for (int i = 0; i < MM_MAX; i++) {
-            want[c][i] = r->dot(w + (size_t)i * w_stride, x + (size_t)c * x_stride, n);
+            want[c][i] = r->k.dot(w + (size_t)i * w_stride, x + (size_t)c * x_stride, n);
             bound[c][i] = dot_bound(wf + (size_t)i * n, xf + (size_t)c * n, n, q->block_elems);
         }
 
     /* variant 0: mul_mat on the rows as stored; with a packed layout also
      * 1: mul_mat_packed from row 0 and 2: from the band at row PACK_ROWS */
     uint8_t *packed = NULL;
-    if (q->pack && q->mul_mat_packed) {
-        packed = xmalloc(q->pack_bytes(MM_MAX, n));
-        q->pack(n, w, w_stride, MM_MAX, packed);
+    if (q->k.pack && q->k.mul_mat_packed) {
+        packed = xmalloc(q->k.pack_bytes(MM_MAX, n));
+        q->k.pack(n, w, w_stride, MM_MAX, packed);
     }
     static const char *const what[3] = {"mul_mat", "mul_mat_packed", "mul_mat_packed (band at row 8)"};
     for (int v = 0; v < (packed ? 3 : 1); v++) {
@@ -354,9 +361,9 @@ static void check_mul_mat_n(const char *isa, int t, const struct quant_ops *q, i
             for (int cols = 1; cols <= mm_cols; cols++) {
                 for (size_t i = 0; i < out_stride * MM_MAX; i++) out[i] = canary;
                 if (v == 0)
-                    q->mul_mat(n, w, w_stride, rows, x, x_stride, cols, out, out_stride);
+                    q->k.mul_mat(n, w, w_stride, rows, x, x_stride, cols, out, out_stride);
                 else
-                    q->mul_mat_packed(n, packed + (r0 ? q->pack_bytes(PACK_ROWS, n) : 0), rows, x,
+                    q->k.mul_mat_packed(n, packed + (r0 ? q->k.pack_bytes(PACK_ROWS, n) : 0), rows, x,
                                       x_stride, cols, out, out_stride);
                 for (int c = 0; c < MM_MAX; c++)
                     for (size_t i = 0; i < out_stride; i++) {
@@ -389,7 +396,7 @@ static void check_mul_mat_n(const char *isa, int t, const struct quant_ops *q, i
 /* Short rows at every shape up to MM_MAX x MM_MAX; for the 32-wide block
  * types also rows of 517 blocks, longer than the chunks in which the panel
  * kernels walk K (64 blocks, 512 for prepacked weights), at fewer shapes. */
-static void check_mul_mat(const char *isa, int t, const struct quant_ops *q) {
+static void check_mul_mat(const char *isa, int t, const struct test_ops *q) {
     const int64_t n = q->block_elems == 1 ? 67 : q->block_elems * (q->block_elems > 32 ? 3 : 7);
     check_mul_mat_n(isa, t, q, n, MM_MAX, MM_MAX);
     /* long rows: several K chunks of the packed kernels (512 blocks of 32,
@@ -402,15 +409,14 @@ static void check_mul_mat(const char *isa, int t, const struct quant_ops *q) {
 
 static void check_set(const struct cpu_isa_entry *e) {
     const char *isa = cpu_isa_name(e->isa);
-    restore_reference();
-    e->install_quant();
+    const struct cpu_kernels *tab = cpu_kernels_for(e->isa);
     for (int t = 0; t < EMBER_TYPE_COUNT; t++) {
-        const struct quant_ops *q = quant_ops_for(t);
-        if (!q) continue;
+        struct test_ops ops, *q = &ops;
+        if (!ops_of(tab, t, q)) continue;
         check_quantize(isa, t, q);
         check_dequant(isa, t, q);
-        if (q->dot) check_dot(isa, t, q);
-        if (q->mul_mat) check_mul_mat(isa, t, q);
+        if (q->k.dot) check_dot(isa, t, q);
+        if (q->k.mul_mat) check_mul_mat(isa, t, q);
     }
 }
 
@@ -425,6 +431,5 @@ int main(void) {
         }
         check_set(e);
     }
-    restore_reference();
     return CHECK_DONE();
 }

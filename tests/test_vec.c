@@ -10,6 +10,7 @@
 
 #include "check.h"
 #include "cpu_features.h"
+#include "cpu_kernels.h"
 #include "vec.h"
 
 static float rnd(unsigned *s) {
@@ -98,7 +99,8 @@ static void check_set(enum cpu_isa isa, const struct vec_kernels *k) {
 
 int main(void) {
     for (int i = 1; i < CPU_ISA_COUNT; i++) {
-        const struct vec_kernels *k = cpu_vec_kernels((enum cpu_isa)i);
+        const struct cpu_kernels *tab = cpu_kernels_for((enum cpu_isa)i);
+        const struct vec_kernels *k = tab ? &tab->vec : NULL;
         if (k) check_set((enum cpu_isa)i, k);
         else printf("(vec kernels: %s not supported here, skipped)\n", cpu_isa_name((enum cpu_isa)i));
     }

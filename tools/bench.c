@@ -29,12 +29,11 @@
 
 #include "args.h"
 #include "cli.h"
-#include "cpu_features.h"
 #include "gguf.h"
 #include "loader.h"
 #include "model.h"
-#include "pack_cache.h"
 #include "os.h"
+#include "tool_options.h"
 
 #define BENCH_MAX_LIST 32       /* entries of one -m/-p/-n/-t list */
 #define BENCH_MAX_TOKENS 65536  /* largest -p or -n */
@@ -61,6 +60,7 @@ struct bench_opts {
     long reps;               /* timed repetitions; default 5 */
     enum bench_format fmt;   /* default markdown */
     bool warmup;             /* default on */
+    struct ember_options eo;
 };
 
 static void bench_usage(FILE *o) {
@@ -71,8 +71,8 @@ static void bench_usage(FILE *o) {
           "  -t, --threads N[,N..]   thread counts (number of CPUs)\n"
           "  -r, --repetitions N     timed runs per test (5)\n"
           "  -o, --output FMT        md, csv or json (md)\n"
-          "      --no-warmup         skip the warm-up run\n",
-          o);
+          "      --no-warmup         skip the warm-up run\n"
+          TOOL_OPTIONS_HELP, o);
 }
 
 /* Parse "a,b,c" into l (appending after the first use). False and a printed
@@ -110,11 +110,15 @@ static int parse_bench(int argc, char **argv, struct bench_opts *o) {
     o->reps = 5;
     o->fmt = FMT_MD;
     o->warmup = true;
+    tool_options_init(&o->eo);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
+        int r;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             bench_usage(stdout);
             exit(0);
+        } else if ((r = tool_options_flag(argc, argv, &i, &o->eo))) {
+            if (r != 1) return r;
         } else if (!strcmp(a, "-m") || !strcmp(a, "--model")) {
             if (!(v = args_value(argc, argv, &i))) return EXIT_USAGE;
             if (o->n_models == BENCH_MAX_LIST) {
@@ -192,11 +196,11 @@ static int32_t next_token(uint64_t *s, int n_vocab) {
 }
 
 /* Run one pp (batched) or tg (one token per call) pass of n tokens from
- * position 0 and store its wall time in *ms. toks must hold n ids (pp) and
- * logits n_vocab floats. Fails only when model_eval does. */
+ * position 0 and store its wall time in *ms. toks and b must hold n ids
+ * (pp) and logits n_vocab floats. Fails only when model_decode does. */
 static enum ember_status bench_pass(struct model_ctx *c, bool batched, int n, int32_t bos,
-                                    int n_vocab, int32_t *toks, float *logits, double *ms,
-                                    struct ember_err *err) {
+                                    int n_vocab, int32_t *toks, struct batch *b, float *logits,
+                                    double *ms, struct ember_err *err) {
     uint64_t rng = 0x9E3779B97F4A7C15ull;
     int32_t first = bos >= 0 ? bos : next_token(&rng, n_vocab);
     double t0 = os_now_ms();
@@ -205,11 +209,13 @@ static enum ember_status bench_pass(struct model_ctx *c, bool batched, int n, in
         for (int i = 1; i < n; i++) toks[i] = next_token(&rng, n_vocab);
         /* The token stream is built inside the timed region, as llama-bench
          * does; it costs nanoseconds per token. */
-        if (model_eval(c, toks, n, 0, false, logits, err)) return err->status;
+        batch_set_run(b, toks, n, 0, 0, false);
+        if (model_decode(c, b, logits, err)) return err->status;
     } else {
         int32_t t = first;
         for (int i = 0; i < n; i++) {
-            if (model_eval(c, &t, 1, i, false, logits, err)) return err->status;
+            batch_set_run(b, &t, 1, i, 0, false);
+            if (model_decode(c, b, logits, err)) return err->status;
             t = next_token(&rng, n_vocab);
         }
     }
@@ -228,17 +234,17 @@ static void progress(const struct bench_result *r, const char *what, int i, int 
 /* Fill r->samples_ts (reps values), r->mean and r->sd. */
 static enum ember_status bench_test(struct model_ctx *c, const struct bench_opts *o,
                                     struct bench_result *r, int32_t bos, int32_t *toks,
-                                    float *logits, struct ember_err *err) {
+                                    struct batch *b, float *logits, struct ember_err *err) {
     bool pp = r->n_prompt > 0;
     int n = pp ? r->n_prompt : r->n_gen, n_vocab = r->info->n_vocab;
     double ms = 0;
     progress(r, "warm-up", 0, (int)o->reps);
-    if (o->warmup && bench_pass(c, pp, pp ? n : 1, bos, n_vocab, toks, logits, &ms, err))
+    if (o->warmup && bench_pass(c, pp, pp ? n : 1, bos, n_vocab, toks, b, logits, &ms, err))
         return err->status;
     double sum = 0, sum2 = 0;
     for (int i = 0; i < o->reps; i++) {
         progress(r, "run", i + 1, (int)o->reps);
-        if (bench_pass(c, pp, n, bos, n_vocab, toks, logits, &ms, err)) return err->status;
+        if (bench_pass(c, pp, n, bos, n_vocab, toks, b, logits, &ms, err)) return err->status;
         double ts = (double)n / (ms > 1e-6 ? ms / 1000.0 : 1e-9);
         r->samples_ts[i] = ts;
         sum += ts;
@@ -362,12 +368,14 @@ static const char *base_name(const char *path) {
 
 /* Measure every test of one model; *idx counts rows emitted so far.
  * 0, or EXIT_RUNTIME after printing the error. */
-static int bench_model(const struct bench_opts *o, const char *path, const char *isa, int w,
-                       int *idx) {
+static int bench_model(const struct bench_opts *o, struct ember_backend *be, const char *path,
+                       const char *isa, int w, int *idx) {
     struct ember_err err = {0};
     struct gguf_file *f = NULL;
     struct model *m = NULL;
-    if (gguf_open(path, &f, &err) || model_load_cached(f, pack_cache_dir(), &m, &err)) {
+    if (gguf_open(path, &f, &err)) return loader_report(&err);
+    struct weight_source src = weight_source_gguf(f);
+    if (model_load(&src, be, &m, &err)) {
         gguf_close(f);
         return loader_report(&err);
     }
@@ -387,15 +395,17 @@ static int bench_model(const struct bench_opts *o, const char *path, const char 
     int32_t *toks = malloc((size_t)n_ctx * sizeof *toks);
     float *logits = malloc((size_t)r.info->n_vocab * sizeof *logits);
     r.samples_ts = malloc((size_t)o->reps * sizeof *r.samples_ts);
+    struct batch b;
     int rc = 0;
-    if (!toks || !logits || !r.samples_ts) {
+    if (!batch_init(&b, n_ctx) || !toks || !logits || !r.samples_ts) {
         cli_error("out of memory");
         rc = EXIT_RUNTIME;
     }
     for (int ti = 0; ti < o->threads.n && !rc; ti++) {
         r.threads = (int)o->threads.v[ti];
         struct model_ctx *c = NULL;
-        if (model_ctx_new(m, n_ctx, r.threads, &c, &err)) {
+        struct model_ctx_params cp = {n_ctx, r.threads, 0, 1};
+        if (model_ctx_new(m, &cp, &c, &err)) {
             rc = loader_report(&err);
             break;
         }
@@ -407,7 +417,7 @@ static int bench_model(const struct bench_opts *o, const char *path, const char 
             r.n_prompt = pp ? len : 0;
             r.n_gen = pp ? 0 : len;
             snprintf(r.test, sizeof r.test, "%s%d", pp ? "pp" : "tg", len);
-            if (bench_test(c, o, &r, bos, toks, logits, &err)) {
+            if (bench_test(c, o, &r, bos, toks, &b, logits, &err)) {
                 if (isatty(2)) fputs("\n", stderr);
                 rc = loader_report(&err);
             } else {
@@ -416,6 +426,7 @@ static int bench_model(const struct bench_opts *o, const char *path, const char 
         }
         model_ctx_free(c);
     }
+    batch_free(&b);
     free(r.samples_ts);
     free(logits);
     free(toks);
@@ -429,8 +440,9 @@ int tool_bench(int argc, char **argv) {
     int rc = parse_bench(argc, argv, &o);
     if (rc) return rc;
     struct ember_err err = {0};
-    if (cpu_dispatch_init(&err)) return loader_report(&err);
-    const char *isa = cpu_isa_name(cpu_isa_chosen());
+    struct ember_backend *be;
+    if (ember_backend_new(&o.eo, &be, &err)) return loader_report(&err);
+    const char *isa = be->ops->device(be);
     int w = 5;
     for (int i = 0; i < o.n_models; i++) {
         int l = (int)strlen(base_name(o.models[i]));
@@ -441,11 +453,13 @@ int tool_bench(int argc, char **argv) {
     else printf("[\n");
     out_write("", 0);
     int idx = 0;
-    for (int i = 0; i < o.n_models && !rc; i++) rc = bench_model(&o, o.models[i], isa, w, &idx);
+    for (int i = 0; i < o.n_models && !rc; i++)
+        rc = bench_model(&o, be, o.models[i], isa, w, &idx);
     /* Close the JSON array even after a failure, so what was measured parses. */
     if (o.fmt == FMT_JSON) {
         printf("%s]\n", idx ? "\n" : "");
         out_write("", 0);
     }
+    ember_backend_free(be);
     return rc;
 }

@@ -12,6 +12,7 @@
 #include "gguf.h"
 #include "loader.h"
 #include "quant.h"
+#include "tool_options.h"
 
 #define ARRAY_SHOWN 8  /* elements printed before "..." */
 #define STR_SHOWN 60   /* bytes of a string printed before "..." */
@@ -86,7 +87,10 @@ static void print_tensors(const struct gguf_file *f) {
 /* --cpu: what was detected and which kernel set runs. */
 static int print_cpu(void) {
     struct ember_err err = {0};
-    if (cpu_dispatch_init(&err)) return loader_report(&err);
+    struct ember_options eo;
+    struct ember_backend *be;
+    tool_options_init(&eo);
+    if (ember_backend_new(&eo, &be, &err)) return loader_report(&err);
     const struct cpu_features *f = cpu_features();
     const struct { const char *name; bool on; } flags[] = {
         {"avx2", f->avx2}, {"fma", f->fma}, {"f16c", f->f16c}, {"avx512f", f->avx512f},
@@ -101,8 +105,9 @@ static int print_cpu(void) {
     fputs("\nsupported sets:", stdout);
     for (int i = 0; i < CPU_ISA_COUNT; i++)
         if (cpu_isa_supported((enum cpu_isa)i)) printf(" %s", cpu_isa_name((enum cpu_isa)i));
-    printf("\nchosen: %s\n", cpu_isa_name(cpu_isa_chosen()));
+    printf("\nchosen: %s\n", be->ops->device(be));
     out_write("", 0);
+    ember_backend_free(be);
     return 0;
 }
 

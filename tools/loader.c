@@ -6,28 +6,31 @@
 #include <string.h>
 
 #include "args.h"
-#include "cpu_features.h"
 #include "os.h"
-#include "pack_cache.h"
 
 int loader_report(const struct ember_err *err) {
     cli_error("%s", err->msg);
     return EXIT_RUNTIME;
 }
 
-int loader_open(const char *path, struct loaded *l) {
+int loader_open(const char *path, const struct ember_options *o, bool with_tokenizer,
+                struct loaded *l) {
     struct ember_err err = {0};
     double t0 = os_now_ms();
     memset(l, 0, sizeof *l);
-    if (cpu_dispatch_init(&err)) return loader_report(&err);
-    if (gguf_open(path, &l->gguf, &err)) return loader_report(&err);
-    if (model_load_cached(l->gguf, pack_cache_dir(), &l->model, &err) ||
-        tokenizer_load(l->gguf, &l->tok, &err)) {
+    if (ember_backend_new(o, &l->be, &err)) return loader_report(&err);
+    if (gguf_open(path, &l->gguf, &err)) {
+        loader_close(l);
+        return loader_report(&err);
+    }
+    struct weight_source src = weight_source_gguf(l->gguf);
+    if (model_load(&src, l->be, &l->model, &err) ||
+        (with_tokenizer && tokenizer_load(l->gguf, &l->tok, &err))) {
         loader_close(l);
         return loader_report(&err);
     }
     int n_vocab = model_get_info(l->model)->n_vocab;
-    if (tokenizer_n_vocab(l->tok) != n_vocab) {
+    if (with_tokenizer && tokenizer_n_vocab(l->tok) != n_vocab) {
         int nt = tokenizer_n_vocab(l->tok);
         loader_close(l);
         cli_error("%s: vocabulary has %d tokens but the embedding has %d rows", path, nt, n_vocab);
@@ -41,5 +44,6 @@ void loader_close(struct loaded *l) {
     tokenizer_free(l->tok);
     model_free(l->model);
     gguf_close(l->gguf);
+    ember_backend_free(l->be);
     memset(l, 0, sizeof *l);
 }

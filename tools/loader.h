@@ -1,24 +1,29 @@
 /*
- * loader.h — open a model file for a CLI command: the GGUF mapping, the
- * model and its tokenizer together. This is the edge where errors are
- * printed, so commands just return the exit code it gives them.
+ * loader.h — open a model file for a CLI command: the backend the options
+ * name, the GGUF mapping, the model and its tokenizer together. This is the
+ * edge where errors are printed, so commands just return the exit code it
+ * gives them.
  */
 #ifndef EMBER_LOADER_H
 #define EMBER_LOADER_H
 
+#include "backend.h"
 #include "gguf.h"
 #include "model.h"
 #include "tokenizer.h"
 
 struct loaded {
+    struct ember_backend *be;
     struct gguf_file *gguf;
     struct model *model;
     struct tokenizer *tok;
     double load_ms;
 };
 
-/* 0 on success; otherwise the error is printed and the exit status returned. */
-int loader_open(const char *path, struct loaded *l);
+/* 0 on success; otherwise the error is printed and the exit status
+ * returned. With_tokenizer false skips the tokenizer (bench). */
+int loader_open(const char *path, const struct ember_options *o, bool with_tokenizer,
+                struct loaded *l);
 void loader_close(struct loaded *l);
 
 /* Print an ember_err as the one-line error and return EXIT_RUNTIME. */

@@ -17,6 +17,7 @@
 #include "args.h"
 #include "cli.h"
 #include "loader.h"
+#include "tool_options.h"
 
 /* -log p(tok) from a row of logits: max-shifted, sum in double. */
 static double nll_of(const float *logits, int n_vocab, int tok) {
@@ -31,17 +32,23 @@ static double nll_of(const float *logits, int n_vocab, int tok) {
 struct ppl_opts {
     const char *model, *file;
     long n_ctx, n_threads, n_chunks;
+    struct ember_options eo;
 };
 
 static int parse_ppl(int argc, char **argv, struct ppl_opts *o) {
     o->n_ctx = 512;
     o->n_threads = default_threads();
     o->n_chunks = -1;
+    tool_options_init(&o->eo);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
+        int r;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            puts("usage: ember perplexity -m MODEL -f TEXT [-c N (512)] [-t N] [--chunks N]");
+            fputs("usage: ember perplexity -m MODEL -f TEXT [-c N (512)] [-t N] [--chunks N]\n"
+                  TOOL_OPTIONS_HELP, stdout);
             exit(0);
+        } else if ((r = tool_options_flag(argc, argv, &i, &o->eo))) {
+            if (r != 1) return r;
         } else if (!strcmp(a, "-m") || !strcmp(a, "--model")) {
             if (!(o->model = args_value(argc, argv, &i))) return EXIT_USAGE;
         } else if (!strcmp(a, "-f") || !strcmp(a, "--file")) {
@@ -79,10 +86,13 @@ static int score(const struct ppl_opts *o, struct loaded *l, int32_t *ids, size_
     }
     struct ember_err err = {0};
     struct model_ctx *mc;
-    if (model_ctx_new(l->model, n_ctx, (int)o->n_threads, &mc, &err)) return loader_report(&err);
+    struct model_ctx_params cp = {n_ctx, (int)o->n_threads, 0, 1};
+    if (model_ctx_new(l->model, &cp, &mc, &err)) return loader_report(&err);
     float *logits = malloc((size_t)n_ctx * (size_t)mi->n_vocab * sizeof *logits);
     int32_t *chunk = malloc((size_t)n_ctx * sizeof *chunk);
-    if (!logits || !chunk) {
+    struct batch b;
+    if (!batch_init(&b, n_ctx) || !logits || !chunk) {
+        batch_free(&b);
         free(logits);
         free(chunk);
         model_ctx_free(mc);
@@ -97,7 +107,8 @@ static int score(const struct ppl_opts *o, struct loaded *l, int32_t *ids, size_
         const int32_t *src = ids + (size_t)c * (size_t)n_ctx;
         memcpy(chunk, src, (size_t)n_ctx * sizeof *chunk);
         if (bos) chunk[0] = tokenizer_bos(l->tok);
-        if (model_eval(mc, chunk, n_ctx, 0, true, logits, &err)) {
+        batch_set_run(&b, chunk, n_ctx, 0, 0, true);
+        if (model_decode(mc, &b, logits, &err)) {
             rc = loader_report(&err);
             break;
         }
@@ -119,6 +130,7 @@ static int score(const struct ppl_opts *o, struct loaded *l, int32_t *ids, size_
         printf("\nFinal estimate: PPL = %.4f +/- %.5f\n", ppl, se);
         out_write("", 0);
     }
+    batch_free(&b);
     free(logits);
     free(chunk);
     model_ctx_free(mc);
@@ -133,7 +145,7 @@ int tool_perplexity(int argc, char **argv) {
     char *text = read_text(o.file, 1ull << 30, &len);
     if (!text) return EXIT_RUNTIME;
     struct loaded l;
-    if ((rc = loader_open(o.model, &l))) {
+    if ((rc = loader_open(o.model, &o.eo, true, &l))) {
         free(text);
         return rc;
     }

@@ -19,6 +19,7 @@
 #include "os.h"
 #include "run_opts.h"
 #include "sampler.h"
+#include "tool_options.h"
 
 #define MAX_PROMPT_BYTES (256u << 20)
 
@@ -42,7 +43,8 @@ static void run_usage(FILE *o) {
           "  -e, --escape         process escapes (\\n \\t \\\\ \\\" \\xHH) in the prompt\n"
           "  --echo               print the prompt before the generated text\n"
           "  --truncate           keep the prompt's last tokens when it does not fit -c\n"
-          "  -v, --verbose        seed and timings on stderr\n", o);
+          "  -v, --verbose        seed and timings on stderr\n"
+          TOOL_OPTIONS_HELP, o);
 }
 
 /* Parse one sampler flag; returns 1 if handled, 0 if not ours, -1 on error. */
@@ -78,12 +80,17 @@ int run_parse_args(int argc, char **argv, struct run_opts *o) {
     o->n_predict = -1;
     o->n_threads = default_threads();
     o->sp = sampler_defaults();
+    tool_options_init(&o->eo);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         int r = parse_sampler_flag(argc, argv, &i, &o->sp);
         if (r < 0) return EXIT_USAGE;
         if (r == 2) o->seed_set = true;
         if (r) continue;
+        if ((r = tool_options_flag(argc, argv, &i, &o->eo))) {
+            if (r != 1) return r;
+            continue;
+        }
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             run_usage(stdout);
             return RUN_HELP;
@@ -231,14 +238,16 @@ static int generate(const struct run_opts *o, struct loaded *l, int32_t *ids,
     }
     struct ember_err err = {0};
     struct model_ctx *mc = NULL;
-    if (model_ctx_new_batch(l->model, (int)n_ctx, (int)o->n_threads, (int)o->n_batch, &mc, &err))
-        return loader_report(&err);
+    struct model_ctx_params cp = {(int)n_ctx, (int)o->n_threads, (int)o->n_batch, 1};
+    if (model_ctx_new(l->model, &cp, &mc, &err)) return loader_report(&err);
     struct sampler *smp = sampler_new(&o->sp, mi->n_vocab);
     float *logits = malloc((size_t)mi->n_vocab * sizeof *logits);
     size_t cap = tokenizer_max_piece(l->tok) + 8;
     char *buf = malloc(cap);
+    struct batch b;
+    bool have_batch = batch_init(&b, (int)n_ids);
     int rc = 0;
-    if (!smp || !logits || !buf) {
+    if (!smp || !logits || !buf || !have_batch) {
         cli_error("out of memory");
         rc = EXIT_RUNTIME;
         goto done;
@@ -247,7 +256,8 @@ static int generate(const struct run_opts *o, struct loaded *l, int32_t *ids,
     for (size_t i = 0; i < n_ids; i++) sampler_accept(smp, ids[i]);
 
     double t0 = os_now_ms();
-    if (n_ids && model_eval(mc, ids, (int)n_ids, 0, false, logits, &err)) {
+    batch_set_run(&b, ids, (int)n_ids, 0, 0, false);
+    if (n_ids && model_decode(mc, &b, logits, &err)) {
         rc = loader_report(&err);
         goto done;
     }
@@ -267,7 +277,8 @@ static int generate(const struct run_opts *o, struct loaded *l, int32_t *ids,
             fprintf(stderr, "ember: context of %ld tokens is full; stopping\n", n_ctx);
             break;
         }
-        if (model_eval(mc, &tok, 1, pos++, false, logits, &err)) {
+        batch_set_run(&b, &tok, 1, pos++, 0, false);
+        if (model_decode(mc, &b, logits, &err)) {
             rc = loader_report(&err);
             goto done;
         }
@@ -276,6 +287,7 @@ static int generate(const struct run_opts *o, struct loaded *l, int32_t *ids,
     tm->gen_ms = os_now_ms() - t0;
     if (isatty(STDOUT_FILENO)) out_write("\n", 1);
 done:
+    batch_free(&b);
     free(buf);
     free(logits);
     sampler_free(smp);
@@ -317,13 +329,13 @@ int cmd_run(int argc, char **argv) {
     }
 
     struct loaded l;
-    if ((rc = loader_open(o.model, &l))) {
+    if ((rc = loader_open(o.model, &o.eo, true, &l))) {
         free(text);
         return rc;
     }
     if (o.verbose)
         fprintf(stderr, "ember: seed %llu, %ld threads, repacked weights: %s\n",
-                (unsigned long long)o.sp.seed, o.n_threads, model_pack_source(l.model));
+                (unsigned long long)o.sp.seed, o.n_threads, model_weights_note(l.model));
     struct ember_err err = {0};
     int32_t *ids = NULL;
     size_t n_ids = 0;

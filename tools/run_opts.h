@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 
+#include "options.h"
 #include "sampler.h"
 
 struct run_opts {
@@ -19,6 +20,7 @@ struct run_opts {
     bool seed_set, escape, echo, verbose;
     bool truncate;      /* keep the prompt's tail when it does not fit */
     struct sampler_params sp;
+    struct ember_options eo; /* engine options: EMBER_* and the shared flags */
 };
 
 #define RUN_HELP (-1) /* run_parse_args: --help was printed; exit 0 */

@@ -1,12 +1,12 @@
 /*
  * cpu_features.h — what this CPU can run, and which kernel set ember uses.
  *
- * Detection runs once (cpuid + xgetbv on x86, getauxval on ARM). The chosen
- * instruction set is the best one detected, or the one named by the
- * EMBER_ISA environment variable (scalar, avx2, avx512, neon), which must be
- * available. cpu_dispatch_init() then installs that set's kernels in the
- * quant_ops table; every set falls back to the scalar reference for what it
- * does not implement.
+ * Detection runs once (cpuid + xgetbv on x86, getauxval on ARM). A CPU
+ * backend instance runs one instruction set: the best one detected, or the
+ * one its creator names (tools/: --cpu-isa or EMBER_ISA: scalar, avx2,
+ * avx512, neon), which must be available. Its kernels come from
+ * cpu_kernels_for() (cpu_kernels.h); every set falls back to the scalar
+ * reference for what it does not implement.
  */
 #ifndef EMBER_CPU_FEATURES_H
 #define EMBER_CPU_FEATURES_H
@@ -34,14 +34,10 @@ const char *cpu_isa_name(enum cpu_isa isa);
 /* Whether this CPU (and this build) can run the set. */
 bool cpu_isa_supported(enum cpu_isa isa);
 
-/* Pick the ISA (EMBER_ISA or the best) and install its kernels. Idempotent;
- * fails with EMBER_EINVAL when EMBER_ISA names an unknown or unavailable set.
- * Must run before any kernel is used from more than one thread. */
-enum ember_status cpu_dispatch_init(struct ember_err *err);
-enum cpu_isa cpu_isa_chosen(void);
-
-/* The float vector kernels of a set this CPU supports, else NULL (tests). */
-struct vec_kernels;
-const struct vec_kernels *cpu_vec_kernels(enum cpu_isa isa);
+/* The best set this CPU and build can run. */
+enum cpu_isa cpu_isa_best(void);
+/* The set named `want` ("scalar", "avx2", ...; NULL or "" for the best);
+ * EMBER_EINVAL when the name is unknown or this CPU cannot run that set. */
+enum ember_status cpu_isa_pick(const char *want, enum cpu_isa *out, struct ember_err *err);
 
 #endif

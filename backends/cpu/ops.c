@@ -1,38 +1,55 @@
 /*
- * ops.c — reference CPU implementations of ops.h.
+ * ops.c — the CPU backend's forward-pass ops (backend.h) and its execution
+ * context: a thread pool and scratch for converted activations and
+ * attention scores.
  *
- * Plain loops; the speed work (SIMD, batching) belongs to the kernels behind
- * quant_ops_for() and to later passes over this file. Matmul rows are split
- * into fixed chunks so each output value is computed by one thread with one
- * summation order, whatever the thread count.
+ * The speed lives in the kernels of the context's table (cpu_kernels.h);
+ * this file splits the work. Matmul rows are split into fixed bands so each
+ * output value is computed by one thread with one summation order, whatever
+ * the thread count.
  */
-#include "ops.h"
-
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "quant.h"
-#include "vec.h"
+#include "cpu_impl.h"
 
 /* Converted rows start on cache lines. */
 static size_t vec_stride(int vec_type, int64_t n) {
     return (quant_row_bytes(vec_type, n) + 63) & ~(size_t)63;
 }
 
-bool ops_ctx_init(struct ops_ctx *c, struct threadpool *pool, int64_t max_n, int max_rows) {
-    c->pool = pool;
-    c->max_rows = max_rows;
+enum ember_status cpu_ctx_new(struct ember_backend *be, const struct backend_ctx_params *p,
+                              struct backend_ctx **out, struct ember_err *err) {
+    const struct cpu_backend *b = (const struct cpu_backend *)be;
+    *out = NULL;
+    struct cpu_ctx *c = calloc(1, sizeof *c);
+    if (!c) return ember_fail(err, EMBER_ENOMEM, "out of memory");
+    c->base = (struct backend_ctx){be->ops, be};
+    c->k = b->k;
+    c->max_rows = p->max_rows;
+    c->max_pos = p->max_pos;
     /* The widest activation encoding is F32: 4 bytes a value. */
-    c->vec_cap = vec_stride(EMBER_TYPE_F32, max_n) * (size_t)max_rows;
+    c->vec_cap = vec_stride(EMBER_TYPE_F32, p->max_width) * (size_t)p->max_rows;
     c->vec = aligned_alloc(64, c->vec_cap);
-    return c->vec != NULL;
+    c->scores = calloc((size_t)p->n_head * (size_t)p->max_pos, sizeof(float));
+    c->pool = threadpool_new(p->n_threads);
+    if (!c->vec || !c->scores || !c->pool) {
+        cpu_ctx_free(&c->base);
+        return ember_fail(err, EMBER_ENOMEM, "out of memory allocating a context's scratch");
+    }
+    *out = &c->base;
+    return EMBER_OK;
 }
 
-void ops_ctx_free(struct ops_ctx *c) {
+void cpu_ctx_free(struct backend_ctx *bc) {
+    if (!bc) return;
+    struct cpu_ctx *c = cpu_ctx_of(bc);
+    threadpool_free(c->pool);
     free(c->vec);
-    c->vec = NULL;
+    free(c->scores);
+    free(c);
 }
 
 struct matmul_job {
@@ -41,7 +58,7 @@ struct matmul_job {
     const uint8_t *vec;
     size_t vec_stride;
     int n;
-    const struct quant_ops *q;
+    const struct type_kernels *q, *vq; /* the weight's kernels, the activation's */
     int64_t rows_per_task;
 };
 
@@ -51,15 +68,15 @@ static void matmul_rows(const struct matmul_job *j, int task) {
     int64_t r0 = (int64_t)task * j->rows_per_task;
     int64_t r1 = r0 + j->rows_per_task;
     if (r1 > j->w->n_out) r1 = j->w->n_out;
-    if (j->w->packed && j->q->mul_mat_packed) {
+    if (j->w->prepared && j->q->mul_mat_packed) {
         /* rows_per_task is a multiple of PACK_ROWS, so r0 starts a group */
-        const uint8_t *band = (const uint8_t *)j->w->packed +
+        const uint8_t *band = (const uint8_t *)j->w->prepared +
                               (size_t)(r0 / PACK_ROWS) * j->q->pack_bytes(PACK_ROWS, j->w->n_in);
         j->q->mul_mat_packed(j->w->n_in, band, (int)(r1 - r0), j->vec, j->vec_stride, j->n,
                              j->out + r0, (size_t)j->w->n_out);
         return;
     }
-    const uint8_t *base = (const uint8_t *)j->w->data + (size_t)r0 * j->w->row_bytes;
+    const uint8_t *base = (const uint8_t *)j->w->part[0] + (size_t)r0 * j->w->row_bytes;
     if (j->q->mul_mat) {
         j->q->mul_mat(j->w->n_in, base, j->w->row_bytes, (int)(r1 - r0), j->vec,
                       j->vec_stride, j->n, j->out + r0, (size_t)j->w->n_out);
@@ -73,16 +90,16 @@ static void matmul_rows(const struct matmul_job *j, int task) {
     }
 }
 
-static void matmul_task(void *arg, int task) { matmul_rows(arg, task); }
-
 /* The job of W x for n rows whose converted activations are at vec. */
-static struct matmul_job matmul_job_for(float *out, const struct tensor *w, const uint8_t *vec, int n) {
-    const struct quant_ops *q = quant_ops_for(w->type);
+static struct matmul_job matmul_job_for(const struct cpu_kernels *k, float *out,
+                                        const struct tensor *w, const uint8_t *vec, int n) {
+    const struct type_kernels *q = &k->type[w->type];
     /* Bands of rows per task: multiples of PACK_ROWS. Prepacked weights
      * take wider ones (their kernels convert the activations' scales once
      * per call), batches too (the panel GEMM packs 32 rows at a time). */
-    int64_t band = w->packed ? 64 : n >= 4 ? 32 : 16;
-    return (struct matmul_job){out, w, vec, vec_stride(q->vec_type, w->n_in), n, q, band};
+    int64_t band = w->prepared ? 64 : n >= 4 ? 32 : 16;
+    return (struct matmul_job){out,  w, vec, vec_stride(q->vec_type, w->n_in), n,
+                               q,    &k->type[q->vec_type], band};
 }
 
 static int64_t matmul_tasks(const struct matmul_job *j) {
@@ -91,22 +108,15 @@ static int64_t matmul_tasks(const struct matmul_job *j) {
 
 /* Each of n rows of x converted into the activation type job j reads. */
 static void matmul_convert(const struct matmul_job *j, const float *x) {
-    const struct quant_ops *vq = quant_ops_for(j->q->vec_type);
     for (int i = 0; i < j->n; i++)
-        vq->quantize(x + (size_t)i * j->w->n_in, (uint8_t *)j->vec + (size_t)i * j->vec_stride, j->w->n_in);
-}
-
-void ops_matmul(struct ops_ctx *c, float *out, const struct tensor *w, const float *x, int n) {
-    struct matmul_job j = matmul_job_for(out, w, c->vec, n);
-    matmul_convert(&j, x);
-    threadpool_run(c->pool, matmul_task, &j, (int)matmul_tasks(&j));
+        j->vq->quantize(x + (size_t)i * j->w->n_in, (uint8_t *)j->vec + (size_t)i * j->vec_stride, j->w->n_in);
 }
 
 /* Several matrices' tasks as one job: task t belongs to the first matrix k
  * with t < first[k + 1]. */
 struct matmul_many {
-    struct matmul_job j[OPS_MATMUL_MAX];
-    int64_t first[OPS_MATMUL_MAX + 1];
+    struct matmul_job j[BACKEND_MATMUL_MAX];
+    int64_t first[BACKEND_MATMUL_MAX + 1];
 };
 
 static void matmul_many_task(void *arg, int task) {
@@ -116,43 +126,62 @@ static void matmul_many_task(void *arg, int task) {
     matmul_rows(&m->j[k], (int)(task - m->first[k]));
 }
 
-void ops_matmul_many(struct ops_ctx *c, int n_mats, float *const out[], const struct tensor *const w[],
-                     const float *x, int n) {
+/* All matrices' tasks go to the pool as one job: one wait instead of one
+ * per matrix, and a thread done with one matrix goes on with the next.
+ * Matrices whose activations convert differently (one conversion buffer)
+ * go one by one. */
+void cpu_matmul(struct backend_ctx *bc, int n_mats, float *const out[],
+                const struct tensor *const w[], const float *x, int n) {
+    struct cpu_ctx *c = cpu_ctx_of(bc);
     if (n_mats < 1) return;
-    bool shared = n_mats <= OPS_MATMUL_MAX;
+    bool shared = n_mats <= BACKEND_MATMUL_MAX;
     for (int k = 1; k < n_mats && shared; k++)
-        shared = quant_ops_for(w[k]->type)->vec_type == quant_ops_for(w[0]->type)->vec_type &&
+        shared = c->k->type[w[k]->type].vec_type == c->k->type[w[0]->type].vec_type &&
                  w[k]->n_in == w[0]->n_in;
-    if (!shared) { /* one conversion buffer: one activation type at a time */
-        for (int k = 0; k < n_mats; k++) ops_matmul(c, out[k], w[k], x, n);
+    if (!shared) {
+        for (int k = 0; k < n_mats; k++) cpu_matmul(bc, 1, &out[k], &w[k], x, n);
         return;
     }
     struct matmul_many m = {.first = {0}};
     for (int k = 0; k < n_mats; k++) {
-        m.j[k] = matmul_job_for(out[k], w[k], c->vec, n);
+        m.j[k] = matmul_job_for(c->k, out[k], w[k], c->vec, n);
         m.first[k + 1] = m.first[k] + matmul_tasks(&m.j[k]);
     }
     matmul_convert(&m.j[0], x);
     threadpool_run(c->pool, matmul_many_task, &m, (int)m.first[n_mats]);
 }
 
-void ops_get_row(float *out, const struct tensor *w, int64_t row) {
-    const struct quant_ops *q = quant_ops_for(w->type);
-    q->dequant((const uint8_t *)w->data + (size_t)row * w->row_bytes, out, w->n_in);
+void cpu_get_rows(struct backend_ctx *c, float *out, const struct tensor *w, const int32_t *rows,
+                  int n) {
+    const struct type_kernels *q = &cpu_ctx_of(c)->k->type[w->type];
+    for (int i = 0; i < n; i++)
+        q->dequant((const uint8_t *)w->part[0] + (size_t)rows[i] * w->row_bytes,
+                   out + (size_t)i * w->n_in, w->n_in);
 }
+
+/* Attention's arguments and the context's scratch, for the head tasks. */
+struct attn_job {
+    const struct attn_args *a;
+    const struct vec_kernels *vk;
+    float *scores;
+    int max_pos;
+};
 
 /* One task per query head, so each head's score row is private to it. */
 static void attention_head(void *arg, int h) {
-    const struct attn_args *a = arg;
-    const struct vec_kernels *vk = vec_kernels();
+    const struct attn_job *j = arg;
+    const struct attn_args *a = j->a;
+    const struct vec_kernels *vk = j->vk;
     int hd = a->head_dim, q_dim = a->n_head * hd;
     int kvh = h / (a->n_head / a->n_head_kv);
-    const float *kc = a->k + (size_t)kvh * a->n_ctx * hd, *vc = a->v + (size_t)kvh * a->n_ctx * hd;
-    float *att = a->scores + (size_t)h * a->n_ctx;
+    float *att = j->scores + (size_t)h * j->max_pos;
     float scale = 1.0f / sqrtf((float)hd);
     for (int i = 0; i < a->n; i++) {
+        const struct kv_view *kv = &a->kv[a->seq[i]];
+        const float *kc = kv->k + (size_t)kvh * kv->head_stride;
+        const float *vc = kv->v + (size_t)kvh * kv->head_stride;
         const float *q = a->q + (size_t)i * q_dim + (size_t)h * hd;
-        int n_pos = a->pos + i + 1;
+        int n_pos = a->pos[i] + 1;
         vk->dot_rows(att, q, kc, hd, n_pos, hd, scale);
         float sum = vk->exp_sub(att, vk->max(att, n_pos), n_pos);
         float *o = a->out + (size_t)i * q_dim + (size_t)h * hd;
@@ -161,28 +190,56 @@ static void attention_head(void *arg, int h) {
     }
 }
 
-void ops_attention(struct ops_ctx *c, const struct attn_args *a) {
-    threadpool_run(c->pool, attention_head, (void *)a, a->n_head);
+void cpu_attention(struct backend_ctx *bc, const struct attn_args *a) {
+    struct cpu_ctx *c = cpu_ctx_of(bc);
+    struct attn_job j = {a, &c->k->vec, c->scores, c->max_pos};
+    threadpool_run(c->pool, attention_head, &j, a->n_head);
 }
 
-void ops_rmsnorm(float *out, const float *x, const float *w, int n, float eps) {
-    float ss = vec_kernels()->dot(x, x, n);
-    float scale = 1.0f / sqrtf(ss / (float)n + eps);
-    for (int i = 0; i < n; i++) out[i] = x[i] * scale * w[i];
+void cpu_store_kv(struct backend_ctx *c, const struct kv_view *kv, const float *k, const float *v,
+                  const int32_t *pos, const int32_t *seq, int n, int n_head_kv, int head_dim) {
+    (void)c;
+    size_t row = (size_t)head_dim * sizeof *k;
+    for (int i = 0; i < n; i++) {
+        const struct kv_view *s = &kv[seq[i]];
+        for (int h = 0; h < n_head_kv; h++) {
+            size_t at = (size_t)h * s->head_stride + (size_t)pos[i] * (size_t)head_dim;
+            size_t from = ((size_t)i * (size_t)n_head_kv + (size_t)h) * (size_t)head_dim;
+            memcpy(s->k + at, k + from, row);
+            memcpy(s->v + at, v + from, row);
+        }
+    }
 }
 
-void ops_add(float *x, const float *y, int n) {
-    for (int i = 0; i < n; i++) x[i] += y[i];
+void cpu_rmsnorm(struct backend_ctx *c, float *out, const float *x, const float *w, int n,
+                 int width, float eps) {
+    const struct vec_kernels *vk = &cpu_ctx_of(c)->k->vec;
+    for (int r = 0; r < n; r++) {
+        const float *xr = x + (size_t)r * width;
+        float *o = out + (size_t)r * width;
+        float ss = vk->dot(xr, xr, width);
+        float scale = 1.0f / sqrtf(ss / (float)width + eps);
+        for (int i = 0; i < width; i++) o[i] = xr[i] * scale * w[i];
+    }
 }
 
-void ops_softmax(float *x, int n) {
-    const struct vec_kernels *vk = vec_kernels();
+void cpu_add(struct backend_ctx *c, float *x, const float *y, int n, int width, bool broadcast) {
+    (void)c;
+    for (int r = 0; r < n; r++) {
+        float *xr = x + (size_t)r * width;
+        const float *yr = broadcast ? y : y + (size_t)r * width;
+        for (int i = 0; i < width; i++) xr[i] += yr[i];
+    }
+}
+
+void cpu_softmax(struct backend_ctx *c, float *x, int n) {
+    const struct vec_kernels *vk = &cpu_ctx_of(c)->k->vec;
     float sum = vk->exp_sub(x, vk->max(x, n), n);
     vk->scale(x, 1.0f / sum, n);
 }
 
-void ops_silu_mul(float *gate, const float *up, int n) {
-    vec_kernels()->silu_mul(gate, up, n);
+void cpu_silu_mul(struct backend_ctx *c, float *g, const float *u, int n) {
+    cpu_ctx_of(c)->k->vec.silu_mul(g, u, n);
 }
 
 /* YaRN's ramp between the interpolated and extrapolated angle (ggml's
@@ -197,7 +254,8 @@ static float yarn_corr_dim(int n_rot, int n_ctx_orig, float n_pairs_rot, float b
            (2.0f * logf(base));
 }
 
-void ops_rope(float *v, int n_heads, int head_dim, int pos, const struct rope_params *rp) {
+/* One row's n_heads heads at position pos. */
+static void rope_row(float *v, int n_heads, int head_dim, int pos, const struct rope_params *rp) {
     int n_rot = rp->n_rot;
     float low = 0, high = 0;
     if (rp->ext_factor != 0.0f) {
@@ -230,4 +288,11 @@ void ops_rope(float *v, int n_heads, int head_dim, int pos, const struct rope_pa
             p[b] = x0 * sn + x1 * cs;
         }
     }
+}
+
+void cpu_rope(struct backend_ctx *c, float *x, int n, int n_heads, int head_dim,
+              const int32_t *pos, const struct rope_params *rp) {
+    (void)c;
+    for (int i = 0; i < n; i++)
+        rope_row(x + (size_t)i * n_heads * head_dim, n_heads, head_dim, pos[i], rp);
 }

@@ -7,9 +7,10 @@
 #ifndef EMBER_PACK_X8_H
 #define EMBER_PACK_X8_H
 
+#include "cpu_kernels.h" /* PACK_ROWS */
 #include "quant_impl.h"
 
-/* Q4_0 packed by 8 rows (quant_ops.pack; read by the x86 kernels): per
+/* Q4_0 packed by 8 rows (type_kernels.pack; read by the x86 kernels): per
  * block, the 8 rows' f16 scales, then 4 vectors of 32 bytes in which the
  * 4-byte lane r of vector j holds qs[4j..4j+3] of row r, so low nibbles
  * are elements 4j..4j+3 and high nibbles 16+4j..16+4j+3 of the 8 rows:

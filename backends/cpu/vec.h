@@ -3,7 +3,8 @@
  * activations), one implementation per instruction set.
  *
  * vec_ref.c holds the scalar reference; vec_avx2.c, vec_avx512.c and
- * vec_neon.c the fast versions, installed by the CPU dispatcher. Fast
+ * vec_neon.c the fast versions, which a set's kernel table takes
+ * (cpu_kernels.h). Fast
  * versions sum in a different order and use a polynomial exp, so they agree
  * with the reference to a few ulps (tests/test_vec.c states the bounds).
  */
@@ -28,10 +29,6 @@ struct vec_kernels {
                      float scale);
     void (*mad_rows)(float *y, const float *v, long stride, const float *w, int rows, int n);
 };
-
-/* The installed set (the reference until the dispatcher installs another). */
-const struct vec_kernels *vec_kernels(void);
-void vec_install(const struct vec_kernels *k);
 
 extern const struct vec_kernels vec_ref, vec_avx2, vec_avx512, vec_neon;
 

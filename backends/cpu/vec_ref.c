@@ -1,6 +1,6 @@
 /*
- * vec_ref.c — scalar reference float kernels (vec.h) and the installed-set
- * pointer. Plain loops with libm's expf: the oracle for the SIMD versions.
+ * vec_ref.c — scalar reference float kernels (vec.h). Plain loops with
+ * libm's expf: the oracle for the SIMD versions.
  */
 #include <math.h>
 
@@ -60,8 +60,3 @@ const struct vec_kernels vec_ref = {
     .dot_rows = dot_rows_ref,
     .mad_rows = mad_rows_ref,
 };
-
-static const struct vec_kernels *installed = &vec_ref;
-
-const struct vec_kernels *vec_kernels(void) { return installed; }
-void vec_install(const struct vec_kernels *k) { installed = k; }

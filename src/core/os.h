@@ -33,6 +33,11 @@ void os_on_mapped_file_fault(const char *msg);
 /* Wall-clock milliseconds from a monotonic clock. */
 double os_now_ms(void);
 
+/* Bytes this process may allocate: physical memory, lowered by an
+ * address-space or data-segment limit (ulimit -v / -d) when one is set.
+ * *why names the bound that applied, for messages. */
+uint64_t os_memory_available(const char **why);
+
 /* A large zeroed allocation straight from the system (so freeing it
  * returns the memory), or NULL. Freed with os_free_large and the same
  * size. Not on huge pages: asking for them made start-up slower and less

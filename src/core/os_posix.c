@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -120,6 +121,25 @@ double os_now_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+uint64_t os_memory_available(const char **why) {
+    long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+    uint64_t avail = UINT64_MAX;
+    *why = "physical memory";
+    if (pages > 0 && psize > 0) avail = (uint64_t)pages * (uint64_t)psize;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        (uint64_t)rl.rlim_cur < avail) {
+        avail = (uint64_t)rl.rlim_cur;
+        *why = "the address-space limit, ulimit -v";
+    }
+    if (getrlimit(RLIMIT_DATA, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        (uint64_t)rl.rlim_cur < avail) {
+        avail = (uint64_t)rl.rlim_cur;
+        *why = "the data-size limit, ulimit -d";
+    }
+    return avail;
 }
 
 void *os_alloc_large(size_t n) {

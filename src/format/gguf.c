@@ -266,7 +266,7 @@ static enum ember_status read_tensor_info(struct cursor *c, struct gguf_tensor *
     uint32_t type = 0;
     at = c->pos;
     if (take_u32(c, &type, "tensor type is cut off")) return c->err->status;
-    const struct quant_ops *q = quant_ops_for((int)type);
+    const struct quant_traits *q = quant_traits_for((int)type);
     if (!q) {
         const char *name = quant_type_name((int)type);
         if (!name) return corrupt_at(c, at, "unknown tensor type id");

@@ -9,34 +9,33 @@
  */
 #include "fuzz_common.h"
 
-#include "cpu_features.h"
+#include "engine.h"
 #include "gguf.h"
 #include "model.h"
 #include "tokenizer.h"
 
-static int model_init_done;
+static struct ember_backend *model_be;
 
 int FUZZ_INIT(int *argc, char ***argv) {
     (void)argc;
     (void)argv;
     struct ember_err err = {0};
-    if (cpu_dispatch_init(&err)) {
+    if (test_backend(&model_be, &err)) {
         fprintf(stderr, "fuzz_model: %s\n", err.msg);
         abort();
     }
-    model_init_done = 1;
     return 0;
 }
 
 int FUZZ_ENTRY(const uint8_t *data, size_t size) {
-    if (!model_init_done) FUZZ_INIT(NULL, NULL);
+    if (!model_be) FUZZ_INIT(NULL, NULL);
     const char *path = fuzz_file(data, size);
     struct gguf_file *f = NULL;
     struct ember_err err = {0};
     if (gguf_open(path, &f, &err)) return 0;
     struct model *m = NULL;
     struct tokenizer *t = NULL;
-    if (model_load(f, &m, &err) == EMBER_OK) {
+    if (test_load(f, model_be, &m, &err) == EMBER_OK) {
         const struct model_info *in = model_get_info(m);
         FUZZ_CHECK(in->n_layer >= 1 && in->n_embd >= 1 && in->n_head >= 1 &&
                        in->n_head_kv >= 1 && in->n_head % in->n_head_kv == 0 &&
@@ -44,13 +43,13 @@ int FUZZ_ENTRY(const uint8_t *data, size_t size) {
                    "accepted bad hyper-parameters");
         if (tokenizer_load(f, &t, &err) == EMBER_OK && tokenizer_n_vocab(t) == in->n_vocab) {
             struct model_ctx *c = NULL;
-            if (model_ctx_new(m, 4, 1, &c, &err) == EMBER_OK) {
+            if (test_ctx(m, 4, 1, &c, &err) == EMBER_OK) {
                 float *logits = malloc((size_t)in->n_vocab * 2 * sizeof *logits);
                 int32_t toks[2] = {0, in->n_vocab - 1};
                 FUZZ_CHECK(logits, "oom");
-                FUZZ_CHECK(model_eval(c, toks, 2, 0, true, logits, &err) == EMBER_OK,
+                FUZZ_CHECK(test_eval(c, toks, 2, 0, true, logits, &err) == EMBER_OK,
                            "eval failed: %s", err.msg);
-                FUZZ_CHECK(model_eval(c, toks, 1, 4, false, logits, &err) != EMBER_OK,
+                FUZZ_CHECK(test_eval(c, toks, 1, 4, false, logits, &err) != EMBER_OK,
                            "eval past the context accepted");
                 free(logits);
                 model_ctx_free(c);

@@ -1,0 +1,223 @@
+/*
+ * backend.h — the interface every compute backend implements (CPU now;
+ * Vulkan and CUDA in issue [7]), and the weight tensor they all read.
+ *
+ * A backend is a const struct of function pointers (ggml's shape): models/
+ * call only these slots, never a kernel, and ask supports() rather than
+ * naming a backend. Two objects carry state:
+ *   struct ember_backend  one instance: a device and its kernel choice,
+ *                         made by ember_backend_new() (registry.c) from the
+ *                         options tools/ hands down;
+ *   struct backend_ctx    one execution context of an instance: its threads
+ *                         (or stream) and scratch, one per model context.
+ * Both start with the ops pointer, so the inline helpers at the end can
+ * dispatch without knowing which backend it is.
+ *
+ * Nothing outside backends/ #ifdefs on a backend; registry.c holds the one
+ * list of those built in.
+ */
+#ifndef EMBER_BACKEND_H
+#define EMBER_BACKEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ember.h"
+#include "kv_cache.h"
+#include "options.h"
+
+/* ------------------------------------------------------------ tensors */
+
+/* The parts a weight may have: one for GGUF's block types (the rows);
+ * GPTQ (issue [6]) has qweight, scales, zeros and g_idx. */
+#define TENSOR_MAX_PARTS 4
+
+struct backend_buffer; /* memory a backend owns (host, device); opaque */
+
+/* A weight matrix: n_out rows of n_in values of `type`, as the weight
+ * source stores them (views into a mapping; never copied), plus whatever
+ * copy the backend made of it in prepare_weights. */
+struct tensor {
+    int type;                  /* enum ember_type */
+    int64_t n_in;              /* values per row (ne[0]) */
+    int64_t n_out;             /* rows (ne[1]) */
+    size_t row_bytes;          /* bytes of one row of part[0] */
+    int n_parts;
+    const void *part[TENSOR_MAX_PARTS]; /* part[0]: the rows */
+    /* Set by prepare_weights: the buffer holding the backend's own copy and
+     * that copy's address (CPU: the repacked rows), or NULL when the
+     * backend reads part[] where it is. */
+    struct backend_buffer *buf;
+    const void *prepared;
+};
+
+/* ---------------------------------------------------------------- ops */
+
+/* What supports() can be asked about: the forward-pass operations. */
+enum ember_op {
+    EMBER_OP_MATMUL,    /* type: the weight's */
+    EMBER_OP_GET_ROWS,  /* type: the table's */
+    EMBER_OP_RMSNORM,
+    EMBER_OP_ROPE,
+    EMBER_OP_ATTENTION,
+    EMBER_OP_SOFTMAX,
+    EMBER_OP_SILU_MUL,
+    EMBER_OP_ADD,
+    EMBER_OP_STORE_KV,
+    EMBER_OP_COUNT
+};
+
+struct rope_params {
+    int n_rot;            /* leading dims of each head that rotate */
+    bool neox;            /* pairs (i, i+n_rot/2) instead of (2i, 2i+1) */
+    float freq_base;
+    float freq_scale;     /* 1/linear factor */
+    float ext_factor;     /* YaRN ramp mix, 0 = off */
+    float attn_factor;    /* YaRN magnitude scale */
+    float beta_fast, beta_slow;
+    int n_ctx_orig;
+    const float *freq_factors; /* per pair divisor of theta (llama 3.1), or NULL */
+};
+
+/* Causal multi-head attention of a batch: row i, the query of position
+ * pos[i] in sequence seq[i], attends to positions 0..pos[i] of that
+ * sequence's cache (kv[seq[i]], one layer's view). Query head h reads KV
+ * head h / (n_head / n_head_kv) (grouped-query attention). */
+struct attn_args {
+    const float *q;             /* [n][n_head*head_dim] */
+    float *out;                 /* [n][n_head*head_dim] */
+    const struct kv_view *kv;   /* one per sequence id */
+    const int32_t *pos, *seq;   /* [n] */
+    int n, n_head, n_head_kv, head_dim;
+};
+
+/* What an execution context must hold room for. */
+struct backend_ctx_params {
+    int n_threads;
+    int max_rows;      /* rows per op call (the batch) */
+    int64_t max_width; /* widest matmul input row */
+    int n_head, max_pos; /* attention scores: n_head rows of max_pos */
+};
+
+struct ember_backend {
+    const struct ember_backend_ops *ops;
+};
+struct backend_ctx {
+    const struct ember_backend_ops *ops;
+    struct ember_backend *be;
+};
+struct backend_weights; /* what prepare_weights made; opaque */
+
+struct ember_backend_ops {
+    const char *name;                               /* "cpu" */
+    /* an instance for these options; EMBER_EINVAL/EUNSUPPORTED when it
+     * cannot run here (no such kernel set, no device) */
+    enum ember_status (*init)(const struct ember_options *o, struct ember_backend **out,
+                              struct ember_err *err);
+    void (*free)(struct ember_backend *be);
+    /* the device and its kernel choice, for reports ("avx2") */
+    const char *(*device)(const struct ember_backend *be);
+    /* whether op runs here on tensors of `type` (F32 for the float ops) */
+    bool (*supports)(const struct ember_backend *be, enum ember_op op, int type);
+
+    /* buffers: NULL on out of memory; upload/download copy bytes in/out */
+    struct backend_buffer *(*buffer_alloc)(struct ember_backend *be, size_t bytes);
+    void (*buffer_free)(struct backend_buffer *b);
+    void (*upload)(struct backend_buffer *b, size_t off, const void *src, size_t n);
+    void (*download)(const struct backend_buffer *b, size_t off, void *dst, size_t n);
+
+    /* Make the backend's own copy of the n weights where it has a better
+     * layout or memory (CPU: repack; GPU: upload), setting their buf and
+     * prepared; source_id names the weights for caches (a file path).
+     * Never fails a load for speed's sake: with no memory it leaves the
+     * tensors as they are. *out is freed by release_weights (NULL ok). */
+    enum ember_status (*prepare_weights)(struct ember_backend *be, const char *source_id,
+                                         struct tensor *const *ts, int n,
+                                         struct backend_weights **out, struct ember_err *err);
+    void (*release_weights)(struct backend_weights *w);
+    /* how prepare_weights got them, for -v ("repacked", "cache", "none") */
+    const char *(*weights_note)(const struct backend_weights *w);
+
+    /* execution contexts */
+    enum ember_status (*ctx_new)(struct ember_backend *be, const struct backend_ctx_params *p,
+                                 struct backend_ctx **out, struct ember_err *err);
+    void (*ctx_free)(struct backend_ctx *c);
+
+    /* the forward pass; every op works on n rows at once */
+    /* out[k] = w[k] x for k < n_mats (<= BACKEND_MATMUL_MAX), n input rows,
+     * as one job (q/k/v, gate/up): out[k] is [n][w[k]->n_out] */
+    void (*matmul)(struct backend_ctx *c, int n_mats, float *const out[],
+                   const struct tensor *const w[], const float *x, int n);
+    /* out[i] = row rows[i] of w, dequantized (embedding lookup) */
+    void (*get_rows)(struct backend_ctx *c, float *out, const struct tensor *w,
+                     const int32_t *rows, int n);
+    /* out[i] = x[i] / rms(x[i]) * w, n rows of width values */
+    void (*rmsnorm)(struct backend_ctx *c, float *out, const float *x, const float *w,
+                    int n, int width, float eps);
+    /* rotate the n_heads heads of each of n rows, row i at position pos[i] */
+    void (*rope)(struct backend_ctx *c, float *x, int n, int n_heads, int head_dim,
+                 const int32_t *pos, const struct rope_params *rp);
+    void (*attention)(struct backend_ctx *c, const struct attn_args *a);
+    void (*softmax)(struct backend_ctx *c, float *x, int n);          /* in place */
+    void (*silu_mul)(struct backend_ctx *c, float *g, const float *u, int n); /* g = silu(g) u */
+    /* x[i] += y[i] for n rows of width: y one row per x row, or (broadcast)
+     * the same row for all (a bias) */
+    void (*add)(struct backend_ctx *c, float *x, const float *y, int n, int width,
+                bool broadcast);
+    /* the n rows of k and v ([n][n_head_kv*head_dim]) into their
+     * sequences' caches (kv[seq[i]], one layer) at positions pos[i] */
+    void (*store_kv)(struct backend_ctx *c, const struct kv_view *kv, const float *k,
+                     const float *v, const int32_t *pos, const int32_t *seq, int n,
+                     int n_head_kv, int head_dim);
+};
+
+#define BACKEND_MATMUL_MAX 4
+
+/* An instance of the backend o->backend names ("cpu"; NULL: cpu), or
+ * EMBER_EUNSUPPORTED naming those built in. Free with ember_backend_free. */
+enum ember_status ember_backend_new(const struct ember_options *o, struct ember_backend **out,
+                                    struct ember_err *err);
+void ember_backend_free(struct ember_backend *be);
+/* The backends built into this binary, comma-separated. */
+const char *ember_backend_list(void);
+
+/* ------------------------------------------------- calls, for models/ */
+
+static inline void be_matmul(struct backend_ctx *c, float *out, const struct tensor *w,
+                             const float *x, int n) {
+    c->ops->matmul(c, 1, &out, &w, x, n);
+}
+static inline void be_matmul_many(struct backend_ctx *c, int n_mats, float *const out[],
+                                  const struct tensor *const w[], const float *x, int n) {
+    c->ops->matmul(c, n_mats, out, w, x, n);
+}
+static inline void be_get_rows(struct backend_ctx *c, float *out, const struct tensor *w,
+                               const int32_t *rows, int n) {
+    c->ops->get_rows(c, out, w, rows, n);
+}
+static inline void be_rmsnorm(struct backend_ctx *c, float *out, const float *x, const float *w,
+                              int n, int width, float eps) {
+    c->ops->rmsnorm(c, out, x, w, n, width, eps);
+}
+static inline void be_rope(struct backend_ctx *c, float *x, int n, int n_heads, int head_dim,
+                           const int32_t *pos, const struct rope_params *rp) {
+    c->ops->rope(c, x, n, n_heads, head_dim, pos, rp);
+}
+static inline void be_attention(struct backend_ctx *c, const struct attn_args *a) {
+    c->ops->attention(c, a);
+}
+static inline void be_silu_mul(struct backend_ctx *c, float *g, const float *u, int n) {
+    c->ops->silu_mul(c, g, u, n);
+}
+static inline void be_add(struct backend_ctx *c, float *x, const float *y, int n, int width,
+                          bool broadcast) {
+    c->ops->add(c, x, y, n, width, broadcast);
+}
+static inline void be_store_kv(struct backend_ctx *c, const struct kv_view *kv, const float *k,
+                               const float *v, const int32_t *pos, const int32_t *seq, int n,
+                               int n_head_kv, int head_dim) {
+    c->ops->store_kv(c, kv, k, v, pos, seq, n, n_head_kv, head_dim);
+}
+
+#endif

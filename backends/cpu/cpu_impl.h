@@ -1,0 +1,65 @@
+/*
+ * cpu_impl.h — private to the CPU backend: its instance and context
+ * structs, and the ops that cpu_backend.c puts in its ops table (ops.c:
+ * the forward-pass ops; repack.c: prepare_weights).
+ */
+#ifndef EMBER_CPU_IMPL_H
+#define EMBER_CPU_IMPL_H
+
+#include "backend.h"
+#include "cpu_kernels.h"
+#include "threadpool.h"
+
+struct cpu_backend {
+    struct ember_backend base;
+    const struct cpu_kernels *k; /* this instance's kernel set */
+    bool no_repack;
+    char *cache_dir;             /* repack cache folder or NULL */
+    uint64_t cache_cap;
+};
+
+struct cpu_ctx {
+    struct backend_ctx base;
+    const struct cpu_kernels *k;
+    struct threadpool *pool;
+    void *vec;          /* activations converted for the dot: max_rows rows */
+    size_t vec_cap;
+    int max_rows;
+    float *scores;      /* attention scratch: [n_head][max_pos] */
+    int max_pos;
+};
+
+struct backend_buffer {
+    void *data;
+    size_t bytes;
+};
+
+static inline struct cpu_ctx *cpu_ctx_of(struct backend_ctx *c) { return (struct cpu_ctx *)c; }
+
+/* ops.c */
+enum ember_status cpu_ctx_new(struct ember_backend *be, const struct backend_ctx_params *p,
+                              struct backend_ctx **out, struct ember_err *err);
+void cpu_ctx_free(struct backend_ctx *c);
+void cpu_matmul(struct backend_ctx *c, int n_mats, float *const out[],
+                const struct tensor *const w[], const float *x, int n);
+void cpu_get_rows(struct backend_ctx *c, float *out, const struct tensor *w, const int32_t *rows,
+                  int n);
+void cpu_rmsnorm(struct backend_ctx *c, float *out, const float *x, const float *w, int n,
+                 int width, float eps);
+void cpu_rope(struct backend_ctx *c, float *x, int n, int n_heads, int head_dim,
+              const int32_t *pos, const struct rope_params *rp);
+void cpu_attention(struct backend_ctx *c, const struct attn_args *a);
+void cpu_softmax(struct backend_ctx *c, float *x, int n);
+void cpu_silu_mul(struct backend_ctx *c, float *g, const float *u, int n);
+void cpu_add(struct backend_ctx *c, float *x, const float *y, int n, int width, bool broadcast);
+void cpu_store_kv(struct backend_ctx *c, const struct kv_view *kv, const float *k, const float *v,
+                  const int32_t *pos, const int32_t *seq, int n, int n_head_kv, int head_dim);
+
+/* repack.c */
+enum ember_status cpu_prepare_weights(struct ember_backend *be, const char *source_id,
+                                      struct tensor *const *ts, int n,
+                                      struct backend_weights **out, struct ember_err *err);
+void cpu_release_weights(struct backend_weights *w);
+const char *cpu_weights_note(const struct backend_weights *w);
+
+#endif

@@ -1,0 +1,76 @@
+/*
+ * cpu_kernels.h — the CPU backend's kernel table: for one instruction set,
+ * every type's kernels and the float vector kernels, built once and const
+ * afterwards.
+ *
+ * quant/ holds one const traits table with the scalar references. For each
+ * set this CPU can run, cpu_kernels_for() copies those references into a
+ * table of its own, then lets the set's installer (x86/install_*.c,
+ * arm/install_arm.c) override the slots it does better — BLIS's way: the
+ * reference registered first, overridden per CPU. After that the table is
+ * never written again; a backend instance keeps a pointer to the one for
+ * its set, so two instances with different sets can run side by side.
+ */
+#ifndef EMBER_CPU_KERNELS_H
+#define EMBER_CPU_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cpu_features.h"
+#include "quant.h"
+#include "vec.h"
+
+/* Rows per group of the interleaved (repacked) layouts of pack_x8.h. */
+#define PACK_ROWS 8
+
+/* The kernels of one type. The first slots mirror quant_traits (a type
+ * without a faster kernel keeps the reference); the rest are optional. */
+struct type_kernels {
+    enum ember_type vec_type; /* the activation format `dot` expects */
+    void (*dequant)(const void *src, float *dst, int64_t n);
+    void (*quantize)(const float *src, void *dst, int64_t n); /* NULL: none */
+    float (*dot)(const void *w, const void *x, int64_t n);     /* NULL: not a weight type */
+    /* Optional tiled product for batches: for r < n_rows and c < n_cols,
+     * out[c * out_stride + r] = dot(w + r * w_stride, x + c * x_stride, n).
+     * NULL: callers loop over dot. A kernel may assume n_rows, n_cols > 0. */
+    void (*mul_mat)(int64_t n, const void *w, size_t w_stride, int n_rows,
+                    const void *x, size_t x_stride, int n_cols, float *out,
+                    size_t out_stride);
+    /* Optional interleaved copy of a weight matrix that the set reads
+     * faster than the file's row-by-row layout (NULL: none). Rows go in
+     * groups of PACK_ROWS, the last one padded by repeating its last row;
+     * pack_bytes(n_rows, n) is the size of n_rows rows, so a band starting
+     * at row r0 (a multiple of PACK_ROWS) starts r0 / PACK_ROWS *
+     * pack_bytes(PACK_ROWS, n) bytes in. mul_mat_packed is mul_mat reading
+     * such a band. */
+    size_t (*pack_bytes)(int64_t n_rows, int64_t n);
+    void (*pack)(int64_t n, const void *w, size_t w_stride, int64_t n_rows, void *dst);
+    void (*mul_mat_packed)(int64_t n, const void *wp, int n_rows, const void *x,
+                           size_t x_stride, int n_cols, float *out, size_t out_stride);
+};
+
+struct cpu_kernels {
+    enum cpu_isa isa;
+    struct type_kernels type[EMBER_TYPE_COUNT]; /* dequant NULL: unsupported type */
+    struct vec_kernels vec;
+};
+
+/* The table of a set this CPU and build can run, else NULL. Built on first
+ * use (thread-safe), then const for the life of the process: no free. */
+const struct cpu_kernels *cpu_kernels_for(enum cpu_isa isa);
+
+/* The kernels of one type in a table, or NULL for a type ember does not
+ * implement. */
+static inline const struct type_kernels *cpu_type_kernels(const struct cpu_kernels *k, int type) {
+    return type >= 0 && type < EMBER_TYPE_COUNT && k->type[type].dequant ? &k->type[type] : NULL;
+}
+
+/* The installers, one per set (x86/install_x86.c, arm/install_arm.c): each
+ * overrides slots of a table that holds the references. Built only for
+ * their target. */
+void cpu_install_avx2(struct type_kernels *t);
+void cpu_install_avx512(struct type_kernels *t);
+void cpu_install_neon(struct type_kernels *t);
+
+#endif

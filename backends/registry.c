@@ -1,0 +1,31 @@
+/*
+ * registry.c — the backends built into this binary, by name. The one place
+ * outside a backend's own folder that knows which exist: issue [7] adds
+ * Vulkan and CUDA here behind `#if EMBER_VULKAN` / `#if EMBER_CUDA`.
+ */
+#include <string.h>
+
+#include "backend.h"
+
+extern const struct ember_backend_ops cpu_backend_ops;
+
+static const struct ember_backend_ops *const backends[] = {
+    &cpu_backend_ops,
+};
+#define N_BACKENDS (sizeof backends / sizeof backends[0])
+
+const char *ember_backend_list(void) { return "cpu"; }
+
+enum ember_status ember_backend_new(const struct ember_options *o, struct ember_backend **out,
+                                    struct ember_err *err) {
+    *out = NULL;
+    const char *name = o->backend ? o->backend : "cpu";
+    for (size_t i = 0; i < N_BACKENDS; i++)
+        if (!strcmp(name, backends[i]->name)) return backends[i]->init(o, out, err);
+    return ember_fail(err, EMBER_EUNSUPPORTED, "unknown backend '%s' (built in: %s)", name,
+                      ember_backend_list());
+}
+
+void ember_backend_free(struct ember_backend *be) {
+    if (be) be->ops->free(be);
+}

@@ -1,0 +1,56 @@
+/*
+ * bind.c — weights by name from a weight source into an architecture's
+ * structs, each checked against the shape the hyper-parameters imply and
+ * against what the backend can run.
+ */
+#include <string.h>
+
+#include "arch.h"
+#include "quant.h"
+
+enum ember_status model_bind_matrix(const struct model *m, const struct weight_source *src,
+                                    const char *name, int64_t n_in, int64_t n_out, bool optional,
+                                    struct tensor *t, struct ember_err *err) {
+    struct weight_desc d;
+    memset(t, 0, sizeof *t);
+    if (!src->ops->find(src->impl, name, &d)) {
+        if (optional) return EMBER_OK;
+        return ember_fail(err, EMBER_ECORRUPT, "model is missing tensor '%s'", name);
+    }
+    if (d.n_dims > 2 || d.ne[0] != n_in || d.ne[1] != n_out)
+        return ember_fail(err, EMBER_ECORRUPT,
+                          "tensor '%s' has shape [%lld, %lld], expected [%lld, %lld]",
+                          name, (long long)d.ne[0], (long long)d.ne[1],
+                          (long long)n_in, (long long)n_out);
+    if (!m->be->ops->supports(m->be, EMBER_OP_MATMUL, d.type))
+        return ember_fail(err, EMBER_EUNSUPPORTED,
+                          "tensor '%s' has type %s, which is not a weight type", name,
+                          quant_type_name(d.type));
+    t->type = d.type;
+    t->n_in = n_in;
+    t->n_out = n_out;
+    t->row_bytes = quant_row_bytes(d.type, n_in);
+    t->n_parts = 1;
+    t->part[0] = d.data;
+    return EMBER_OK;
+}
+
+enum ember_status model_bind_vector(const struct weight_source *src, const char *name, int64_t n,
+                                    bool optional, const float **v, struct ember_err *err) {
+    struct weight_desc d;
+    *v = NULL;
+    if (!src->ops->find(src->impl, name, &d)) {
+        if (optional) return EMBER_OK;
+        return ember_fail(err, EMBER_ECORRUPT, "model is missing tensor '%s'", name);
+    }
+    if (d.n_dims != 1 || d.ne[0] != n)
+        return ember_fail(err, EMBER_ECORRUPT, "tensor '%s' has %lld values, expected %lld",
+                          name, (long long)d.n_elems, (long long)n);
+    if (d.type != EMBER_TYPE_F32)
+        return ember_fail(err, EMBER_EUNSUPPORTED, "tensor '%s' has type %s, expected F32",
+                          name, quant_type_name(d.type));
+    *v = d.data; /* the data section is aligned to at least 4 bytes... */
+    if ((uintptr_t)*v % sizeof(float))
+        return ember_fail(err, EMBER_ECORRUPT, "tensor '%s' is not 4-byte aligned", name);
+    return EMBER_OK;
+}

@@ -1,0 +1,29 @@
+/*
+ * tool_options.h — the engine options of every tool (struct ember_options,
+ * src/core/options.h): read from the environment and from the flags the
+ * tools share. tools/ is the only floor that reads the environment.
+ */
+#ifndef EMBER_TOOL_OPTIONS_H
+#define EMBER_TOOL_OPTIONS_H
+
+#include "options.h" /* src/core: struct ember_options */
+
+/* The defaults, then the EMBER_* variables:
+ *   EMBER_ISA=SET          the CPU kernel set (scalar, avx2, avx512, neon)
+ *   EMBER_REPACK=0         keep weights in the file's layout
+ *   EMBER_REPACK_CACHE=0   no repack cache
+ *   EMBER_CACHE_DIR=DIR    the repack cache folder (else $XDG_CACHE_HOME/ember,
+ *                          else $HOME/.cache/ember) */
+void tool_options_init(struct ember_options *o);
+
+/* When argv[*i] is one of the shared flags below, apply it (advancing *i
+ * past its value) and return 1; 0 when it is not one; EXIT_USAGE after
+ * printing one line when its value is missing. */
+int tool_options_flag(int argc, char **argv, int *i, struct ember_options *o);
+
+#define TOOL_OPTIONS_HELP                                                              \
+    "  --cpu-isa SET           CPU kernel set: scalar, avx2, avx512, neon (best)\n"    \
+    "  --cache-dir DIR         repack cache folder (~/.cache/ember)\n"                 \
+    "  --no-pack-cache         do not read or write the repack cache\n"
+
+#endif
