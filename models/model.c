@@ -291,7 +291,7 @@ static void pack_weights(struct model *m, const char *model_path, const char *ca
     m->packed = buf;
     m->packed_bytes = total;
     m->pack_source = !cache_dir ? "repacked"
-                     : pack_cache_write(cache_dir, model_path, isa, buf, total)
+                     : pack_cache_write(cache_dir, model_path, isa, buf, total, PACK_CACHE_DEFAULT_CAP)
                          ? "repacked, cache written"
                          : "repacked, cache not writable";
 done:
