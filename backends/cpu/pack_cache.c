@@ -1,5 +1,7 @@
 /*
- * pack_cache.c — the repack cache file (pack_cache.h).
+ * pack_cache.c — the repack cache file (pack_cache.h): where it lives, its
+ * name and header, reading and writing it, and keeping the folder under
+ * its size cap (least recently used first).
  */
 #include "pack_cache.h"
 
@@ -18,19 +20,6 @@ struct head {
     char isa[24];
 };
 _Static_assert(sizeof(struct head) <= HEAD_BYTES, "pack cache header");
-
-const char *pack_cache_dir(void) {
-    static char buf[PATH_MAX];
-    const char *off = getenv("EMBER_REPACK_CACHE");
-    if (off && !strcmp(off, "0")) return NULL;
-    const char *d = getenv("EMBER_CACHE_DIR");
-    if (d && *d) return d;
-    const char *x = getenv("XDG_CACHE_HOME"), *h = getenv("HOME");
-    int n = x && *x ? snprintf(buf, sizeof buf, "%s/ember", x)
-          : h && *h ? snprintf(buf, sizeof buf, "%s/.cache/ember", h)
-                    : -1;
-    return n > 0 && n < (int)sizeof buf ? buf : NULL;
-}
 
 /* The header this ember would write for the model now; false when the
  * model file cannot be identified. */
@@ -68,20 +57,74 @@ const void *pack_cache_open(const char *dir, const char *model_path, const char 
     if (!cache_path(dir, model_path, isa, path, sizeof path) ||
         !expected_head(model_path, isa, total, &want) || os_map_file(path, map, &ignored))
         return NULL;
-    if (map->size == HEAD_BYTES + (uint64_t)total && !memcmp(map->data, &want, sizeof want))
+    if (map->size == HEAD_BYTES + (uint64_t)total && !memcmp(map->data, &want, sizeof want)) {
+        /* the LRU order is the mtime order; failing to touch only makes
+         * this file look older than it is */
+        os_touch(path);
         return map->data + HEAD_BYTES;
+    }
     os_unmap(map);
     return NULL;
 }
 
+/* Whether name is one cache_path makes: repack-<16 lowercase hex>.bin.
+ * Exact on purpose: eviction removes only what this code wrote, and a
+ * write in progress ("<name>.tmp.<pid>", os_write_file_atomic) does not
+ * end in ".bin", so another ember's temporary is never touched. */
+static bool is_cache_name(const char *s) {
+    if (strncmp(s, "repack-", 7)) return false;
+    for (int i = 7; i < 7 + 16; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) return false;
+    return !strcmp(s + 7 + 16, ".bin");
+}
+
+/* Oldest first; names break ties so the order does not depend on readdir. */
+static int by_mtime(const void *a, const void *b) {
+    const struct os_dir_file *x = a, *y = b;
+    if (x->mtime_ns != y->mtime_ns) return x->mtime_ns < y->mtime_ns ? -1 : 1;
+    return strcmp(x->name, y->name);
+}
+
+/* Remove dir's cache files, least recently used first, until they sum to
+ * at most cap. keep (a name in dir, or NULL) is the file just written: it
+ * is never removed and counts keep_bytes as the most recent, whatever its
+ * mtime says (a clock step back must not evict it). Best effort: an unlink
+ * that fails leaves that file counted and moves on to the next one. */
+static void evict(const char *dir, const char *keep, uint64_t keep_bytes, uint64_t cap) {
+    size_t n;
+    struct os_dir_file *fs = os_list_files(dir, is_cache_name, &n);
+    uint64_t sum = keep_bytes;
+    for (size_t i = 0; i < n; i++)
+        if (!keep || strcmp(fs[i].name, keep)) sum += fs[i].size;
+    if (sum > cap) qsort(fs, n, sizeof *fs, by_mtime);
+    for (size_t i = 0; i < n && sum > cap; i++) {
+        char path[PATH_MAX];
+        if (keep && !strcmp(fs[i].name, keep)) continue;
+        int len = snprintf(path, sizeof path, "%s/%s", dir, fs[i].name);
+        if (len > 0 && (size_t)len < sizeof path && os_remove_file(path)) sum -= fs[i].size;
+    }
+    free(fs);
+}
+
 bool pack_cache_write(const char *dir, const char *model_path, const char *isa, const void *data,
-                      size_t total) {
+                      size_t total, uint64_t cap_bytes) {
     char path[PATH_MAX];
     uint8_t head[HEAD_BYTES] = {0};
     struct head h;
     if (!cache_path(dir, model_path, isa, path, sizeof path) ||
-        !expected_head(model_path, isa, total, &h) || !os_mkdirs(dir))
+        !expected_head(model_path, isa, total, &h))
         return false;
+    if (total > cap_bytes || cap_bytes - total < HEAD_BYTES) {
+        /* Too big to keep: refused before writing rather than written and
+         * removed (the same end, without the disk traffic). An older file
+         * under this name is stale (the caller missed it) and goes too. */
+        os_remove_file(path);
+        evict(dir, NULL, 0, cap_bytes);
+        return false;
+    }
+    if (!os_mkdirs(dir)) return false;
     memcpy(head, &h, sizeof h);
-    return os_write_file_atomic(path, head, sizeof head, data, total);
+    if (!os_write_file_atomic(path, head, sizeof head, data, total)) return false;
+    evict(dir, strrchr(path, '/') + 1, HEAD_BYTES + (uint64_t)total, cap_bytes);
+    return true;
 }

@@ -98,7 +98,8 @@ static void pack_into(const struct cpu_backend *b, const char *source_id, struct
     place_packed(b->k, ts, n, &w->buf);
     repack(b->k, ts, n, first);
     w->note = !b->cache_dir || !source_id ? "repacked"
-              : pack_cache_write(b->cache_dir, source_id, isa, data, total)
+              : pack_cache_write(b->cache_dir, source_id, isa, data, total,
+                                 b->cache_cap ? b->cache_cap : PACK_CACHE_DEFAULT_CAP)
                   ? "repacked, cache written"
                   : "repacked, cache not writable";
 }

@@ -65,10 +65,33 @@ char *os_realpath(const char *path);
 /* Create dir and its missing parents (mode 0700); false on failure. */
 bool os_mkdirs(const char *dir);
 /* Write head then data as the file path, atomically: into a temporary file
- * beside it, flushed to disk, then renamed over path, so a reader sees the
- * old file or the whole new one, never a part. false (and no temporary
- * left) on any failure, e.g. a full disk. */
+ * beside it, "<path>.tmp.<pid>", flushed to disk, then renamed over path,
+ * so a reader sees the old file or the whole new one, never a part. false
+ * (and no temporary left) on any failure, e.g. a full disk. Cleaners of a
+ * folder (pack_cache.c's eviction) rely on that name to leave another
+ * process's write in progress alone: keep it path plus a suffix. */
 bool os_write_file_atomic(const char *path, const void *head, size_t head_len,
                           const void *data, size_t len);
+
+/* Directory housekeeping, for caches that must stay under a size cap. */
+struct os_dir_file {
+    char name[256]; /* NAME_MAX (255) + 1: any name readdir returns */
+    uint64_t size, mtime_ns;
+};
+/* The regular files directly inside dir whose name want() accepts, with
+ * their size and mtime, in no particular order. Symbolic links (never
+ * followed), subdirectories and other kinds are left out. Returns a
+ * malloc'ed array the caller free()s, count in *n; NULL with *n = 0 when
+ * dir cannot be read, nothing matched or memory ran out. Work: one readdir
+ * pass, and one lstat per accepted name. */
+struct os_dir_file *os_list_files(const char *dir, bool (*want)(const char *name), size_t *n);
+/* Remove path (a link itself, never its target; never a directory). true
+ * when path is gone afterwards, also when another process removed it
+ * first. */
+bool os_remove_file(const char *path);
+/* Set path's modification (and access) time to now, so an mtime order is a
+ * use order (atime alone is unreliable under relatime/noatime); false when
+ * it cannot (missing, not ours and not writable). */
+bool os_touch(const char *path);
 
 #endif

@@ -1,9 +1,12 @@
 /*
  * os_posix.c — POSIX implementation of os.h: read-only mmap of model files
- * (with a SIGBUS guard over the mappings) and a monotonic clock.
+ * (with a SIGBUS guard over the mappings), a monotonic clock, large
+ * allocations, file identity, atomic file writes and the directory
+ * housekeeping a size-capped cache needs (list, remove, touch).
  */
 #include "os.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -221,3 +224,47 @@ bool os_write_file_atomic(const char *path, const void *head, size_t head_len,
     unlink(tmp);
     return false;
 }
+
+struct os_dir_file *os_list_files(const char *dir, bool (*want)(const char *name), size_t *n) {
+    *n = 0;
+    DIR *d = opendir(dir);
+    if (!d) return NULL;
+    struct os_dir_file *fs = NULL;
+    size_t len = 0, cap = 0;
+    bool ok = true;
+    for (struct dirent *e; ok && (e = readdir(d));) {
+        struct stat st;
+        /* lstat: a link is judged as a link (and dropped), never by what
+         * it points to. */
+        if (!want(e->d_name) || strlen(e->d_name) >= sizeof fs->name ||
+            fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
+            continue; /* also a file removed since readdir saw it */
+        if (len == cap) {
+            size_t c = cap ? 2 * cap : 16;
+            struct os_dir_file *g = realloc(fs, c * sizeof *g);
+            if (!g) {
+                ok = false;
+                break;
+            }
+            fs = g;
+            cap = c;
+        }
+        struct os_dir_file *f = &fs[len++];
+        memcpy(f->name, e->d_name, strlen(e->d_name) + 1);
+        struct os_file_id id;
+        file_id_of(&st, &id);
+        f->size = id.size;
+        f->mtime_ns = id.mtime_ns;
+    }
+    closedir(d);
+    if (!ok || !len) {
+        free(fs);
+        return NULL;
+    }
+    *n = len;
+    return fs;
+}
+
+bool os_remove_file(const char *path) { return unlink(path) == 0 || errno == ENOENT; }
+
+bool os_touch(const char *path) { return utimensat(AT_FDCWD, path, NULL, 0) == 0; }
