@@ -112,12 +112,14 @@ sanitize:
 	if ls $(SAN_BUILD)/reports/report* >/dev/null 2>&1; then \
 	  echo "sanitizer reports:"; head -n 40 $(SAN_BUILD)/reports/report*; exit 1; fi; exit $$rc
 
-# make lint: -Wall -Wextra -Werror with gcc and clang, then cppcheck and
+# make lint: the floors (scripts/check-layout.sh: includes run downward,
+# getenv only in tools/), -Wall -Wextra -Werror with gcc and clang, then cppcheck and
 # clang-tidy (checks and suppressions, each with its reason, in .clang-tidy
 # and tests/lint/cppcheck.supp). About 10 minutes on 2 cores, mostly tidy.
 LINT_SRCS := $(SRCS) $(TEST_SRCS) $(wildcard tests/fuzz/*.c tests/hostile/*.c)
 LINT_INC  := $(INC) -Itests
 lint:
+	bash scripts/check-layout.sh
 	$(MAKE) -j$(JOBS) CC=gcc BUILD=build-lint-gcc BIN=build-lint-gcc/ember EXTRA_CFLAGS=-Werror build-lint-gcc/ember tests
 	$(MAKE) -j$(JOBS) CC=clang BUILD=build-lint-clang BIN=build-lint-clang/ember EXTRA_CFLAGS=-Werror build-lint-clang/ember tests
 	cppcheck --quiet --error-exitcode=1 --std=c11 -D_GNU_SOURCE -D__x86_64__ \

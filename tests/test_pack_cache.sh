@@ -79,3 +79,16 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 left=$(find "$T" -name '*.tmp.*' | wc -l)
 [ "$left" -eq 0 ] && ok "no temporary files left behind" || bad "$left temporary files left"
+
+# the flags (tools/tool_options.c) override the environment
+flags() { # FLAGS...: the -v line's value of a greedy run with EMBER_CACHE_DIR=$C
+    EMBER_CACHE_DIR="$C" $E run -m "$T/m8.gguf" -p "Once upon a time" -n 8 --temp 0 -v "$@" \
+        2>&1 >/dev/null | sed -n 's/.*repacked weights: //p'
+}
+[ "$(flags --no-pack-cache)" = "repacked" ] && ok "--no-pack-cache: repacked in memory though EMBER_CACHE_DIR is set" || bad "--no-pack-cache: '$(flags --no-pack-cache)'"
+[ "$(flags --cache-dir "$T/other")" = "repacked, cache written" ] && [ "$(find "$T/other" -type f | wc -l)" -eq 1 ] &&
+    ok "--cache-dir DIR: the cache goes there, not to EMBER_CACHE_DIR" || bad "--cache-dir: $(find "$T/other" -type f 2>/dev/null | wc -l) files"
+[ "$(flags --cpu-isa scalar)" = "none" ] && ok "--cpu-isa scalar: the reference kernels, nothing to repack" || bad "--cpu-isa scalar: '$(flags --cpu-isa scalar)'"
+$E run -m "$T/m8.gguf" -p x -n 1 --cpu-isa bogus >/dev/null 2>"$T/err"; rc=$?
+[ "$rc" -eq 2 ] && [ "$(wc -l <"$T/err")" -eq 1 ] && grep -q "expects one of scalar" "$T/err" &&
+    ok "--cpu-isa bogus: one-line usage error, exit 2" || bad "--cpu-isa bogus: rc $rc, $(cat "$T/err")"

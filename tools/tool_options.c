@@ -5,11 +5,13 @@
 #include "tool_options.h"
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "args.h"
+#include "cpu_features.h"
 
 /* $EMBER_CACHE_DIR, else $XDG_CACHE_HOME/ember, else $HOME/.cache/ember;
  * NULL (no cache) when EMBER_REPACK_CACHE=0 or none of them is set. */
@@ -36,6 +38,13 @@ void tool_options_init(struct ember_options *o) {
     o->cache_dir = cache_dir_from_env();
 }
 
+/* A set's name (whether this CPU runs it is the backend's to say). */
+static bool known_isa(const char *name) {
+    for (int i = 0; i < CPU_ISA_COUNT; i++)
+        if (!strcmp(name, cpu_isa_name((enum cpu_isa)i))) return true;
+    return false;
+}
+
 int tool_options_flag(int argc, char **argv, int *i, struct ember_options *o) {
     const char *a = argv[*i];
     if (!strcmp(a, "--no-pack-cache")) {
@@ -48,6 +57,10 @@ int tool_options_flag(int argc, char **argv, int *i, struct ember_options *o) {
     if (!dst) return 0;
     const char *v = args_value(argc, argv, i);
     if (!v) return EXIT_USAGE;
+    if (dst == &o->cpu_isa && !known_isa(v)) {
+        cli_error("%s expects one of scalar, avx2, avx512, neon, got '%s'", a, v);
+        return EXIT_USAGE;
+    }
     *dst = v;
     return 1;
 }
