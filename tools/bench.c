@@ -28,7 +28,7 @@
 #include <unistd.h>
 
 #include "args.h"
-#include "cli.h"
+#include "tools.h"
 #include "gguf.h"
 #include "loader.h"
 #include "model.h"

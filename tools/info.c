@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "args.h"
-#include "cli.h"
+#include "tools.h"
 #include "cpu_features.h"
 #include "gguf.h"
 #include "loader.h"

@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "args.h"
-#include "cli.h"
 #include "os.h"
 #include "tools.h"
 

@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "args.h"
-#include "cli.h"
+#include "tools.h"
 #include "loader.h"
 #include "tool_options.h"
 

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "args.h"
-#include "cli.h"
+#include "tools.h"
 #include "loader.h"
 #include "os.h"
 #include "run_opts.h"

@@ -12,7 +12,6 @@
 #include <string.h>
 
 #include "args.h"
-#include "cli.h"
 #include "gguf.h"
 #include "tokenizer.h"
 #include "tools.h"
