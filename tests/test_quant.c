@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "rng.h"
 #include "quant.h"
 #include "quant_impl.h"
 
@@ -32,22 +33,6 @@
 #define MAX_VALUES (64 * 256)
 
 /* ------------------------------------------------------------------ utils */
-
-static uint64_t rng_state;
-
-static uint64_t rng_next(void) { /* splitmix64 */
-    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-static double rng_uniform(void) { return (double)(rng_next() >> 11) * 0x1p-53; }
-
-static float rng_gauss(void) {
-    double u = rng_uniform(), v = rng_uniform();
-    return (float)(sqrt(-2.0 * log(u + 1e-300)) * cos(6.283185307179586 * v));
-}
 
 static uint32_t fbits(float f) {
     uint32_t u;

@@ -36,6 +36,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "rng.h"
 #include "cpu_isa.h"
 #include "cpu_kernels.h"
 #include "quant.h"
@@ -47,22 +48,6 @@
 #define ROW_CAP (MAX_N * 4 + 64)
 
 /* ------------------------------------------------------------------ utils */
-
-static uint64_t rng_state = 0x5eed;
-
-static uint64_t rng_next(void) { /* splitmix64 */
-    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-static double rng_uniform(void) { return (double)(rng_next() >> 11) * 0x1p-53; }
-
-static float rng_gauss(void) {
-    double u = rng_uniform(), v = rng_uniform();
-    return (float)(sqrt(-2.0 * log(u + 1e-300)) * cos(6.283185307179586 * v));
-}
 
 static float from_bits(uint32_t u) {
     float f;
@@ -421,6 +406,7 @@ static void check_set(const struct cpu_isa_entry *e) {
 }
 
 int main(void) {
+    rng_state = 0x5eed;
     snapshot_reference();
     printf("# scalar is the reference itself: nothing to compare\n");
     for (int i = 0; i < cpu_isa_table_len; i++) {
