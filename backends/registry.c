@@ -3,6 +3,7 @@
  * outside a backend's own folder that knows which exist: issue [7] adds
  * Vulkan and CUDA here behind `#if EMBER_VULKAN` / `#if EMBER_CUDA`.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "backend.h"
@@ -14,7 +15,14 @@ static const struct ember_backend_ops *const backends[] = {
 };
 #define N_BACKENDS (sizeof backends / sizeof backends[0])
 
-const char *ember_backend_list(void) { return "cpu"; }
+const char *ember_backend_list(void) {
+    static char list[128];
+    if (!list[0])
+        for (size_t i = 0; i < N_BACKENDS; i++)
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "",
+                     backends[i]->name);
+    return list;
+}
 
 enum ember_status ember_backend_new(const struct ember_options *o, struct ember_backend **out,
                                     struct ember_err *err) {

@@ -51,7 +51,10 @@ static void check_refusals(struct model_ctx *c, int nv) {
     struct ember_err err = {0};
     struct batch b;
     float *out = malloc(4 * (size_t)nv * sizeof *out);
-    if (!batch_init(&b, 4) || !out) return;
+    if (!batch_init(&b, 4) || !out) {
+        free(out);
+        return;
+    }
     int len0 = model_seq_len(c, 0), len1 = model_seq_len(c, 1);
     struct { int32_t pos[2], seq[2]; int n; const char *what; } bad[] = {
         {{len0, 0}, {2, 0}, 1, "sequence id 2 of a 2-sequence context"},
@@ -86,18 +89,21 @@ int main(void) {
           "load %s %s", MODEL, err.msg);
     if (!m) return CHECK_DONE();
     size_t nv = (size_t)model_get_info(m)->n_vocab;
-    float *la = malloc((NA + 1) * nv * sizeof *la), *lb = malloc((NB + 1) * nv * sizeof *lb);
-    float *mixed = malloc((NA + NB) * nv * sizeof *mixed), *step = malloc(nv * sizeof *step);
+    /* zeroed: compared even where a decode failed (and said so) */
+    float *la = calloc((NA + 1) * nv, sizeof *la), *lb = calloc((NB + 1) * nv, sizeof *lb);
+    float *mixed = calloc((NA + NB) * nv, sizeof *mixed), *step = calloc(nv, sizeof *step);
     int32_t b_more[NB + 1];
     memcpy(b_more, seq_b, sizeof seq_b);
     b_more[NB] = 99;
+    struct model_ctx *c = NULL;
+    struct batch b;
+    bool have_batch = batch_init(&b, NA + NB);
+    if (!have_batch || !la || !lb || !mixed || !step) goto done;
     alone(m, seq_a, NA, la);
     alone(m, b_more, NB + 1, lb);
 
     /* a0 b0 a1 b1 ...: one batch, two sequences, n_batch 4 (four passes) */
-    struct model_ctx *c = new_ctx(m, 2);
-    struct batch b;
-    if (!c || !batch_init(&b, NA + NB)) return CHECK_DONE();
+    if (!(c = new_ctx(m, 2))) goto done;
     for (int i = 0; i < NA || i < NB; i++) {
         if (i < NA) batch_add(&b, seq_a[i], i, 0, true);
         if (i < NB) batch_add(&b, seq_b[i], i, 1, true);
@@ -129,6 +135,7 @@ int main(void) {
     CHECK(dr <= TOL && model_seq_len(c, 0) == NA,
           "sequence 0 decoded again from position 0 repeats its logits (max abs diff %.2e)", dr);
 
+done:
     batch_free(&b);
     model_ctx_free(c);
     free(la);

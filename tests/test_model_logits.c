@@ -34,7 +34,7 @@ int main(void) {
     int nv = model_get_info(m)->n_vocab;
     CHECK(test_ctx(m, 64, 2, &c, &err) == EMBER_OK, "context %s", err.msg);
     double *ids = malloc(64 * sizeof *ids), *want = malloc(64 * (size_t)nv * sizeof *want);
-    float *got = malloc(64 * (size_t)nv * sizeof *got);
+    float *got = calloc(64 * (size_t)nv, sizeof *got); /* read even where an eval failed */
     const char *p = json;
     for (int prompt = 0; prompt < 2; prompt++) {
         int n = json_numbers_after(&p, "\"ids\"", ids, 64);
