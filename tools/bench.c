@@ -8,9 +8,9 @@
  * For every model x thread count x test it runs one warm-up and then r timed
  * repetitions, and reports the mean tokens per second and its sample standard
  * deviation over the repetitions (llama-bench's avg_ts and stddev_ts):
- *   ppN  one model_eval() call of N tokens from position 0 (batched prefill);
+ *   ppN  one model_decode() batch of N tokens from position 0 (batched prefill);
  *        the first token is BOS when the file names one, the rest are random.
- *   tgN  N calls of one token each, from an empty context (llama-bench's
+ *   tgN  N one-token batches, from an empty context (llama-bench's
  *        test_gen starts at position 0 too), each asking for the logits.
  * As in llama-bench, the pp warm-up is a whole prompt and the tg warm-up is a
  * single token: enough to fault the mapping in and start the thread pool.

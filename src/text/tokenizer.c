@@ -1076,6 +1076,32 @@ static bool spm_try_add(const struct tokenizer *t, struct scratch *s,
     return heap_push(s, &b);
 }
 
+/* s->buf[0..n) as a list of symbols, one per UTF-8 character (a cut-off
+ * sequence at the end is one symbol), linked in order: the start of both
+ * SentencePiece's and BPE's merging. Returns the count, -1 on out of
+ * memory. */
+static int64_t split_symbols(struct scratch *s, size_t n) {
+    if (!reserve(&s->sym, &s->sym_cap, n, sizeof *s->sym)) return -1;
+    int64_t ns = 0;
+    for (size_t off = 0; off < n; ns++) {
+        size_t cl = unicode_utf8_len((unsigned char)s->buf[off]);
+        if (cl > n - off) cl = n - off;
+        s->sym[ns] = (struct symbol){ns - 1, -1, off, cl};
+        off += cl;
+        if (off < n) s->sym[ns].next = ns + 1;
+    }
+    return ns;
+}
+
+/* Join the pair b's right symbol into its left one and unlink it. */
+static void merge_symbols(struct scratch *s, const struct bigram *b) {
+    struct symbol *L = &s->sym[b->left], *R = &s->sym[b->right];
+    L->n += R->n;
+    R->n = 0;
+    L->next = R->next;
+    if (R->next >= 0) s->sym[R->next].prev = b->left;
+}
+
 /* A token standing for byte b: "<0xHH>", else the byte itself, else unk. */
 static int32_t spm_byte_token(const struct tokenizer *t, unsigned char b) {
     static const char hx[] = "0123456789ABCDEF";
@@ -1097,15 +1123,8 @@ static bool spm_encode(const struct tokenizer *t, struct scratch *s,
         else s->buf[n++] = text[i];
     }
     if (n == 0) return true;
-    if (!reserve(&s->sym, &s->sym_cap, n, sizeof *s->sym)) return false;
-    int64_t ns = 0;
-    for (size_t off = 0; off < n; ns++) {
-        size_t cl = unicode_utf8_len((unsigned char)s->buf[off]);
-        if (cl > n - off) cl = n - off;
-        s->sym[ns] = (struct symbol){ns - 1, -1, off, cl};
-        off += cl;
-        if (off < n) s->sym[ns].next = ns + 1;
-    }
+    int64_t ns = split_symbols(s, n);
+    if (ns < 0) return false;
     s->heap_n = 0;
     for (int64_t i = 1; i < ns; i++)
         if (!spm_try_add(t, s, i - 1, i)) return false;
@@ -1113,10 +1132,7 @@ static bool spm_encode(const struct tokenizer *t, struct scratch *s,
         struct bigram b = heap_pop(s);
         struct symbol *L = &s->sym[b.left], *R = &s->sym[b.right];
         if (L->n == 0 || R->n == 0 || L->n + R->n != b.ln + b.rn) continue;
-        L->n += R->n;
-        R->n = 0;
-        L->next = R->next;
-        if (R->next >= 0) s->sym[R->next].prev = b.left;
+        merge_symbols(s, &b);
         if (!spm_try_add(t, s, L->prev, b.left) ||
             !spm_try_add(t, s, b.left, L->next))
             return false;
@@ -1159,15 +1175,8 @@ static bool bpe_word(const struct tokenizer *t, struct scratch *s, size_t n,
         int32_t id = token_lookup(t, s->buf, n);
         if (id >= 0) { push_id(out, id); return !out->failed; }
     }
-    if (!reserve(&s->sym, &s->sym_cap, n, sizeof *s->sym)) return false;
-    int64_t ns = 0;
-    for (size_t off = 0; off < n; ns++) {
-        size_t cl = unicode_utf8_len((unsigned char)s->buf[off]);
-        if (cl > n - off) cl = n - off;
-        s->sym[ns] = (struct symbol){ns - 1, -1, off, cl};
-        off += cl;
-        if (off < n) s->sym[ns].next = ns + 1;
-    }
+    int64_t ns = split_symbols(s, n);
+    if (ns < 0) return false;
     s->heap_n = 0;
     for (int64_t i = 1; i < ns; i++)
         if (!bpe_try_add(t, s, i - 1, i)) return false;
@@ -1175,10 +1184,7 @@ static bool bpe_word(const struct tokenizer *t, struct scratch *s, size_t n,
         struct bigram b = heap_pop(s);
         struct symbol *L = &s->sym[b.left], *R = &s->sym[b.right];
         if (L->n == 0 || R->n == 0 || L->n != b.ln || R->n != b.rn) continue;
-        L->n += R->n;
-        R->n = 0;
-        L->next = R->next;
-        if (R->next >= 0) s->sym[R->next].prev = b.left;
+        merge_symbols(s, &b);
         if (!bpe_try_add(t, s, L->prev, b.left) ||
             !bpe_try_add(t, s, b.left, L->next))
             return false;
