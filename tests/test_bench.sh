@@ -4,13 +4,9 @@
 # lists and -p 0 / -n 0 work, and bad flags are usage errors (exit 2).
 # Functional only: no timing is asserted, so a loaded machine cannot fail it.
 set -uo pipefail
-E=${EMBER:-./ember}
-M=tests/data/models/stories260K.gguf
+cd "$(dirname "$0")/.."
+source tests/lib.sh
 M2=tests/data/models/stories260K-Q4_0.gguf
-T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
-
-ok() { echo "ok $*"; }
-bad() { echo "not ok $*"; }
 
 # run NAME CMD...: exit 0 expected; stdout in $T/out, stderr in $T/err
 run() {
@@ -66,16 +62,8 @@ for r in d:
 PY
 fi
 
-# Usage errors: exit 2 and one "ember: error:" line.
-expect() {
-    local code=$1 name=$2; shift 2
-    timeout 30 "$@" >"$T/out" 2>"$T/err"; local rc=$?
-    if [ "$rc" -eq "$code" ] && [ "$(wc -l <"$T/err")" -eq 1 ] && grep -q '^ember: error: ' "$T/err"; then
-        ok "$name -> exit $rc"
-    else
-        bad "$name: exit $rc (want $code), stderr: $(head -c 300 "$T/err")"
-    fi
-}
+# Usage errors: exit 2 and one "ember: error:" line (tests/lib.sh).
+EXPECT_TIMEOUT=30
 expect 2 "unknown flag" $E bench -m $M --bogus
 expect 2 "no -m" $E bench -p 8
 expect 2 "-p without value" $E bench -m $M -p

@@ -3,24 +3,8 @@
 # "ember: error:" line on stderr and exit 1 (runtime) or 2 (usage); stdout
 # carries only generated text; pipes and full disks are handled.
 set -uo pipefail
-E=${EMBER:-./ember}
-M=tests/data/models/stories260K.gguf
-T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
-
-ok() { echo "ok $*"; }
-bad() { echo "not ok $*"; }
-
-# expect CODE NAME CMD...: exit status CODE, exactly one stderr line starting "ember: error:"
-expect() {
-    local code=$1 name=$2; shift 2
-    timeout 10 "$@" >"$T/out" 2>"$T/err"; local rc=$?
-    local lines; lines=$(wc -l <"$T/err")
-    if [ "$rc" -eq "$code" ] && [ "$lines" -eq 1 ] && grep -q '^ember: error: ' "$T/err"; then
-        ok "$name -> exit $rc: $(cat "$T/err")"
-    else
-        bad "$name: exit $rc (want $code), stderr: $(head -c 300 "$T/err")"
-    fi
-}
+cd "$(dirname "$0")/.."
+source tests/lib.sh
 
 expect 1 "missing model file" $E run -m "$T/nope.gguf" -p hi
 expect 1 "directory as model" $E run -m tests/data -p hi

@@ -7,23 +7,9 @@
 # one "ember: error:" line on stderr and exit 1 (runtime) or 2 (usage).
 set -uo pipefail
 cd "$(dirname "$0")/.."
-E=${EMBER:-./ember}
-M=tests/data/models/stories260K.gguf
-T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
+EXPECT_TIMEOUT=60
+source tests/lib.sh
 
-ok() { echo "ok $*"; }
-bad() { echo "not ok $*"; }
-
-# expect CODE NAME CMD...: exit CODE and exactly one stderr line "ember: error: ..."
-expect() {
-    local code=$1 name=$2; shift 2
-    timeout 60 "$@" >"$T/out" 2>"$T/err"; local rc=$?
-    if [ "$rc" -eq "$code" ] && [ "$(wc -l <"$T/err")" -eq 1 ] && grep -q '^ember: error: ' "$T/err"; then
-        ok "$name -> exit $rc: $(cut -c1-150 "$T/err")"
-    else
-        bad "$name: exit $rc (want $code), stderr: $(head -c 300 "$T/err")"
-    fi
-}
 # runs NAME CMD...: exit 0, no error on stderr, some text on stdout
 runs() {
     local name=$1; shift

@@ -8,11 +8,9 @@
 # EMBER_REPACK_CACHE=0 leaves ember working as before, and no temporary
 # file is ever left behind.
 set -uo pipefail
-E=${EMBER:-./ember}
-T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
+cd "$(dirname "$0")/.."
+source tests/lib.sh
 C="$T/cache"
-ok() { echo "ok $*"; }
-bad() { echo "not ok $*"; }
 
 cp tests/data/models/stories260K-Q4_0.gguf "$T/m.gguf"
 cp tests/data/models/stories260K-Q8_0.gguf "$T/m8.gguf"
