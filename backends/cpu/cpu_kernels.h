@@ -24,19 +24,22 @@
 /* Rows per group of the interleaved (repacked) layouts of pack_x8.h. */
 #define PACK_ROWS 8
 
+typedef float (*cpu_dot_fn)(const void *w, const void *x, int64_t n);
+typedef void (*cpu_mul_mat_fn)(int64_t n, const void *w, size_t w_stride, int n_rows,
+                               const void *x, size_t x_stride, int n_cols, float *out,
+                               size_t out_stride);
+
 /* The kernels of one type. The first slots mirror quant_traits (a type
  * without a faster kernel keeps the reference); the rest are optional. */
 struct type_kernels {
     enum ember_type vec_type; /* the activation format `dot` expects */
     void (*dequant)(const void *src, float *dst, int64_t n);
     void (*quantize)(const float *src, void *dst, int64_t n); /* NULL: none */
-    float (*dot)(const void *w, const void *x, int64_t n);     /* NULL: not a weight type */
+    cpu_dot_fn dot;                                           /* NULL: not a weight type */
     /* Optional tiled product for batches: for r < n_rows and c < n_cols,
      * out[c * out_stride + r] = dot(w + r * w_stride, x + c * x_stride, n).
      * NULL: callers loop over dot. A kernel may assume n_rows, n_cols > 0. */
-    void (*mul_mat)(int64_t n, const void *w, size_t w_stride, int n_rows,
-                    const void *x, size_t x_stride, int n_cols, float *out,
-                    size_t out_stride);
+    cpu_mul_mat_fn mul_mat;
     /* Optional interleaved copy of a weight matrix that the set reads
      * faster than the file's row-by-row layout (NULL: none). Rows go in
      * groups of PACK_ROWS, the last one padded by repeating its last row;
@@ -64,6 +67,28 @@ const struct cpu_kernels *cpu_kernels_for(enum cpu_isa isa);
  * implement. */
 static inline const struct type_kernels *cpu_type_kernels(const struct cpu_kernels *k, int type) {
     return type >= 0 && type < EMBER_TYPE_COUNT && k->type[type].dequant ? &k->type[type] : NULL;
+}
+
+/* For installers: a type's dot and mul_mat; NULL keeps what is there (an
+ * AVX-512 installer runs on top of the AVX2 one). */
+static inline void cpu_set_dot(struct type_kernels *t, int type, cpu_dot_fn dot,
+                               cpu_mul_mat_fn mul_mat) {
+    if (dot) t[type].dot = dot;
+    if (mul_mat) t[type].mul_mat = mul_mat;
+}
+
+/* For installers: a type's interleaved layout and the product reading it. */
+static inline void cpu_set_packed(struct type_kernels *t, int type,
+                                  size_t (*pack_bytes)(int64_t n_rows, int64_t n),
+                                  void (*pack)(int64_t n, const void *w, size_t w_stride,
+                                               int64_t n_rows, void *dst),
+                                  void (*mul_mat_packed)(int64_t n, const void *wp, int n_rows,
+                                                         const void *x, size_t x_stride,
+                                                         int n_cols, float *out,
+                                                         size_t out_stride)) {
+    t[type].pack_bytes = pack_bytes;
+    t[type].pack = pack;
+    t[type].mul_mat_packed = mul_mat_packed;
 }
 
 /* The installers, one per set (x86/install_x86.c, arm/install_arm.c): each

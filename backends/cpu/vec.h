@@ -32,4 +32,13 @@ struct vec_kernels {
 
 extern const struct vec_kernels vec_ref, vec_avx2, vec_avx512, vec_neon;
 
+/* The table of a set whose kernels are named <slot>_<isa> (dot_avx2, ...),
+ * every slot listed so the compiler checks each name and type. */
+#define VEC_KERNELS(isa)                                                          \
+    {                                                                             \
+        .dot = dot_##isa, .mad = mad_##isa, .scale = scale_##isa,                 \
+        .exp_sub = exp_sub_##isa, .max = max_##isa, .silu_mul = silu_mul_##isa,   \
+        .dot_rows = dot_rows_##isa, .mad_rows = mad_rows_##isa,                   \
+    }
+
 #endif

@@ -182,13 +182,4 @@ static void mad_rows_avx2(float *y, const float *v, long stride, const float *w,
     }
 }
 
-const struct vec_kernels vec_avx2 = {
-    .dot = dot_avx2,
-    .mad = mad_avx2,
-    .scale = scale_avx2,
-    .exp_sub = exp_sub_avx2,
-    .max = max_avx2,
-    .silu_mul = silu_mul_avx2,
-    .dot_rows = dot_rows_avx2,
-    .mad_rows = mad_rows_avx2,
-};
+const struct vec_kernels vec_avx2 = VEC_KERNELS(avx2);

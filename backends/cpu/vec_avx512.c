@@ -145,13 +145,4 @@ static void mad_rows_avx512(float *y, const float *v, long stride, const float *
     }
 }
 
-const struct vec_kernels vec_avx512 = {
-    .dot = dot_avx512,
-    .mad = mad_avx512,
-    .scale = scale_avx512,
-    .exp_sub = exp_sub_avx512,
-    .max = max_avx512,
-    .silu_mul = silu_mul_avx512,
-    .dot_rows = dot_rows_avx512,
-    .mad_rows = mad_rows_avx512,
-};
+const struct vec_kernels vec_avx512 = VEC_KERNELS(avx512);

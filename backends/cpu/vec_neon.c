@@ -123,13 +123,4 @@ static void mad_rows_neon(float *y, const float *v, long stride, const float *w,
     }
 }
 
-const struct vec_kernels vec_neon = {
-    .dot = dot_neon,
-    .mad = mad_neon,
-    .scale = scale_neon,
-    .exp_sub = exp_sub_neon,
-    .max = max_neon,
-    .silu_mul = silu_mul_neon,
-    .dot_rows = dot_rows_neon,
-    .mad_rows = mad_rows_neon,
-};
+const struct vec_kernels vec_neon = VEC_KERNELS(neon);

@@ -50,13 +50,4 @@ static void mad_rows_ref(float *y, const float *v, long stride, const float *w, 
     for (int t = 0; t < rows; t++) mad_ref(y, v + t * stride, w[t], n);
 }
 
-const struct vec_kernels vec_ref = {
-    .dot = dot_ref,
-    .mad = mad_ref,
-    .scale = scale_ref,
-    .exp_sub = exp_sub_ref,
-    .max = max_ref,
-    .silu_mul = silu_mul_ref,
-    .dot_rows = dot_rows_ref,
-    .mad_rows = mad_rows_ref,
-};
+const struct vec_kernels vec_ref = VEC_KERNELS(ref);

@@ -12,24 +12,20 @@
 #include "cpu_kernels.h"
 #include "kernels_neon.h"
 
-static void set_dot(struct type_kernels *t, int type, float (*dot)(const void *, const void *, int64_t)) {
-    t[type].dot = dot;
-}
-
 void cpu_install_neon(struct type_kernels *t) {
-    set_dot(t, EMBER_TYPE_F32, f32_dot_neon);
-    set_dot(t, EMBER_TYPE_F16, f16_dot_neon);
-    set_dot(t, EMBER_TYPE_BF16, bf16_dot_neon);
-    set_dot(t, EMBER_TYPE_Q4_0, q4_0_dot_neon);
-    set_dot(t, EMBER_TYPE_Q4_1, q4_1_dot_neon);
-    set_dot(t, EMBER_TYPE_Q5_0, q5_0_dot_neon);
-    set_dot(t, EMBER_TYPE_Q5_1, q5_1_dot_neon);
-    set_dot(t, EMBER_TYPE_Q8_0, q8_0_dot_neon);
-    set_dot(t, EMBER_TYPE_Q2_K, q2_k_dot_neon);
-    set_dot(t, EMBER_TYPE_Q3_K, q3_k_dot_neon);
-    set_dot(t, EMBER_TYPE_Q4_K, q4_k_dot_neon);
-    set_dot(t, EMBER_TYPE_Q5_K, q5_k_dot_neon);
-    set_dot(t, EMBER_TYPE_Q6_K, q6_k_dot_neon);
+    cpu_set_dot(t, EMBER_TYPE_F32, f32_dot_neon, NULL);
+    cpu_set_dot(t, EMBER_TYPE_F16, f16_dot_neon, NULL);
+    cpu_set_dot(t, EMBER_TYPE_BF16, bf16_dot_neon, NULL);
+    cpu_set_dot(t, EMBER_TYPE_Q4_0, q4_0_dot_neon, NULL);
+    cpu_set_dot(t, EMBER_TYPE_Q4_1, q4_1_dot_neon, NULL);
+    cpu_set_dot(t, EMBER_TYPE_Q5_0, q5_0_dot_neon, NULL);
+    cpu_set_dot(t, EMBER_TYPE_Q5_1, q5_1_dot_neon, NULL);
+    cpu_set_dot(t, EMBER_TYPE_Q8_0, q8_0_dot_neon, NULL);
+    cpu_set_dot(t, EMBER_TYPE_Q2_K, q2_k_dot_neon, NULL);
+    cpu_set_dot(t, EMBER_TYPE_Q3_K, q3_k_dot_neon, NULL);
+    cpu_set_dot(t, EMBER_TYPE_Q4_K, q4_k_dot_neon, NULL);
+    cpu_set_dot(t, EMBER_TYPE_Q5_K, q5_k_dot_neon, NULL);
+    cpu_set_dot(t, EMBER_TYPE_Q6_K, q6_k_dot_neon, NULL);
 
     struct type_kernels *q4 = &t[EMBER_TYPE_Q4_0], *q8 = &t[EMBER_TYPE_Q8_0];
     q4->mul_mat = q4_0_mul_mat_neon_4x4;

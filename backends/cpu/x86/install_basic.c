@@ -7,48 +7,32 @@
  */
 #include "basic_kernels.h"
 #include "cpu_features.h"
-
-static void set_dot(struct type_kernels *t, int type, float (*dot)(const void *, const void *, int64_t),
-                    void (*mul_mat)(int64_t, const void *, size_t, int, const void *, size_t, int,
-                                    float *, size_t)) {
-    struct type_kernels *q = &t[type];
-    if (dot) q->dot = dot;
-    if (mul_mat) q->mul_mat = mul_mat;
-}
+#include "cpu_kernels.h"
 
 void cpu_install_avx2_basic(struct type_kernels *t);
 void cpu_install_avx512_basic(struct type_kernels *t);
 
 void cpu_install_avx2_basic(struct type_kernels *t) {
-    set_dot(t, EMBER_TYPE_F32, f32_dot_avx2, f32_mul_mat_avx2);
-    set_dot(t, EMBER_TYPE_F16, f16_dot_avx2, f16_mul_mat_avx2);
-    set_dot(t, EMBER_TYPE_BF16, bf16_dot_avx2, bf16_mul_mat_avx2);
-    set_dot(t, EMBER_TYPE_Q4_0, q4_0_dot_avx2, q4_0_mul_mat_avx2);
-    set_dot(t, EMBER_TYPE_Q4_1, q4_1_dot_avx2, q4_1_mul_mat_avx2);
-    set_dot(t, EMBER_TYPE_Q5_0, q5_0_dot_avx2, q5_0_mul_mat_avx2);
-    set_dot(t, EMBER_TYPE_Q5_1, q5_1_dot_avx2, q5_1_mul_mat_avx2);
-    set_dot(t, EMBER_TYPE_Q8_0, q8_0_dot_avx2, q8_0_mul_mat_avx2);
+    cpu_set_dot(t, EMBER_TYPE_F32, f32_dot_avx2, f32_mul_mat_avx2);
+    cpu_set_dot(t, EMBER_TYPE_F16, f16_dot_avx2, f16_mul_mat_avx2);
+    cpu_set_dot(t, EMBER_TYPE_BF16, bf16_dot_avx2, bf16_mul_mat_avx2);
+    cpu_set_dot(t, EMBER_TYPE_Q4_0, q4_0_dot_avx2, q4_0_mul_mat_avx2);
+    cpu_set_dot(t, EMBER_TYPE_Q4_1, q4_1_dot_avx2, q4_1_mul_mat_avx2);
+    cpu_set_dot(t, EMBER_TYPE_Q5_0, q5_0_dot_avx2, q5_0_mul_mat_avx2);
+    cpu_set_dot(t, EMBER_TYPE_Q5_1, q5_1_dot_avx2, q5_1_mul_mat_avx2);
+    cpu_set_dot(t, EMBER_TYPE_Q8_0, q8_0_dot_avx2, q8_0_mul_mat_avx2);
 
-    struct type_kernels *q4 = (&t[EMBER_TYPE_Q4_0]);
-    q4->pack_bytes = q4_0x8_pack_bytes;
-    q4->pack = q4_0x8_pack;
-    q4->mul_mat_packed = q4_0_mul_mat_packed_avx2;
-    struct type_kernels *q5 = (&t[EMBER_TYPE_Q5_0]);
-    q5->pack_bytes = q5_0x8_pack_bytes;
-    q5->pack = q5_0x8_pack;
-    q5->mul_mat_packed = q5_0_mul_mat_packed_avx2;
-    struct type_kernels *q8 = (&t[EMBER_TYPE_Q8_0]);
-    q8->pack_bytes = q8_0x8_pack_bytes;
-    q8->pack = q8_0x8_pack;
-    q8->mul_mat_packed = q8_0_mul_mat_packed_avx2;
+    cpu_set_packed(t, EMBER_TYPE_Q4_0, q4_0x8_pack_bytes, q4_0x8_pack, q4_0_mul_mat_packed_avx2);
+    cpu_set_packed(t, EMBER_TYPE_Q5_0, q5_0x8_pack_bytes, q5_0x8_pack, q5_0_mul_mat_packed_avx2);
+    cpu_set_packed(t, EMBER_TYPE_Q8_0, q8_0x8_pack_bytes, q8_0x8_pack, q8_0_mul_mat_packed_avx2);
 
-    (&t[EMBER_TYPE_F16])->quantize = f16_quantize_avx2;
-    (&t[EMBER_TYPE_F16])->dequant = f16_dequant_avx2;
-    (&t[EMBER_TYPE_BF16])->quantize = bf16_quantize_avx2;
-    (&t[EMBER_TYPE_BF16])->dequant = bf16_dequant_avx2;
-    (&t[EMBER_TYPE_Q8_0])->quantize = q8_0_quantize_avx2;
-    (&t[EMBER_TYPE_Q8_0])->dequant = q8_0_dequant_avx2;
-    (&t[EMBER_TYPE_Q8_1])->quantize = q8_1_quantize_avx2;
+    t[EMBER_TYPE_F16].quantize = f16_quantize_avx2;
+    t[EMBER_TYPE_F16].dequant = f16_dequant_avx2;
+    t[EMBER_TYPE_BF16].quantize = bf16_quantize_avx2;
+    t[EMBER_TYPE_BF16].dequant = bf16_dequant_avx2;
+    t[EMBER_TYPE_Q8_0].quantize = q8_0_quantize_avx2;
+    t[EMBER_TYPE_Q8_0].dequant = q8_0_dequant_avx2;
+    t[EMBER_TYPE_Q8_1].quantize = q8_1_quantize_avx2;
 }
 
 /* On top of the AVX2 kernels: VNNI for the int8 blocks, bigger register
@@ -57,17 +41,17 @@ void cpu_install_avx2_basic(struct type_kernels *t) {
  * Dots of F32/F16 keep AVX2: decode is memory-bound and 256-bit FMAs
  * already outrun memory. */
 void cpu_install_avx512_basic(struct type_kernels *t) {
-    set_dot(t, EMBER_TYPE_F32, NULL, f32_mul_mat_avx512);
-    set_dot(t, EMBER_TYPE_F16, NULL, f16_mul_mat_avx512);
+    cpu_set_dot(t, EMBER_TYPE_F32, NULL, f32_mul_mat_avx512);
+    cpu_set_dot(t, EMBER_TYPE_F16, NULL, f16_mul_mat_avx512);
     if (cpu_features()->avx512bf16)
-        set_dot(t, EMBER_TYPE_BF16, bf16_dot_avx512bf16, bf16_mul_mat_avx512bf16);
-    set_dot(t, EMBER_TYPE_Q4_0, q4_0_dot_avx512, q4_0_mul_mat_avx512);
-    set_dot(t, EMBER_TYPE_Q4_1, q4_1_dot_avx512, q4_1_mul_mat_avx512);
-    set_dot(t, EMBER_TYPE_Q5_0, q5_0_dot_avx512, q5_0_mul_mat_avx512);
-    set_dot(t, EMBER_TYPE_Q5_1, q5_1_dot_avx512, q5_1_mul_mat_avx512);
-    set_dot(t, EMBER_TYPE_Q8_0, q8_0_dot_avx512, q8_0_mul_mat_avx512);
-    (&t[EMBER_TYPE_Q4_0])->mul_mat_packed = q4_0_mul_mat_packed_avx512;
-    (&t[EMBER_TYPE_Q5_0])->mul_mat_packed = q5_0_mul_mat_packed_avx512;
-    (&t[EMBER_TYPE_Q8_0])->pack = q8_0x8_pack_biased;
-    (&t[EMBER_TYPE_Q8_0])->mul_mat_packed = q8_0_mul_mat_packed_avx512;
+        cpu_set_dot(t, EMBER_TYPE_BF16, bf16_dot_avx512bf16, bf16_mul_mat_avx512bf16);
+    cpu_set_dot(t, EMBER_TYPE_Q4_0, q4_0_dot_avx512, q4_0_mul_mat_avx512);
+    cpu_set_dot(t, EMBER_TYPE_Q4_1, q4_1_dot_avx512, q4_1_mul_mat_avx512);
+    cpu_set_dot(t, EMBER_TYPE_Q5_0, q5_0_dot_avx512, q5_0_mul_mat_avx512);
+    cpu_set_dot(t, EMBER_TYPE_Q5_1, q5_1_dot_avx512, q5_1_mul_mat_avx512);
+    cpu_set_dot(t, EMBER_TYPE_Q8_0, q8_0_dot_avx512, q8_0_mul_mat_avx512);
+    t[EMBER_TYPE_Q4_0].mul_mat_packed = q4_0_mul_mat_packed_avx512;
+    t[EMBER_TYPE_Q5_0].mul_mat_packed = q5_0_mul_mat_packed_avx512;
+    t[EMBER_TYPE_Q8_0].pack = q8_0x8_pack_biased;
+    t[EMBER_TYPE_Q8_0].mul_mat_packed = q8_0_mul_mat_packed_avx512;
 }

@@ -4,39 +4,28 @@
  * (install_x86.c) and only overrides the slots it does better.
  * Built without ISA flags: it only stores pointers.
  */
+#include "cpu_kernels.h"
 #include "kquant_kernels.h"
 #include "pack_x8.h"
 
 void cpu_install_avx2_kquants(struct type_kernels *t);
 void cpu_install_avx512_kquants(struct type_kernels *t);
 
-static void set(struct type_kernels *t, int type, float (*dot)(const void *, const void *, int64_t),
-                void (*mul_mat)(int64_t, const void *, size_t, int, const void *, size_t, int,
-                                float *, size_t)) {
-    /* NULL keeps what is there (the AVX2 kernel under AVX-512) */
-    struct type_kernels *o = &t[type];
-    if (dot) o->dot = dot;
-    if (mul_mat) o->mul_mat = mul_mat;
-}
-
 void cpu_install_avx2_kquants(struct type_kernels *t) {
-    (&t[EMBER_TYPE_Q8_K])->quantize = q8_k_quantize_avx2;
-    set(t, EMBER_TYPE_Q2_K, q2_k_dot_avx2, q2_k_mul_mat_avx2);
-    set(t, EMBER_TYPE_Q3_K, q3_k_dot_avx2, q3_k_mul_mat_avx2);
-    set(t, EMBER_TYPE_Q4_K, q4_k_dot_avx2, q4_k_mul_mat_avx2);
-    struct type_kernels *q4k = (&t[EMBER_TYPE_Q4_K]);
-    q4k->pack_bytes = q4_kx8_pack_bytes;
-    q4k->pack = q4_kx8_pack;
-    q4k->mul_mat_packed = q4_k_mul_mat_packed_avx2;
-    set(t, EMBER_TYPE_Q5_K, q5_k_dot_avx2, q5_k_mul_mat_avx2);
-    set(t, EMBER_TYPE_Q6_K, q6_k_dot_avx2, q6_k_mul_mat_avx2);
+    t[EMBER_TYPE_Q8_K].quantize = q8_k_quantize_avx2;
+    cpu_set_dot(t, EMBER_TYPE_Q2_K, q2_k_dot_avx2, q2_k_mul_mat_avx2);
+    cpu_set_dot(t, EMBER_TYPE_Q3_K, q3_k_dot_avx2, q3_k_mul_mat_avx2);
+    cpu_set_dot(t, EMBER_TYPE_Q4_K, q4_k_dot_avx2, q4_k_mul_mat_avx2);
+    cpu_set_packed(t, EMBER_TYPE_Q4_K, q4_kx8_pack_bytes, q4_kx8_pack, q4_k_mul_mat_packed_avx2);
+    cpu_set_dot(t, EMBER_TYPE_Q5_K, q5_k_dot_avx2, q5_k_mul_mat_avx2);
+    cpu_set_dot(t, EMBER_TYPE_Q6_K, q6_k_dot_avx2, q6_k_mul_mat_avx2);
 }
 
 void cpu_install_avx512_kquants(struct type_kernels *t) {
-    set(t, EMBER_TYPE_Q2_K, NULL, q2_k_mul_mat_avx512);
-    set(t, EMBER_TYPE_Q3_K, NULL, q3_k_mul_mat_avx512);
-    set(t, EMBER_TYPE_Q4_K, q4_k_dot_avx512, q4_k_mul_mat_avx512);
-    (&t[EMBER_TYPE_Q4_K])->mul_mat_packed = q4_k_mul_mat_packed_avx512;
-    set(t, EMBER_TYPE_Q5_K, NULL, q5_k_mul_mat_avx512);
-    set(t, EMBER_TYPE_Q6_K, q6_k_dot_avx512, q6_k_mul_mat_avx512);
+    cpu_set_dot(t, EMBER_TYPE_Q2_K, NULL, q2_k_mul_mat_avx512);
+    cpu_set_dot(t, EMBER_TYPE_Q3_K, NULL, q3_k_mul_mat_avx512);
+    cpu_set_dot(t, EMBER_TYPE_Q4_K, q4_k_dot_avx512, q4_k_mul_mat_avx512);
+    t[EMBER_TYPE_Q4_K].mul_mat_packed = q4_k_mul_mat_packed_avx512;
+    cpu_set_dot(t, EMBER_TYPE_Q5_K, NULL, q5_k_mul_mat_avx512);
+    cpu_set_dot(t, EMBER_TYPE_Q6_K, q6_k_dot_avx512, q6_k_mul_mat_avx512);
 }
