@@ -115,18 +115,10 @@ static void llama_forward(struct model_ctx *c, const struct pass *p) {
     if (n_out) be_matmul(be, p->out, &m->output, c->xb, n_out);
 }
 
-const struct model_arch llama_arch = {
-    .name = "llama",
-    .qkv_bias = false,
-    .rope_neox = false,
-    .bind = llama_bind,
-    .forward = llama_forward,
-};
+/* The family's members differ only in data. */
+#define LLAMA_FAMILY(nm, bias, neox)                                 \
+    {.name = (nm), .qkv_bias = (bias), .rope_neox = (neox),          \
+     .bind = llama_bind, .forward = llama_forward}
 
-const struct model_arch qwen2_arch = {
-    .name = "qwen2",
-    .qkv_bias = true,
-    .rope_neox = true,
-    .bind = llama_bind,
-    .forward = llama_forward,
-};
+const struct model_arch llama_arch = LLAMA_FAMILY("llama", false, false);
+const struct model_arch qwen2_arch = LLAMA_FAMILY("qwen2", true, true);
