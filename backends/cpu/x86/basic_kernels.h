@@ -326,6 +326,15 @@ struct basic_int8_fmt {
     __m256i (*codes)(const uint8_t *block);
 };
 
+/* A format as one line: kind, offset (OFFSET only, else 0), largest code
+ * (0 for SIGNED), the weight and activation block types, the codes. Each
+ * type's kernel files (q4_0_avx2.c, ...) state theirs this way. */
+#define BASIC_INT8_FMT(kind_, off_, code_max_, w_block, x_block, codes_)                       \
+    {                                                                                          \
+        .kind = (kind_), .off = (off_), .code_max = (code_max_), .w_bytes = sizeof(w_block),   \
+        .x_bytes = sizeof(x_block), .x_qs = offsetof(x_block, qs), .codes = (codes_),          \
+    }
+
 /* The tile's block scales: dd[c][r] = d(row r) * d(column c) for the
  * block at byte offsets wo (weights) and xo (activations), 4 rows by up to
  * 4 columns (unused entries repeat row or column 0). The empty asm makes
