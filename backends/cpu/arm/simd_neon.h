@@ -8,8 +8,12 @@
 #define EMBER_SIMD_NEON_H
 
 #include <arm_neon.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+
+#include "quant_impl.h"
 
 /* Fully unroll the short fixed loops over sub-blocks, so the bit shifts
  * and scale indices become constants (GCC and clang both read this). */
@@ -64,6 +68,195 @@ static inline void neon_q4_0_codes(const uint8_t *qs, int8x16_t *lo, int8x16_t *
     *hi = vsubq_s8(vreinterpretq_s8_u8(vshrq_n_u8(q, 4)), vdupq_n_s8(8));
 }
 
+/* ------------------------------------------- 16-bit float formats */
+
+/* F16 or BF16, as the skeletons below take it: eight values widened to
+ * floats (lanes 0..3, 4..7) and one value alone, for the tails. */
+typedef float32x4_t (*neon_widen_fn)(uint16x8_t h);
+typedef float (*neon_half_fn)(uint16_t h);
+
+/* quant_ops.dot: four FMA accumulators of 4 lanes over 16 values per step
+ * (products of two halves are exact in float), then a scalar tail. */
+static inline __attribute__((always_inline)) float
+neon_half_dot(neon_widen_fn lo, neon_widen_fn hi, neon_half_fn one, const void *w, const void *x,
+              int64_t n) {
+    const uint16_t *a = w, *b = x;
+    float32x4_t s0 = vdupq_n_f32(0.0f), s1 = s0, s2 = s0, s3 = s0;
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        uint16x8_t a0 = vld1q_u16(a + i), a1 = vld1q_u16(a + i + 8);
+        uint16x8_t b0 = vld1q_u16(b + i), b1 = vld1q_u16(b + i + 8);
+        s0 = vfmaq_f32(s0, lo(a0), lo(b0));
+        s1 = vfmaq_f32(s1, hi(a0), hi(b0));
+        s2 = vfmaq_f32(s2, lo(a1), lo(b1));
+        s3 = vfmaq_f32(s3, hi(a1), hi(b1));
+    }
+    float sum = vaddvq_f32(vaddq_f32(vaddq_f32(s0, s1), vaddq_f32(s2, s3)));
+    for (; i < n; i++) sum += one(a[i]) * one(b[i]);
+    return sum;
+}
+
+/* quant_ops.dequant: eight values per step, then one by one. */
+static inline __attribute__((always_inline)) void
+neon_half_dequant(neon_widen_fn lo, neon_widen_fn hi, neon_half_fn one, const void *src, float *dst,
+                  int64_t n) {
+    const uint16_t *h = src;
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint16x8_t v = vld1q_u16(h + i);
+        vst1q_f32(dst + i, lo(v));
+        vst1q_f32(dst + i + 4, hi(v));
+    }
+    for (; i < n; i++) dst[i] = one(h[i]);
+}
+
+/* ------------------------------------------------ 32-wide int8 blocks */
+
+/* The 32 codes of a weight block as int8 (elements 0..15, 16..31), such
+ * that SDOT against the activation's codes gives the block's exact integer
+ * sum (Q4_0 and Q5_0 with their offset already taken off). */
+typedef void (*neon_codes_fn)(const uint8_t *blk, int8x16_t v[2]);
+
+/* The f16 at p, as raw bits. Every block type starts with its scale d;
+ * Q4_1/Q5_1 keep m and Q8_1 s right after it, at byte 2. */
+static inline uint16_t neon_h16(const uint8_t *p) {
+    uint16_t h;
+    memcpy(&h, p, sizeof h);
+    return h;
+}
+
+static inline void neon_q4_0_block_codes(const uint8_t *blk, int8x16_t v[2]) {
+    neon_q4_0_codes(blk + offsetof(block_q4_0, qs), &v[0], &v[1]);
+}
+
+static inline void neon_q8_0_block_codes(const uint8_t *blk, int8x16_t v[2]) {
+    const int8_t *qs = (const int8_t *)blk + offsetof(block_q8_0, qs);
+    v[0] = vld1q_s8(qs);
+    v[1] = vld1q_s8(qs + 16);
+}
+
+/* A 32-wide weight type against its Q8 partner, as the skeletons below
+ * take it (a constant, so each kernel is specialised for its type):
+ * symmetric types (Q4_0, Q5_0, Q8_0) against Q8_0 add d_w*d_x*isum per
+ * block; affine ones (Q4_1, Q5_1) against Q8_1 add m_w*s_x on top. */
+struct neon_q8_fmt {
+    size_t w_bytes;       /* weight block bytes */
+    size_t x_bytes, x_qs; /* activation block bytes, offset of its codes */
+    bool affine;
+    neon_codes_fn codes;
+};
+
+#define NEON_Q8_FMT(w_block, x_block, affine_, codes_)                                          \
+    {                                                                                          \
+        .w_bytes = sizeof(w_block), .x_bytes = sizeof(x_block),                                \
+        .x_qs = offsetof(x_block, qs), .affine = (affine_), .codes = (codes_),                 \
+    }
+
+/* Lane sums of the integer dot product of weight block a and activation
+ * block b: two SDOTs. */
+static inline __attribute__((always_inline)) int32x4_t
+neon_q8_block_dot(const struct neon_q8_fmt f, const uint8_t *a, const uint8_t *b) {
+    int8x16_t v[2];
+    f.codes(a, v);
+    const int8_t *y = (const int8_t *)(b + f.x_qs);
+    int32x4_t p = vdotq_s32(vdupq_n_s32(0), v[0], vld1q_s8(y));
+    return vdotq_s32(p, v[1], vld1q_s8(y + 16));
+}
+
+/* The four f16 at byte offset o of blocks p, p + stride, ... as floats. */
+static inline float32x4_t neon_f16x4_at(const uint8_t *p, size_t stride, size_t o) {
+    return neon_f16x4(neon_h16(p + o), neon_h16(p + stride + o), neon_h16(p + 2 * stride + o),
+                      neon_h16(p + 3 * stride + o));
+}
+
+/* quant_ops.dot of a 32-wide type: four blocks' integer sums are reduced
+ * into one vector, converted (exactly) and scaled by d_w*d_x, so each
+ * block's term is rounded as in the `_ref` dot; only the order of the float
+ * additions differs. The last nb % 4 blocks are added one by one. */
+static inline __attribute__((always_inline)) float
+neon_q8_dot(const struct neon_q8_fmt f, const void *w, const void *x, int64_t n) {
+    const uint8_t *a = w, *b = x;
+    const size_t wb = f.w_bytes, xb = f.x_bytes;
+    int64_t nb = n / 32, i = 0;
+    float32x4_t acc = vdupq_n_f32(0.0f);
+    for (; i + 4 <= nb; i += 4) {
+        const uint8_t *ai = a + (size_t)i * wb, *bi = b + (size_t)i * xb;
+        int32x4_t s = neon_hsum4(neon_q8_block_dot(f, ai, bi), neon_q8_block_dot(f, ai + wb, bi + xb),
+                                 neon_q8_block_dot(f, ai + 2 * wb, bi + 2 * xb),
+                                 neon_q8_block_dot(f, ai + 3 * wb, bi + 3 * xb));
+        float32x4_t dd = vmulq_f32(neon_f16x4_at(ai, wb, 0), neon_f16x4_at(bi, xb, 0));
+        if (f.affine) {
+            float32x4_t ms = vmulq_f32(neon_f16x4_at(ai, wb, 2), neon_f16x4_at(bi, xb, 2));
+            acc = vaddq_f32(acc, vaddq_f32(vmulq_f32(vcvtq_f32_s32(s), dd), ms));
+        } else {
+            acc = vaddq_f32(acc, vmulq_f32(vcvtq_f32_s32(s), dd));
+        }
+    }
+    float sum = vaddvq_f32(acc);
+    for (; i < nb; i++) {
+        const uint8_t *ai = a + (size_t)i * wb, *bi = b + (size_t)i * xb;
+        float dd = neon_f16(neon_h16(ai)) * neon_f16(neon_h16(bi));
+        if (f.affine)
+            sum += (float)vaddvq_s32(neon_q8_block_dot(f, ai, bi)) * dd +
+                   neon_f16(neon_h16(ai + 2)) * neon_f16(neon_h16(bi + 2));
+        else
+            sum += (float)vaddvq_s32(neon_q8_block_dot(f, ai, bi)) * dd;
+    }
+    return sum;
+}
+
+/* ------------------------------------------------------------- K-quants */
+
+/* acc + scale * (the 16 codes c . the 16 activation codes at y): one SDOT
+ * weighted in integer lanes (Q2_K, Q3_K, Q6_K: one scale per 16 values). */
+static inline int32x4_t neon_k_sdot16(int32x4_t acc, int8x16_t c, const int8_t *y, int32_t scale) {
+    int32x4_t p = vdotq_s32(vdupq_n_s32(0), c, vld1q_s8(y));
+    return vmlaq_n_s32(acc, p, scale);
+}
+
+/* The 8 scales and 8 mins of the 12-byte Q4_K/Q5_K field (k_scale_min_get). */
+static inline void neon_k_scales_mins(const uint8_t *p, uint8_t sc[8], uint8_t mn[8]) {
+    for (int j = 0; j < 4; j++) {
+        sc[j] = p[j] & 63;
+        mn[j] = p[j + 4] & 63;
+        sc[j + 4] = (uint8_t)((p[j + 8] & 0xf) | ((p[j] >> 6) << 4));
+        mn[j + 4] = (uint8_t)((p[j + 8] >> 4) | ((p[j + 4] >> 6) << 4));
+    }
+}
+
+/* Q4_K/Q5_K: sum over sub-blocks j of mn[j] * (bsums[2j] + bsums[2j+1]). */
+static inline int32_t neon_k_min_sum(const uint8_t mn[8], const int16_t *bsums) {
+    int16x8_t bs = vpaddq_s16(vld1q_s16(bsums), vld1q_s16(bsums + 8));
+    int16x8_t m = vreinterpretq_s16_u16(vmovl_u8(vld1_u8(mn)));
+    int32x4_t s = vmull_s16(vget_low_s16(bs), vget_low_s16(m));
+    return vaddvq_s32(vmlal_high_s16(s, bs, m));
+}
+
+/* Q4_K/Q5_K: acc + sc_lo * (codes l0, l1 . y[0..31]) + sc_hi * (codes h0,
+ * h1 . y[32..63]), the two 32-value sub-blocks of one 32-byte run of qs. */
+static inline int32x4_t neon_k_sub_pair(int32x4_t acc, uint8x16_t l0, uint8x16_t l1, uint8x16_t h0,
+                                        uint8x16_t h1, const int8_t *y, int32_t sc_lo,
+                                        int32_t sc_hi) {
+    int32x4_t zero = vdupq_n_s32(0);
+    int32x4_t pl = vdotq_s32(zero, vreinterpretq_s8_u8(l0), vld1q_s8(y));
+    pl = vdotq_s32(pl, vreinterpretq_s8_u8(l1), vld1q_s8(y + 16));
+    int32x4_t ph = vdotq_s32(zero, vreinterpretq_s8_u8(h0), vld1q_s8(y + 32));
+    ph = vdotq_s32(ph, vreinterpretq_s8_u8(h1), vld1q_s8(y + 48));
+    acc = vmlaq_n_s32(acc, pl, sc_lo);
+    return vmlaq_n_s32(acc, ph, sc_hi);
+}
+
+/* The float step of an affine K-quant super-block (Q2_K, Q4_K, Q5_K), the
+ * reference's expression: sum + (dy*d * isum - dy*dmin * msum). */
+static inline float neon_k_affine_step(float sum, float dy, uint16_t d, uint16_t dmin, int32_t isum,
+                                       int32_t msum) {
+    float dall = dy * neon_f16(d);
+    float dm = dy * neon_f16(dmin);
+    return sum + (dall * (float)isum - dm * (float)msum);
+}
+
+/* ------------------------------------------------------ batched products */
+
 enum { NEON_TILE = 4 }; /* weight rows and activation rows of one tile */
 
 /* One full tile of a batched product: NEON_TILE weight rows (w, w_stride)
@@ -94,6 +287,42 @@ neon_mul_mat_4x4(neon_tile_fn tile, float (*dot)(const void *, const void *, int
     for (; r < n_rows; r++)
         for (int c = 0; c < n_cols; c++)
             out[(size_t)c * out_stride + r] = dot(wp + (size_t)r * w_stride, xp + (size_t)c * x_stride, n);
+}
+
+
+/* One full 4x4 SDOT tile of a symmetric type against Q8_0 (a
+ * neon_tile_fn's work): every weight block is unpacked once and used
+ * against four activation rows; acc[r] holds weight row r against columns
+ * 0..3. */
+static inline __attribute__((always_inline)) void
+neon_q8_tile_4x4(const struct neon_q8_fmt f, int64_t nb, const uint8_t *w, size_t w_stride,
+                 const uint8_t *x, size_t x_stride, float *out, size_t out_stride) {
+    float32x4_t acc[NEON_TILE];
+    for (int r = 0; r < NEON_TILE; r++) acc[r] = vdupq_n_f32(0.0f);
+    for (int64_t i = 0; i < nb; i++) {
+        const block_q8_0 *xb[NEON_TILE];
+        for (int c = 0; c < NEON_TILE; c++)
+            xb[c] = (const block_q8_0 *)(x + (size_t)c * x_stride) + i;
+        int8x16_t y0[NEON_TILE], y1[NEON_TILE];
+        for (int c = 0; c < NEON_TILE; c++) {
+            y0[c] = vld1q_s8(xb[c]->qs);
+            y1[c] = vld1q_s8(xb[c]->qs + 16);
+        }
+        float32x4_t dx = neon_f16x4(xb[0]->d, xb[1]->d, xb[2]->d, xb[3]->d);
+        for (int r = 0; r < NEON_TILE; r++) {
+            const uint8_t *wb = w + (size_t)r * w_stride + (size_t)i * f.w_bytes;
+            int8x16_t v[2];
+            f.codes(wb, v);
+            int32x4_t p[NEON_TILE];
+            for (int c = 0; c < NEON_TILE; c++)
+                p[c] = vdotq_s32(vdotq_s32(vdupq_n_s32(0), v[0], y0[c]), v[1], y1[c]);
+            int32x4_t s = neon_hsum4(p[0], p[1], p[2], p[3]);
+            float32x4_t dd = vmulq_n_f32(dx, neon_f16(neon_h16(wb)));
+            acc[r] = vaddq_f32(acc[r], vmulq_f32(vcvtq_f32_s32(s), dd));
+        }
+    }
+    for (int r = 0; r < NEON_TILE; r++)
+        for (int c = 0; c < NEON_TILE; c++) out[(size_t)c * out_stride + r] = acc[r][c];
 }
 
 #endif
