@@ -16,21 +16,8 @@
 static const struct neon_q8_fmt q4_0_fmt =
     NEON_Q8_FMT(block_q4_0, block_q8_0, false, neon_q4_0_block_codes);
 
-float q4_0_dot_neon(const void *w, const void *x, int64_t n) {
-    return neon_q8_dot(q4_0_fmt, w, x, n);
-}
-
-static void tile_4x4(int64_t nb, const uint8_t *w, size_t w_stride, const uint8_t *x,
-                     size_t x_stride, float *out, size_t out_stride) {
-    neon_q8_tile_4x4(q4_0_fmt, nb, w, w_stride, x, x_stride, out, out_stride);
-}
-
-void q4_0_mul_mat_neon_4x4(int64_t n, const void *w, size_t w_stride, int n_rows,
-                           const void *x, size_t x_stride, int n_cols, float *out,
-                           size_t out_stride) {
-    neon_mul_mat_4x4(tile_4x4, q4_0_dot_neon, n, w, w_stride, n_rows, x, x_stride, n_cols, out,
-                     out_stride);
-}
+NEON_Q8_DOT(q4_0)
+NEON_Q8_MUL_MAT_4X4(q4_0)
 
 void q4_0_dequant_neon(const void *src, float *dst, int64_t n) {
     const block_q4_0 *b = src;

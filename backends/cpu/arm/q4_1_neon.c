@@ -18,6 +18,4 @@ static inline void q4_1_codes(const uint8_t *blk, int8x16_t v[2]) {
 
 static const struct neon_q8_fmt q4_1_fmt = NEON_Q8_FMT(block_q4_1, block_q8_1, true, q4_1_codes);
 
-float q4_1_dot_neon(const void *w, const void *x, int64_t n) {
-    return neon_q8_dot(q4_1_fmt, w, x, n);
-}
+NEON_Q8_DOT(q4_1)

@@ -23,6 +23,4 @@ static inline void q5_0_codes(const uint8_t *blk, int8x16_t v[2]) {
 
 static const struct neon_q8_fmt q5_0_fmt = NEON_Q8_FMT(block_q5_0, block_q8_0, false, q5_0_codes);
 
-float q5_0_dot_neon(const void *w, const void *x, int64_t n) {
-    return neon_q8_dot(q5_0_fmt, w, x, n);
-}
+NEON_Q8_DOT(q5_0)

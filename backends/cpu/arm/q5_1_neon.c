@@ -21,6 +21,4 @@ static inline void q5_1_codes(const uint8_t *blk, int8x16_t v[2]) {
 
 static const struct neon_q8_fmt q5_1_fmt = NEON_Q8_FMT(block_q5_1, block_q8_1, true, q5_1_codes);
 
-float q5_1_dot_neon(const void *w, const void *x, int64_t n) {
-    return neon_q8_dot(q5_1_fmt, w, x, n);
-}
+NEON_Q8_DOT(q5_1)

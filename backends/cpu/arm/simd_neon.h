@@ -255,6 +255,12 @@ static inline float neon_k_affine_step(float sum, float dy, uint16_t d, uint16_t
     return sum + (dall * (float)isum - dm * (float)msum);
 }
 
+/* quant_ops.dot of a 32-wide type t from its format t##_fmt. */
+#define NEON_Q8_DOT(t)                                                                         \
+    float t##_dot_neon(const void *w, const void *x, int64_t n) {                              \
+        return neon_q8_dot(t##_fmt, w, x, n);                                                  \
+    }
+
 /* ------------------------------------------------------ batched products */
 
 enum { NEON_TILE = 4 }; /* weight rows and activation rows of one tile */
@@ -324,5 +330,19 @@ neon_q8_tile_4x4(const struct neon_q8_fmt f, int64_t nb, const uint8_t *w, size_
     for (int r = 0; r < NEON_TILE; r++)
         for (int c = 0; c < NEON_TILE; c++) out[(size_t)c * out_stride + r] = acc[r][c];
 }
+
+/* quant_ops.mul_mat of a symmetric 32-wide type t (format t##_fmt) in
+ * 4x4 SDOT tiles, t's dot for the edges. */
+#define NEON_Q8_MUL_MAT_4X4(t)                                                                 \
+    static void t##_tile_4x4(int64_t nb, const uint8_t *w, size_t w_stride, const uint8_t *x,  \
+                             size_t x_stride, float *out, size_t out_stride) {                 \
+        neon_q8_tile_4x4(t##_fmt, nb, w, w_stride, x, x_stride, out, out_stride);              \
+    }                                                                                          \
+    void t##_mul_mat_neon_4x4(int64_t n, const void *w, size_t w_stride, int n_rows,           \
+                              const void *x, size_t x_stride, int n_cols, float *out,          \
+                              size_t out_stride) {                                             \
+        neon_mul_mat_4x4(t##_tile_4x4, t##_dot_neon, n, w, w_stride, n_rows, x, x_stride,      \
+                         n_cols, out, out_stride);                                             \
+    }
 
 #endif

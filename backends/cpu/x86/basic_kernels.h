@@ -330,6 +330,19 @@ BASIC_INLINE void basic_float_mul_mat_avx2(basic_load8_fn load, size_t elem_byte
     }
 }
 
+/* quant_ops.dot of float format t from its t##_load8 (values elem_bytes
+ * wide), and quant_ops.mul_mat on ISA set isa in rows x cols tiles: the
+ * whole of each kernel is the skeleton above (f32_avx2.c, ...). */
+#define BASIC_FLOAT_DOT_AVX2(t, elem_bytes)                                                    \
+    float t##_dot_avx2(const void *w, const void *x, int64_t n) {                              \
+        return basic_float_dot_avx2(t##_load8, elem_bytes, w, x, n);                           \
+    }
+#define BASIC_FLOAT_MUL_MAT(t, isa, elem_bytes, rows, cols)                                    \
+    BASIC_MUL_MAT_DECLARE(t, isa) {                                                            \
+        basic_float_mul_mat_avx2(t##_load8, elem_bytes, rows, cols, n, w, w_stride, n_rows, x, \
+                                 x_stride, n_cols, out, out_stride);                           \
+    }
+
 /* ---------------------------------------------------- int8 block formats */
 
 /* How a 32-wide weight type meets its Q8 partner:
