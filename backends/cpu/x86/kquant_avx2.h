@@ -5,12 +5,14 @@
  * Include only from files built with AVX2 (or AVX-512) flags.
  *
  * Sections: horizontal sums; scales of 16-value sub-blocks (Q2_K, Q3_K,
- * Q6_K); scales and mins of 32-value sub-blocks (Q4_K, Q5_K); mul_mat.
+ * Q6_K); scales and mins of 32-value sub-blocks (Q4_K, Q5_K); mul_mat (the
+ * per-type wrappers and the driver behind the tile kernels of q8_k_*.c).
  */
 #ifndef EMBER_KQUANT_AVX2_H
 #define EMBER_KQUANT_AVX2_H
 
 #include <immintrin.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "kquant_kernels.h"
@@ -134,6 +136,80 @@ static inline void kq_k_unpack_scales(const uint8_t *scales, uint16_t d, uint16_
 }
 
 /* ---------------------------------------------------------------- mul_mat */
+
+/* Tile geometry shared by the AVX2 and AVX-512 tile kernels: KQ_R weight
+ * rows by up to KQ_CMAX activation columns (each ISA picks its own width),
+ * over groups of KQ_G super-blocks. */
+#define KQ_R 4
+#define KQ_CMAX 4
+#define KQ_G 8
+#define KQ_BAND 16 /* ops.c hands out bands of 16 rows */
+/* Fewer columns than this go to the dot kernel: unpacking a band costs
+ * about as much as two dot products per row. */
+#define KQ_MIN_COLS 3
+
+/* res[r * nc + c] = sum over ng super-blocks of dot(u[r][g], x[c][g]) for
+ * the first nc columns: one ISA's tile kernel, nc made a constant inside. */
+typedef void (*kq_tile_fn)(const struct kq_unpacked *const u[KQ_R], const block_q8_k *const x[],
+                           int nc, int ng, float *res);
+
+/* The quant_ops.mul_mat contract on one ISA's tile kernel, `c` columns
+ * wide (<= KQ_CMAX); `after`, if given, completes each unpacked block.
+ *
+ * Loop order: for each band of up to KQ_BAND rows and group of KQ_G
+ * super-blocks, unpack the band once (KQ_BAND * KQ_G * 640 bytes, in L2),
+ * then for each c-column strip run every KQ_R-row tile of the band, so the
+ * strip's activations are read from memory once per band and then hit L1.
+ * A last partial strip uses a narrower copy of the tile; a last partial row
+ * tile repeats its last real row and drops the extra results. */
+static inline __attribute__((always_inline)) void
+kq_mul_mat_driver(kq_tile_fn tile, int c, void (*after)(struct kq_unpacked *u), kq_unpack_fn unpack,
+                  kq_dot_fn dot, size_t block_bytes, int64_t n, const void *w, size_t w_stride,
+                  int n_rows, const void *x, size_t x_stride, int n_cols, float *out,
+                  size_t out_stride) {
+    if (n_cols < KQ_MIN_COLS) {
+        for (int r = 0; r < n_rows; r++)
+            for (int j = 0; j < n_cols; j++)
+                out[(size_t)j * out_stride + r] = dot((const uint8_t *)w + (size_t)r * w_stride,
+                                                      (const uint8_t *)x + (size_t)j * x_stride, n);
+        return;
+    }
+    _Alignas(64) struct kq_unpacked buf[KQ_BAND][KQ_G];
+    const int64_t nsb = n / QK_K;
+    for (int b0 = 0; b0 < n_rows; b0 += KQ_BAND) {
+        int nb = n_rows - b0 < KQ_BAND ? n_rows - b0 : KQ_BAND;
+        for (int64_t g0 = 0; g0 < nsb; g0 += KQ_G) {
+            int ng = nsb - g0 < KQ_G ? (int)(nsb - g0) : KQ_G;
+            for (int r = 0; r < nb; r++) {
+                const uint8_t *row = (const uint8_t *)w + (size_t)(b0 + r) * w_stride;
+                for (int g = 0; g < ng; g++) {
+                    struct kq_unpacked *ub = &buf[r][g];
+                    unpack(row + (size_t)(g0 + g) * block_bytes, ub);
+                    if (after) after(ub);
+                }
+            }
+            for (int c0 = 0; c0 < n_cols; c0 += c) {
+                int nc = n_cols - c0 < c ? n_cols - c0 : c;
+                const block_q8_k *xs[KQ_CMAX];
+                for (int j = 0; j < nc; j++)
+                    xs[j] =
+                        (const block_q8_k *)((const uint8_t *)x + (size_t)(c0 + j) * x_stride) + g0;
+                for (int r0 = 0; r0 < nb; r0 += KQ_R) {
+                    int nr = nb - r0 < KQ_R ? nb - r0 : KQ_R;
+                    const struct kq_unpacked *u[KQ_R];
+                    for (int r = 0; r < KQ_R; r++) u[r] = buf[r0 + (r < nr ? r : nr - 1)];
+                    float res[KQ_R * KQ_CMAX];
+                    tile(u, xs, nc, ng, res);
+                    for (int j = 0; j < nc; j++) {
+                        float *o = out + (size_t)(c0 + j) * out_stride + b0 + r0;
+                        for (int r = 0; r < nr; r++)
+                            o[r] = g0 ? o[r] + res[r * c + j] : res[r * c + j];
+                    }
+                }
+            }
+        }
+    }
+}
 
 /* quant_ops.mul_mat of K-quant t with the tile kernel of `isa` (avx2 or
  * avx512, kquant_kernels.h) over t's AVX2 unpacker; `dot` serves batches
