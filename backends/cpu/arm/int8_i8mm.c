@@ -21,7 +21,7 @@
 
 #include "kernels_neon.h"
 #include "quant_impl.h"
-#include "simd_neon.h"
+#include "int8_neon.h"
 
 _Static_assert(NEON_TILE == 4, "the tile below is 2x2 SMMLA blocks of 2x2");
 

@@ -8,7 +8,7 @@
  */
 #include "kernels_neon.h"
 #include "quant_impl.h"
-#include "simd_neon.h"
+#include "int8_neon.h"
 
 static inline void q4_1_codes(const uint8_t *blk, int8x16_t v[2]) {
     uint8x16_t q = vld1q_u8(blk + offsetof(block_q4_1, qs));

@@ -9,7 +9,7 @@
  */
 #include "kernels_neon.h"
 #include "quant_impl.h"
-#include "simd_neon.h"
+#include "int8_neon.h"
 
 static inline void q5_1_codes(const uint8_t *blk, int8x16_t v[2]) {
     uint8x16_t m0, m1;

@@ -12,7 +12,7 @@
  */
 #include "kernels_neon.h"
 #include "quant_impl.h"
-#include "simd_neon.h"
+#include "int8_neon.h"
 
 static const struct neon_q8_fmt q8_0_fmt =
     NEON_Q8_FMT(block_q8_0, block_q8_0, false, neon_q8_0_block_codes);
