@@ -485,19 +485,27 @@ BASIC_INLINE void basic_int8_pass_avx2(const struct basic_int8_fmt f, int R, int
                                           const void *w, size_t w_stride, int n_rows,
                                           const void *x, size_t x_stride, int n_cols, float *out,
                                           size_t out_stride) {
-    enum { RMAX = BASIC_TILE_MAX, CMAX = BASIC_TILE_MAX };
+    enum { RMAX = 4, CMAX = 4 };
     const int64_t nb = n / 32;
     for (int r0 = 0; r0 < n_rows; r0 += R) {
         const uint8_t *wr[RMAX];
-        basic_tile_rows(wr, w, w_stride, r0, R, n_rows);
+#pragma GCC unroll 4
+        for (int r = 0; r < R; r++)
+            wr[r] = (const uint8_t *)w + (size_t)(r0 + r < n_rows ? r0 + r : n_rows - 1) * w_stride;
         for (int c0 = 0; c0 < n_cols; c0 += C) {
             const uint8_t *xc[CMAX];
-            basic_tile_rows(xc, x, x_stride, c0, C, n_cols);
+#pragma GCC unroll 4
+            for (int c = 0; c < C; c++)
+                xc[c] = (const uint8_t *)x +
+                        (size_t)(c0 + c < n_cols ? c0 + c : n_cols - 1) * x_stride;
             __m256 acc[RMAX][CMAX];
             __m128 ms[RMAX];
 #pragma GCC unroll 4
-            for (int r = 0; r < R; r++) ms[r] = _mm_setzero_ps();
-            basic_tile_zero(acc, R, C);
+            for (int r = 0; r < R; r++) {
+                ms[r] = _mm_setzero_ps();
+#pragma GCC unroll 4
+                for (int c = 0; c < C; c++) acc[r][c] = _mm256_setzero_ps();
+            }
             /* the next row group, streamed in while this one computes: the
              * hardware prefetcher alone loses track of R interleaved rows */
             const size_t pf = (size_t)R * w_stride;
@@ -534,7 +542,16 @@ BASIC_INLINE void basic_int8_pass_avx2(const struct basic_int8_fmt f, int R, int
                         ms[r] = _mm_add_ps(ms[r], _mm_mul_ps(_mm_set1_ps(basic_f16(wr[r] + wo + 2)), s4));
                 }
             }
-            basic_tile_store(out, out_stride, r0, c0, R, C, n_rows, n_cols, acc, ms);
+#pragma GCC unroll 4
+            for (int r = 0; r < R; r++) {
+                float m[4];
+                _mm_storeu_ps(m, ms[r]);
+#pragma GCC unroll 4
+                for (int c = 0; c < C; c++)
+                    if (r0 + r < n_rows && c0 + c < n_cols)
+                        out[(size_t)(c0 + c) * out_stride + (size_t)(r0 + r)] =
+                            basic_hsum256(acc[r][c]) + m[c];
+            }
         }
     }
 }
