@@ -148,10 +148,10 @@ static inline void kq_k_unpack_scales(const uint8_t *scales, uint16_t d, uint16_
  * about as much as two dot products per row. */
 #define KQ_MIN_COLS 3
 
-/* res[r * nc + c] = sum over ng super-blocks of dot(u[r][g], x[c][g]) for
- * the first nc columns: one ISA's tile kernel, nc made a constant inside. */
+/* res[r][c] = sum over ng super-blocks of dot(u[r][g], x[c][g]) for the
+ * first nc columns: one ISA's tile kernel, nc made a constant inside. */
 typedef void (*kq_tile_fn)(const struct kq_unpacked *const u[KQ_R], const block_q8_k *const x[],
-                           int nc, int ng, float *res);
+                           int nc, int ng, float res[KQ_R][KQ_CMAX]);
 
 /* The quant_ops.mul_mat contract on one ISA's tile kernel, `c` columns
  * wide (<= KQ_CMAX); `after`, if given, completes each unpacked block.
@@ -198,12 +198,11 @@ kq_mul_mat_driver(kq_tile_fn tile, int c, void (*after)(struct kq_unpacked *u), 
                     int nr = nb - r0 < KQ_R ? nb - r0 : KQ_R;
                     const struct kq_unpacked *u[KQ_R];
                     for (int r = 0; r < KQ_R; r++) u[r] = buf[r0 + (r < nr ? r : nr - 1)];
-                    float res[KQ_R * KQ_CMAX];
+                    float res[KQ_R][KQ_CMAX];
                     tile(u, xs, nc, ng, res);
                     for (int j = 0; j < nc; j++) {
                         float *o = out + (size_t)(c0 + j) * out_stride + b0 + r0;
-                        for (int r = 0; r < nr; r++)
-                            o[r] = g0 ? o[r] + res[r * c + j] : res[r * c + j];
+                        for (int r = 0; r < nr; r++) o[r] = g0 ? o[r] + res[r][j] : res[r][j];
                     }
                 }
             }

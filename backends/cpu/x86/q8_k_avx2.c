@@ -94,7 +94,7 @@ _Static_assert(KQ_C <= KQ_CMAX, "the driver's column arrays");
  * u[r] points at row r's ng unpacked super-blocks, x[c] at column c's. */
 static inline __attribute__((always_inline)) void tile_avx2(const struct kq_unpacked *const u[KQ_R],
                                                             const block_q8_k *const x[KQ_C], int nc,
-                                                            int ng, float res[KQ_R][KQ_C]) {
+                                                            int ng, float res[KQ_R][KQ_CMAX]) {
     __m256 accf[KQ_R][KQ_C];
 #pragma GCC unroll 8
     for (int r = 0; r < KQ_R; r++)
@@ -155,17 +155,16 @@ static inline __attribute__((always_inline)) void tile_avx2(const struct kq_unpa
  * specializes each. */
 static inline __attribute__((always_inline)) void
 tile_avx2_nc(const struct kq_unpacked *const u[KQ_R], const block_q8_k *const x[], int nc, int ng,
-             float *res) {
-    float(*r)[KQ_C] = (float(*)[KQ_C])res;
+             float res[KQ_R][KQ_CMAX]) {
     switch (nc) {
     case 1:
-        tile_avx2(u, x, 1, ng, r);
+        tile_avx2(u, x, 1, ng, res);
         break;
     case 2:
-        tile_avx2(u, x, 2, ng, r);
+        tile_avx2(u, x, 2, ng, res);
         break;
     default:
-        tile_avx2(u, x, KQ_C, ng, r);
+        tile_avx2(u, x, KQ_C, ng, res);
         break;
     }
 }

@@ -35,7 +35,7 @@ _Static_assert(KQ_C <= KQ_CMAX, "the driver's column arrays");
  * every row of the tile. */
 static inline __attribute__((always_inline)) void
 tile_avx512(const struct kq_unpacked *const u[KQ_R], const block_q8_k *const x[KQ_C], int nc,
-            int ng, float res[KQ_R][KQ_C]) {
+            int ng, float res[KQ_R][KQ_CMAX]) {
     __m512 accf[KQ_R][KQ_C];
 #pragma GCC unroll 8
     for (int r = 0; r < KQ_R; r++)
@@ -91,20 +91,19 @@ tile_avx512(const struct kq_unpacked *const u[KQ_R], const block_q8_k *const x[K
  * specializes each. */
 static inline __attribute__((always_inline)) void
 tile_avx512_nc(const struct kq_unpacked *const u[KQ_R], const block_q8_k *const x[], int nc,
-               int ng, float *res) {
-    float(*r)[KQ_C] = (float(*)[KQ_C])res;
+               int ng, float res[KQ_R][KQ_CMAX]) {
     switch (nc) {
     case 1:
-        tile_avx512(u, x, 1, ng, r);
+        tile_avx512(u, x, 1, ng, res);
         break;
     case 2:
-        tile_avx512(u, x, 2, ng, r);
+        tile_avx512(u, x, 2, ng, res);
         break;
     case 3:
-        tile_avx512(u, x, 3, ng, r);
+        tile_avx512(u, x, 3, ng, res);
         break;
     default:
-        tile_avx512(u, x, KQ_C, ng, r);
+        tile_avx512(u, x, KQ_C, ng, res);
         break;
     }
 }
