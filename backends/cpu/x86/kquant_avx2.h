@@ -117,10 +117,9 @@ static inline __m256i kq_k_pair_dot(__m256i sumi, __m256i sc, int c, __m256i lo,
                             _mm256_add_epi32(_mm256_madd_epi16(p0, s_lo), _mm256_madd_epi16(p1, s_hi)));
 }
 
-/* The unpacked form's scales (one per 32-value chunk across the vector),
- * mins (each twice: one per 16 values), d and dmin of a Q4_K/Q5_K block. */
-static inline void kq_k_unpack_scales(const uint8_t *scales, uint16_t d, uint16_t dmin,
-                                      struct kq_unpacked *u) {
+/* The unpacked form's scales (one per 32-value chunk across the vector)
+ * and mins (each twice: one per 16 values) of a Q4_K/Q5_K block. */
+static inline void kq_k_unpack_scales(const uint8_t *scales, struct kq_unpacked *u) {
     __m128i sm = kq_scales_mins(scales);
     uint8_t t[16];
     _mm_storeu_si128((__m128i *)t, sm);
@@ -131,8 +130,6 @@ static inline void kq_k_unpack_scales(const uint8_t *scales, uint16_t d, uint16_
     __m128i m16 = _mm_cvtepu8_epi16(_mm_srli_si128(sm, 8));
     _mm_store_si128((__m128i *)u->mins, _mm_unpacklo_epi16(m16, m16));
     _mm_store_si128((__m128i *)(u->mins + 8), _mm_unpackhi_epi16(m16, m16));
-    u->d = _cvtsh_ss(d);
-    u->dmin = _cvtsh_ss(dmin);
 }
 
 /* ---------------------------------------------------------------- mul_mat */

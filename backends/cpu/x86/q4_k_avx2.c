@@ -37,7 +37,7 @@ float q4_k_dot_avx2(const void *w, const void *x, int64_t n) {
 void q4_k_unpack_avx2(const void *block, struct kq_unpacked *u) {
     const block_q4_k *a = block;
     const __m256i m4 = _mm256_set1_epi8(0x0f);
-    kq_k_unpack_scales(a->scales, a->d, a->dmin, u);
+    kq_k_unpack_scales(a->scales, u);
 #pragma GCC unroll 4
     for (int c = 0; c < 4; c++) {
         __m256i q = _mm256_loadu_si256((const __m256i *)(a->qs + 32 * c));
@@ -45,6 +45,8 @@ void q4_k_unpack_avx2(const void *block, struct kq_unpacked *u) {
         _mm256_store_si256((__m256i *)(u->codes + 64 * c + 32),
                            _mm256_and_si256(_mm256_srli_epi16(q, 4), m4));
     }
+    u->d = _cvtsh_ss(a->d);
+    u->dmin = _cvtsh_ss(a->dmin);
 }
 
 KQ_MUL_MAT(q4_k, avx2, q4_k_dot_avx2)

@@ -42,7 +42,7 @@ float q5_k_dot_avx2(const void *w, const void *x, int64_t n) {
 
 void q5_k_unpack_avx2(const void *block, struct kq_unpacked *u) {
     const block_q5_k *a = block;
-    kq_k_unpack_scales(a->scales, a->d, a->dmin, u);
+    kq_k_unpack_scales(a->scales, u);
     __m256i qh = _mm256_loadu_si256((const __m256i *)a->qh);
 #pragma GCC unroll 4
     for (int c = 0; c < 4; c++) {
@@ -51,6 +51,8 @@ void q5_k_unpack_avx2(const void *block, struct kq_unpacked *u) {
         _mm256_store_si256((__m256i *)(u->codes + 64 * c), lo);
         _mm256_store_si256((__m256i *)(u->codes + 64 * c + 32), hi);
     }
+    u->d = _cvtsh_ss(a->d);
+    u->dmin = _cvtsh_ss(a->dmin);
 }
 
 KQ_MUL_MAT(q5_k, avx2, q5_k_dot_avx2)
