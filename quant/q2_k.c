@@ -49,7 +49,7 @@ void q2_k_quantize_ref(const float *src, void *dst, int64_t n) {
         for (int e = 0; e < QK_K; e++) {
             uint8_t sc = b[i].scales[e / 16];
             float dl = d * (float)(sc & 0xf), ml = dmin * (float)(sc >> 4);
-            int q = dl > 0.0f ? quant_round_code((src[e] + ml) / dl, 0, 3) : 0;
+            int q = quant_k_affine_code(src[e], dl, ml, 3);
             b[i].qs[32 * (e / 128) + e % 32] |= (uint8_t)(q << (2 * ((e % 128) / 32)));
         }
     }
@@ -70,9 +70,7 @@ float q2_k_dot_ref(const void *w, const void *x, int64_t n) {
             isum += (a[i].scales[j] & 0xf) * s;
             msum += (a[i].scales[j] >> 4) * b[i].bsums[j];
         }
-        float dall = b[i].d * quant_f16_to_f32(a[i].d);
-        float dmin = b[i].d * quant_f16_to_f32(a[i].dmin);
-        sum += dall * (float)isum - dmin * (float)msum;
+        sum = quant_k_affine_step(sum, b[i].d, a[i].d, a[i].dmin, isum, msum);
     }
     return sum;
 }

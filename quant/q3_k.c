@@ -13,8 +13,6 @@
  */
 #include "quant_impl.h"
 
-#include <math.h>
-
 static int q3_scale(const block_q3_k *b, int j) {
     int lo = (j < 8 ? b->scales[j] : b->scales[j - 8] >> 4) & 0xf;
     int hi = (b->scales[8 + j % 4] >> (2 * (j / 4))) & 3;
@@ -42,12 +40,8 @@ void q3_k_dequant_ref(const void *src, float *dst, int64_t n) {
 void q3_k_quantize_ref(const float *src, void *dst, int64_t n) {
     block_q3_k *b = dst;
     for (int64_t i = 0; i < n / QK_K; i++, src += QK_K) {
-        float scales[16], max_s = 0.0f;
-        int8_t L[16];
-        for (int j = 0; j < 16; j++) {
-            scales[j] = kfit_symmetric(16, 4, src + 16 * j, L);
-            if (fabsf(scales[j]) > fabsf(max_s)) max_s = scales[j];
-        }
+        float scales[16];
+        float max_s = quant_kfit_sub16(src, 4, scales);
         b[i].d = quant_f16_scale(max_s / -32);
         float d = quant_f16_to_f32(b[i].d);
         memset(b[i].scales, 0, sizeof b[i].scales);

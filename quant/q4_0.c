@@ -9,8 +9,6 @@
  */
 #include "quant_impl.h"
 
-#include <math.h>
-
 void q4_0_dequant_ref(const void *src, float *dst, int64_t n) {
     const block_q4_0 *b = src;
     for (int64_t i = 0; i < n / QK4_0; i++, dst += QK4_0) {
@@ -25,13 +23,7 @@ void q4_0_dequant_ref(const void *src, float *dst, int64_t n) {
 void q4_0_quantize_ref(const float *src, void *dst, int64_t n) {
     block_q4_0 *b = dst;
     for (int64_t i = 0; i < n / QK4_0; i++, src += QK4_0) {
-        float max = src[0], amax = fabsf(src[0]);
-        for (int j = 1; j < QK4_0; j++)
-            if (fabsf(src[j]) > amax) {
-                amax = fabsf(src[j]);
-                max = src[j];
-            }
-        float d = max / -8;
+        float d = quant_signed_absmax(src, QK4_0) / -8;
         float id = d != 0.0f ? 1.0f / d : 0.0f;
         b[i].d = quant_f32_to_f16(d);
         for (int j = 0; j < QK4_0 / 2; j++) {

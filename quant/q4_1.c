@@ -21,11 +21,8 @@ void q4_1_dequant_ref(const void *src, float *dst, int64_t n) {
 void q4_1_quantize_ref(const float *src, void *dst, int64_t n) {
     block_q4_1 *b = dst;
     for (int64_t i = 0; i < n / QK4_1; i++, src += QK4_1) {
-        float min = src[0], max = src[0];
-        for (int j = 1; j < QK4_1; j++) {
-            if (src[j] < min) min = src[j];
-            if (src[j] > max) max = src[j];
-        }
+        float min, max;
+        quant_min_max(src, QK4_1, &min, &max);
         float d = (max - min) / 15;
         float id = d != 0.0f ? 1.0f / d : 0.0f;
         b[i].d = quant_f32_to_f16(d);

@@ -21,9 +21,8 @@ void q4_k_dequant_ref(const void *src, float *dst, int64_t n) {
     for (int64_t i = 0; i < n / QK_K; i++, dst += QK_K) {
         float d = quant_f16_to_f32(b[i].d), dmin = quant_f16_to_f32(b[i].dmin);
         for (int e = 0; e < QK_K; e++) {
-            uint8_t sc, m;
-            k_scale_min_get(b[i].scales, e / 32, &sc, &m);
-            float dl = d * (float)sc, ml = dmin * (float)m;
+            float dl, ml;
+            quant_k_sub_affine(b[i].scales, e / 32, d, dmin, &dl, &ml);
             dst[e] = dl * (float)q4k_code(&b[i], e) - ml;
         }
     }
@@ -38,7 +37,7 @@ void q4_k_quantize_ref(const float *src, void *dst, int64_t n) {
         memset(b[i].qs, 0, sizeof b[i].qs);
         for (int e = 0; e < QK_K; e++) {
             float dl = d * (float)sc[e / 32], ml = dmin * (float)m[e / 32];
-            int q = dl > 0.0f ? quant_round_code((src[e] + ml) / dl, 0, 15) : 0;
+            int q = quant_k_affine_code(src[e], dl, ml, 15);
             b[i].qs[32 * (e / 64) + e % 32] |= (uint8_t)(q << ((e % 64) < 32 ? 0 : 4));
         }
     }
@@ -60,9 +59,7 @@ float q4_k_dot_ref(const void *w, const void *x, int64_t n) {
             isum += sc * s;
             msum += m * (b[i].bsums[2 * j] + b[i].bsums[2 * j + 1]);
         }
-        float dall = b[i].d * quant_f16_to_f32(a[i].d);
-        float dmin = b[i].d * quant_f16_to_f32(a[i].dmin);
-        sum += dall * (float)isum - dmin * (float)msum;
+        sum = quant_k_affine_step(sum, b[i].d, a[i].d, a[i].dmin, isum, msum);
     }
     return sum;
 }

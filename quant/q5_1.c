@@ -8,34 +8,21 @@
  */
 #include "quant_impl.h"
 
-static uint32_t q5_high_bits(const uint8_t qh[4]) {
-    return (uint32_t)qh[0] | (uint32_t)qh[1] << 8 | (uint32_t)qh[2] << 16 |
-           (uint32_t)qh[3] << 24;
-}
-
-static int q5_code(const uint8_t *qs, uint32_t qh, int j) {
-    int lo = j < 16 ? qs[j] & 0xf : qs[j - 16] >> 4;
-    return lo | (int)((qh >> j) & 1) << 4;
-}
-
 void q5_1_dequant_ref(const void *src, float *dst, int64_t n) {
     const block_q5_1 *b = src;
     for (int64_t i = 0; i < n / QK5_1; i++, dst += QK5_1) {
         float d = quant_f16_to_f32(b[i].d), m = quant_f16_to_f32(b[i].m);
-        uint32_t qh = q5_high_bits(b[i].qh);
+        uint32_t qh = quant_q5_high_bits(b[i].qh);
         for (int j = 0; j < QK5_1; j++)
-            dst[j] = d * (float)q5_code(b[i].qs, qh, j) + m;
+            dst[j] = d * (float)quant_q5_code(b[i].qs, qh, j) + m;
     }
 }
 
 void q5_1_quantize_ref(const float *src, void *dst, int64_t n) {
     block_q5_1 *b = dst;
     for (int64_t i = 0; i < n / QK5_1; i++, src += QK5_1) {
-        float min = src[0], max = src[0];
-        for (int j = 1; j < QK5_1; j++) {
-            if (src[j] < min) min = src[j];
-            if (src[j] > max) max = src[j];
-        }
+        float min, max;
+        quant_min_max(src, QK5_1, &min, &max);
         float d = (max - min) / 31;
         float id = d != 0.0f ? 1.0f / d : 0.0f;
         b[i].d = quant_f32_to_f16(d);
@@ -45,10 +32,9 @@ void q5_1_quantize_ref(const float *src, void *dst, int64_t n) {
         for (int j = 0; j < QK5_1; j++) {
             float v = (src[j] - min) * id;
             int q = quant_clampi((int)(v + 0.5f), 0, 31);
-            b[i].qs[j % 16] |= (uint8_t)((q & 0xf) << (j < 16 ? 0 : 4));
-            qh |= (uint32_t)(q >> 4) << j;
+            quant_q5_put(b[i].qs, &qh, j, q);
         }
-        for (int k = 0; k < 4; k++) b[i].qh[k] = (uint8_t)(qh >> (8 * k));
+        quant_q5_put_mask(b[i].qh, qh);
     }
 }
 
@@ -58,10 +44,10 @@ float q5_1_dot_ref(const void *w, const void *x, int64_t n) {
     const block_q8_1 *b = x;
     float sum = 0.0f;
     for (int64_t i = 0; i < n / QK5_1; i++) {
-        uint32_t qh = q5_high_bits(a[i].qh);
+        uint32_t qh = quant_q5_high_bits(a[i].qh);
         int32_t isum = 0;
         for (int j = 0; j < QK5_1; j++)
-            isum += q5_code(a[i].qs, qh, j) * b[i].qs[j];
+            isum += quant_q5_code(a[i].qs, qh, j) * b[i].qs[j];
         float dd = quant_f16_to_f32(a[i].d) * quant_f16_to_f32(b[i].d);
         sum += (float)isum * dd + quant_f16_to_f32(a[i].m) * quant_f16_to_f32(b[i].s);
     }

@@ -10,8 +10,6 @@
  */
 #include "quant_impl.h"
 
-#include <math.h>
-
 /* Signed code in [-32, 31] of value e. */
 static int q6_code(const block_q6_k *b, int e) {
     int h = e / 128, k = (e % 128) / 32, l = e % 32;
@@ -35,12 +33,8 @@ void q6_k_dequant_ref(const void *src, float *dst, int64_t n) {
 void q6_k_quantize_ref(const float *src, void *dst, int64_t n) {
     block_q6_k *b = dst;
     for (int64_t i = 0; i < n / QK_K; i++, src += QK_K) {
-        float scales[16], max_s = 0.0f;
-        int8_t L[16];
-        for (int j = 0; j < 16; j++) {
-            scales[j] = kfit_symmetric(16, 32, src + 16 * j, L);
-            if (fabsf(scales[j]) > fabsf(max_s)) max_s = scales[j];
-        }
+        float scales[16];
+        float max_s = quant_kfit_sub16(src, 32, scales);
         b[i].d = quant_f16_scale(max_s / -128);
         float d = quant_f16_to_f32(b[i].d);
         for (int j = 0; j < 16; j++)

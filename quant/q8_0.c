@@ -18,6 +18,20 @@ static float block_absmax(const float *x, int n) {
     return amax;
 }
 
+/* One block of 32 codes, as both formats have them: returns the unrounded
+ * d = absmax / 127 and the sum of the codes (for Q8_1's s). */
+static inline float q8_block(const float *src, int8_t *qs, int *sum) {
+    float d = block_absmax(src, QK8_0) / 127;
+    float id = d != 0.0f ? 1.0f / d : 0.0f;
+    int s = 0;
+    for (int j = 0; j < QK8_0; j++) {
+        qs[j] = (int8_t)roundf(src[j] * id);
+        s += qs[j];
+    }
+    *sum = s;
+    return d;
+}
+
 /* ------------------------------------------------------------------- Q8_0 */
 
 void q8_0_dequant_ref(const void *src, float *dst, int64_t n) {
@@ -30,12 +44,9 @@ void q8_0_dequant_ref(const void *src, float *dst, int64_t n) {
 
 void q8_0_quantize_ref(const float *src, void *dst, int64_t n) {
     block_q8_0 *b = dst;
-    for (int64_t i = 0; i < n / QK8_0; i++, src += QK8_0) {
-        float d = block_absmax(src, QK8_0) / 127;
-        float id = d != 0.0f ? 1.0f / d : 0.0f;
-        b[i].d = quant_f32_to_f16(d);
-        for (int j = 0; j < QK8_0; j++) b[i].qs[j] = (int8_t)roundf(src[j] * id);
-    }
+    int sum;
+    for (int64_t i = 0; i < n / QK8_0; i++, src += QK8_0)
+        b[i].d = quant_f32_to_f16(q8_block(src, b[i].qs, &sum));
 }
 
 float q8_0_dot_ref(const void *w, const void *x, int64_t n) {
@@ -63,13 +74,8 @@ void q8_1_dequant_ref(const void *src, float *dst, int64_t n) {
 void q8_1_quantize_ref(const float *src, void *dst, int64_t n) {
     block_q8_1 *b = dst;
     for (int64_t i = 0; i < n / QK8_1; i++, src += QK8_1) {
-        float d = block_absmax(src, QK8_1) / 127;
-        float id = d != 0.0f ? 1.0f / d : 0.0f;
-        int sum = 0;
-        for (int j = 0; j < QK8_1; j++) {
-            b[i].qs[j] = (int8_t)roundf(src[j] * id);
-            sum += b[i].qs[j];
-        }
+        int sum;
+        float d = q8_block(src, b[i].qs, &sum);
         b[i].d = quant_f32_to_f16(d);
         /* from the unrounded d, as ggml does */
         b[i].s = quant_f32_to_f16((float)sum * d);

@@ -173,6 +173,94 @@ void k_scale_min_put(uint8_t *packed, const uint8_t *sc, const uint8_t *m);
 void k_fit_header(const float *x, int nmax, uint16_t *d16, uint16_t *dmin16, uint8_t *packed,
                   float *d, float *dmin, uint8_t sc[8], uint8_t m[8]);
 
+/* Shared by several formats' reference kernels below (math.h for fabsf). */
+#include <math.h>
+
+/* The value of largest magnitude among x[0..n-1], with its sign; the first
+ * one wins a tie, as numpy's argmax does (Q4_0, Q5_0). */
+static inline float quant_signed_absmax(const float *x, int n) {
+    float max = x[0], amax = fabsf(x[0]);
+    for (int j = 1; j < n; j++)
+        if (fabsf(x[j]) > amax) {
+            amax = fabsf(x[j]);
+            max = x[j];
+        }
+    return max;
+}
+
+/* The smallest and largest of x[0..n-1] (Q4_1, Q5_1). */
+static inline void quant_min_max(const float *x, int n, float *min, float *max) {
+    float lo = x[0], hi = x[0];
+    for (int j = 1; j < n; j++) {
+        if (x[j] < lo) lo = x[j];
+        if (x[j] > hi) hi = x[j];
+    }
+    *min = lo;
+    *max = hi;
+}
+
+/* Q5_0/Q5_1: the fifth bits as one little-endian 32-bit mask. */
+static inline uint32_t quant_q5_high_bits(const uint8_t qh[4]) {
+    return (uint32_t)qh[0] | (uint32_t)qh[1] << 8 | (uint32_t)qh[2] << 16 |
+           (uint32_t)qh[3] << 24;
+}
+
+/* Q5_0/Q5_1: code j (0..31) of a block, low nibble from qs, fifth bit from
+ * the mask qh. */
+static inline int quant_q5_code(const uint8_t *qs, uint32_t qh, int j) {
+    int lo = j < 16 ? qs[j] & 0xf : qs[j - 16] >> 4;
+    return lo | (int)((qh >> j) & 1) << 4;
+}
+
+/* Q5_0/Q5_1: code q (0..31) of element j into a zeroed qs and mask *qh. */
+static inline void quant_q5_put(uint8_t *qs, uint32_t *qh, int j, int q) {
+    qs[j % 16] |= (uint8_t)((q & 0xf) << (j < 16 ? 0 : 4));
+    *qh |= (uint32_t)(q >> 4) << j;
+}
+
+/* The float step of an affine K-quant super-block dot (Q2_K, Q4_K, Q5_K)
+ * against a Q8_K block of scale dy: sum + (dy*d * isum - dy*dmin * msum). */
+static inline float quant_k_affine_step(float sum, float dy, uint16_t d, uint16_t dmin,
+                                        int32_t isum, int32_t msum) {
+    float dall = dy * quant_f16_to_f32(d);
+    float dm = dy * quant_f16_to_f32(dmin);
+    return sum + (dall * (float)isum - dm * (float)msum);
+}
+
+/* Q5_0/Q5_1: the mask of fifth bits into the block's 4 bytes, little-endian. */
+static inline void quant_q5_put_mask(uint8_t qh[4], uint32_t mask) {
+    for (int k = 0; k < 4; k++) qh[k] = (uint8_t)(mask >> (8 * k));
+}
+
+/* Q3_K/Q6_K: fit each of the 16 sub-blocks of 16 values at x
+ * symmetrically (codes in [-nmax, nmax-1]) into scales[]; returns the
+ * fitted scale of largest magnitude (the first on a tie). */
+static inline float quant_kfit_sub16(const float *x, int nmax, float scales[16]) {
+    float max_s = 0.0f;
+    int8_t L[16];
+    for (int j = 0; j < 16; j++) {
+        scales[j] = kfit_symmetric(16, nmax, x + 16 * j, L);
+        if (fabsf(scales[j]) > fabsf(max_s)) max_s = scales[j];
+    }
+    return max_s;
+}
+
+/* Q4_K/Q5_K: the scale d*sc and offset dmin*m of sub-block j (32 values)
+ * from the 12-byte field. */
+static inline void quant_k_sub_affine(const uint8_t *packed, int j, float d, float dmin, float *dl,
+                                      float *ml) {
+    uint8_t sc, m;
+    k_scale_min_get(packed, j, &sc, &m);
+    *dl = d * (float)sc;
+    *ml = dmin * (float)m;
+}
+
+/* The code in [0, nmax] of x in an affine sub-block of scale dl and
+ * offset ml: round((x + ml) / dl), 0 where dl is not positive. */
+static inline int quant_k_affine_code(float x, float dl, float ml, int nmax) {
+    return dl > 0.0f ? quant_round_code((x + ml) / dl, 0, nmax) : 0;
+}
+
 /* ----------------------------------------------------- reference kernels */
 
 #define QUANT_REF_DECLARE(t)                                        \

@@ -26,31 +26,11 @@ static inline float bf16_scalar(uint16_t h) {
 }
 
 float bf16_dot_neon(const void *w, const void *x, int64_t n) {
-    const uint16_t *a = w, *b = x;
-    float32x4_t s0 = vdupq_n_f32(0.0f), s1 = s0, s2 = s0, s3 = s0;
-    int64_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        uint16x8_t a0 = vld1q_u16(a + i), a1 = vld1q_u16(a + i + 8);
-        uint16x8_t b0 = vld1q_u16(b + i), b1 = vld1q_u16(b + i + 8);
-        s0 = vfmaq_f32(s0, widen_lo(a0), widen_lo(b0));
-        s1 = vfmaq_f32(s1, widen_hi(a0), widen_hi(b0));
-        s2 = vfmaq_f32(s2, widen_lo(a1), widen_lo(b1));
-        s3 = vfmaq_f32(s3, widen_hi(a1), widen_hi(b1));
-    }
-    float sum = vaddvq_f32(vaddq_f32(vaddq_f32(s0, s1), vaddq_f32(s2, s3)));
-    for (; i < n; i++) sum += bf16_scalar(a[i]) * bf16_scalar(b[i]);
-    return sum;
+    return neon_half_dot(widen_lo, widen_hi, bf16_scalar, w, x, n);
 }
 
 void bf16_dequant_neon(const void *src, float *dst, int64_t n) {
-    const uint16_t *h = src;
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        uint16x8_t v = vld1q_u16(h + i);
-        vst1q_f32(dst + i, widen_lo(v));
-        vst1q_f32(dst + i + 4, widen_hi(v));
-    }
-    for (; i < n; i++) dst[i] = bf16_scalar(h[i]);
+    neon_half_dequant(widen_lo, widen_hi, bf16_scalar, src, dst, n);
 }
 
 /* Four floats to bf16 bits in the low halves of 32-bit lanes. */

@@ -18,31 +18,11 @@ static inline float32x4_t hi_f32(uint16x8_t h) {
 }
 
 float f16_dot_neon(const void *w, const void *x, int64_t n) {
-    const uint16_t *a = w, *b = x;
-    float32x4_t s0 = vdupq_n_f32(0.0f), s1 = s0, s2 = s0, s3 = s0;
-    int64_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        uint16x8_t a0 = vld1q_u16(a + i), a1 = vld1q_u16(a + i + 8);
-        uint16x8_t b0 = vld1q_u16(b + i), b1 = vld1q_u16(b + i + 8);
-        s0 = vfmaq_f32(s0, lo_f32(a0), lo_f32(b0));
-        s1 = vfmaq_f32(s1, hi_f32(a0), hi_f32(b0));
-        s2 = vfmaq_f32(s2, lo_f32(a1), lo_f32(b1));
-        s3 = vfmaq_f32(s3, hi_f32(a1), hi_f32(b1));
-    }
-    float sum = vaddvq_f32(vaddq_f32(vaddq_f32(s0, s1), vaddq_f32(s2, s3)));
-    for (; i < n; i++) sum += neon_f16(a[i]) * neon_f16(b[i]);
-    return sum;
+    return neon_half_dot(lo_f32, hi_f32, neon_f16, w, x, n);
 }
 
 void f16_dequant_neon(const void *src, float *dst, int64_t n) {
-    const uint16_t *h = src;
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        uint16x8_t v = vld1q_u16(h + i);
-        vst1q_f32(dst + i, lo_f32(v));
-        vst1q_f32(dst + i + 4, hi_f32(v));
-    }
-    for (; i < n; i++) dst[i] = neon_f16(h[i]);
+    neon_half_dequant(lo_f32, hi_f32, neon_f16, src, dst, n);
 }
 
 void f16_quantize_neon(const float *src, void *dst, int64_t n) {

@@ -21,29 +21,9 @@
 
 #include "kernels_neon.h"
 #include "quant_impl.h"
-#include "simd_neon.h"
+#include "int8_neon.h"
 
 _Static_assert(NEON_TILE == 4, "the tile below is 2x2 SMMLA blocks of 2x2");
-
-/* The 32 codes of a weight block as int8 (elements 0..15, 16..31). */
-typedef void (*codes_fn)(const uint8_t *blk, int8x16_t v[2]);
-
-static inline void q8_0_codes(const uint8_t *blk, int8x16_t v[2]) {
-    const int8_t *qs = (const int8_t *)blk + offsetof(block_q8_0, qs);
-    v[0] = vld1q_s8(qs);
-    v[1] = vld1q_s8(qs + 16);
-}
-
-static inline void q4_0_codes(const uint8_t *blk, int8x16_t v[2]) {
-    neon_q4_0_codes(blk + offsetof(block_q4_0, qs), &v[0], &v[1]);
-}
-
-/* The f16 scale both block types start with, as raw bits. */
-static inline uint16_t block_d(const uint8_t *blk) {
-    uint16_t h;
-    memcpy(&h, blk, sizeof h);
-    return h;
-}
 
 /* SMMLA operands of two code rows a and b: p[k] = (a[8k..8k+7], b[8k..8k+7]). */
 static inline void pair_runs(const int8x16_t a[2], const int8x16_t b[2], int8x16_t p[4]) {
@@ -57,7 +37,7 @@ static inline void pair_runs(const int8x16_t a[2], const int8x16_t b[2], int8x16
 
 /* One full tile, 4x4 (NEON_TILE): acc[i][j] holds rows 2i, 2i+1 against
  * columns 2j, 2j+1 as (r0 c0, r0 c1, r1 c0, r1 c1), SMMLA's own order. */
-static inline __attribute__((always_inline)) void tile(codes_fn codes, size_t w_bytes, int64_t nb,
+static inline __attribute__((always_inline)) void tile(neon_codes_fn codes, size_t w_bytes, int64_t nb,
                                                        const uint8_t *w, size_t w_stride,
                                                        const uint8_t *x, size_t x_stride,
                                                        float *out, size_t out_stride) {
@@ -75,13 +55,13 @@ static inline __attribute__((always_inline)) void tile(codes_fn codes, size_t w_
         for (int r = 0; r < NEON_TILE; r++) {
             const uint8_t *blk = w + (size_t)r * w_stride + (size_t)b * w_bytes;
             codes(blk, wc[r]);
-            hw[r] = block_d(blk);
+            hw[r] = neon_h16(blk);
         }
 #pragma GCC unroll 4
         for (int c = 0; c < NEON_TILE; c++) {
             const uint8_t *blk = x + (size_t)c * x_stride + (size_t)b * sizeof(block_q8_0);
-            q8_0_codes(blk, xc[c]);
-            hx[c] = block_d(blk);
+            neon_q8_0_block_codes(blk, xc[c]);
+            hx[c] = neon_h16(blk);
         }
 #pragma GCC unroll 2
         for (int i = 0; i < 2; i++) {
@@ -120,12 +100,12 @@ static inline __attribute__((always_inline)) void tile(codes_fn codes, size_t w_
 
 static void tile_q4_0(int64_t nb, const uint8_t *w, size_t w_stride, const uint8_t *x,
                       size_t x_stride, float *out, size_t out_stride) {
-    tile(q4_0_codes, sizeof(block_q4_0), nb, w, w_stride, x, x_stride, out, out_stride);
+    tile(neon_q4_0_block_codes, sizeof(block_q4_0), nb, w, w_stride, x, x_stride, out, out_stride);
 }
 
 static void tile_q8_0(int64_t nb, const uint8_t *w, size_t w_stride, const uint8_t *x,
                       size_t x_stride, float *out, size_t out_stride) {
-    tile(q8_0_codes, sizeof(block_q8_0), nb, w, w_stride, x, x_stride, out, out_stride);
+    tile(neon_q8_0_block_codes, sizeof(block_q8_0), nb, w, w_stride, x, x_stride, out, out_stride);
 }
 
 void q4_0_mul_mat_i8mm(int64_t n, const void *w, size_t w_stride, int n_rows, const void *x,

@@ -41,16 +41,12 @@ float q2_k_dot_neon(const void *w, const void *x, int64_t n) {
                 UNROLL for (int s = 0; s < 2; s++) {
                     uint8x16_t c = vandq_u8(q[s], m2);
                     q[s] = vshrq_n_u8(q[s], 2);
-                    int32x4_t p = vdotq_s32(vdupq_n_s32(0), vreinterpretq_s8_u8(c),
-                                            vld1q_s8(y + 32 * k + 16 * s));
-                    acc = vmlaq_n_s32(acc, p, sc[2 * k + s] & 0xf);
+                    acc = neon_k_sdot16(acc, vreinterpretq_s8_u8(c), y + 32 * k + 16 * s,
+                                        sc[2 * k + s] & 0xf);
                 }
             }
         }
-        int32_t isum = vaddvq_s32(acc);
-        float dall = b[i].d * neon_f16(a[i].d);
-        float dmin = b[i].d * neon_f16(a[i].dmin);
-        sum += dall * (float)isum - dmin * (float)msum;
+        sum = neon_k_affine_step(sum, b[i].d, a[i].d, a[i].dmin, vaddvq_s32(acc), msum);
     }
     return sum;
 }

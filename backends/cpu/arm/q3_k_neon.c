@@ -41,9 +41,8 @@ float q3_k_dot_neon(const void *w, const void *x, int64_t n) {
                 UNROLL for (int s = 0; s < 2; s++) {
                     uint8x16_t c = vsubq_u8(vandq_u8(q[s], m2), vbicq_u8(four, vtstq_u8(hm[s], bit)));
                     q[s] = vshrq_n_u8(q[s], 2);
-                    int32x4_t p = vdotq_s32(vdupq_n_s32(0), vreinterpretq_s8_u8(c),
-                                            vld1q_s8(y + 32 * k + 16 * s));
-                    acc = vmlaq_n_s32(acc, p, sc[8 * h + 2 * k + s]);
+                    acc = neon_k_sdot16(acc, vreinterpretq_s8_u8(c), y + 32 * k + 16 * s,
+                                        sc[8 * h + 2 * k + s]);
                 }
             }
         }

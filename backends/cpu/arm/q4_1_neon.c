@@ -8,34 +8,14 @@
  */
 #include "kernels_neon.h"
 #include "quant_impl.h"
-#include "simd_neon.h"
+#include "int8_neon.h"
 
-static inline int32x4_t block_dot(const block_q4_1 *a, const block_q8_1 *b) {
-    uint8x16_t q = vld1q_u8(a->qs);
-    int8x16_t lo = vreinterpretq_s8_u8(vandq_u8(q, vdupq_n_u8(0x0f)));
-    int8x16_t hi = vreinterpretq_s8_u8(vshrq_n_u8(q, 4));
-    int32x4_t p = vdotq_s32(vdupq_n_s32(0), lo, vld1q_s8(b->qs));
-    return vdotq_s32(p, hi, vld1q_s8(b->qs + 16));
+static inline void q4_1_codes(const uint8_t *blk, int8x16_t v[2]) {
+    uint8x16_t q = vld1q_u8(blk + offsetof(block_q4_1, qs));
+    v[0] = vreinterpretq_s8_u8(vandq_u8(q, vdupq_n_u8(0x0f)));
+    v[1] = vreinterpretq_s8_u8(vshrq_n_u8(q, 4));
 }
 
-float q4_1_dot_neon(const void *w, const void *x, int64_t n) {
-    const block_q4_1 *a = w;
-    const block_q8_1 *b = x;
-    int64_t nb = n / QK4_1, i = 0;
-    float32x4_t acc = vdupq_n_f32(0.0f);
-    for (; i + 4 <= nb; i += 4) {
-        int32x4_t s = neon_hsum4(block_dot(&a[i], &b[i]), block_dot(&a[i + 1], &b[i + 1]),
-                                 block_dot(&a[i + 2], &b[i + 2]), block_dot(&a[i + 3], &b[i + 3]));
-        float32x4_t dd = vmulq_f32(neon_f16x4(a[i].d, a[i + 1].d, a[i + 2].d, a[i + 3].d),
-                                   neon_f16x4(b[i].d, b[i + 1].d, b[i + 2].d, b[i + 3].d));
-        float32x4_t ms = vmulq_f32(neon_f16x4(a[i].m, a[i + 1].m, a[i + 2].m, a[i + 3].m),
-                                   neon_f16x4(b[i].s, b[i + 1].s, b[i + 2].s, b[i + 3].s));
-        acc = vaddq_f32(acc, vaddq_f32(vmulq_f32(vcvtq_f32_s32(s), dd), ms));
-    }
-    float sum = vaddvq_f32(acc);
-    for (; i < nb; i++) {
-        float dd = neon_f16(a[i].d) * neon_f16(b[i].d);
-        sum += (float)vaddvq_s32(block_dot(&a[i], &b[i])) * dd + neon_f16(a[i].m) * neon_f16(b[i].s);
-    }
-    return sum;
-}
+static const struct neon_q8_fmt q4_1_fmt = NEON_Q8_FMT(block_q4_1, block_q8_1, true, q4_1_codes);
+
+NEON_Q8_DOT(q4_1)

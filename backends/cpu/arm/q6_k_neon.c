@@ -40,8 +40,7 @@ float q6_k_dot_neon(const void *w, const void *x, int64_t n) {
                     default: hi = vshrq_n_u8(hb[s], 2); break;
                     }
                     int8x16_t c = vsubq_s8(vreinterpretq_s8_u8(vorrq_u8(lo, vandq_u8(hi, m3))), bias);
-                    int32x4_t p = vdotq_s32(vdupq_n_s32(0), c, vld1q_s8(y + 32 * k + 16 * s));
-                    acc = vmlaq_n_s32(acc, p, sc[2 * k + s]);
+                    acc = neon_k_sdot16(acc, c, y + 32 * k + 16 * s, sc[2 * k + s]);
                 }
             }
         }

@@ -207,6 +207,47 @@ BASIC_INLINE float basic_q8_block_avx2(const float *src, int8_t *qs, int *sum) {
     return d;
 }
 
+/* ------------------------------------------------- register tiles */
+
+/* The tiles below hold at most 4 x 4 accumulators: acc[row][column]. */
+enum { BASIC_TILE_MAX = 4 };
+
+/* Pointers to rows i0 .. i0+count-1 of the matrix at base (rows stride
+ * bytes apart) for one tile. A partial tile at the edge repeats the last
+ * real row (n - 1), so it computes on real data; basic_tile_store stores
+ * only the real outputs. */
+BASIC_INLINE void basic_tile_rows(const uint8_t **p, const void *base, size_t stride, int i0,
+                                  int count, int n) {
+#pragma GCC unroll 4
+    for (int i = 0; i < count; i++)
+        p[i] = (const uint8_t *)base + (size_t)(i0 + i < n ? i0 + i : n - 1) * stride;
+}
+
+BASIC_INLINE void basic_tile_zero(__m256 acc[][BASIC_TILE_MAX], int R, int C) {
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 4
+        for (int c = 0; c < C; c++) acc[r][c] = _mm256_setzero_ps();
+}
+
+/* out[(c0 + c) * out_stride + r0 + r] = the lane sum of acc[r][c] (plus
+ * lane c of ms[r] where ms is given), for the real rows and columns of an
+ * R x C tile at (r0, c0). */
+BASIC_INLINE void basic_tile_store(float *out, size_t out_stride, int r0, int c0, int R, int C,
+                                   int n_rows, int n_cols, __m256 acc[][BASIC_TILE_MAX],
+                                   const __m128 *ms) {
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++) {
+        float m[4];
+        if (ms) _mm_storeu_ps(m, ms[r]);
+#pragma GCC unroll 4
+        for (int c = 0; c < C; c++)
+            if (r0 + r < n_rows && c0 + c < n_cols)
+                out[(size_t)(c0 + c) * out_stride + (size_t)(r0 + r)] =
+                    ms ? basic_hsum256(acc[r][c]) + m[c] : basic_hsum256(acc[r][c]);
+    }
+}
+
 /* ------------------------------------------------ float formats (AVX2) */
 
 /* Eight consecutive values of a float format (F32, F16 or BF16) as floats. */
@@ -252,23 +293,15 @@ BASIC_INLINE void basic_float_mul_mat_avx2(basic_load8_fn load, size_t elem_byte
                                            int64_t n, const void *w, size_t w_stride, int n_rows,
                                            const void *x, size_t x_stride, int n_cols, float *out,
                                            size_t out_stride) {
-    enum { RMAX = 4, CMAX = 4 };
+    enum { RMAX = BASIC_TILE_MAX, CMAX = BASIC_TILE_MAX };
     for (int r0 = 0; r0 < n_rows; r0 += R) {
         const uint8_t *wr[RMAX];
-#pragma GCC unroll 4
-        for (int r = 0; r < R; r++)
-            wr[r] = (const uint8_t *)w + (size_t)(r0 + r < n_rows ? r0 + r : n_rows - 1) * w_stride;
+        basic_tile_rows(wr, w, w_stride, r0, R, n_rows);
         for (int c0 = 0; c0 < n_cols; c0 += C) {
             const uint8_t *xc[CMAX];
-#pragma GCC unroll 4
-            for (int c = 0; c < C; c++)
-                xc[c] = (const uint8_t *)x +
-                        (size_t)(c0 + c < n_cols ? c0 + c : n_cols - 1) * x_stride;
+            basic_tile_rows(xc, x, x_stride, c0, C, n_cols);
             __m256 acc[RMAX][CMAX];
-#pragma GCC unroll 4
-            for (int r = 0; r < R; r++)
-#pragma GCC unroll 4
-                for (int c = 0; c < C; c++) acc[r][c] = _mm256_setzero_ps();
+            basic_tile_zero(acc, R, C);
             int64_t k = 0;
             for (; k + 8 <= n; k += 8) {
                 const size_t o = (size_t)k * elem_bytes;
@@ -292,16 +325,23 @@ BASIC_INLINE void basic_float_mul_mat_avx2(basic_load8_fn load, size_t elem_byte
                     for (int r = 0; r < R; r++) acc[r][c] = _mm256_fmadd_ps(wv[r], xv, acc[r][c]);
                 }
             }
-#pragma GCC unroll 4
-            for (int r = 0; r < R; r++)
-#pragma GCC unroll 4
-                for (int c = 0; c < C; c++)
-                    if (r0 + r < n_rows && c0 + c < n_cols)
-                        out[(size_t)(c0 + c) * out_stride + (size_t)(r0 + r)] =
-                            basic_hsum256(acc[r][c]);
+            basic_tile_store(out, out_stride, r0, c0, R, C, n_rows, n_cols, acc, NULL);
         }
     }
 }
+
+/* quant_ops.dot of float format t from its t##_load8 (values elem_bytes
+ * wide), and quant_ops.mul_mat on ISA set isa in rows x cols tiles: the
+ * whole of each kernel is the skeleton above (f32_avx2.c, ...). */
+#define BASIC_FLOAT_DOT_AVX2(t, elem_bytes)                                                    \
+    float t##_dot_avx2(const void *w, const void *x, int64_t n) {                              \
+        return basic_float_dot_avx2(t##_load8, elem_bytes, w, x, n);                           \
+    }
+#define BASIC_FLOAT_MUL_MAT(t, isa, elem_bytes, rows, cols)                                    \
+    BASIC_MUL_MAT_DECLARE(t, isa) {                                                            \
+        basic_float_mul_mat_avx2(t##_load8, elem_bytes, rows, cols, n, w, w_stride, n_rows, x, \
+                                 x_stride, n_cols, out, out_stride);                           \
+    }
 
 /* ---------------------------------------------------- int8 block formats */
 
@@ -325,6 +365,15 @@ struct basic_int8_fmt {
     /* the block's 32 codes, one byte each, element order */
     __m256i (*codes)(const uint8_t *block);
 };
+
+/* A format as one line: kind, offset (OFFSET only, else 0), largest code
+ * (0 for SIGNED), the weight and activation block types, the codes. Each
+ * type's kernel files (q4_0_avx2.c, ...) state theirs this way. */
+#define BASIC_INT8_FMT(kind_, off_, code_max_, w_block, x_block, codes_)                       \
+    {                                                                                          \
+        .kind = (kind_), .off = (off_), .code_max = (code_max_), .w_bytes = sizeof(w_block),   \
+        .x_bytes = sizeof(x_block), .x_qs = offsetof(x_block, qs), .codes = (codes_),          \
+    }
 
 /* The tile's block scales: dd[c][r] = d(row r) * d(column c) for the
  * block at byte offsets wo (weights) and xo (activations), 4 rows by up to
@@ -579,28 +628,20 @@ BASIC_INLINE void basic_int8_pass_vnni(const struct basic_int8_fmt f, int C, int
                                           size_t w_stride, int n_rows, const void *x,
                                           size_t x_stride, int n_cols, float *out,
                                           size_t out_stride) {
-    enum { R = 4, CMAX = 4 };
+    enum { R = BASIC_TILE_MAX, CMAX = BASIC_TILE_MAX };
     const int64_t nb = n / 32;
     const __m256i zero = _mm256_setzero_si256();
     for (int r0 = 0; r0 < n_rows; r0 += R) {
         const uint8_t *wr[R];
-#pragma GCC unroll 4
-        for (int r = 0; r < R; r++)
-            wr[r] = (const uint8_t *)w + (size_t)(r0 + r < n_rows ? r0 + r : n_rows - 1) * w_stride;
+        basic_tile_rows(wr, w, w_stride, r0, R, n_rows);
         for (int c0 = 0; c0 < n_cols; c0 += C) {
             const uint8_t *xc[CMAX];
-#pragma GCC unroll 4
-            for (int c = 0; c < C; c++)
-                xc[c] = (const uint8_t *)x +
-                        (size_t)(c0 + c < n_cols ? c0 + c : n_cols - 1) * x_stride;
+            basic_tile_rows(xc, x, x_stride, c0, C, n_cols);
             __m256 acc[R][CMAX];
             __m128 ms[R];
 #pragma GCC unroll 4
-            for (int r = 0; r < R; r++) {
-                ms[r] = _mm_setzero_ps();
-#pragma GCC unroll 4
-                for (int c = 0; c < C; c++) acc[r][c] = _mm256_setzero_ps();
-            }
+            for (int r = 0; r < R; r++) ms[r] = _mm_setzero_ps();
+            basic_tile_zero(acc, R, C);
             /* the next row group, streamed in while this one computes: the
              * hardware prefetcher alone loses track of R interleaved rows */
             const size_t pf = (size_t)R * w_stride;
@@ -649,16 +690,7 @@ BASIC_INLINE void basic_int8_pass_vnni(const struct basic_int8_fmt f, int C, int
                         ms[r] = _mm_add_ps(ms[r], _mm_mul_ps(_mm_set1_ps(m[r]), s4));
                 }
             }
-#pragma GCC unroll 4
-            for (int r = 0; r < R; r++) {
-                float m[4];
-                _mm_storeu_ps(m, ms[r]);
-#pragma GCC unroll 4
-                for (int c = 0; c < C; c++)
-                    if (r0 + r < n_rows && c0 + c < n_cols)
-                        out[(size_t)(c0 + c) * out_stride + (size_t)(r0 + r)] =
-                            basic_hsum256(acc[r][c]) + m[c];
-            }
+            basic_tile_store(out, out_stride, r0, c0, R, C, n_rows, n_cols, acc, ms);
         }
     }
 }

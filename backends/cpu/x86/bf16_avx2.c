@@ -14,15 +14,8 @@ static inline __m256 bf16_load8(const uint8_t *p) {
     return _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
 }
 
-float bf16_dot_avx2(const void *w, const void *x, int64_t n) {
-    return basic_float_dot_avx2(bf16_load8, sizeof(uint16_t), w, x, n);
-}
-
-void bf16_mul_mat_avx2(int64_t n, const void *w, size_t w_stride, int n_rows, const void *x,
-                       size_t x_stride, int n_cols, float *out, size_t out_stride) {
-    basic_float_mul_mat_avx2(bf16_load8, sizeof(uint16_t), BF16_AVX2_ROWS, BF16_AVX2_COLS, n, w,
-                             w_stride, n_rows, x, x_stride, n_cols, out, out_stride);
-}
+BASIC_FLOAT_DOT_AVX2(bf16, sizeof(uint16_t))
+BASIC_FLOAT_MUL_MAT(bf16, avx2, sizeof(uint16_t), BF16_AVX2_ROWS, BF16_AVX2_COLS)
 
 /* quant_f32_to_bf16 on 8 lanes: u + 0x7fff + (bit 16 of u), or for a NaN
  * its top half with the quiet bit (0x40) set. */

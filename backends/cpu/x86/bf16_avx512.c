@@ -63,10 +63,7 @@ void bf16_mul_mat_avx512bf16(int64_t n, const void *w, size_t w_stride, int n_ro
                                            (size_t)(c0 + c < n_cols ? c0 + c : n_cols - 1) *
                                                x_stride);
             __m256 acc[R][C];
-#pragma GCC unroll 4
-            for (int r = 0; r < R; r++)
-#pragma GCC unroll 4
-                for (int c = 0; c < C; c++) acc[r][c] = _mm256_setzero_ps();
+            basic_tile_zero(acc, R, C);
             int64_t k = 0;
             for (; k + BF16_STEP <= n; k += BF16_STEP) {
                 __m256bh wv[R];
@@ -87,13 +84,7 @@ void bf16_mul_mat_avx512bf16(int64_t n, const void *w, size_t w_stride, int n_ro
                     for (int r = 0; r < R; r++) acc[r][c] = _mm256_dpbf16_ps(acc[r][c], wv[r], xv);
                 }
             }
-#pragma GCC unroll 4
-            for (int r = 0; r < R; r++)
-#pragma GCC unroll 4
-                for (int c = 0; c < C; c++)
-                    if (r0 + r < n_rows && c0 + c < n_cols)
-                        out[(size_t)(c0 + c) * out_stride + (size_t)(r0 + r)] =
-                            basic_hsum256(acc[r][c]);
+            basic_tile_store(out, out_stride, r0, c0, R, C, n_rows, n_cols, acc, NULL);
         }
     }
 }

@@ -14,15 +14,8 @@ static inline __m256 f16_load8(const uint8_t *p) {
     return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
 }
 
-float f16_dot_avx2(const void *w, const void *x, int64_t n) {
-    return basic_float_dot_avx2(f16_load8, sizeof(uint16_t), w, x, n);
-}
-
-void f16_mul_mat_avx2(int64_t n, const void *w, size_t w_stride, int n_rows, const void *x,
-                      size_t x_stride, int n_cols, float *out, size_t out_stride) {
-    basic_float_mul_mat_avx2(f16_load8, sizeof(uint16_t), F16_AVX2_ROWS, F16_AVX2_COLS, n, w,
-                             w_stride, n_rows, x, x_stride, n_cols, out, out_stride);
-}
+BASIC_FLOAT_DOT_AVX2(f16, sizeof(uint16_t))
+BASIC_FLOAT_MUL_MAT(f16, avx2, sizeof(uint16_t), F16_AVX2_ROWS, F16_AVX2_COLS)
 
 void f16_quantize_avx2(const float *src, void *dst, int64_t n) {
     uint16_t *h = dst;

@@ -12,8 +12,4 @@ static inline __m256 f16_load8(const uint8_t *p) {
     return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
 }
 
-void f16_mul_mat_avx512(int64_t n, const void *w, size_t w_stride, int n_rows, const void *x,
-                        size_t x_stride, int n_cols, float *out, size_t out_stride) {
-    basic_float_mul_mat_avx2(f16_load8, sizeof(uint16_t), F16_AVX512_ROWS, F16_AVX512_COLS, n,
-                             w, w_stride, n_rows, x, x_stride, n_cols, out, out_stride);
-}
+BASIC_FLOAT_MUL_MAT(f16, avx512, sizeof(uint16_t), F16_AVX512_ROWS, F16_AVX512_COLS)

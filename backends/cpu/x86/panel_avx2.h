@@ -424,5 +424,39 @@ BASIC_INLINE void packed_mul_mat(const struct basic_int8_fmt f, size_t pw_bytes,
     }
 }
 
+/* ---------------------------------------------- the slots of one type */
+
+/* quant_ops.dot and .mul_mat of a 32-wide int8 type t (AVX2 set) from its
+ * format t##_fmt: the whole of each kernel is the skeleton above, so a type
+ * states only its codes and format (q4_0_avx2.c, ...). */
+#define BASIC_INT8_KERNELS_AVX2(t)                                                             \
+    float t##_dot_avx2(const void *w, const void *x, int64_t n) {                              \
+        return basic_int8_dot_avx2(t##_fmt, w, x, n);                                          \
+    }                                                                                          \
+    BASIC_MUL_MAT_DECLARE(t, avx2) {                                                           \
+        panel_int8_mul_mat_avx2(t##_fmt, n, w, w_stride, n_rows, x, x_stride, n_cols, out,     \
+                                out_stride);                                                   \
+    }
+
+/* quant_ops.mul_mat_packed of t (Q4_0, Q5_0, Q8_0) over block_##t##x8. */
+#define BASIC_INT8_PACKED_AVX2(t)                                                              \
+    void t##_mul_mat_packed_avx2(int64_t n, const void *wp, int n_rows, const void *x,         \
+                                 size_t x_stride, int n_cols, float *out, size_t out_stride) { \
+        packed_mul_mat(t##_fmt, sizeof(block_##t##x8), n, wp, n_rows, x, x_stride, n_cols, out, \
+                       out_stride);                                                            \
+    }
+
+#ifdef __AVX512VNNI__
+/* The same for the AVX-512 VNNI set (the packed product is panel_avx512.h's). */
+#define BASIC_INT8_KERNELS_AVX512(t)                                                           \
+    float t##_dot_avx512(const void *w, const void *x, int64_t n) {                            \
+        return basic_int8_dot_vnni(t##_fmt, w, x, n);                                          \
+    }                                                                                          \
+    BASIC_MUL_MAT_DECLARE(t, avx512) {                                                         \
+        panel_int8_mul_mat_vnni(t##_fmt, n, w, w_stride, n_rows, x, x_stride, n_cols, out,     \
+                                out_stride);                                                   \
+    }
+#endif
+
 #endif /* __AVX2__ */
 #endif

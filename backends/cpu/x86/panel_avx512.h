@@ -195,5 +195,14 @@ BASIC_INLINE void p16_mul_mat(struct basic_int8_fmt f, size_t pw_bytes, int64_t 
     }
 }
 
+/* quant_ops.mul_mat_packed of t (Q4_0, Q5_0, Q8_0) over block_##t##x8. */
+#define BASIC_INT8_PACKED_AVX512(t)                                                            \
+    void t##_mul_mat_packed_avx512(int64_t n, const void *wp, int n_rows, const void *x,       \
+                                   size_t x_stride, int n_cols, float *out,                    \
+                                   size_t out_stride) {                                        \
+        p16_mul_mat(t##_fmt, sizeof(block_##t##x8), n, wp, n_rows, x, x_stride, n_cols, out,   \
+                    out_stride);                                                               \
+    }
+
 #endif /* AVX-512 F, BW, VNNI */
 #endif

@@ -3,11 +3,6 @@
  * feeding the AVX-512 tile of q8_k_avx512.c, which runs the batched
  * product about 1.5x faster than the AVX2 tile. The dot stays AVX2.
  */
-#include "kquant_kernels.h"
-#include "quant_impl.h"
+#include "kquant_avx2.h"
 
-void q2_k_mul_mat_avx512(int64_t n, const void *w, size_t w_stride, int n_rows, const void *x,
-                         size_t x_stride, int n_cols, float *out, size_t out_stride) {
-    kq_mul_mat_avx512(q2_k_unpack_avx2, q2_k_dot_avx2, sizeof(block_q2_k), n, w, w_stride, n_rows,
-                      x, x_stride, n_cols, out, out_stride);
-}
+KQ_MUL_MAT(q2_k, avx512, q2_k_dot_avx2)

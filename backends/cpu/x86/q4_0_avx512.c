@@ -13,27 +13,8 @@ static inline __m256i q4_0_codes(const uint8_t *blk) {
     return basic_nibbles(blk + offsetof(block_q4_0, qs));
 }
 
-static const struct basic_int8_fmt q4_0_fmt = {
-    .code_max = 15,
-    .kind = BASIC_OFFSET,
-    .off = 8,
-    .w_bytes = sizeof(block_q4_0),
-    .x_bytes = sizeof(block_q8_0),
-    .x_qs = offsetof(block_q8_0, qs),
-    .codes = q4_0_codes,
-};
+static const struct basic_int8_fmt q4_0_fmt =
+    BASIC_INT8_FMT(BASIC_OFFSET, 8, 15, block_q4_0, block_q8_0, q4_0_codes);
 
-float q4_0_dot_avx512(const void *w, const void *x, int64_t n) {
-    return basic_int8_dot_vnni(q4_0_fmt, w, x, n);
-}
-
-void q4_0_mul_mat_avx512(int64_t n, const void *w, size_t w_stride, int n_rows, const void *x,
-                         size_t x_stride, int n_cols, float *out, size_t out_stride) {
-    panel_int8_mul_mat_vnni(q4_0_fmt, n, w, w_stride, n_rows, x, x_stride, n_cols, out,
-                            out_stride);
-}
-
-void q4_0_mul_mat_packed_avx512(int64_t n, const void *wp, int n_rows, const void *x, size_t x_stride,
-                          int n_cols, float *out, size_t out_stride) {
-    p16_mul_mat(q4_0_fmt, sizeof(block_q4_0x8), n, wp, n_rows, x, x_stride, n_cols, out, out_stride);
-}
+BASIC_INT8_KERNELS_AVX512(q4_0)
+BASIC_INT8_PACKED_AVX512(q4_0)

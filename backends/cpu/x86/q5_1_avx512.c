@@ -13,21 +13,7 @@ static inline __m256i q5_1_codes(const uint8_t *blk) {
                            basic_fifth_bits_avx512(blk + offsetof(block_q5_1, qh)));
 }
 
-static const struct basic_int8_fmt q5_1_fmt = {
-    .code_max = 31,
-    .kind = BASIC_AFFINE,
-    .w_bytes = sizeof(block_q5_1),
-    .x_bytes = sizeof(block_q8_1),
-    .x_qs = offsetof(block_q8_1, qs),
-    .codes = q5_1_codes,
-};
+static const struct basic_int8_fmt q5_1_fmt =
+    BASIC_INT8_FMT(BASIC_AFFINE, 0, 31, block_q5_1, block_q8_1, q5_1_codes);
 
-float q5_1_dot_avx512(const void *w, const void *x, int64_t n) {
-    return basic_int8_dot_vnni(q5_1_fmt, w, x, n);
-}
-
-void q5_1_mul_mat_avx512(int64_t n, const void *w, size_t w_stride, int n_rows, const void *x,
-                         size_t x_stride, int n_cols, float *out, size_t out_stride) {
-    panel_int8_mul_mat_vnni(q5_1_fmt, n, w, w_stride, n_rows, x, x_stride, n_cols, out,
-                            out_stride);
-}
+BASIC_INT8_KERNELS_AVX512(q5_1)

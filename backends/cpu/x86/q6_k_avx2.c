@@ -8,26 +8,8 @@
  * chunk spans two 16-value sub-blocks, so its scale vector holds scale 2k in
  * the low 128-bit lane and 2k+1 in the high lane.
  */
-#include <immintrin.h>
-
 #include "basic_kernels.h"
-#include "kquant_kernels.h"
-#include "quant_impl.h"
-
-static float hsum_ps(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-
-/* Scales of chunk k (0..3) of a half whose 8 int16 scales fill both lanes
- * of bc: scale 2k across the low lane, 2k+1 across the high one. */
-static inline __m256i chunk_scales(__m256i bc, int k) {
-    __m256i mask = _mm256_set_m128i(_mm_set1_epi16((short)((4 * k + 3) << 8 | (4 * k + 2))),
-                                    _mm_set1_epi16((short)((4 * k + 1) << 8 | (4 * k))));
-    return _mm256_shuffle_epi8(bc, mask);
-}
+#include "kquant_avx2.h"
 
 /* The four 32-value chunks of half h, codes 0..63: chunk k takes its low
  * nibble from ql[64h + 32(k%2) + l] (high nibble for k >= 2) and its top two
@@ -61,21 +43,18 @@ float q6_k_dot_avx2(const void *w, const void *x, int64_t n) {
         for (int h = 0; h < 2; h++) {
             __m256i c[4];
             q6k_half(&a[i], h, c);
-            __m256i bc = _mm256_broadcastsi128_si256(h ? _mm256_extracti128_si256(sc, 1)
-                                                       : _mm256_castsi256_si128(sc));
+            __m256i bc = kq_half_scales(sc, h);
             const int8_t *q8 = b[i].qs + 128 * h;
 #pragma GCC unroll 4
             for (int k = 0; k < 4; k++) {
-                __m256i p =
-                    _mm256_maddubs_epi16(c[k], _mm256_loadu_si256((const __m256i *)(q8 + 32 * k)));
-                sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, chunk_scales(bc, k)));
+                sumi = kq_chunk_dot(sumi, c[k], q8 + 32 * k, bc, k);
             }
         }
         sumi = _mm256_sub_epi32(sumi, _mm256_slli_epi32(off, 5));
         float d = _cvtsh_ss(a[i].d) * b[i].d;
         acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
     }
-    return hsum_ps(acc);
+    return kq_hsum256(acc);
 }
 
 void q6_k_unpack_avx2(const void *block, struct kq_unpacked *u) {
@@ -85,12 +64,10 @@ void q6_k_unpack_avx2(const void *block, struct kq_unpacked *u) {
     for (int h = 0; h < 2; h++) {
         __m256i c[4];
         q6k_half(a, h, c);
-        __m256i bc = _mm256_broadcastsi128_si256(h ? _mm256_extracti128_si256(sc, 1)
-                                                   : _mm256_castsi256_si128(sc));
+        __m256i bc = kq_half_scales(sc, h);
 #pragma GCC unroll 4
         for (int k = 0; k < 4; k++) {
-            _mm256_store_si256((__m256i *)(u->codes + 128 * h + 32 * k), c[k]);
-            _mm256_store_si256((__m256i *)u->scales[4 * h + k], chunk_scales(bc, k));
+            kq_store_chunk(u, h, k, c[k], bc);
         }
     }
     /* the -32 offset as a "minimum" of 32 * scale with dmin = d */
@@ -98,8 +75,4 @@ void q6_k_unpack_avx2(const void *block, struct kq_unpacked *u) {
     u->d = u->dmin = _cvtsh_ss(a->d);
 }
 
-void q6_k_mul_mat_avx2(int64_t n, const void *w, size_t w_stride, int n_rows, const void *x,
-                       size_t x_stride, int n_cols, float *out, size_t out_stride) {
-    kq_mul_mat_avx2(q6_k_unpack_avx2, q6_k_dot_avx2, sizeof(block_q6_k), n, w, w_stride, n_rows, x,
-                    x_stride, n_cols, out, out_stride);
-}
+KQ_MUL_MAT(q6_k, avx2, q6_k_dot_avx2)

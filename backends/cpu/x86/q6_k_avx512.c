@@ -7,19 +7,8 @@
  * scales and accumulating in one instruction instead of madd + add. It
  * stays at 256 bits for the reasons given in q4_k_avx512.c.
  */
-#include <immintrin.h>
-
 #include "basic_kernels.h"
-#include "kquant_kernels.h"
-#include "quant_impl.h"
-
-/* Scales of chunk k (0..3) of a half whose 8 int16 scales fill both lanes
- * of bc: scale 2k across the low lane, 2k+1 across the high one. */
-static inline __m256i chunk_scales(__m256i bc, int k) {
-    __m256i mask = _mm256_set_m128i(_mm_set1_epi16((short)((4 * k + 3) << 8 | (4 * k + 2))),
-                                    _mm_set1_epi16((short)((4 * k + 1) << 8 | (4 * k))));
-    return _mm256_shuffle_epi8(bc, mask);
-}
+#include "kquant_avx2.h"
 
 float q6_k_dot_avx512(const void *w, const void *x, int64_t n) {
     const block_q6_k *a = w;
@@ -49,29 +38,21 @@ float q6_k_dot_avx512(const void *w, const void *x, int64_t n) {
                                          _mm256_and_si256(hb, m30));
             __m256i c3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
                                          _mm256_and_si256(_mm256_srli_epi16(hb, 2), m30));
-            __m256i bc = _mm256_broadcastsi128_si256(h ? _mm256_extracti128_si256(sc, 1)
-                                                       : _mm256_castsi256_si128(sc));
+            __m256i bc = kq_half_scales(sc, h);
             const __m256i *q8 = (const __m256i *)(b[i].qs + 128 * h);
             s0 = _mm256_dpwssd_epi32(s0, _mm256_maddubs_epi16(c0, _mm256_loadu_si256(q8)),
-                                     chunk_scales(bc, 0));
+                                     kq_chunk_scales(bc, 0));
             s1 = _mm256_dpwssd_epi32(s1, _mm256_maddubs_epi16(c1, _mm256_loadu_si256(q8 + 1)),
-                                     chunk_scales(bc, 1));
+                                     kq_chunk_scales(bc, 1));
             s0 = _mm256_dpwssd_epi32(s0, _mm256_maddubs_epi16(c2, _mm256_loadu_si256(q8 + 2)),
-                                     chunk_scales(bc, 2));
+                                     kq_chunk_scales(bc, 2));
             s1 = _mm256_dpwssd_epi32(s1, _mm256_maddubs_epi16(c3, _mm256_loadu_si256(q8 + 3)),
-                                     chunk_scales(bc, 3));
+                                     kq_chunk_scales(bc, 3));
         }
         float d = _cvtsh_ss(a[i].d) * b[i].d;
         acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(_mm256_add_epi32(s0, s1)), acc);
     }
-    __m128 r = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
-    r = _mm_add_ps(r, _mm_movehl_ps(r, r));
-    r = _mm_add_ss(r, _mm_movehdup_ps(r));
-    return _mm_cvtss_f32(r);
+    return kq_hsum256(acc);
 }
 
-void q6_k_mul_mat_avx512(int64_t n, const void *w, size_t w_stride, int n_rows, const void *x,
-                         size_t x_stride, int n_cols, float *out, size_t out_stride) {
-    kq_mul_mat_avx512(q6_k_unpack_avx2, q6_k_dot_avx512, sizeof(block_q6_k), n, w, w_stride, n_rows,
-                      x, x_stride, n_cols, out, out_stride);
-}
+KQ_MUL_MAT(q6_k, avx512, q6_k_dot_avx512)

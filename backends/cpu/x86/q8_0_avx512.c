@@ -13,25 +13,8 @@ static inline __m256i q8_0_codes(const uint8_t *blk) {
     return _mm256_loadu_si256((const __m256i *)(blk + offsetof(block_q8_0, qs)));
 }
 
-static const struct basic_int8_fmt q8_0_fmt = {
-    .kind = BASIC_SIGNED,
-    .w_bytes = sizeof(block_q8_0),
-    .x_bytes = sizeof(block_q8_0),
-    .x_qs = offsetof(block_q8_0, qs),
-    .codes = q8_0_codes,
-};
+static const struct basic_int8_fmt q8_0_fmt =
+    BASIC_INT8_FMT(BASIC_SIGNED, 0, 0, block_q8_0, block_q8_0, q8_0_codes);
 
-float q8_0_dot_avx512(const void *w, const void *x, int64_t n) {
-    return basic_int8_dot_vnni(q8_0_fmt, w, x, n);
-}
-
-void q8_0_mul_mat_avx512(int64_t n, const void *w, size_t w_stride, int n_rows, const void *x,
-                         size_t x_stride, int n_cols, float *out, size_t out_stride) {
-    panel_int8_mul_mat_vnni(q8_0_fmt, n, w, w_stride, n_rows, x, x_stride, n_cols, out,
-                            out_stride);
-}
-
-void q8_0_mul_mat_packed_avx512(int64_t n, const void *wp, int n_rows, const void *x, size_t x_stride,
-                          int n_cols, float *out, size_t out_stride) {
-    p16_mul_mat(q8_0_fmt, sizeof(block_q8_0x8), n, wp, n_rows, x, x_stride, n_cols, out, out_stride);
-}
+BASIC_INT8_KERNELS_AVX512(q8_0)
+BASIC_INT8_PACKED_AVX512(q8_0)
