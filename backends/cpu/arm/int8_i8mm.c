@@ -1,5 +1,5 @@
 /*
- * int8_i8mm.c — the batched products (quant_ops.mul_mat) of Q4_0 and Q8_0
+ * int8_i8mm.c — the batched products (type_kernels.mul_mat) of Q4_0 and Q8_0
  * weights against Q8_0 activations with the int8 matrix multiply of
  * Armv8.6 (SMMLA, "i8mm"). install_arm.c puts them in place of the SDOT
  * tiles of q4_0_neon.c / q8_0_neon.c when the CPU has the extension.

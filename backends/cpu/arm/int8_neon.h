@@ -3,7 +3,7 @@
  * 32-wide int8 block types (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 against Q8_0 or
  * Q8_1) share: the codes of Q4_0 and Q8_0 blocks, a format description, the
  * dot skeleton and the 4x4 SDOT tile, and the macros that make a type's
- * quant_ops slots from its format. Include only from files built with the
+ * type_kernels slots from its format. Include only from files built with the
  * NEON flags.
  */
 #ifndef EMBER_INT8_NEON_H
@@ -71,7 +71,7 @@ static inline float32x4_t neon_f16x4_at(const uint8_t *p, size_t stride, size_t 
                       neon_h16(p + 3 * stride + o));
 }
 
-/* quant_ops.dot of a 32-wide type: four blocks' integer sums are reduced
+/* type_kernels.dot of a 32-wide type: four blocks' integer sums are reduced
  * into one vector, converted (exactly) and scaled by d_w*d_x, so each
  * block's term is rounded as in the `_ref` dot; only the order of the float
  * additions differs. The last nb % 4 blocks are added one by one. */
@@ -107,7 +107,7 @@ neon_q8_dot(const struct neon_q8_fmt f, const void *w, const void *x, int64_t n)
     return sum;
 }
 
-/* quant_ops.dot of a 32-wide type t from its format t##_fmt. */
+/* type_kernels.dot of a 32-wide type t from its format t##_fmt. */
 #define NEON_Q8_DOT(t)                                                                         \
     float t##_dot_neon(const void *w, const void *x, int64_t n) {                              \
         return neon_q8_dot(t##_fmt, w, x, n);                                                  \
@@ -148,7 +148,7 @@ neon_q8_tile_4x4(const struct neon_q8_fmt f, int64_t nb, const uint8_t *w, size_
         for (int c = 0; c < NEON_TILE; c++) out[(size_t)c * out_stride + r] = acc[r][c];
 }
 
-/* quant_ops.mul_mat of a symmetric 32-wide type t (format t##_fmt) in
+/* type_kernels.mul_mat of a symmetric 32-wide type t (format t##_fmt) in
  * 4x4 SDOT tiles, t's dot for the edges. */
 #define NEON_Q8_MUL_MAT_4X4(t)                                                                 \
     static void t##_tile_4x4(int64_t nb, const uint8_t *w, size_t w_stride, const uint8_t *x,  \

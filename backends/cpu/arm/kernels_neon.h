@@ -1,8 +1,8 @@
 /*
- * kernels_neon.h — prototypes of the AArch64 NEON kernels (the quant/arm *_neon.c files,
- * built with -march=armv8.2-a+dotprod+fp16) that install_arm.c puts into the
- * quant_ops table. Each has the signature of the quant_ops slot it fills and
- * the contract of the `_ref` kernel it replaces (quant_impl.h): quantizers
+ * kernels_neon.h — prototypes of the AArch64 NEON kernels (the *_neon.c
+ * files here, built with -march=armv8.2-a+dotprod+fp16) that install_arm.c
+ * puts into a kernel table (cpu_kernels.h). Each has the signature of the
+ * type_kernels slot it fills and the contract of the `_ref` kernel it replaces (quant_impl.h): quantizers
  * are bit-identical to the reference, dots agree to rounding (the K-quant
  * dots exactly, the others up to float summation order).
  */
@@ -42,7 +42,7 @@ float q4_k_dot_neon(const void *w, const void *x, int64_t n);
 float q5_k_dot_neon(const void *w, const void *x, int64_t n);
 float q6_k_dot_neon(const void *w, const void *x, int64_t n);
 
-/* Tiled products (the quant_ops mul_mat slot): 4 weight rows by 4
+/* Tiled products (the type_kernels mul_mat slot): 4 weight rows by 4
  * activation rows at a time, dot kernels for the edges. */
 void q4_0_mul_mat_neon_4x4(int64_t n, const void *w, size_t w_stride, int n_rows,
                            const void *x, size_t x_stride, int n_cols, float *out,

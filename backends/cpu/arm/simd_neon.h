@@ -1,5 +1,5 @@
 /*
- * simd_neon.h — small inline helpers shared by the quant/arm kernels:
+ * simd_neon.h — small inline helpers shared by the backends/cpu/arm kernels:
  * half-precision scale loads, int32 lane reductions, the F16/BF16 dot and
  * dequant skeletons, the K-quant steps and the driver of the 4x4-tiled
  * batched products (int8_neon.h adds what the 32-wide int8 block types
@@ -75,7 +75,7 @@ static inline void neon_q4_0_codes(const uint8_t *qs, int8x16_t *lo, int8x16_t *
 typedef float32x4_t (*neon_widen_fn)(uint16x8_t h);
 typedef float (*neon_half_fn)(uint16_t h);
 
-/* quant_ops.dot: four FMA accumulators of 4 lanes over 16 values per step
+/* type_kernels.dot: four FMA accumulators of 4 lanes over 16 values per step
  * (products of two halves are exact in float), then a scalar tail. */
 static inline __attribute__((always_inline)) float
 neon_half_dot(neon_widen_fn lo, neon_widen_fn hi, neon_half_fn one, const void *w, const void *x,
@@ -96,7 +96,7 @@ neon_half_dot(neon_widen_fn lo, neon_widen_fn hi, neon_half_fn one, const void *
     return sum;
 }
 
-/* quant_ops.dequant: eight values per step, then one by one. */
+/* type_kernels.dequant: eight values per step, then one by one. */
 static inline __attribute__((always_inline)) void
 neon_half_dequant(neon_widen_fn lo, neon_widen_fn hi, neon_half_fn one, const void *src, float *dst,
                   int64_t n) {
@@ -170,7 +170,7 @@ enum { NEON_TILE = 4 }; /* weight rows and activation rows of one tile */
 typedef void (*neon_tile_fn)(int64_t nb, const uint8_t *w, size_t w_stride, const uint8_t *x,
                              size_t x_stride, float *out, size_t out_stride);
 
-/* The quant_ops.mul_mat contract for 32-wide block types: full tiles, the
+/* The type_kernels.mul_mat contract for 32-wide block types: full tiles, the
  * dot kernel for rows and columns short of one. */
 static inline __attribute__((always_inline)) void
 neon_mul_mat_4x4(neon_tile_fn tile, float (*dot)(const void *, const void *, int64_t), int64_t n,

@@ -1,5 +1,5 @@
 /*
- * basic_kernels.h — private to quant/x86: the AVX2 and AVX-512 kernels of
+ * basic_kernels.h — private to backends/cpu/x86: the AVX2 and AVX-512 kernels of
  * the basic types (F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0) and of the
  * activation quantizers, plus the helpers and skeletons they share: one
  * float skeleton (F32/F16/BF16 through a load-and-widen function) and, for
@@ -262,7 +262,7 @@ BASIC_INLINE __m256 basic_load_tail(basic_load8_fn load, size_t elem_bytes, cons
     return load(buf);
 }
 
-/* quant_ops.dot for float formats: four accumulators of 8 lanes (the FMA
+/* type_kernels.dot for float formats: four accumulators of 8 lanes (the FMA
  * latency times its throughput), the tail of n % 8 zero-padded. Products
  * of F16 or BF16 values are exact in float, so FMA changes nothing there;
  * the sum is float, not the reference's double, hence the test's bound. */
@@ -286,7 +286,7 @@ BASIC_INLINE float basic_float_dot_avx2(basic_load8_fn load, size_t elem_bytes, 
     return basic_hsum256(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])));
 }
 
-/* quant_ops.mul_mat for float formats in R x C register tiles (R, C <= 4):
+/* type_kernels.mul_mat for float formats in R x C register tiles (R, C <= 4):
  * per 8 values, R + C conversions feed R * C FMAs. Edges as in the int8
  * skeleton: clamped pointers, only real outputs stored. */
 BASIC_INLINE void basic_float_mul_mat_avx2(basic_load8_fn load, size_t elem_bytes, int R, int C,
@@ -330,8 +330,8 @@ BASIC_INLINE void basic_float_mul_mat_avx2(basic_load8_fn load, size_t elem_byte
     }
 }
 
-/* quant_ops.dot of float format t from its t##_load8 (values elem_bytes
- * wide), and quant_ops.mul_mat on ISA set isa in rows x cols tiles: the
+/* type_kernels.dot of float format t from its t##_load8 (values elem_bytes
+ * wide), and type_kernels.mul_mat on ISA set isa in rows x cols tiles: the
  * whole of each kernel is the skeleton above (f32_avx2.c, ...). */
 #define BASIC_FLOAT_DOT_AVX2(t, elem_bytes)                                                    \
     float t##_dot_avx2(const void *w, const void *x, int64_t n) {                              \
@@ -437,7 +437,7 @@ BASIC_INLINE __m128 basic_f16_products2(const uint8_t *p0, const uint8_t *q0, co
     return _mm_mul_ps(v, _mm_movehdup_ps(v));
 }
 
-/* quant_ops.dot for either ISA (isum gives the block's int32 lanes). One
+/* type_kernels.dot for either ISA (isum gives the block's int32 lanes). One
  * accumulator, blocks in order, then the same horizontal sum as the tile
  * kernels: dot and mul_mat give bit-identical results (a batched prompt and
  * token-by-token decoding agree exactly), and so do the AVX2 and VNNI sets,
@@ -476,7 +476,7 @@ BASIC_INLINE float basic_int8_dot_avx2(const struct basic_int8_fmt f, const void
     return basic_int8_dot(f, basic_isum_avx2, w, x, n);
 }
 
-/* One pass of quant_ops.mul_mat over all rows and the given columns, in
+/* One pass of type_kernels.mul_mat over all rows and the given columns, in
  * tiles of R weight rows by C activation columns: each weight block is
  * unpacked once per C columns and each activation block loaded once per R
  * rows. A partial tile at the edge repeats its last row or column (clamped

@@ -43,7 +43,7 @@ float bf16_dot_avx512bf16(const void *w, const void *x, int64_t n) {
         _mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])));
 }
 
-/* The quant_ops.mul_mat contract in 4x4 tiles; edges as in basic_kernels.h
+/* The type_kernels.mul_mat contract in 4x4 tiles; edges as in basic_kernels.h
  * (clamped pointers, only real outputs stored). */
 void bf16_mul_mat_avx512bf16(int64_t n, const void *w, size_t w_stride, int n_rows,
                              const void *x, size_t x_stride, int n_cols, float *out,

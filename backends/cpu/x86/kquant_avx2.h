@@ -150,7 +150,7 @@ static inline void kq_k_unpack_scales(const uint8_t *scales, struct kq_unpacked 
 typedef void (*kq_tile_fn)(const struct kq_unpacked *const u[KQ_R], const block_q8_k *const x[],
                            int nc, int ng, float res[KQ_R][KQ_CMAX]);
 
-/* The quant_ops.mul_mat contract on one ISA's tile kernel, `c` columns
+/* The type_kernels.mul_mat contract on one ISA's tile kernel, `c` columns
  * wide (<= KQ_CMAX); `after`, if given, completes each unpacked block.
  *
  * Loop order: for each band of up to KQ_BAND rows and group of KQ_G
@@ -207,7 +207,7 @@ kq_mul_mat_driver(kq_tile_fn tile, int c, void (*after)(struct kq_unpacked *u), 
     }
 }
 
-/* quant_ops.mul_mat of K-quant t with the tile kernel of `isa` (avx2 or
+/* type_kernels.mul_mat of K-quant t with the tile kernel of `isa` (avx2 or
  * avx512, kquant_kernels.h) over t's AVX2 unpacker; `dot` serves batches
  * too narrow to repay unpacking. */
 #define KQ_MUL_MAT(t, isa, dot)                                                                \

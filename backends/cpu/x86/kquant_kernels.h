@@ -1,5 +1,5 @@
 /*
- * kquant_kernels.h — private to quant/x86: the x86 K-quant kernels
+ * kquant_kernels.h — private to backends/cpu/x86: the x86 K-quant kernels
  * (Q2_K..Q6_K against Q8_K activations) and the unpacked super-block form
  * their batched products share.
  *
@@ -58,7 +58,7 @@ void q4_k_unpack_avx2(const void *block, struct kq_unpacked *u);
 void q5_k_unpack_avx2(const void *block, struct kq_unpacked *u);
 void q6_k_unpack_avx2(const void *block, struct kq_unpacked *u);
 
-/* The quant_ops.mul_mat contract (quant.h) for any K-quant with `unpack`,
+/* The type_kernels.mul_mat contract (quant.h) for any K-quant with `unpack`,
  * `dot` and blocks of `block_bytes`. Works in tiles of a few rows by a few
  * columns over groups of super-blocks; no allocation (the scratch is on the
  * stack, 80 KiB). */
@@ -73,7 +73,7 @@ void kq_mul_mat_avx512(kq_unpack_fn unpack, kq_dot_fn dot, size_t block_bytes, i
  * one after the other, so this runs into the next row. */
 enum { Q6K_AHEAD = 2048 };
 
-/* The quant_ops slots, one set per (type, ISA). */
+/* The type_kernels slots, one set per (type, ISA). */
 #define KQ_DECLARE(t, isa)                                                                         \
     float t##_dot_##isa(const void *w, const void *x, int64_t n);                                  \
     void t##_mul_mat_##isa(int64_t n, const void *w, size_t w_stride, int n_rows, const void *x,   \
@@ -82,7 +82,7 @@ enum { Q6K_AHEAD = 2048 };
 KQ_DECLARE(q2_k, avx2);
 KQ_DECLARE(q3_k, avx2);
 KQ_DECLARE(q4_k, avx2);
-/* quant_ops.mul_mat_packed of Q4_K over block_q4_kx8 (q4_kx8_kernels.h) */
+/* type_kernels.mul_mat_packed of Q4_K over block_q4_kx8 (q4_kx8_kernels.h) */
 void q4_k_mul_mat_packed_avx2(int64_t n, const void *wp, int n_rows, const void *x, size_t x_stride,
                               int n_cols, float *out, size_t out_stride);
 void q4_k_mul_mat_packed_avx512(int64_t n, const void *wp, int n_rows, const void *x,

@@ -1,5 +1,5 @@
 /*
- * panel_avx2.h — private to quant/x86: the batch product (prefill) of the
+ * panel_avx2.h — private to backends/cpu/x86: the batch product (prefill) of the
  * 32-wide int8 block types (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0) with AVX2, as a
  * packed-panel GEMM.
  *
@@ -327,7 +327,7 @@ BASIC_INLINE void panel_int8_gemm(const struct basic_int8_fmt f, bool vnni, int6
     }
 }
 
-/* quant_ops.mul_mat for the 32-wide int8 types: the panel GEMM for 4 or
+/* type_kernels.mul_mat for the 32-wide int8 types: the panel GEMM for 4 or
  * more columns; for fewer (decode), the per-pair tiles of basic_kernels.h,
  * which need no packing. */
 BASIC_INLINE void panel_int8_mul_mat_avx2(const struct basic_int8_fmt f, int64_t n, const void *w,
@@ -395,7 +395,7 @@ BASIC_INLINE void packed_columns(const struct basic_int8_fmt f, int C, const uin
     }
 }
 
-/* quant_ops.mul_mat_packed of Q4_0, Q5_0 or Q8_0 in the AVX2 set (f is its
+/* type_kernels.mul_mat_packed of Q4_0, Q5_0 or Q8_0 in the AVX2 set (f is its
  * format; pw_bytes its packed block): decode and prefill alike, as the
  * packed layout needs no per-call unpacking. The AVX-512 set has its own,
  * 16 rows wide (panel_avx512.h). */
@@ -426,7 +426,7 @@ BASIC_INLINE void packed_mul_mat(const struct basic_int8_fmt f, size_t pw_bytes,
 
 /* ---------------------------------------------- the slots of one type */
 
-/* quant_ops.dot and .mul_mat of a 32-wide int8 type t (AVX2 set) from its
+/* type_kernels.dot and .mul_mat of a 32-wide int8 type t (AVX2 set) from its
  * format t##_fmt: the whole of each kernel is the skeleton above, so a type
  * states only its codes and format (q4_0_avx2.c, ...). */
 #define BASIC_INT8_KERNELS_AVX2(t)                                                             \
@@ -438,7 +438,7 @@ BASIC_INLINE void packed_mul_mat(const struct basic_int8_fmt f, size_t pw_bytes,
                                 out_stride);                                                   \
     }
 
-/* quant_ops.mul_mat_packed of t (Q4_0, Q5_0, Q8_0) over block_##t##x8. */
+/* type_kernels.mul_mat_packed of t (Q4_0, Q5_0, Q8_0) over block_##t##x8. */
 #define BASIC_INT8_PACKED_AVX2(t)                                                              \
     void t##_mul_mat_packed_avx2(int64_t n, const void *wp, int n_rows, const void *x,         \
                                  size_t x_stride, int n_cols, float *out, size_t out_stride) { \

@@ -1,5 +1,5 @@
 /*
- * panel_avx512.h — private to quant/x86: mul_mat_packed of the prepacked
+ * panel_avx512.h — private to backends/cpu/x86: mul_mat_packed of the prepacked
  * 32-wide types (block_q4_0x8, block_q5_0x8, block_q8_0x8 with codes
  * +128) with 512-bit VNNI, for decode and prefill alike.
  *
@@ -168,7 +168,7 @@ BASIC_INLINE void p16_columns(const struct basic_int8_fmt f, int C, const uint8_
     }
 }
 
-/* quant_ops.mul_mat_packed of Q4_0, Q5_0 or Q8_0 in the AVX-512 set (f is
+/* type_kernels.mul_mat_packed of Q4_0, Q5_0 or Q8_0 in the AVX-512 set (f is
  * the type's format, pw_bytes its packed block; Q8_0 runs as an offset
  * format, its codes packed +128 by q8_0x8_pack_biased). */
 BASIC_INLINE void p16_mul_mat(struct basic_int8_fmt f, size_t pw_bytes, int64_t n, const void *wp,
@@ -195,7 +195,7 @@ BASIC_INLINE void p16_mul_mat(struct basic_int8_fmt f, size_t pw_bytes, int64_t 
     }
 }
 
-/* quant_ops.mul_mat_packed of t (Q4_0, Q5_0, Q8_0) over block_##t##x8. */
+/* type_kernels.mul_mat_packed of t (Q4_0, Q5_0, Q8_0) over block_##t##x8. */
 #define BASIC_INT8_PACKED_AVX512(t)                                                            \
     void t##_mul_mat_packed_avx512(int64_t n, const void *wp, int n_rows, const void *x,       \
                                    size_t x_stride, int n_cols, float *out,                    \

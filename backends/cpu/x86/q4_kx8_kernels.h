@@ -1,5 +1,5 @@
 /*
- * q4_kx8_kernels.h — private to quant/x86: mul_mat_packed of Q4_K over
+ * q4_kx8_kernels.h — private to backends/cpu/x86: mul_mat_packed of Q4_K over
  * block_q4_kx8 (quant_impl.h), for decode and prefill alike. Included once
  * by q4_k_avx2.c (AVX2: VPMADDUBSW into int16, VPMADDWD applies the
  * scales) and once by q4_k_avx512.c with Q4KX8_VNNI defined (VPDPBUSD sums
