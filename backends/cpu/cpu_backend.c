@@ -33,7 +33,7 @@ static bool cpu_supports(const struct ember_backend *be, enum ember_op op, int t
 }
 
 /* Host memory: a buffer is its bytes. */
-static struct backend_buffer *cpu_buffer_alloc(struct ember_backend *be, size_t bytes) {
+struct backend_buffer *cpu_buffer_alloc(struct ember_backend *be, size_t bytes) {
     (void)be;
     struct backend_buffer *b = malloc(sizeof *b);
     if (!b) return NULL;
@@ -46,7 +46,7 @@ static struct backend_buffer *cpu_buffer_alloc(struct ember_backend *be, size_t 
     return b;
 }
 
-static void cpu_buffer_free(struct backend_buffer *b) {
+void cpu_buffer_free(struct backend_buffer *b) {
     if (!b) return;
     os_free_large(b->data, b->bytes);
     free(b);

@@ -36,6 +36,10 @@ struct backend_buffer {
 
 static inline struct cpu_ctx *cpu_ctx_of(struct backend_ctx *c) { return (struct cpu_ctx *)c; }
 
+/* cpu_backend.c: host buffers (os_alloc_large), NULL on out of memory */
+struct backend_buffer *cpu_buffer_alloc(struct ember_backend *be, size_t bytes);
+void cpu_buffer_free(struct backend_buffer *b);
+
 /* ops.c */
 enum ember_status cpu_ctx_new(struct ember_backend *be, const struct backend_ctx_params *p,
                               struct backend_ctx **out, struct ember_err *err);

@@ -18,9 +18,10 @@
 #include "pack_cache.h"
 
 struct backend_weights {
-    struct backend_buffer buf; /* the packed copies: allocated, or ... */
-    struct os_map map;         /* ... mapped from the cache file */
-    const char *note;          /* weights_note */
+    struct backend_buffer *alloc; /* the packed copies: a buffer of ours, or ... */
+    struct backend_buffer mapped; /* ... a view of the cache file, */
+    struct os_map map;            /* mapped here */
+    const char *note;             /* weights_note */
 };
 
 /* One packing task: PACK_TASK_ROWS rows of one matrix (a multiple of
@@ -80,25 +81,23 @@ static void repack(const struct cpu_kernels *k, struct tensor **ts, int n, int64
 
 /* The packed copies of ts (n of them, with packed layouts, total bytes):
  * mapped from the cache or made now. */
-static void pack_into(const struct cpu_backend *b, const char *source_id, struct tensor **ts,
+static void pack_into(struct cpu_backend *b, const char *source_id, struct tensor **ts,
                       int n, int64_t *first, size_t total, struct backend_weights *w) {
     const char *isa = cpu_isa_name(b->k->isa);
     const void *cached = b->cache_dir && source_id
                              ? pack_cache_open(b->cache_dir, source_id, isa, total, &w->map)
                              : NULL;
     if (cached) {
-        w->buf = (struct backend_buffer){(void *)cached, total};
-        place_packed(b->k, ts, n, &w->buf);
+        w->mapped = (struct backend_buffer){(void *)cached, total};
+        place_packed(b->k, ts, n, &w->mapped);
         w->note = "cache";
         return;
     }
-    void *data = os_alloc_large(total);
-    if (!data) return;
-    w->buf = (struct backend_buffer){data, total};
-    place_packed(b->k, ts, n, &w->buf);
+    if (!(w->alloc = cpu_buffer_alloc(&b->base, total))) return;
+    place_packed(b->k, ts, n, w->alloc);
     repack(b->k, ts, n, first);
     w->note = !b->cache_dir || !source_id ? "repacked"
-              : pack_cache_write(b->cache_dir, source_id, isa, data, total,
+              : pack_cache_write(b->cache_dir, source_id, isa, w->alloc->data, total,
                                  b->cache_cap ? b->cache_cap : PACK_CACHE_DEFAULT_CAP)
                   ? "repacked, cache written"
                   : "repacked, cache not writable";
@@ -107,7 +106,7 @@ static void pack_into(const struct cpu_backend *b, const char *source_id, struct
 enum ember_status cpu_prepare_weights(struct ember_backend *be, const char *source_id,
                                       struct tensor *const *all, int n_all,
                                       struct backend_weights **out, struct ember_err *err) {
-    const struct cpu_backend *b = (const struct cpu_backend *)be;
+    struct cpu_backend *b = (struct cpu_backend *)be;
     struct backend_weights *w = calloc(1, sizeof *w);
     if (!w) return ember_fail(err, EMBER_ENOMEM, "out of memory");
     w->note = "none";
@@ -134,8 +133,8 @@ enum ember_status cpu_prepare_weights(struct ember_backend *be, const char *sour
 
 void cpu_release_weights(struct backend_weights *w) {
     if (!w) return;
-    if (w->map.data) os_unmap(&w->map);
-    else os_free_large(w->buf.data, w->buf.bytes);
+    os_unmap(&w->map);
+    cpu_buffer_free(w->alloc);
     free(w);
 }
 
