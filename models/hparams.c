@@ -5,14 +5,8 @@
  */
 #include <math.h>
 #include <stdio.h>
-#include <string.h>
 
 #include "arch.h"
-
-/* Whether the n bytes at s are exactly the string c. */
-static bool str_is(const char *s, size_t n, const char *c) {
-    return strlen(c) == n && !memcmp(s, c, n);
-}
 
 /* Read "<arch>.<suffix>" as an integer in [lo, hi]. */
 static enum ember_status hp_int(const struct weight_source *src, const char *arch,
@@ -68,11 +62,11 @@ static enum ember_status read_rope(struct model *m, const struct weight_source *
     TRY(hp_float(src, a, "rope.scaling.attn_factor", &r->attn_factor, err));
     TRY(hp_int(src, a, "rope.scaling.original_context_length", true, 1, 1 << 24,
                &r->n_ctx_orig, err));
-    if (str_is(type, type_len, "none")) {
+    if (weight_str_is(type, type_len, "none")) {
         factor = 1.0f;
-    } else if (str_is(type, type_len, "yarn")) {
+    } else if (weight_str_is(type, type_len, "yarn")) {
         r->ext_factor = 1.0f;
-    } else if (!str_is(type, type_len, "linear")) {
+    } else if (!weight_str_is(type, type_len, "linear")) {
         return ember_fail(err, EMBER_EUNSUPPORTED, "rope scaling type '%.*s' is not supported",
                           (int)(type_len > 64 ? 64 : type_len), type);
     }

@@ -8,7 +8,6 @@
  * context.c, decoding in decode.c.
  */
 #include <stdlib.h>
-#include <string.h>
 
 #include "arch.h"
 
@@ -51,7 +50,7 @@ static enum ember_status prepare(struct model *m, const struct weight_source *sr
 
 static const struct model_arch *find_arch(const char *name, size_t len) {
     for (size_t i = 0; i < N_ARCHS; i++)
-        if (strlen(archs[i]->name) == len && !memcmp(name, archs[i]->name, len)) return archs[i];
+        if (weight_str_is(name, len, archs[i]->name)) return archs[i];
     return NULL;
 }
 

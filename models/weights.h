@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 struct gguf_file;
 
@@ -47,6 +48,11 @@ struct weight_source {
     const void *impl;
     const char *id; /* the path: names the weights for caches */
 };
+
+/* Whether a metadata string (len bytes at s, not NUL-terminated) is c. */
+static inline bool weight_str_is(const char *s, size_t len, const char *c) {
+    return strlen(c) == len && !memcmp(s, c, len);
+}
 
 /* A source reading an open GGUF file (which must outlive it). */
 struct weight_source weight_source_gguf(const struct gguf_file *f);
