@@ -5,12 +5,13 @@
 # before and after, measured in the same sitting (build the old one from a
 # clone: git clone -q . /tmp/old && make -C /tmp/old ember).
 #
-# For each model: one untimed warm-up run per binary (writes its repack cache),
+# For each model: one untimed warm-up run per binary (a binary older than
+# issue [10] writes its repack cache there),
 # then ALT alternations of OLD, NEW (OLD, NEW, OLD, NEW for ALT=2) of
 #   ember bench -m MODEL -p P -n N -t T -r R -o json
 # and a markdown table: model | test | old t/s | new t/s | new/old, where a t/s
 # is the mean over the alternations of bench's avg_ts. Each binary gets its own
-# fresh EMBER_CACHE_DIR (neither maps the other's cache files); any EMBER_ISA /
+# fresh EMBER_CACHE_DIR (so an old binary never maps another's cache files); any EMBER_ISA /
 # EMBER_REPACK* in the caller's environment is passed to both unchanged.
 # Environment (defaults): P=512 N=128 T=2 R=3 ALT=2. Raw JSON stays in
 # OUT (default: a new temporary folder), per-run values are printed

@@ -1,6 +1,8 @@
 /*
  * bench-kernels.c — throughput of one kernel set's matrix products, per
- * weight type, single thread: decode (1 column) and prefill (many columns)
+ * weight type, single thread: decode (1 column, by mul_mat over bands of
+ * rows and by dot row after row) and prefill (many columns, by mul_mat and
+ * by packing each band of rows first as the CPU backend does for batches)
  * on a 16384 x 2048 weight matrix of random values, in billions of
  * multiply-adds per second (best of several runs, so a noisy machine shows
  * its quiet moments). For comparing kernel variants and instruction sets on
@@ -38,18 +40,31 @@ static double now(void) {
 
 static float frand(void) { return (float)rand() / (float)RAND_MAX - 0.5f; }
 
-/* Best GMAC/s of mul_mat over all rows (in bands, as ops.c calls it), or
- * of mul_mat_packed when wp is the packed copy. */
-static double measure(const struct type_kernels *q, const uint8_t *w, size_t rb, const uint8_t *wp,
-                      const uint8_t *x, size_t xb, int cols, float *out) {
+/* How a measurement reads the weights. */
+enum way {
+    MUL_MAT, /* mul_mat over bands of BAND rows, as ops.c runs a single token */
+    DOT,     /* dot row after row: one sequential stream */
+    PACKED,  /* each band of PACK_BAND rows packed, then mul_mat_packed: ops.c's batches */
+};
+enum { PACK_BAND = 64 };
+
+/* Best GMAC/s over all rows, read the given way (pk: PACKED's scratch). */
+static double measure(const struct type_kernels *q, enum way how, const uint8_t *w, size_t rb,
+                      uint8_t *pk, const uint8_t *x, size_t xb, int cols, float *out) {
     double best = 1e30;
     for (int it = 0; it < REPS; it++) {
         double t = now();
-        for (int r0 = 0; r0 < n_rows; r0 += BAND)
-            if (wp)
-                q->mul_mat_packed(N, wp + (size_t)(r0 / PACK_ROWS) * q->pack_bytes(PACK_ROWS, N),
-                                  BAND, x, xb, cols, out + r0, n_rows);
-            else
+        if (how == DOT)
+            for (int r = 0; r < n_rows; r++)
+                for (int c = 0; c < cols; c++)
+                    out[(size_t)c * n_rows + r] = q->dot(w + (size_t)r * rb, x + (size_t)c * xb, N);
+        else if (how == PACKED)
+            for (int r0 = 0; r0 < n_rows; r0 += PACK_BAND) {
+                q->pack(N, w + (size_t)r0 * rb, rb, PACK_BAND, pk);
+                q->mul_mat_packed(N, pk, PACK_BAND, x, xb, cols, out + r0, n_rows);
+            }
+        else
+            for (int r0 = 0; r0 < n_rows; r0 += BAND)
                 q->mul_mat(N, w + (size_t)r0 * rb, rb, BAND, x, xb, cols, out + r0, n_rows);
         t = now() - t;
         if (t < best) best = t;
@@ -75,18 +90,19 @@ static void bench_type(int t, int cols) {
         for (int i = 0; i < N; i++) f[i] = frand();
         vq->quantize(f, x + (size_t)c * xb, N);
     }
-    double dec = measure(q, w, rb, NULL, x, xb, 1, out);
-    printf("| %-12s | %8.1f | %8.1f | %8.1f |\n", name, dec, dec / N * (double)rb,
-           measure(q, w, rb, NULL, x, xb, cols, out));
+    double dm = measure(q, MUL_MAT, w, rb, NULL, x, xb, 1, out);
+    double dd = measure(q, DOT, w, rb, NULL, x, xb, 1, out);
+    double bm = measure(q, MUL_MAT, w, rb, NULL, x, xb, cols, out);
+    double bp = 0;
     if (q->pack && q->mul_mat_packed) {
-        uint8_t *wp = malloc(q->pack_bytes(n_rows, N));
-        if (!wp) exit(1);
-        q->pack(N, w, rb, n_rows, wp);
-        dec = measure(q, w, rb, wp, x, xb, 1, out);
-        printf("| %-5s packed | %8.1f | %8.1f | %8.1f |\n", name, dec, dec / N * (double)rb,
-               measure(q, w, rb, wp, x, xb, cols, out));
-        free(wp);
+        uint8_t *pk = malloc(q->pack_bytes(PACK_BAND, N));
+        if (!pk) exit(1);
+        bp = measure(q, PACKED, w, rb, pk, x, xb, cols, out);
+        free(pk);
     }
+    double best = dm > dd ? dm : dd;
+    printf("| %-6s | %8.1f | %8.1f | %8.1f | %8.1f | ", name, dm, dd, best / N * (double)rb, bm);
+    printf(bp ? "%8.1f |\n" : "       - |\n", bp);
     free(f);
     free(out);
     free(w);
@@ -114,7 +130,8 @@ int main(int argc, char **argv) {
     srand(1);
     printf("kernel set %s, %d x %d weights, 1 thread, GMAC/s (best of %d)\n\n",
            cpu_isa_name(isa), n_rows, N, REPS);
-    printf("| type         |   decode | decode GB/s | %4d cols |\n| ------------ | -------: | -------: | -------: |\n", cols);
+    printf("| type   | decode mul_mat | decode dot | decode GB/s | %d cols mul_mat | %d cols packed |\n"
+           "| ------ | -------: | -------: | -------: | -------: | -------: |\n", cols, cols);
     for (int t = 0; t < EMBER_TYPE_COUNT; t++) {
         const struct type_kernels *q = cpu_type_kernels(tab, t);
         if (!q || !q->quantize || !q->dot || !q->mul_mat) continue;

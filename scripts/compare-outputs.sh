@@ -21,7 +21,8 @@
 #
 # Only env vars (EMBER_ISA, EMBER_CACHE_DIR, EMBER_REPACK, EMBER_REPACK_CACHE) and
 # the documented CLI flags are used. Each binary gets its own fresh EMBER_CACHE_DIR
-# (the first run of a model/ISA writes the repack cache, later ones map it).
+# (binaries older than issue [10] write a repack cache on a model's first run
+# and map it later; newer ones ignore these variables but EMBER_REPACK).
 # Environment: JOBS (parallel cases, default 2), DATA (model dir, default
 # tests/data/models of this checkout), KEEP=1 keeps the work dir (outputs of DIFF cases
 # are always kept and their paths printed).

@@ -1,6 +1,6 @@
 /*
  * engine.h — test-side shorthands for the engine: a backend as the
- * environment asks (tools' own tool_options_init, but no repack cache), a model
+ * environment asks (tools' own tool_options_init), a model
  * from an open GGUF file, and test_eval, which decodes n tokens of
  * sequence 0 at positions pos.. through one batch (what the tools do).
  * Header-only: each test binary includes it once.
@@ -19,7 +19,6 @@
 static inline enum ember_status test_backend(struct ember_backend **be, struct ember_err *err) {
     struct ember_options o;
     tool_options_init(&o);
-    o.cache_dir = NULL;
     return ember_backend_new(&o, be, err);
 }
 

@@ -6,10 +6,6 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 : "${EMBER:=./ember}" "${TEST_BIN:=build/tests}"
 export EMBER TEST_BIN
-# Repack caches (backends/cpu/pack_cache.h) go to a scratch folder of this run, not
-# the user's ~/.cache: every model is repacked and written once, then mapped.
-CACHE_TMP=$(mktemp -d); trap 'rm -rf "$CACHE_TMP"' EXIT
-export EMBER_CACHE_DIR="$CACHE_TMP"
 pass=0 fail=0 skip=0
 run_one() {
     local name=$1; shift

@@ -10,10 +10,8 @@
 
 /* The defaults, then the EMBER_* variables:
  *   EMBER_ISA=SET          the CPU kernel set (scalar, avx2, avx512, neon)
- *   EMBER_REPACK=0         keep weights in the file's layout
- *   EMBER_REPACK_CACHE=0   no repack cache
- *   EMBER_CACHE_DIR=DIR    the repack cache folder (else $XDG_CACHE_HOME/ember,
- *                          else $HOME/.cache/ember) */
+ *   EMBER_REPACK=0         batches read the weights as the file lays them out,
+ *                          without packing bands of rows first (for measuring) */
 void tool_options_init(struct ember_options *o);
 
 /* When argv[*i] is one of the shared flags below, apply it (advancing *i
@@ -22,8 +20,6 @@ void tool_options_init(struct ember_options *o);
 int tool_options_flag(int argc, char **argv, int *i, struct ember_options *o);
 
 #define TOOL_OPTIONS_HELP                                                              \
-    "  --cpu-isa SET           CPU kernel set: scalar, avx2, avx512, neon (best)\n"    \
-    "  --cache-dir DIR         repack cache folder (~/.cache/ember)\n"                 \
-    "  --no-pack-cache         do not read or write the repack cache\n"
+    "  --cpu-isa SET           CPU kernel set: scalar, avx2, avx512, neon (best)\n"
 
 #endif

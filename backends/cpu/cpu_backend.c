@@ -1,7 +1,7 @@
 /*
  * cpu_backend.c — the CPU backend's instance and its ops table
  * (backend.h). An instance is one kernel set (cpu_kernels.h) plus the
- * repacking options; its contexts (ops.c) hold the threads and scratch.
+ * packing switch; its contexts (ops.c) hold the threads and scratch.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +15,6 @@ static enum ember_status cpu_init(const struct ember_options *o, struct ember_ba
 static void cpu_free(struct ember_backend *be) {
     struct cpu_backend *b = (struct cpu_backend *)be;
     if (!b) return;
-    free(b->cache_dir);
     free(b);
 }
 
@@ -60,6 +59,24 @@ static void cpu_download(const struct backend_buffer *b, size_t off, void *dst, 
     memcpy(dst, (const uint8_t *)b->data + off, n);
 }
 
+/* The CPU reads every matrix where the weight source mapped it: one
+ * resident copy, nothing to do at load. Batches pack bands of rows as they
+ * go (ops.c), so no second layout is kept or cached. */
+static enum ember_status cpu_prepare_weights(struct ember_backend *be, const char *source_id,
+                                             struct tensor *const *ts, int n,
+                                             struct backend_weights **out, struct ember_err *err) {
+    (void)be, (void)source_id, (void)ts, (void)n, (void)err;
+    *out = NULL;
+    return EMBER_OK;
+}
+
+static void cpu_release_weights(struct backend_weights *w) { (void)w; }
+
+static const char *cpu_weights_note(const struct backend_weights *w) {
+    (void)w;
+    return "mapped";
+}
+
 const struct ember_backend_ops cpu_backend_ops = {
     .name = "cpu",
     .init = cpu_init,
@@ -86,8 +103,8 @@ const struct ember_backend_ops cpu_backend_ops = {
     .store_kv = cpu_store_kv,
 };
 
-/* The kernel set the options name (or the best), and their repack and
- * cache settings. */
+/* The kernel set the options name (or the best), and whether batches
+ * pack. */
 static enum ember_status cpu_init(const struct ember_options *o, struct ember_backend **out,
                                   struct ember_err *err) {
     *out = NULL;
@@ -98,12 +115,7 @@ static enum ember_status cpu_init(const struct ember_options *o, struct ember_ba
     if (!b) return ember_fail(err, EMBER_ENOMEM, "out of memory");
     b->base.ops = &cpu_backend_ops;
     b->k = cpu_kernels_for(isa);
-    b->no_repack = o->no_repack;
-    b->cache_cap = o->cache_cap;
-    if (o->cache_dir && !(b->cache_dir = strdup(o->cache_dir))) {
-        cpu_free(&b->base);
-        return ember_fail(err, EMBER_ENOMEM, "out of memory");
-    }
+    b->no_pack = o->no_pack;
     if (!b->k) { /* cpu_isa_pick checked support; only a failed build is left */
         cpu_free(&b->base);
         return ember_fail(err, EMBER_EUNSUPPORTED, "kernel set %s is not available",

@@ -1,7 +1,7 @@
 /*
  * cpu_impl.h — private to the CPU backend: its instance and context
  * structs, and the ops that cpu_backend.c puts in its ops table (ops.c:
- * the forward-pass ops; repack.c: prepare_weights).
+ * the forward-pass ops).
  */
 #ifndef EMBER_CPU_IMPL_H
 #define EMBER_CPU_IMPL_H
@@ -13,9 +13,7 @@
 struct cpu_backend {
     struct ember_backend base;
     const struct cpu_kernels *k; /* this instance's kernel set */
-    bool no_repack;
-    char *cache_dir;             /* repack cache folder or NULL */
-    uint64_t cache_cap;
+    bool no_pack;                /* batches read rows unpacked (for measuring) */
 };
 
 struct cpu_ctx {
@@ -27,6 +25,15 @@ struct cpu_ctx {
     int max_rows;
     float *scores;      /* attention scratch: [n_head][max_pos] */
     int max_pos;
+    struct pack_scratch *pack; /* per pool thread: a band of weights packed for a batch */
+    int n_pack;
+    bool no_pack;              /* the backend's switch */
+};
+
+/* One thread's buffer for the band it packs (ops.c), grown on first need. */
+struct pack_scratch {
+    uint8_t *data;
+    size_t cap;
 };
 
 struct backend_buffer {
@@ -58,12 +65,5 @@ void cpu_silu_mul(struct backend_ctx *c, float *g, const float *u, int n);
 void cpu_add(struct backend_ctx *c, float *x, const float *y, int n, int width, bool broadcast);
 void cpu_store_kv(struct backend_ctx *c, const struct kv_view *kv, const float *k, const float *v,
                   const int32_t *pos, const int32_t *seq, int n, int n_head_kv, int head_dim);
-
-/* repack.c */
-enum ember_status cpu_prepare_weights(struct ember_backend *be, const char *source_id,
-                                      struct tensor *const *ts, int n,
-                                      struct backend_weights **out, struct ember_err *err);
-void cpu_release_weights(struct backend_weights *w);
-const char *cpu_weights_note(const struct backend_weights *w);
 
 #endif

@@ -28,6 +28,7 @@ enum ember_status cpu_ctx_new(struct ember_backend *be, const struct backend_ctx
     if (!c) return ember_fail(err, EMBER_ENOMEM, "out of memory");
     c->base = (struct backend_ctx){be->ops, be};
     c->k = b->k;
+    c->no_pack = b->no_pack;
     c->max_rows = p->max_rows;
     c->max_pos = p->max_pos;
     /* The widest activation encoding is F32: 4 bytes a value. */
@@ -35,7 +36,9 @@ enum ember_status cpu_ctx_new(struct ember_backend *be, const struct backend_ctx
     c->vec = aligned_alloc(64, c->vec_cap);
     c->scores = calloc((size_t)p->n_head * (size_t)p->max_pos, sizeof(float));
     c->pool = threadpool_new(p->n_threads);
-    if (!c->vec || !c->scores || !c->pool) {
+    c->n_pack = c->pool ? threadpool_size(c->pool) : 0;
+    c->pack = calloc((size_t)(c->n_pack ? c->n_pack : 1), sizeof *c->pack);
+    if (!c->vec || !c->scores || !c->pool || !c->pack) {
         cpu_ctx_free(&c->base);
         return ember_fail(err, EMBER_ENOMEM, "out of memory allocating a context's scratch");
     }
@@ -47,6 +50,8 @@ void cpu_ctx_free(struct backend_ctx *bc) {
     if (!bc) return;
     struct cpu_ctx *c = cpu_ctx_of(bc);
     threadpool_free(c->pool);
+    for (int i = 0; c->pack && i < c->n_pack; i++) free(c->pack[i].data);
+    free(c->pack);
     free(c->vec);
     free(c->scores);
     free(c);
@@ -60,18 +65,36 @@ struct matmul_job {
     int n;
     const struct type_kernels *q, *vq; /* the weight's kernels, the activation's */
     int64_t rows_per_task;
+    struct pack_scratch *pack; /* per thread; NULL: read the rows as they are */
 };
 
+/* A band of rows packed into the running thread's scratch (the type's
+ * interleaved layout), or NULL when the scratch cannot grow to it. */
+static const uint8_t *pack_band(const struct matmul_job *j, int64_t r0, int64_t rows) {
+    struct pack_scratch *ps = &j->pack[threadpool_worker()];
+    size_t need = j->q->pack_bytes(rows, j->w->n_in);
+    if (need > ps->cap) {
+        free(ps->data);
+        ps->data = aligned_alloc(64, (need + 63) & ~(size_t)63);
+        ps->cap = ps->data ? need : 0;
+        if (!ps->data) return NULL;
+    }
+    j->q->pack(j->w->n_in, (const uint8_t *)j->w->part[0] + (size_t)r0 * j->w->row_bytes,
+               j->w->row_bytes, rows, ps->data);
+    return ps->data;
+}
+
 /* Each task owns a band of weight rows and computes them for every input
- * row, so a weight row is read from memory once per batch. */
+ * row, so a weight row is read from memory once per batch. A batch packs
+ * its band first (BLIS's way: for many columns the copy is a small part
+ * of the work, and the packed panel stays in L2 while every column
+ * streams past it); a single token reads the rows where they are. */
 static void matmul_rows(const struct matmul_job *j, int task) {
     int64_t r0 = (int64_t)task * j->rows_per_task;
     int64_t r1 = r0 + j->rows_per_task;
     if (r1 > j->w->n_out) r1 = j->w->n_out;
-    if (j->w->prepared && j->q->mul_mat_packed) {
-        /* rows_per_task is a multiple of PACK_ROWS, so r0 starts a group */
-        const uint8_t *band = (const uint8_t *)j->w->prepared +
-                              (size_t)(r0 / PACK_ROWS) * j->q->pack_bytes(PACK_ROWS, j->w->n_in);
+    const uint8_t *band = j->pack ? pack_band(j, r0, r1 - r0) : NULL;
+    if (band) {
         j->q->mul_mat_packed(j->w->n_in, band, (int)(r1 - r0), j->vec, j->vec_stride, j->n,
                              j->out + r0, (size_t)j->w->n_out);
         return;
@@ -90,16 +113,20 @@ static void matmul_rows(const struct matmul_job *j, int task) {
     }
 }
 
+/* Batches of at least this many rows pack their weight bands. */
+#define PACK_MIN_BATCH 8
+
 /* The job of W x for n rows whose converted activations are at vec. */
-static struct matmul_job matmul_job_for(const struct cpu_kernels *k, float *out,
+static struct matmul_job matmul_job_for(const struct cpu_ctx *c, float *out,
                                         const struct tensor *w, const uint8_t *vec, int n) {
-    const struct type_kernels *q = &k->type[w->type];
-    /* Bands of rows per task: multiples of PACK_ROWS. Prepacked weights
-     * take wider ones (their kernels convert the activations' scales once
-     * per call), batches too (the panel GEMM packs 32 rows at a time). */
-    int64_t band = w->prepared ? 64 : n >= 4 ? 32 : 16;
-    return (struct matmul_job){out,  w, vec, vec_stride(q->vec_type, w->n_in), n,
-                               q,    &k->type[q->vec_type], band};
+    const struct type_kernels *q = &c->k->type[w->type];
+    bool pack = n >= PACK_MIN_BATCH && q->pack && q->mul_mat_packed && !c->no_pack;
+    /* Bands of rows per task: multiples of PACK_ROWS. Packed bands are
+     * wider (their kernels convert the activations' scales once per call),
+     * batches too (the panel GEMM packs 32 rows at a time). */
+    int64_t band = pack ? 64 : n >= 4 ? 32 : 16;
+    return (struct matmul_job){out, w, vec, vec_stride(q->vec_type, w->n_in), n, q,
+                               &c->k->type[q->vec_type], band, pack ? c->pack : NULL};
 }
 
 static int64_t matmul_tasks(const struct matmul_job *j) {
@@ -144,7 +171,7 @@ void cpu_matmul(struct backend_ctx *bc, int n_mats, float *const out[],
     }
     struct matmul_many m = {.first = {0}};
     for (int k = 0; k < n_mats; k++) {
-        m.j[k] = matmul_job_for(c->k, out[k], w[k], c->vec, n);
+        m.j[k] = matmul_job_for(c, out[k], w[k], c->vec, n);
         m.first[k + 1] = m.first[k] + matmul_tasks(&m.j[k]);
     }
     matmul_convert(&m.j[0], x);

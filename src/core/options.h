@@ -8,14 +8,11 @@
 #define EMBER_OPTIONS_H
 
 #include <stdbool.h>
-#include <stdint.h>
 
 struct ember_options {
     const char *backend;    /* "cpu" (NULL: cpu) */
     const char *cpu_isa;    /* CPU kernel set by name; NULL: the best this CPU runs */
-    bool no_repack;         /* keep weights in the file's layout (EMBER_REPACK=0) */
-    const char *cache_dir;  /* repack cache folder; NULL: no cache */
-    uint64_t cache_cap;     /* repack cache size cap in bytes; 0: the default */
+    bool no_pack;           /* batches read weights unpacked too (EMBER_REPACK=0) */
 };
 
 #endif

@@ -1,12 +1,10 @@
 /*
  * os_posix.c — POSIX implementation of os.h: read-only mmap of model files
- * (with a SIGBUS guard over the mappings), a monotonic clock, large
- * allocations, file identity, atomic file writes and the directory
- * housekeeping a size-capped cache needs (list, remove, touch).
+ * (with a SIGBUS guard over the mappings), a monotonic clock, available
+ * memory and large allocations.
  */
 #include "os.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -153,118 +151,3 @@ void *os_alloc_large(size_t n) {
 void os_free_large(void *p, size_t n) {
     if (p) munmap(p, n);
 }
-
-void os_drop_pages(const void *p, size_t n) {
-    long ps = sysconf(_SC_PAGESIZE);
-    if (ps <= 0) return;
-    uintptr_t a = ((uintptr_t)p + (uintptr_t)ps - 1) & ~(uintptr_t)(ps - 1);
-    uintptr_t b = ((uintptr_t)p + n) & ~(uintptr_t)(ps - 1);
-    if (b > a) madvise((void *)a, b - a, MADV_DONTNEED); /* advice only */
-}
-
-static void file_id_of(const struct stat *st, struct os_file_id *id) {
-    id->dev = (uint64_t)st->st_dev;
-    id->ino = (uint64_t)st->st_ino;
-    id->size = (uint64_t)st->st_size;
-    id->mtime_ns = (uint64_t)st->st_mtim.tv_sec * 1000000000u + (uint64_t)st->st_mtim.tv_nsec;
-}
-
-bool os_file_id(const char *path, struct os_file_id *id) {
-    struct stat st;
-    memset(id, 0, sizeof *id);
-    if (stat(path, &st) != 0) return false;
-    file_id_of(&st, id);
-    return true;
-}
-
-void os_self_id(struct os_file_id *id) {
-    if (!os_file_id("/proc/self/exe", id)) memset(id, 0, sizeof *id);
-}
-
-char *os_realpath(const char *path) { return realpath(path, NULL); }
-
-bool os_mkdirs(const char *dir) {
-    char buf[PATH_MAX];
-    size_t n = strlen(dir);
-    if (n == 0 || n >= sizeof buf) return false;
-    memcpy(buf, dir, n + 1);
-    for (size_t i = 1; i <= n; i++)
-        if (buf[i] == '/' || buf[i] == '\0') {
-            char c = buf[i];
-            buf[i] = '\0';
-            if (mkdir(buf, 0700) != 0 && errno != EEXIST) return false;
-            buf[i] = c;
-        }
-    struct stat st;
-    return stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-static bool write_all(int fd, const void *p, size_t n) {
-    const uint8_t *b = p;
-    while (n) {
-        ssize_t w = write(fd, b, n > (1u << 30) ? (1u << 30) : n);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) return false;
-        b += w;
-        n -= (size_t)w;
-    }
-    return true;
-}
-
-bool os_write_file_atomic(const char *path, const void *head, size_t head_len,
-                          const void *data, size_t len) {
-    char tmp[PATH_MAX];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
-        return false;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) return false;
-    bool ok = write_all(fd, head, head_len) && write_all(fd, data, len) && fdatasync(fd) == 0;
-    ok = close(fd) == 0 && ok;
-    if (ok && rename(tmp, path) == 0) return true;
-    unlink(tmp);
-    return false;
-}
-
-struct os_dir_file *os_list_files(const char *dir, bool (*want)(const char *name), size_t *n) {
-    *n = 0;
-    DIR *d = opendir(dir);
-    if (!d) return NULL;
-    struct os_dir_file *fs = NULL;
-    size_t len = 0, cap = 0;
-    bool ok = true;
-    for (struct dirent *e; ok && (e = readdir(d));) {
-        struct stat st;
-        /* lstat: a link is judged as a link (and dropped), never by what
-         * it points to. */
-        if (!want(e->d_name) || strlen(e->d_name) >= sizeof fs->name ||
-            fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
-            continue; /* also a file removed since readdir saw it */
-        if (len == cap) {
-            size_t c = cap ? 2 * cap : 16;
-            struct os_dir_file *g = realloc(fs, c * sizeof *g);
-            if (!g) {
-                ok = false;
-                break;
-            }
-            fs = g;
-            cap = c;
-        }
-        struct os_dir_file *f = &fs[len++];
-        memcpy(f->name, e->d_name, strlen(e->d_name) + 1);
-        struct os_file_id id;
-        file_id_of(&st, &id);
-        f->size = id.size;
-        f->mtime_ns = id.mtime_ns;
-    }
-    closedir(d);
-    if (!ok || !len) {
-        free(fs);
-        return NULL;
-    }
-    *n = len;
-    return fs;
-}
-
-bool os_remove_file(const char *path) { return unlink(path) == 0 || errno == ENOENT; }
-
-bool os_touch(const char *path) { return utimensat(AT_FDCWD, path, NULL, 0) == 0; }

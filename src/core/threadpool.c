@@ -115,10 +115,16 @@ static void finish(struct threadpool *p, int n_tasks, int count, int is_worker) 
     }
 }
 
+/* The pool index of the thread running a task (threadpool_worker). */
+static _Thread_local int worker_id;
+
+int threadpool_worker(void) { return worker_id; }
+
 /* Run thread `id`'s own range, then steal from the others' until every
  * range is empty. */
 static void drain(struct threadpool *p, int id) {
-    int count = 0, n_tasks = 0;
+    int count = 0, n_tasks = 0, outer = worker_id; /* a pool run from another's task */
+    worker_id = id;
     for (int k = 0; k < p->n_threads; k++) {
         int victim = (id + k) % p->n_threads;
         unsigned long long from;
@@ -130,6 +136,7 @@ static void drain(struct threadpool *p, int id) {
             count++;
         }
     }
+    worker_id = outer;
     finish(p, n_tasks, count, id != 0);
 }
 

@@ -22,4 +22,9 @@ int threadpool_size(const struct threadpool *p);
 /* Run all tasks and return when every one has finished. */
 void threadpool_run(struct threadpool *p, threadpool_fn fn, void *arg, int n_tasks);
 
+/* Inside a task: the index in [0, threadpool_size) of the thread running
+ * it (0 is the caller of threadpool_run), so a task can use scratch of its
+ * thread's own. Outside a task: 0. */
+int threadpool_worker(void);
+
 #endif

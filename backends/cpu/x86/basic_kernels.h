@@ -364,16 +364,22 @@ struct basic_int8_fmt {
     size_t x_qs;      /* offset of the activation's 32 codes */
     /* the block's 32 codes, one byte each, element order */
     __m256i (*codes)(const uint8_t *block);
+    /* OFFSET types with a decode kernel (gemv_int8.h): the codes of two
+     * neighbouring blocks a, b (NULL: none) regrouped by halves */
+    void (*pair)(const uint8_t *a, const uint8_t *b, __m256i *lo, __m256i *hi);
 };
 
 /* A format as one line: kind, offset (OFFSET only, else 0), largest code
  * (0 for SIGNED), the weight and activation block types, the codes. Each
  * type's kernel files (q4_0_avx2.c, ...) state theirs this way. */
-#define BASIC_INT8_FMT(kind_, off_, code_max_, w_block, x_block, codes_)                       \
+#define BASIC_INT8_FMT_PAIRED(kind_, off_, code_max_, w_block, x_block, codes_, pair_)        \
     {                                                                                          \
         .kind = (kind_), .off = (off_), .code_max = (code_max_), .w_bytes = sizeof(w_block),   \
         .x_bytes = sizeof(x_block), .x_qs = offsetof(x_block, qs), .codes = (codes_),          \
+        .pair = (pair_),                                                                       \
     }
+#define BASIC_INT8_FMT(kind_, off_, code_max_, w_block, x_block, codes_)                       \
+    BASIC_INT8_FMT_PAIRED(kind_, off_, code_max_, w_block, x_block, codes_, NULL)
 
 /* The tile's block scales: dd[c][r] = d(row r) * d(column c) for the
  * block at byte offsets wo (weights) and xo (activations), 4 rows by up to

@@ -34,6 +34,7 @@
 #include <stdbool.h>
 
 #include "basic_kernels.h"
+#include "gemv_int8.h"
 
 #ifdef __AVX2__
 
@@ -334,7 +335,9 @@ BASIC_INLINE void panel_int8_mul_mat_avx2(const struct basic_int8_fmt f, int64_t
                                           size_t w_stride, int n_rows, const void *x,
                                           size_t x_stride, int n_cols, float *out,
                                           size_t out_stride) {
-    if (n_cols < PANEL_MIN_COLS)
+    if (n_cols == 1 && gemv_int8_fits(f))
+        gemv_int8(f, false, f.pair, n, w, w_stride, n_rows, x, out);
+    else if (n_cols < PANEL_MIN_COLS)
         basic_int8_mul_mat_avx2(f, n, w, w_stride, n_rows, x, x_stride, n_cols, out, out_stride);
     else
         panel_int8_gemm(f, false, n, w, w_stride, NULL, 0, n_rows, x, x_stride, n_cols, out,
@@ -360,6 +363,10 @@ BASIC_INLINE void panel_int8_mul_mat_vnni(const struct basic_int8_fmt f, int64_t
                                           size_t w_stride, int n_rows, const void *x,
                                           size_t x_stride, int n_cols, float *out,
                                           size_t out_stride) {
+    if (n_cols == 1 && gemv_int8_fits(f)) {
+        gemv_int8(f, true, f.pair, n, w, w_stride, n_rows, x, out);
+        return;
+    }
     if (n_cols < PANEL_MIN_COLS) {
         basic_int8_mul_mat_vnni(f, n, w, w_stride, n_rows, x, x_stride, n_cols, out, out_stride);
         return;

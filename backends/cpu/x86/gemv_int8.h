@@ -1,0 +1,229 @@
+/*
+ * gemv_int8.h — private to backends/cpu/x86: decode (one activation column)
+ * of the 32-wide int8 block types with OFFSET or SIGNED formats (Q4_0,
+ * Q5_0, Q8_0) straight from the file's rows, for the AVX2 and the VNNI set.
+ *
+ * Why not the tiles of basic_kernels.h: those walk 4 rows side by side, 4
+ * streams of a few KB each, and on the Zen 4 this was measured on one core
+ * then read a third to half of what it reads from a single stream; the
+ * hardware prefetcher does not follow short interleaved streams. Here each
+ * thread walks its rows one after the other, a single sequential stream,
+ * and the work per block is cut instead:
+ *   - the activation is prepared once per call (a band of rows): its block
+ *     scales as floats, its offset sums, and for the nibble types its codes
+ *     regrouped by pairs of blocks, so that one vector holds the low
+ *     nibbles of two neighbouring weight blocks and one the high nibbles;
+ *   - one VPDPBUSD (or VPMADDUBSW pair on plain AVX2) per half gives a
+ *     vector whose lanes 0-3 are block i's partial sums and 4-7 block
+ *     i+1's, so one convert and one FMA serve two blocks;
+ *   - the weight scales of 8 blocks are gathered in a general register and
+ *     converted by one VCVTPH2PS.
+ * Integer block sums are exact as everywhere (basic_kernels.h); the float
+ * sums run over the blocks in order within 4 accumulators, then a
+ * horizontal sum.
+ */
+#ifndef EMBER_GEMV_INT8_H
+#define EMBER_GEMV_INT8_H
+
+#include "basic_kernels.h"
+
+#ifdef __AVX2__
+
+enum {
+    GEMV_KC = 256 /* activation blocks prepared at a time (8192 values) */
+};
+
+/* The activation's chunk as gemv_rows reads it. */
+struct gemv_x {
+    float d[GEMV_KC];
+    int8_t lo[GEMV_KC / 2][32];   /* pair j: codes 0..15 of block 2j, then of 2j+1 */
+    int8_t hi[GEMV_KC / 2][32];   /* the same for codes 16..31 */
+    int32_t off[GEMV_KC / 2][8];  /* -off*sum(y) of block 2j in lane 0, 2j+1 in lane 4 */
+};
+
+/* Block sums of y's codes (32 int8) by the multiply-add units. */
+BASIC_INLINE int32_t gemv_code_sum(const uint8_t *qs) {
+    __m256i p = _mm256_maddubs_epi16(_mm256_set1_epi8(1), _mm256_loadu_si256((const __m256i *)qs));
+    __m256i s = _mm256_madd_epi16(p, _mm256_set1_epi16(1));
+    __m128i t = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+    t = _mm_add_epi32(t, _mm_shuffle_epi32(t, _MM_SHUFFLE(1, 0, 3, 2)));
+    t = _mm_add_epi32(t, _mm_shuffle_epi32(t, _MM_SHUFFLE(2, 3, 0, 1)));
+    return _mm_cvtsi128_si32(t);
+}
+
+/* Blocks b0 .. b0+nbk-1 of the activation x into g (pairs only for
+ * OFFSET formats; an odd last block is paired with zeros). */
+BASIC_INLINE void gemv_prep(const struct basic_int8_fmt f, const uint8_t *x, int64_t b0, int nbk,
+                            struct gemv_x *g) {
+    for (int i = 0; i < nbk; i++) g->d[i] = basic_f16(x + (size_t)(b0 + i) * f.x_bytes);
+    if (f.kind != BASIC_OFFSET) return;
+    for (int j = 0; 2 * j < nbk; j++) {
+        const uint8_t *y0 = x + (size_t)(b0 + 2 * j) * f.x_bytes + f.x_qs;
+        const uint8_t *y1 = 2 * j + 1 < nbk ? y0 + f.x_bytes : NULL;
+        __m128i z = _mm_setzero_si128();
+        _mm256_storeu_si256((__m256i *)g->lo[j],
+                            _mm256_setr_m128i(_mm_loadu_si128((const __m128i *)y0),
+                                              y1 ? _mm_loadu_si128((const __m128i *)y1) : z));
+        _mm256_storeu_si256((__m256i *)g->hi[j],
+                            _mm256_setr_m128i(_mm_loadu_si128((const __m128i *)(y0 + 16)),
+                                              y1 ? _mm_loadu_si128((const __m128i *)(y1 + 16)) : z));
+        memset(g->off[j], 0, sizeof g->off[j]);
+        g->off[j][0] = -f.off * gemv_code_sum(y0);
+        g->off[j][4] = y1 ? -f.off * gemv_code_sum(y1) : 0;
+    }
+}
+
+/* The weight scales of m (<= 8) blocks from w, times the activation's, as
+ * 8 floats (lanes past m are 0): 16-bit loads merged in two general
+ * registers and one conversion. */
+BASIC_INLINE __m256 gemv_scales(const struct basic_int8_fmt f, const uint8_t *w, int m,
+                                const float *dx) {
+    uint64_t lo = 0, hi = 0;
+#pragma GCC unroll 8
+    for (int k = 0; k < 8; k++) {
+        uint16_t h = 0;
+        if (k < m) memcpy(&h, w + (size_t)k * f.w_bytes, 2);
+        if (k < 4) lo |= (uint64_t)h << (16 * k);
+        else hi |= (uint64_t)h << (16 * (k - 4));
+    }
+    __m128i h = _mm_unpacklo_epi64(_mm_cvtsi64_si128((long long)lo), _mm_cvtsi64_si128((long long)hi));
+    float d[8] = {0};
+    memcpy(d, dx, sizeof(float) * (size_t)m);
+    return _mm256_mul_ps(_mm256_cvtph_ps(h), _mm256_loadu_ps(d));
+}
+
+/* Lanes 0-3 of the result: lane 2p of s; lanes 4-7: lane 2p+1. */
+BASIC_INLINE __m256 gemv_pair_scale(__m256 s, int p) {
+    const __m256i idx = _mm256_setr_epi32(2 * p, 2 * p, 2 * p, 2 * p, 2 * p + 1, 2 * p + 1,
+                                          2 * p + 1, 2 * p + 1);
+    return _mm256_permutevar8x32_ps(s, idx);
+}
+
+/* The int32 sums of a pair of OFFSET blocks: lanes 0-3 the first's, 4-7
+ * the second's (lo/hi: their codes regrouped as in struct gemv_x). */
+BASIC_INLINE __m256i gemv_pair_sums(bool vnni, __m256i lo, __m256i hi, const int8_t *ylo,
+                                    const int8_t *yhi, const int32_t *off) {
+    const __m256i yl = _mm256_loadu_si256((const __m256i *)ylo);
+    const __m256i yh = _mm256_loadu_si256((const __m256i *)yhi);
+    const __m256i o = _mm256_loadu_si256((const __m256i *)off);
+#ifdef __AVX512VNNI__
+    if (vnni) return _mm256_dpbusd_epi32(_mm256_dpbusd_epi32(o, lo, yl), hi, yh);
+#endif
+    (void)vnni;
+    /* pair sums at most 2*31*127 each, two of them fit int16 */
+    __m256i p = _mm256_add_epi16(_mm256_maddubs_epi16(lo, yl), _mm256_maddubs_epi16(hi, yh));
+    return _mm256_add_epi32(_mm256_madd_epi16(p, _mm256_set1_epi16(1)), o);
+}
+
+/* The int32 lane sums of one SIGNED block against one activation block. */
+BASIC_INLINE __m256i gemv_signed_sums(bool vnni, __m256i w, const uint8_t *y) {
+    const __m256i u = _mm256_abs_epi8(w);
+    const __m256i s = _mm256_sign_epi8(_mm256_loadu_si256((const __m256i *)y), w);
+#ifdef __AVX512VNNI__
+    if (vnni) return _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s);
+#endif
+    (void)vnni;
+    return basic_dot_u8s8_avx2(u, s);
+}
+
+/* Codes of two neighbouring blocks of an OFFSET type, regrouped by halves
+ * (see struct gemv_x); b is NULL for an odd last block. */
+typedef void (*gemv_pair_fn)(const uint8_t *a, const uint8_t *b, __m256i *lo, __m256i *hi);
+
+/* Blocks i .. i+m-1 (m <= 8) of one row (w at block i) against the
+ * prepared chunk, added to the 4 accumulators. */
+BASIC_INLINE void gemv_step(const struct basic_int8_fmt f, bool vnni, gemv_pair_fn pair,
+                        const uint8_t *wb, const uint8_t *x, int i, int m,
+                        const struct gemv_x *g, __m256 acc[4]) {
+    const __m256 sc = gemv_scales(f, wb, m, g->d + i);
+    if (f.kind == BASIC_SIGNED) {
+#pragma GCC unroll 8
+        for (int k = 0; k < 8; k++) {
+            if (k >= m) break;
+            const uint8_t *a = wb + (size_t)k * f.w_bytes;
+            __m256i s = gemv_signed_sums(vnni, f.codes(a),
+                                         x + (size_t)(i + k) * f.x_bytes + f.x_qs);
+            __m256 d = _mm256_permutevar8x32_ps(sc, _mm256_set1_epi32(k));
+            acc[k & 3] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), d, acc[k & 3]);
+        }
+        return;
+    }
+#pragma GCC unroll 4
+    for (int p = 0; p < 4; p++) {
+        if (2 * p >= m) break;
+        const uint8_t *a = wb + (size_t)(2 * p) * f.w_bytes;
+        __m256i lo, hi;
+        pair(a, 2 * p + 1 < m ? a + f.w_bytes : NULL, &lo, &hi);
+        const int j = (i >> 1) + p;
+        __m256i s = gemv_pair_sums(vnni, lo, hi, g->lo[j], g->hi[j], g->off[j]);
+        acc[p] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), gemv_pair_scale(sc, p), acc[p]);
+    }
+}
+
+/* Blocks [0, nbk) of one row (at w): steps of 8 blocks (m constant, so
+ * the step unrolls whole), then the rest. */
+BASIC_INLINE void gemv_row(const struct basic_int8_fmt f, bool vnni, gemv_pair_fn pair,
+                           const uint8_t *w, const uint8_t *x, int nbk, const struct gemv_x *g,
+                           __m256 acc[4]) {
+    int i = 0;
+    for (; i + 8 <= nbk; i += 8) {
+        const uint8_t *wb = w + (size_t)i * f.w_bytes;
+        /* PREFETCH */
+        gemv_step(f, vnni, pair, wb, x, i, 8, g, acc);
+    }
+    if (i < nbk) gemv_step(f, vnni, pair, w + (size_t)i * f.w_bytes, x, i, nbk - i, g, acc);
+}
+
+/* Whether gemv_int8 runs format f. */
+BASIC_INLINE bool gemv_int8_fits(const struct basic_int8_fmt f) {
+    return f.kind == BASIC_SIGNED || (f.kind == BASIC_OFFSET && f.pair);
+}
+
+/* type_kernels.mul_mat for one column: every row in turn over chunks of
+ * GEMV_KC blocks (one chunk for rows up to 8192 values). */
+BASIC_INLINE void gemv_int8(const struct basic_int8_fmt f, bool vnni, gemv_pair_fn pair, int64_t n,
+                            const void *w, size_t w_stride, int n_rows, const void *x, float *out) {
+    const int64_t nb = n / 32;
+    struct gemv_x g;
+    for (int64_t b0 = 0; b0 < nb; b0 += GEMV_KC) {
+        const int nbk = nb - b0 < GEMV_KC ? (int)(nb - b0) : GEMV_KC;
+        gemv_prep(f, x, b0, nbk, &g);
+        const uint8_t *xb = (const uint8_t *)x + (size_t)b0 * f.x_bytes;
+        for (int r = 0; r < n_rows; r++) {
+            const uint8_t *wr = (const uint8_t *)w + (size_t)r * w_stride + (size_t)b0 * f.w_bytes;
+            __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
+                             _mm256_setzero_ps()};
+            gemv_row(f, vnni, pair, wr, xb, nbk, &g, acc);
+            float s = basic_hsum256(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]),
+                                                  _mm256_add_ps(acc[2], acc[3])));
+            out[r] = b0 ? out[r] + s : s;
+        }
+    }
+}
+
+/* gemv_pair_fn of the 4-bit nibble layout (Q4_0's qs at byte offset o of
+ * a block): the two blocks' 16 bytes side by side, low nibbles, high
+ * nibbles. */
+BASIC_INLINE void gemv_nibble_pair(const uint8_t *a, const uint8_t *b, size_t o, __m256i *lo,
+                                   __m256i *hi) {
+    const __m128i qa = _mm_loadu_si128((const __m128i *)(a + o));
+    const __m128i qb = b ? _mm_loadu_si128((const __m128i *)(b + o)) : _mm_setzero_si128();
+    const __m256i v = _mm256_setr_m128i(qa, qb), m4 = _mm256_set1_epi8(0x0f);
+    *lo = _mm256_and_si256(v, m4);
+    *hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+}
+
+/* The fifth bits of two Q5_0-style blocks (qh at byte offset o) regrouped
+ * as gemv_nibble_pair's halves: bit k of *lo is element k of a for k < 16
+ * and element k-16 of b above; *hi the same for elements 16..31. */
+BASIC_INLINE void gemv_fifth_pair_masks(const uint8_t *a, const uint8_t *b, size_t o, uint32_t *lo,
+                                        uint32_t *hi) {
+    uint32_t qa, qb = 0;
+    memcpy(&qa, a + o, 4);
+    if (b) memcpy(&qb, b + o, 4);
+    *lo = (qa & 0xffffu) | qb << 16;
+    *hi = qa >> 16 | (qb & 0xffff0000u);
+}
+
+#endif /* __AVX2__ */
+#endif
