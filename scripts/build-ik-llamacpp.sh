@@ -56,13 +56,16 @@ IK="$SRC/vendor/ik_llama.cpp"
 # 2. Build info by hand (see the header).  Keep git out of the build: there
 # is no .git in the sdist, and a parent directory's repository is not ours.
 CC_BIN="${CC:-cc}"
+# the compiler's banner without the quotes or backslashes a C string can't hold
+# shellcheck disable=SC1003
+CC_NAME="$("$CC_BIN" --version | head -n1 | tr -d '"\\')"
 mkdir -p "$IK/common/cmake"
 echo "# empty: build-info.cpp is written by ember's scripts/build-ik-llamacpp.sh" \
     >"$IK/common/cmake/build-info-gen-cpp.cmake"
 cat >"$IK/common/build-info.cpp" <<EOF
 int LLAMA_BUILD_NUMBER = 0;
 char const *LLAMA_COMMIT = "ik-llama-cpp-python-$VERSION";
-char const *LLAMA_COMPILER = "$("$CC_BIN" --version | head -n1 | tr -d '"\\')";
+char const *LLAMA_COMPILER = "$CC_NAME";
 char const *LLAMA_BUILD_TARGET = "$("$CC_BIN" -dumpmachine)";
 EOF
 
