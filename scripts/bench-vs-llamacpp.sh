@@ -1,26 +1,39 @@
 #!/usr/bin/env bash
-# bench-vs-llamacpp.sh — ember against llama.cpp on the same files, threads
-# and tests, in one run, as one side-by-side markdown table.
+# bench-vs-llamacpp.sh — ember against llama.cpp (and optionally
+# ik_llama.cpp) on the same files, threads and tests, in one run, as one
+# side-by-side markdown table.
 #
 # Measures: memory read bandwidth (scripts/membw.c), then for each model
-# llama.cpp's llama-bench and `ember bench` back to back (so both see the
-# same machine load): pp (prompt of P tokens in one batch) and tg (N tokens
-# one at a time from an empty context), mean t/s over R runs after a warm-up.
-# For tg it also prints how close each runner gets to the bandwidth limit:
+# llama.cpp's llama-bench, ik_llama.cpp's llama-bench if given (twice: -rtr 0
+# and -rtr 1, run-time repacking off and on; the table shows the better of
+# the two per test and, in brackets, which it was), and `ember bench` once
+# per kernel set the machine supports other than scalar (EMBER_ISA=<set>,
+# the sets from `ember info --cpu`; scalar only where there is no other),
+# all back to back (so all see the same machine load): pp (prompt of P
+# tokens in one batch) and tg (N tokens one at a time from an empty context),
+# mean t/s over R runs after a warm-up.  One row per model, test and ember
+# set; the llama.cpp and ik columns repeat on each set's row.
+# For tg it also prints how close each runner gets to the bandwidth limit
+# (pp is compute-bound, its % columns stay blank):
 #     limit t/s = measured GB/s / weight bytes read per token
 # where the weight bytes are the sum of all tensor bytes, minus token_embd
 # when the file has a separate output.weight (only one embedding row is read
-# per token; with tied embeddings token_embd is the output matrix and counts).
+# per token; with tied embeddings token_embd is the output matrix and counts),
+# read from the file's tensor table by the gguf Python package, or by
+# `ember info -m` where gguf (or numpy) is not installed.
 #
 # Inputs: models (default: models-cache/bench/*.gguf, made by
 # scripts/make-bench-model.py if missing, plus models-cache/*.gguf from
 # scripts/get-models.sh). llama-bench comes from scripts/build-llamacpp.sh
-# (built once, cached outside the repo); ember and membw are built here.
+# (built once, cached outside the repo; LLAMA_BENCH=PATH to use another);
+# ik_llama.cpp's from IK_BENCH=PATH or -k PATH (scripts/build-ik-llamacpp.sh
+# builds one; no ik columns without it); ember and membw are built here.
 # Outputs: the table on stdout (header: machine, commit, date, commands,
 # bandwidth); progress on stderr; raw JSON in build/bench-vs-llamacpp/.
 #
 #   scripts/bench-vs-llamacpp.sh [-t THREADS (2)] [-r REPS (3)] [-p P (512)]
-#                                [-n N (128)] [MODEL.gguf ...]
+#                                [-n N (128)] [-k IK_LLAMA_BENCH]
+#                                [MODEL.gguf ...]
 #
 # Slow on small machines (minutes per model on 2 cores). Timings are only as
 # good as the machine is quiet: the header records the load average.
@@ -28,13 +41,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 THREADS=2 REPS=3 NP=512 NG=128
-usage() { sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
-while getopts "t:r:p:n:h" opt; do
+usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//' >&2; exit 2; }
+IK_BENCH="${IK_BENCH:-}"
+while getopts "t:r:p:n:k:h" opt; do
     case "$opt" in
         t) THREADS=$OPTARG ;;
         r) REPS=$OPTARG ;;
         p) NP=$OPTARG ;;
         n) NG=$OPTARG ;;
+        k) IK_BENCH=$OPTARG ;;
         *) usage ;;
     esac
 done
@@ -49,14 +64,26 @@ log() { echo "bench-vs-llamacpp: $*" >&2; }
 
 # ---- tools ------------------------------------------------------------------
 if [[ -z "${LLAMA_BENCH:-}" ]]; then
-    LLAMA_BIN=$(scripts/build-llamacpp.sh | tail -n1)
+    # only llama-bench is needed here: reuse any build that has it
+    LLAMA_BIN=$(LLAMACPP_TARGETS="${LLAMACPP_TARGETS:-llama-bench}" scripts/build-llamacpp.sh | tail -n1)
     LLAMA_BENCH="$LLAMA_BIN/llama-bench"
 fi
 [[ -x "$LLAMA_BENCH" ]] || { log "no llama-bench at $LLAMA_BENCH"; exit 1; }
 LLAMA_STAMP="$(cat "$(dirname "$LLAMA_BENCH")/../.ember-built" 2>/dev/null || echo unknown)"
+IK_STAMP=""
+if [[ -n "$IK_BENCH" ]]; then
+    [[ -x "$IK_BENCH" ]] || { log "no ik_llama.cpp llama-bench at $IK_BENCH"; exit 1; }
+    IK_STAMP="$(cat "$(dirname "$IK_BENCH")/../.ember-built" 2>/dev/null || echo unknown)"
+fi
 log "building ember and membw"
 make -s ember >&2
 ${CC:-cc} -O3 -march=native -pthread -o "$OUT/membw" scripts/membw.c
+
+# ember's kernel sets to bench: all the machine supports but scalar
+read -r -a ISAS <<<"$(./ember info --cpu 2>/dev/null | sed -n 's/^supported sets: *//p')"
+SETS=()
+for s in "${ISAS[@]}"; do [[ "$s" == scalar ]] || SETS+=("$s"); done
+[[ ${#SETS[@]} -gt 0 ]] || SETS=(scalar)
 
 # ---- models -----------------------------------------------------------------
 if [[ $# -gt 0 ]]; then
@@ -79,7 +106,8 @@ log "membw (1..$THREADS threads)"
 BW=$(awk -v t="$THREADS" '$1 == t { print $2 }' "$OUT/membw.txt")
 
 LLAMA_CMD="llama-bench -m MODEL -p $NP -n $NG -t $THREADS -r $REPS -o json"
-EMBER_CMD="ember bench -m MODEL -p $NP -n $NG -t $THREADS -r $REPS -o json"
+IK_CMD="$LLAMA_CMD -rtr 0|1"
+EMBER_CMD="EMBER_ISA=SET ember bench -m MODEL -p $NP -n $NG -t $THREADS -r $REPS -o json"
 i=0
 for m in "${MODELS[@]}"; do
     i=$((i + 1))
@@ -89,12 +117,25 @@ for m in "${MODELS[@]}"; do
         log "  llama-bench failed (see $OUT/llama-$i.log)"
         echo "[]" >"$OUT/llama-$i.json"
     fi
-    log "[$i/${#MODELS[@]}] $(basename "$m"): ember"
-    if ! ./ember bench -m "$m" -p "$NP" -n "$NG" -t "$THREADS" -r "$REPS" -o json \
-        >"$OUT/ember-$i.json" 2>"$OUT/ember-$i.log"; then
-        log "  ember bench failed: $(tail -n1 "$OUT/ember-$i.log")"
-        echo "[]" >"$OUT/ember-$i.json"
-    fi
+    for rtr in 0 1; do
+        [[ -n "$IK_BENCH" ]] || break
+        f="$OUT/ik-$i-rtr$rtr"
+        log "[$i/${#MODELS[@]}] $(basename "$m"): ik_llama.cpp -rtr $rtr"
+        if ! "$IK_BENCH" -m "$m" -p "$NP" -n "$NG" -t "$THREADS" -r "$REPS" -rtr "$rtr" \
+            -o json >"$f.json" 2>"$f.log"; then
+            log "  ik llama-bench -rtr $rtr failed (see $f.log)"
+            echo "[]" >"$f.json"
+        fi
+    done
+    for s in "${SETS[@]}"; do
+        f="$OUT/ember-$i-$s"
+        log "[$i/${#MODELS[@]}] $(basename "$m"): ember ($s)"
+        if ! EMBER_ISA="$s" ./ember bench -m "$m" -p "$NP" -n "$NG" -t "$THREADS" -r "$REPS" \
+            -o json >"$f.json" 2>"$f.log"; then
+            log "  ember bench ($s) failed: $(tail -n1 "$f.log")"
+            echo "[]" >"$f.json"
+        fi
+    done
 done
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -109,32 +150,48 @@ COMMIT="$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- 2>/dev/null || e
 cat <<EOF
 ## ember vs llama.cpp
 
-- machine: ${CPU:-unknown}, $(nproc) CPUs online, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo); ember's kernel set: ${ISA:-?}
-- ember commit: $COMMIT; llama.cpp: $LLAMA_STAMP
+- machine: ${CPU:-unknown}, $(nproc) CPUs online, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo); ember's default kernel set: ${ISA:-?}, benched: ${SETS[*]}
+- ember commit: $COMMIT; llama.cpp: $LLAMA_STAMP${IK_STAMP:+; ik_llama.cpp: $IK_STAMP}
 - date: $(date -u '+%Y-%m-%d %H:%M UTC')
-- commands: \`$LLAMA_CMD\` and \`$EMBER_CMD\`
+- commands: \`$LLAMA_CMD\`${IK_STAMP:+, \`$IK_CMD\` for ik_llama.cpp (the better of the two),} and \`$EMBER_CMD\` for each benched SET
 - read bandwidth (membw, $THREADS threads, best of 5): ${BW:-?} GB/s ($(grep -v '^#' "$OUT/membw.txt" | awk '{ printf "%s%s thr %s", sep, $1, $2; sep = ", " }'))
 - load average before / after: $LOAD_BEFORE / $LOAD_AFTER (other processes share the CPUs when it is above 0)
 
 EOF
-python3 - "$OUT" "${BW:-0}" "${MODELS[@]}" <<'PY'
-import json, os, sys
-from gguf import GGUFReader
+IK=${IK_BENCH:+1} python3 - "$OUT" "${BW:-0}" "${SETS[*]}" "${MODELS[@]}" <<'PY'
+import json, os, subprocess, sys
 
-out, bw, models = sys.argv[1], float(sys.argv[2]), sys.argv[3:]
+out, bw, sets, models = sys.argv[1], float(sys.argv[2]), sys.argv[3].split(), sys.argv[4:]
+ik = bool(os.environ.get("IK"))
+
+def tensor_bytes(path):
+    """{tensor name: bytes}: from the gguf package, or, where it (or numpy)
+    is not installed, from the tensor table `ember info -m` prints."""
+    try:
+        from gguf import GGUFReader
+    except ImportError:
+        info = subprocess.run(["./ember", "info", "-m", path], check=True,
+                              capture_output=True, text=True).stdout
+        by = {}
+        for line in info.split("\ntensors:", 1)[1].splitlines()[2:]:
+            if not line.startswith("  "):  # the table ends at "total: ..."
+                break
+            f = line.split()
+            by[f[0]] = int(f[-1])
+        return by
+    return {t.name: int(t.n_bytes) for t in GGUFReader(path).tensors}
 
 def weight_bytes(path):
     """Bytes of weights one generated token reads (see the script header)."""
-    r = GGUFReader(path)
-    by = {t.name: int(t.n_bytes) for t in r.tensors}
+    by = tensor_bytes(path)
     total = sum(by.values())
     if "output.weight" in by:
         total -= by.get("token_embd.weight", 0)
     return total
 
-def load(p):
+def load(name):
     try:
-        with open(p) as f:
+        with open(os.path.join(out, name)) as f:
             return json.load(f)
     except (OSError, ValueError):
         return []
@@ -142,24 +199,46 @@ def load(p):
 def key(row):
     return ("pp%d" % row["n_prompt"]) if row["n_prompt"] else ("tg%d" % row["n_gen"])
 
-def ts(row):
-    return "%.2f ± %.2f" % (row["avg_ts"], row["stddev_ts"]) if row else "n/a"
+def rows(name):
+    return {key(r): r for r in load(name)}
 
-print("| model | weights read/token | test | llama.cpp t/s | ember t/s | ember/llama.cpp "
-      "| llama.cpp % of BW limit | ember % of BW limit |")
-print("| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |")
+def ts(row, note=""):
+    return "%.2f ± %.2f%s" % (row["avg_ts"], row["stddev_ts"], note) if row else "n/a"
+
+def ratio(a, b):
+    return "%.2f" % (a["avg_ts"] / b["avg_ts"]) if a and b and b["avg_ts"] > 0 else "n/a"
+
+cols = ["model", "weights read/token", "test", "ember set", "llama.cpp t/s"]
+cols += ["ik_llama.cpp t/s (rtr)"] if ik else []
+cols += ["ember t/s", "ember/llama.cpp"] + (["ember/ik"] if ik else [])
+cols += ["llama.cpp % of BW limit"] + (["ik % of BW limit"] if ik else []) + ["ember % of BW limit"]
+print("| " + " | ".join(cols) + " |")
+print("| " + " | ".join("---" if c in ("model", "test", "ember set") else "---:" for c in cols) + " |")
 for i, m in enumerate(models, 1):
-    lr = {key(r): r for r in load(os.path.join(out, "llama-%d.json" % i))}
-    er = {key(r): r for r in load(os.path.join(out, "ember-%d.json" % i))}
+    lr = rows("llama-%d.json" % i)
+    # ik: the better of -rtr 0 and -rtr 1, per test
+    ir, rtr = {}, {}
+    if ik:
+        for flag in (0, 1):
+            for test, r in rows("ik-%d-rtr%d.json" % (i, flag)).items():
+                if test not in ir or r["avg_ts"] > ir[test]["avg_ts"]:
+                    ir[test], rtr[test] = r, flag
+    er = {s: rows("ember-%d-%s.json" % (i, s)) for s in sets}
     wb = weight_bytes(m)
-    for test in sorted(set(lr) | set(er), key=lambda k: (k[:2] != "pp", k)):
-        l, e = lr.get(test), er.get(test)
-        ratio = "%.2f" % (e["avg_ts"] / l["avg_ts"]) if l and e and l["avg_ts"] > 0 else "n/a"
-        bwl = bwe = ""
-        if test.startswith("tg") and bw > 0:
-            limit = bw * 1e9 / wb
-            bwl = "%.0f%%" % (100 * l["avg_ts"] / limit) if l else "n/a"
-            bwe = "%.0f%%" % (100 * e["avg_ts"] / limit) if e else "n/a"
-        print("| %s | %.1f MiB | %s | %s | %s | %s | %s | %s |"
-              % (os.path.basename(m), wb / 2**20, test, ts(l), ts(e), ratio, bwl, bwe))
+    tests = set(lr) | set(ir)
+    for s in sets:
+        tests |= set(er[s])
+    for test in sorted(tests, key=lambda k: (k[:2] != "pp", k)):
+        l, k = lr.get(test), ir.get(test)
+        for s in sets:
+            e = er[s].get(test)
+            pct = lambda r: ""
+            if test.startswith("tg") and bw > 0:
+                limit = bw * 1e9 / wb
+                pct = lambda r: "%.0f%%" % (100 * r["avg_ts"] / limit) if r else "n/a"
+            cells = [os.path.basename(m), "%.1f MiB" % (wb / 2**20), test, s, ts(l)]
+            cells += [ts(k, " (%d)" % rtr[test] if k else "")] if ik else []
+            cells += [ts(e), ratio(e, l)] + ([ratio(e, k)] if ik else [])
+            cells += [pct(l)] + ([pct(k)] if ik else []) + [pct(e)]
+            print("| " + " | ".join(cells) + " |")
 PY

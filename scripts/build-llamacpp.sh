@@ -8,7 +8,9 @@
 # build is detected and reused.  Prints the bin directory on the last line.
 #
 #   LLAMACPP_PY_VERSION  llama-cpp-python release to take the source from
-#   LLAMACPP_TARGETS     override the list of cmake targets to build
+#   LLAMACPP_TARGETS     override the list of cmake targets to build (a build
+#                        counts as done when these binaries exist; default:
+#                        when llama-tokenize does)
 #   JOBS                 parallel build jobs (default 2)
 set -euo pipefail
 
@@ -21,7 +23,12 @@ BIN="$BUILD/bin"
 STAMP="$BUILD/.ember-built"
 JOBS="${JOBS:-2}"
 
-if [[ -f "$STAMP" && -x "$BIN/llama-tokenize" ]]; then
+# A finished build: the stamp, plus the binaries asked for (LLAMACPP_TARGETS,
+# e.g. just llama-bench for benchmarking) or, by default, llama-tokenize.
+built=1
+read -r -a need <<<"${LLAMACPP_TARGETS:-llama-tokenize}"
+for t in "${need[@]}"; do [[ -x "$BIN/$t" ]] || built=0; done
+if [[ -f "$STAMP" && $built == 1 ]]; then
     echo "llama.cpp already built (llama-cpp-python $VERSION, $(cat "$STAMP"))" >&2
     echo "$BIN"
     exit 0
