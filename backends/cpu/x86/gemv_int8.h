@@ -33,12 +33,13 @@ enum {
     GEMV_KC = 256 /* activation blocks prepared at a time (8192 values) */
 };
 
+
 /* The activation's chunk as gemv_rows reads it. */
 struct gemv_x {
     float d[GEMV_KC];
     int8_t lo[GEMV_KC / 2][32];   /* pair j: codes 0..15 of block 2j, then of 2j+1 */
     int8_t hi[GEMV_KC / 2][32];   /* the same for codes 16..31 */
-    int32_t off[GEMV_KC / 2][8];  /* -off*sum(y) of block 2j in lane 0, 2j+1 in lane 4 */
+    float off[GEMV_KC];           /* d * -off * sum(y) per block: the offset's term */
 };
 
 /* Block sums of y's codes (32 int8) by the multiply-add units. */
@@ -67,17 +68,14 @@ BASIC_INLINE void gemv_prep(const struct basic_int8_fmt f, const uint8_t *x, int
         _mm256_storeu_si256((__m256i *)g->hi[j],
                             _mm256_setr_m128i(_mm_loadu_si128((const __m128i *)(y0 + 16)),
                                               y1 ? _mm_loadu_si128((const __m128i *)(y1 + 16)) : z));
-        memset(g->off[j], 0, sizeof g->off[j]);
-        g->off[j][0] = -f.off * gemv_code_sum(y0);
-        g->off[j][4] = y1 ? -f.off * gemv_code_sum(y1) : 0;
     }
+    for (int i = 0; i < nbk; i++)
+        g->off[i] = g->d[i] * (float)(-f.off * gemv_code_sum(x + (size_t)(b0 + i) * f.x_bytes + f.x_qs));
 }
 
-/* The weight scales of m (<= 8) blocks from w, times the activation's, as
- * 8 floats (lanes past m are 0): 16-bit loads merged in two general
- * registers and one conversion. */
-BASIC_INLINE __m256 gemv_scales(const struct basic_int8_fmt f, const uint8_t *w, int m,
-                                const float *dx) {
+/* The weight scales of m (<= 8) blocks from w as 8 floats (lanes past m
+ * are 0): 16-bit loads merged in two general registers, one conversion. */
+BASIC_INLINE __m256 gemv_scales(const struct basic_int8_fmt f, const uint8_t *w, int m) {
     uint64_t lo = 0, hi = 0;
 #pragma GCC unroll 8
     for (int k = 0; k < 8; k++) {
@@ -87,9 +85,15 @@ BASIC_INLINE __m256 gemv_scales(const struct basic_int8_fmt f, const uint8_t *w,
         else hi |= (uint64_t)h << (16 * (k - 4));
     }
     __m128i h = _mm_unpacklo_epi64(_mm_cvtsi64_si128((long long)lo), _mm_cvtsi64_si128((long long)hi));
+    return _mm256_cvtph_ps(h);
+}
+
+/* m (<= 8) floats from p, zeros after. */
+BASIC_INLINE __m256 gemv_load(const float *p, int m) {
+    if (m == 8) return _mm256_loadu_ps(p);
     float d[8] = {0};
-    memcpy(d, dx, sizeof(float) * (size_t)m);
-    return _mm256_mul_ps(_mm256_cvtph_ps(h), _mm256_loadu_ps(d));
+    for (int k = 0; k < m && k < 8; k++) d[k] = p[k];
+    return _mm256_loadu_ps(d);
 }
 
 /* Lanes 0-3 of the result: lane 2p of s; lanes 4-7: lane 2p+1. */
@@ -99,20 +103,21 @@ BASIC_INLINE __m256 gemv_pair_scale(__m256 s, int p) {
     return _mm256_permutevar8x32_ps(s, idx);
 }
 
-/* The int32 sums of a pair of OFFSET blocks: lanes 0-3 the first's, 4-7
- * the second's (lo/hi: their codes regrouped as in struct gemv_x). */
+/* The int32 sums of codes times activations of a pair of OFFSET blocks
+ * (the offset is not taken off): lanes 0-3 the first's, 4-7 the second's
+ * (lo/hi: their codes regrouped as in struct gemv_x). */
 BASIC_INLINE __m256i gemv_pair_sums(bool vnni, __m256i lo, __m256i hi, const int8_t *ylo,
-                                    const int8_t *yhi, const int32_t *off) {
+                                    const int8_t *yhi) {
     const __m256i yl = _mm256_loadu_si256((const __m256i *)ylo);
     const __m256i yh = _mm256_loadu_si256((const __m256i *)yhi);
-    const __m256i o = _mm256_loadu_si256((const __m256i *)off);
 #ifdef __AVX512VNNI__
-    if (vnni) return _mm256_dpbusd_epi32(_mm256_dpbusd_epi32(o, lo, yl), hi, yh);
+    if (vnni)
+        return _mm256_dpbusd_epi32(_mm256_dpbusd_epi32(_mm256_setzero_si256(), lo, yl), hi, yh);
 #endif
     (void)vnni;
     /* pair sums at most 2*31*127 each, two of them fit int16 */
     __m256i p = _mm256_add_epi16(_mm256_maddubs_epi16(lo, yl), _mm256_maddubs_epi16(hi, yh));
-    return _mm256_add_epi32(_mm256_madd_epi16(p, _mm256_set1_epi16(1)), o);
+    return _mm256_madd_epi16(p, _mm256_set1_epi16(1));
 }
 
 /* The int32 lane sums of one SIGNED block against one activation block. */
@@ -135,7 +140,8 @@ typedef void (*gemv_pair_fn)(const uint8_t *a, const uint8_t *b, __m256i *lo, __
 BASIC_INLINE void gemv_step(const struct basic_int8_fmt f, bool vnni, gemv_pair_fn pair,
                         const uint8_t *wb, const uint8_t *x, int i, int m,
                         const struct gemv_x *g, __m256 acc[4]) {
-    const __m256 sc = gemv_scales(f, wb, m, g->d + i);
+    const __m256 dw = gemv_scales(f, wb, m);
+    const __m256 sc = _mm256_mul_ps(dw, gemv_load(g->d + i, m));
     if (f.kind == BASIC_SIGNED) {
 #pragma GCC unroll 8
         for (int k = 0; k < 8; k++) {
@@ -155,10 +161,42 @@ BASIC_INLINE void gemv_step(const struct basic_int8_fmt f, bool vnni, gemv_pair_
         __m256i lo, hi;
         pair(a, 2 * p + 1 < m ? a + f.w_bytes : NULL, &lo, &hi);
         const int j = (i >> 1) + p;
-        __m256i s = gemv_pair_sums(vnni, lo, hi, g->lo[j], g->hi[j], g->off[j]);
+        __m256i s = gemv_pair_sums(vnni, lo, hi, g->lo[j], g->hi[j]);
         acc[p] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), gemv_pair_scale(sc, p), acc[p]);
     }
+    /* the offsets of the 8 blocks at once: dw * (dx * -off * sum(y)) */
+    acc[0] = _mm256_fmadd_ps(dw, gemv_load(g->off + i, m), acc[0]);
 }
+
+#if defined(__AVX512F__) && defined(__AVX512VNNI__)
+/* gemv_step for 8 OFFSET blocks with 512-bit vectors: two pairs of pairs,
+ * each one vector of low and one of high codes of 4 blocks, one VPDPBUSD
+ * each, one convert and one FMA per 4 blocks (the activation's pairs 2j
+ * and 2j+1 lie side by side in struct gemv_x, one 64-byte load). */
+BASIC_INLINE void gemv_step_zmm(const struct basic_int8_fmt f, gemv_pair_fn pair,
+                                const uint8_t *wb, int i, const struct gemv_x *g,
+                                __m256 acc[4], __m512 accz[2]) {
+    const __m256 dw = gemv_scales(f, wb, 8);
+    const __m512 sc = _mm512_castps256_ps512(_mm256_mul_ps(dw, _mm256_loadu_ps(g->d + i)));
+#pragma GCC unroll 2
+    for (int h = 0; h < 2; h++) {
+        const uint8_t *a = wb + (size_t)(4 * h) * f.w_bytes;
+        __m256i l0, h0, l1, h1;
+        pair(a, a + f.w_bytes, &l0, &h0);
+        pair(a + 2 * f.w_bytes, a + 3 * f.w_bytes, &l1, &h1);
+        const __m512i lo = _mm512_inserti64x4(_mm512_castsi256_si512(l0), l1, 1);
+        const __m512i hi = _mm512_inserti64x4(_mm512_castsi256_si512(h0), h1, 1);
+        const int j = (i >> 1) + 2 * h;
+        __m512i t = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, _mm512_loadu_si512(g->lo[j]));
+        t = _mm512_dpbusd_epi32(t, hi, _mm512_loadu_si512(g->hi[j]));
+        const __m512i idx = _mm512_setr_epi32(4 * h, 4 * h, 4 * h, 4 * h, 4 * h + 1, 4 * h + 1,
+                                              4 * h + 1, 4 * h + 1, 4 * h + 2, 4 * h + 2, 4 * h + 2,
+                                              4 * h + 2, 4 * h + 3, 4 * h + 3, 4 * h + 3, 4 * h + 3);
+        accz[h] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(t), _mm512_permutexvar_ps(idx, sc), accz[h]);
+    }
+    acc[0] = _mm256_fmadd_ps(dw, _mm256_loadu_ps(g->off + i), acc[0]);
+}
+#endif
 
 /* Blocks [0, nbk) of one row (at w): steps of 8 blocks (m constant, so
  * the step unrolls whole), then the rest. */
@@ -166,9 +204,22 @@ BASIC_INLINE void gemv_row(const struct basic_int8_fmt f, bool vnni, gemv_pair_f
                            const uint8_t *w, const uint8_t *x, int nbk, const struct gemv_x *g,
                            __m256 acc[4]) {
     int i = 0;
+#if defined(__AVX512F__) && defined(__AVX512VNNI__)
+    if (vnni && f.kind == BASIC_OFFSET) {
+        __m512 accz[2] = {_mm512_setzero_ps(), _mm512_setzero_ps()};
+        for (; i + 8 <= nbk; i += 8) {
+            const uint8_t *wb = w + (size_t)i * f.w_bytes;
+            basic_stream_prefetch(wb, 8 * f.w_bytes);
+            gemv_step_zmm(f, pair, wb, i, g, acc, accz);
+        }
+        const __m512 z = _mm512_add_ps(accz[0], accz[1]);
+        const __m256 zh = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(z), 1));
+        acc[1] = _mm256_add_ps(acc[1], _mm256_add_ps(_mm512_castps512_ps256(z), zh));
+    }
+#endif
     for (; i + 8 <= nbk; i += 8) {
         const uint8_t *wb = w + (size_t)i * f.w_bytes;
-        /* PREFETCH */
+        basic_stream_prefetch(wb, 8 * f.w_bytes);
         gemv_step(f, vnni, pair, wb, x, i, 8, g, acc);
     }
     if (i < nbk) gemv_step(f, vnni, pair, w + (size_t)i * f.w_bytes, x, i, nbk - i, g, acc);

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "basic_kernels.h" /* basic_stream_prefetch */
 #include "kquant_kernels.h"
 #include "quant_impl.h"
 

@@ -69,10 +69,6 @@ void kq_mul_mat_avx512(kq_unpack_fn unpack, kq_dot_fn dot, size_t block_bytes, i
                        const void *w, size_t w_stride, int n_rows, const void *x, size_t x_stride,
                        int n_cols, float *out, size_t out_stride);
 
-/* How far ahead the Q6_K dots prefetch (bytes): decode streams the rows
- * one after the other, so this runs into the next row. */
-enum { Q6K_AHEAD = 2048 };
-
 /* The type_kernels slots, one set per (type, ISA). */
 #define KQ_DECLARE(t, isa)                                                                         \
     float t##_dot_##isa(const void *w, const void *x, int64_t n);                                  \

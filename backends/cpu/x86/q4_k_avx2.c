@@ -18,6 +18,7 @@ float q4_k_dot_avx2(const void *w, const void *x, int64_t n) {
     __m256 acc = _mm256_setzero_ps();
     __m128 accm = _mm_setzero_ps();
     for (int64_t i = 0; i < n / QK_K; i++) {
+        basic_stream_prefetch(&a[i], sizeof *a);
         __m128 dd;
         __m256i sc = kq_k_start(a[i].scales, &a[i].d, &b[i], &dd, &accm);
         const uint8_t *q4 = a[i].qs;

@@ -34,8 +34,7 @@ float q6_k_dot_avx2(const void *w, const void *x, int64_t n) {
     const block_q8_k *b = x;
     __m256 acc = _mm256_setzero_ps();
     for (int64_t i = 0; i < n / QK_K; i++) {
-        /* prefetches never fault, so past the last row is harmless */
-        basic_prefetch((uintptr_t)&a[i] + Q6K_AHEAD, sizeof *a);
+        basic_stream_prefetch(&a[i], sizeof *a);
         __m256i sc = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)a[i].scales));
         __m256i off = _mm256_madd_epi16(sc, _mm256_loadu_si256((const __m256i *)b[i].bsums));
         __m256i sumi = _mm256_setzero_si256();

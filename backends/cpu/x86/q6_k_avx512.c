@@ -19,7 +19,7 @@ float q6_k_dot_avx512(const void *w, const void *x, int64_t n) {
         /* decode streams the rows once, one after the other: ~2 KB ahead,
          * across the end of the row into the next one (prefetches never
          * fault) */
-        basic_prefetch((uintptr_t)&a[i] + Q6K_AHEAD, sizeof *a);
+        basic_stream_prefetch(&a[i], sizeof *a);
         __m256i sc = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)a[i].scales));
         __m256i off = _mm256_madd_epi16(sc, _mm256_loadu_si256((const __m256i *)b[i].bsums));
         /* s0 starts at -32 * offsets so the result needs no subtraction */
