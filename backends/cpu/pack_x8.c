@@ -1,25 +1,19 @@
 /*
- * pack_x8.c — the interleaved copies of Q4_0 and Q8_0 matrices that the x86
- * kernels read (layouts in pack_x8.h). Plain C: it only
- * moves bytes, once, at load.
+ * pack_x8.c — the interleaved copies of bands of Q4_0, Q8_0 and Q4_K rows
+ * that the x86 batch kernels read (layouts in pack_x8.h). Plain C: it only
+ * moves bytes, into a thread's scratch, once per band and batch (ops.c).
  *
  * Rows go in groups of PACK_ROWS; for each block, the group's 8 f16 scales,
  * then the codes in 4-byte units, unit-major: unit j of rows 0..7, then
  * unit j+1, ... so one 32-byte load gives 4 codes (or 8 nibbles) of every
  * row. A last, short group repeats its last row. code_xor is applied to
  * every code byte: 0x80 stores Q8_0's codes as unsigned code+128 for the
- * VNNI kernels (VPDPBUSD wants one unsigned operand). Q5_0 and Q4_K, whose
- * layouts also rearrange bits and scales, have their own packers at the end.
+ * VNNI kernels (VPDPBUSD wants one unsigned operand). Q4_K, whose layout
+ * also rearranges its scales, has its own packer at the end.
  */
 #include <string.h>
 
 #include "pack_x8.h"
-
-/* Q5_0's 32 fifth bits as one little-endian word. */
-static uint32_t q5_high_bits(const uint8_t qh[4]) {
-    return (uint32_t)qh[0] | (uint32_t)qh[1] << 8 | (uint32_t)qh[2] << 16 |
-           (uint32_t)qh[3] << 24;
-}
 
 void quant_pack_x8(int64_t n, const void *w, size_t w_stride, int64_t n_rows, void *dst,
                    size_t block_bytes, size_t qs_bytes, uint8_t code_xor) {
@@ -63,28 +57,6 @@ void q4_kx8_pack(int64_t n, const void *w, size_t w_stride, int64_t n_rows, void
                 out->dmin[r] = b->dmin;
                 for (int j = 0; j < 8; j++) k_scale_min_get(b->scales, j, &out->sc[j][r], &out->m[j][r]);
                 for (int u = 0; u < QK_K / 8; u++) memcpy(out->qs[u][r], b->qs + 4 * u, 4);
-            }
-}
-
-size_t q5_0x8_pack_bytes(int64_t n_rows, int64_t n) {
-    return quant_x8_bytes(n_rows, n / QK5_0, sizeof(block_q5_0x8));
-}
-
-void q5_0x8_pack(int64_t n, const void *w, size_t w_stride, int64_t n_rows, void *dst) {
-    block_q5_0x8 *out = dst;
-    const int64_t nb = n / QK5_0;
-    for (int64_t r0 = 0; r0 < n_rows; r0 += PACK_ROWS)
-        for (int64_t i = 0; i < nb; i++, out++)
-            for (int r = 0; r < PACK_ROWS; r++) {
-                const block_q5_0 *b = quant_x8_src(w, w_stride, n_rows, r0, r, i, sizeof(block_q5_0));
-                uint32_t qh = q5_high_bits(b->qh);
-                out->d[r] = b->d;
-                for (int k = 0; k < 4; k++) memcpy(out->qs[k][r], b->qs + 4 * k, 4);
-                for (int e = 0; e < 4; e++) {
-                    uint8_t bits = 0;
-                    for (int k = 0; k < 8; k++) bits |= (uint8_t)((qh >> (4 * k + e) & 1) << k);
-                    out->qh[r][e] = bits;
-                }
             }
 }
 

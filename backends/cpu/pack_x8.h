@@ -23,19 +23,6 @@ _Static_assert(sizeof(block_q4_0x8) == 8 * sizeof(block_q4_0), "block_q4_0x8 lay
 size_t q4_0x8_pack_bytes(int64_t n_rows, int64_t n);
 void q4_0x8_pack(int64_t n, const void *w, size_t w_stride, int64_t n_rows, void *dst);
 
-/* Q5_0 packed by 8 rows: the scales, the low nibbles exactly as in
- * block_q4_0x8, and the fifth bits bit-sliced into one vector: bit k of
- * byte 4r+e is the fifth bit of element 4k+e of row r, so one 16-bit shift
- * and a mask put chunk k's bits at 0x10 in the lanes of its codes. */
-typedef struct {
-    uint16_t d[PACK_ROWS];
-    uint8_t qh[PACK_ROWS][4];
-    uint8_t qs[4][PACK_ROWS][4];
-} block_q5_0x8;
-_Static_assert(sizeof(block_q5_0x8) == 8 * sizeof(block_q5_0), "block_q5_0x8 layout");
-size_t q5_0x8_pack_bytes(int64_t n_rows, int64_t n);
-void q5_0x8_pack(int64_t n, const void *w, size_t w_stride, int64_t n_rows, void *dst);
-
 /* Q8_0 packed by 8 rows the same way: 8 scales, then 8 vectors whose lane
  * r of vector k holds codes 4k..4k+3 of row r. */
 typedef struct {

@@ -63,10 +63,6 @@ BASIC_DOT_DECLARE(q4_1, avx2);
 BASIC_MUL_MAT_DECLARE(q4_1, avx2);
 BASIC_DOT_DECLARE(q5_0, avx2);
 BASIC_MUL_MAT_DECLARE(q5_0, avx2);
-void q5_0_mul_mat_packed_avx2(int64_t n, const void *wp, int n_rows, const void *x, size_t x_stride,
-                              int n_cols, float *out, size_t out_stride);
-void q5_0_mul_mat_packed_avx512(int64_t n, const void *wp, int n_rows, const void *x,
-                                size_t x_stride, int n_cols, float *out, size_t out_stride);
 BASIC_DOT_DECLARE(q5_1, avx2);
 BASIC_MUL_MAT_DECLARE(q5_1, avx2);
 BASIC_DOT_DECLARE(q8_0, avx2);

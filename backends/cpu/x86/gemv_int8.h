@@ -4,22 +4,24 @@
  * Q5_0, Q8_0) straight from the file's rows, for the AVX2 and the VNNI set.
  *
  * Why not the tiles of basic_kernels.h: those walk 4 rows side by side, 4
- * streams of a few KB each, and on the Zen 4 this was measured on one core
- * then read a third to half of what it reads from a single stream; the
- * hardware prefetcher does not follow short interleaved streams. Here each
- * thread walks its rows one after the other, a single sequential stream,
- * and the work per block is cut instead:
+ * streams of a few KB each, and on one core of the Zen 4 this was measured
+ * on they read a third to half of what a single stream reads; the hardware
+ * prefetcher does not follow short interleaved streams. Here each thread
+ * walks its rows one after the other, one sequential stream, prefetched
+ * BASIC_STREAM_AHEAD bytes ahead, and the work per block is cut instead:
  *   - the activation is prepared once per call (a band of rows): its block
- *     scales as floats, its offset sums, and for the nibble types its codes
- *     regrouped by pairs of blocks, so that one vector holds the low
- *     nibbles of two neighbouring weight blocks and one the high nibbles;
- *   - one VPDPBUSD (or VPMADDUBSW pair on plain AVX2) per half gives a
+ *     scales as floats, its offset terms, and for Q4_0 (a `pair` function)
+ *     its codes regrouped by pairs of blocks, so that one vector holds the
+ *     low nibbles of two neighbouring weight blocks and one the high ones;
+ *   - then one VPDPBUSD (or VPMADDUBSW pair on plain AVX2) per half gives a
  *     vector whose lanes 0-3 are block i's partial sums and 4-7 block
- *     i+1's, so one convert and one FMA serve two blocks;
+ *     i+1's, so one convert and one FMA serve two blocks (four, in 512-bit
+ *     vectors, on the VNNI set); Q5_0 and Q8_0 go block by block;
  *   - the weight scales of 8 blocks are gathered in a general register and
- *     converted by one VCVTPH2PS.
+ *     converted by one VCVTPH2PS, and an OFFSET type's -off*sum(y) enters
+ *     as one float FMA per 8 blocks (dw times the prepared dx*-off*sum(y)).
  * Integer block sums are exact as everywhere (basic_kernels.h); the float
- * sums run over the blocks in order within 4 accumulators, then a
+ * sums run over the blocks in order within a few accumulators, then a
  * horizontal sum.
  */
 #ifndef EMBER_GEMV_INT8_H
@@ -58,7 +60,7 @@ BASIC_INLINE void gemv_prep(const struct basic_int8_fmt f, const uint8_t *x, int
                             struct gemv_x *g) {
     for (int i = 0; i < nbk; i++) g->d[i] = basic_f16(x + (size_t)(b0 + i) * f.x_bytes);
     if (f.kind != BASIC_OFFSET) return;
-    for (int j = 0; 2 * j < nbk; j++) {
+    for (int j = 0; f.pair && 2 * j < nbk; j++) {
         const uint8_t *y0 = x + (size_t)(b0 + 2 * j) * f.x_bytes + f.x_qs;
         const uint8_t *y1 = 2 * j + 1 < nbk ? y0 + f.x_bytes : NULL;
         __m128i z = _mm_setzero_si128();
@@ -120,10 +122,16 @@ BASIC_INLINE __m256i gemv_pair_sums(bool vnni, __m256i lo, __m256i hi, const int
     return _mm256_madd_epi16(p, _mm256_set1_epi16(1));
 }
 
-/* The int32 lane sums of one SIGNED block against one activation block. */
-BASIC_INLINE __m256i gemv_signed_sums(bool vnni, __m256i w, const uint8_t *y) {
-    const __m256i u = _mm256_abs_epi8(w);
-    const __m256i s = _mm256_sign_epi8(_mm256_loadu_si256((const __m256i *)y), w);
+/* The int32 lane sums of one block's codes w against one activation
+ * block: SIGNED codes by the sign trick; OFFSET ones as they are (their
+ * offset is gemv_step's float term). */
+BASIC_INLINE __m256i gemv_block_sums(const struct basic_int8_fmt f, bool vnni, __m256i w,
+                                     const uint8_t *y) {
+    __m256i u = w, s = _mm256_loadu_si256((const __m256i *)y);
+    if (f.kind == BASIC_SIGNED) {
+        u = _mm256_abs_epi8(w);
+        s = _mm256_sign_epi8(s, w);
+    }
 #ifdef __AVX512VNNI__
     if (vnni) return _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s);
 #endif
@@ -142,20 +150,19 @@ BASIC_INLINE void gemv_step(const struct basic_int8_fmt f, bool vnni, gemv_pair_
                         const struct gemv_x *g, __m256 acc[4]) {
     const __m256 dw = gemv_scales(f, wb, m);
     const __m256 sc = _mm256_mul_ps(dw, gemv_load(g->d + i, m));
-    if (f.kind == BASIC_SIGNED) {
+    if (!pair) { /* block by block */
 #pragma GCC unroll 8
         for (int k = 0; k < 8; k++) {
             if (k >= m) break;
             const uint8_t *a = wb + (size_t)k * f.w_bytes;
-            __m256i s = gemv_signed_sums(vnni, f.codes(a),
-                                         x + (size_t)(i + k) * f.x_bytes + f.x_qs);
+            __m256i s = gemv_block_sums(f, vnni, f.codes(a),
+                                        x + (size_t)(i + k) * f.x_bytes + f.x_qs);
             __m256 d = _mm256_permutevar8x32_ps(sc, _mm256_set1_epi32(k));
             acc[k & 3] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), d, acc[k & 3]);
         }
-        return;
     }
 #pragma GCC unroll 4
-    for (int p = 0; p < 4; p++) {
+    for (int p = 0; p < 4 && pair; p++) {
         if (2 * p >= m) break;
         const uint8_t *a = wb + (size_t)(2 * p) * f.w_bytes;
         __m256i lo, hi;
@@ -165,7 +172,7 @@ BASIC_INLINE void gemv_step(const struct basic_int8_fmt f, bool vnni, gemv_pair_
         acc[p] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), gemv_pair_scale(sc, p), acc[p]);
     }
     /* the offsets of the 8 blocks at once: dw * (dx * -off * sum(y)) */
-    acc[0] = _mm256_fmadd_ps(dw, gemv_load(g->off + i, m), acc[0]);
+    if (f.kind == BASIC_OFFSET) acc[0] = _mm256_fmadd_ps(dw, gemv_load(g->off + i, m), acc[0]);
 }
 
 #if defined(__AVX512F__) && defined(__AVX512VNNI__)
@@ -205,7 +212,7 @@ BASIC_INLINE void gemv_row(const struct basic_int8_fmt f, bool vnni, gemv_pair_f
                            __m256 acc[4]) {
     int i = 0;
 #if defined(__AVX512F__) && defined(__AVX512VNNI__)
-    if (vnni && f.kind == BASIC_OFFSET) {
+    if (vnni && pair) {
         __m512 accz[2] = {_mm512_setzero_ps(), _mm512_setzero_ps()};
         for (; i + 8 <= nbk; i += 8) {
             const uint8_t *wb = w + (size_t)i * f.w_bytes;
@@ -227,7 +234,7 @@ BASIC_INLINE void gemv_row(const struct basic_int8_fmt f, bool vnni, gemv_pair_f
 
 /* Whether gemv_int8 runs format f. */
 BASIC_INLINE bool gemv_int8_fits(const struct basic_int8_fmt f) {
-    return f.kind == BASIC_SIGNED || (f.kind == BASIC_OFFSET && f.pair);
+    return f.kind == BASIC_SIGNED || f.kind == BASIC_OFFSET;
 }
 
 /* type_kernels.mul_mat for one column: every row in turn over chunks of
@@ -262,18 +269,6 @@ BASIC_INLINE void gemv_nibble_pair(const uint8_t *a, const uint8_t *b, size_t o,
     const __m256i v = _mm256_setr_m128i(qa, qb), m4 = _mm256_set1_epi8(0x0f);
     *lo = _mm256_and_si256(v, m4);
     *hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
-}
-
-/* The fifth bits of two Q5_0-style blocks (qh at byte offset o) regrouped
- * as gemv_nibble_pair's halves: bit k of *lo is element k of a for k < 16
- * and element k-16 of b above; *hi the same for elements 16..31. */
-BASIC_INLINE void gemv_fifth_pair_masks(const uint8_t *a, const uint8_t *b, size_t o, uint32_t *lo,
-                                        uint32_t *hi) {
-    uint32_t qa, qb = 0;
-    memcpy(&qa, a + o, 4);
-    if (b) memcpy(&qb, b + o, 4);
-    *lo = (qa & 0xffffu) | qb << 16;
-    *hi = qa >> 16 | (qb & 0xffff0000u);
 }
 
 #endif /* __AVX2__ */

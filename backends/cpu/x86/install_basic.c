@@ -23,7 +23,6 @@ void cpu_install_avx2_basic(struct type_kernels *t) {
     cpu_set_dot(t, EMBER_TYPE_Q8_0, q8_0_dot_avx2, q8_0_mul_mat_avx2);
 
     cpu_set_packed(t, EMBER_TYPE_Q4_0, q4_0x8_pack_bytes, q4_0x8_pack, q4_0_mul_mat_packed_avx2);
-    cpu_set_packed(t, EMBER_TYPE_Q5_0, q5_0x8_pack_bytes, q5_0x8_pack, q5_0_mul_mat_packed_avx2);
     cpu_set_packed(t, EMBER_TYPE_Q8_0, q8_0x8_pack_bytes, q8_0x8_pack, q8_0_mul_mat_packed_avx2);
 
     t[EMBER_TYPE_F16].quantize = f16_quantize_avx2;
@@ -51,7 +50,6 @@ void cpu_install_avx512_basic(struct type_kernels *t) {
     cpu_set_dot(t, EMBER_TYPE_Q5_1, q5_1_dot_avx512, q5_1_mul_mat_avx512);
     cpu_set_dot(t, EMBER_TYPE_Q8_0, q8_0_dot_avx512, q8_0_mul_mat_avx512);
     t[EMBER_TYPE_Q4_0].mul_mat_packed = q4_0_mul_mat_packed_avx512;
-    t[EMBER_TYPE_Q5_0].mul_mat_packed = q5_0_mul_mat_packed_avx512;
     t[EMBER_TYPE_Q8_0].pack = q8_0x8_pack_biased;
     t[EMBER_TYPE_Q8_0].mul_mat_packed = q8_0_mul_mat_packed_avx512;
 }

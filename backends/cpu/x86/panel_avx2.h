@@ -141,23 +141,14 @@ BASIC_INLINE __m256i panel_dp(bool vnni, __m256i s32, __m256i u, __m256i s) {
 
 /* Chunk k (codes 4k..4k+3 of each row, one row per lane) of one block of
  * a prepacked layout, told apart by its size: block_q4_0x8 (chunk k in the
- * low nibbles of vector k, chunk k+4 in the high ones), block_q5_0x8 (the
- * same nibbles, plus the fifth bits shifted into 0x10) or block_q8_0x8
+ * low nibbles of vector k, chunk k+4 in the high ones) or block_q8_0x8
  * (bytes as stored, +128 if f.flip). */
 BASIC_INLINE __m256i packed_codes(const uint8_t *blk, size_t pw_bytes, int k) {
     const __m256i low4 = _mm256_set1_epi8(0x0f);
     if (pw_bytes == sizeof(block_q8_0x8))
         return _mm256_loadu_si256((const __m256i *)(blk + offsetof(block_q8_0x8, qs) + 32 * k));
-    const size_t qs = pw_bytes == sizeof(block_q4_0x8) ? offsetof(block_q4_0x8, qs)
-                                                       : offsetof(block_q5_0x8, qs);
-    __m256i v = _mm256_loadu_si256((const __m256i *)(blk + qs + 32 * (k & 3)));
-    __m256i w = _mm256_and_si256(k < 4 ? v : _mm256_srli_epi16(v, 4), low4);
-    if (pw_bytes == sizeof(block_q4_0x8)) return w;
-    /* bit k of each byte to bit 4; a 16-bit shift by at most 4 moves no
-     * neighbour's bit into bit 4 */
-    __m256i h = _mm256_loadu_si256((const __m256i *)(blk + offsetof(block_q5_0x8, qh)));
-    h = k < 4 ? _mm256_slli_epi16(h, 4 - k) : k > 4 ? _mm256_srli_epi16(h, k - 4) : h;
-    return _mm256_or_si256(w, _mm256_and_si256(h, _mm256_set1_epi8(0x10)));
+    __m256i v = _mm256_loadu_si256((const __m256i *)(blk + offsetof(block_q4_0x8, qs) + 32 * (k & 3)));
+    return _mm256_and_si256(k < 4 ? v : _mm256_srli_epi16(v, 4), low4);
 }
 
 /* Chunks h..h+3 of block i into the column sums (s16 then s32, or s32
@@ -274,26 +265,11 @@ BASIC_INLINE void panel_columns(const struct basic_int8_fmt f, bool vnni, int C,
     }
 }
 
-/* Blocks b0 .. b0+nbk-1 of one 8-row group of a prepacked layout (g points
- * at its block 0) into p: the codes expanded once per call instead of once
- * per tile, for layouts whose expansion is more than a mask (Q5_0). */
-BASIC_INLINE void panel_from_packed(const uint8_t *g, size_t pw_bytes, int64_t b0, int nbk,
-                                    struct panel *p) {
-    for (int i = 0; i < nbk; i++) {
-        const uint8_t *blk = g + (size_t)(b0 + i) * pw_bytes;
-#pragma GCC unroll 8
-        for (int k = 0; k < 8; k++) p->codes[i][k] = packed_codes(blk, pw_bytes, k);
-        _mm256_storeu_ps(p->d[i], _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)blk)));
-    }
-}
-
-/* The panel GEMM over all rows and columns (at least PANEL_MIN_COLS), from
- * rows of blocks (w) or, when w is NULL, from a prepacked layout (wp, of
- * pw_bytes blocks; OFFSET or SIGNED formats only: it has no minimums). */
+/* The panel GEMM over all rows and columns (at least PANEL_MIN_COLS) from
+ * rows of blocks. */
 BASIC_INLINE void panel_int8_gemm(const struct basic_int8_fmt f, bool vnni, int64_t n, const void *w,
-                                  size_t w_stride, const uint8_t *wp, size_t pw_bytes, int n_rows,
-                                  const void *x, size_t x_stride, int n_cols, float *out,
-                                  size_t out_stride) {
+                                  size_t w_stride, int n_rows, const void *x, size_t x_stride,
+                                  int n_cols, float *out, size_t out_stride) {
     const int64_t nb = n / 32;
     struct panel pk[PANEL_GROUP]; /* 82 KB: thread stacks are megabytes */
     for (int r0 = 0; r0 < n_rows; r0 += PANEL_ROWS * PANEL_GROUP) {
@@ -303,10 +279,7 @@ BASIC_INLINE void panel_int8_gemm(const struct basic_int8_fmt f, bool vnni, int6
                                  : (rows_left + PANEL_ROWS - 1) / PANEL_ROWS;
         for (int64_t b0 = 0; b0 < nb; b0 += PANEL_KC) {
             const int nbk = nb - b0 < PANEL_KC ? (int)(nb - b0) : PANEL_KC;
-            for (int g = 0; g < n_panels && !w && wp; g++)
-                panel_from_packed(wp + (size_t)(r0 / PANEL_ROWS + g) * (size_t)nb * pw_bytes, pw_bytes,
-                                  b0, nbk, &pk[g]);
-            for (int g = 0; g < n_panels && w; g++) {
+            for (int g = 0; g < n_panels; g++) {
                 const uint8_t *wr[8];
                 for (int r = 0; r < 8; r++) {
                     int row = r0 + g * PANEL_ROWS + r;
@@ -340,7 +313,7 @@ BASIC_INLINE void panel_int8_mul_mat_avx2(const struct basic_int8_fmt f, int64_t
     else if (n_cols < PANEL_MIN_COLS)
         basic_int8_mul_mat_avx2(f, n, w, w_stride, n_rows, x, x_stride, n_cols, out, out_stride);
     else
-        panel_int8_gemm(f, false, n, w, w_stride, NULL, 0, n_rows, x, x_stride, n_cols, out,
+        panel_int8_gemm(f, false, n, w, w_stride, n_rows, x, x_stride, n_cols, out,
                         out_stride);
 }
 
@@ -371,11 +344,11 @@ BASIC_INLINE void panel_int8_mul_mat_vnni(const struct basic_int8_fmt f, int64_t
         basic_int8_mul_mat_vnni(f, n, w, w_stride, n_rows, x, x_stride, n_cols, out, out_stride);
         return;
     }
-    panel_int8_gemm(panel_vnni_fmt(f), true, n, w, w_stride, NULL, 0, n_rows, x, x_stride, n_cols, out, out_stride);
+    panel_int8_gemm(panel_vnni_fmt(f), true, n, w, w_stride, n_rows, x, x_stride, n_cols, out, out_stride);
 }
 #endif
 
-/* ------------------------------------- prepacked Q4_0, Q5_0 and Q8_0 */
+/* ------------------------------------------------ packed Q4_0 and Q8_0 */
 
 /* Columns c0 .. c0+C-1 of K chunk b0 .. b0+nbk-1 against every 8-row group
  * of a prepacked band (groups of nb blocks of pw_bytes each). */
@@ -402,20 +375,12 @@ BASIC_INLINE void packed_columns(const struct basic_int8_fmt f, int C, const uin
     }
 }
 
-/* type_kernels.mul_mat_packed of Q4_0, Q5_0 or Q8_0 in the AVX2 set (f is its
- * format; pw_bytes its packed block): decode and prefill alike, as the
- * packed layout needs no per-call unpacking. The AVX-512 set has its own,
- * 16 rows wide (panel_avx512.h). */
+/* type_kernels.mul_mat_packed of Q4_0 or Q8_0 in the AVX2 set (f is its
+ * format; pw_bytes its packed block), over a band a batch packed. The
+ * AVX-512 set has its own, 16 rows wide (panel_avx512.h). */
 BASIC_INLINE void packed_mul_mat(const struct basic_int8_fmt f, size_t pw_bytes, int64_t n,
                                  const void *wp, int n_rows, const void *x, size_t x_stride,
                                  int n_cols, float *out, size_t out_stride) {
-    if (pw_bytes == sizeof(block_q5_0x8) && n_cols >= PANEL_MIN_COLS) {
-        /* the fifth bits cost 3 more instructions per vector: expanded once
-         * per call, as the panel GEMM does for unpacked rows */
-        panel_int8_gemm(f, false, n, NULL, 0, wp, pw_bytes, n_rows, x, x_stride, n_cols, out,
-                        out_stride);
-        return;
-    }
     const int64_t nb = n / 32;
     for (int64_t b0 = 0; b0 < nb; b0 += PANEL_PREP) {
         const int nbk = nb - b0 < PANEL_PREP ? (int)(nb - b0) : PANEL_PREP;
@@ -445,7 +410,7 @@ BASIC_INLINE void packed_mul_mat(const struct basic_int8_fmt f, size_t pw_bytes,
                                 out_stride);                                                   \
     }
 
-/* type_kernels.mul_mat_packed of t (Q4_0, Q5_0, Q8_0) over block_##t##x8. */
+/* type_kernels.mul_mat_packed of t (Q4_0, Q8_0) over block_##t##x8. */
 #define BASIC_INT8_PACKED_AVX2(t)                                                              \
     void t##_mul_mat_packed_avx2(int64_t n, const void *wp, int n_rows, const void *x,         \
                                  size_t x_stride, int n_cols, float *out, size_t out_stride) { \

@@ -1,6 +1,6 @@
 /*
  * panel_avx512.h — private to backends/cpu/x86: mul_mat_packed of the prepacked
- * 32-wide types (block_q4_0x8, block_q5_0x8, block_q8_0x8 with codes
+ * 32-wide types (block_q4_0x8, block_q8_0x8 with codes
  * +128) with 512-bit VNNI, for decode and prefill alike.
  *
  * Why a second packed kernel next to panel_avx2.h's: there one VPDPBUSD
@@ -53,19 +53,10 @@ BASIC_INLINE void p16_codes(const uint8_t *a, const uint8_t *b, size_t pw_bytes,
         return;
     }
     const __m512i low4 = _mm512_set1_epi8(0x0f);
-    const size_t o = (pw_bytes == sizeof(block_q4_0x8) ? offsetof(block_q4_0x8, qs)
-                                                        : offsetof(block_q5_0x8, qs)) + 32 * (size_t)j;
+    const size_t o = offsetof(block_q4_0x8, qs) + 32 * (size_t)j;
     const __m512i v = p16_join(a + o, b + o);
     *lo = _mm512_and_si512(v, low4);
     *hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
-    if (pw_bytes == sizeof(block_q4_0x8)) return;
-    /* bit j (bit j+4) of each qh byte to bit 4, as packed_codes does;
-     * ternary logic 0xF8 is w | (h & 0x10) */
-    const size_t q = offsetof(block_q5_0x8, qh);
-    const __m512i h = p16_join(a + q, b + q), five = _mm512_set1_epi8(0x10);
-    *lo = _mm512_ternarylogic_epi32(*lo, _mm512_slli_epi16(h, 4 - j), five, 0xF8);
-    __m512i hh = j == 0 ? h : _mm512_srli_epi16(h, j);
-    *hi = _mm512_ternarylogic_epi32(*hi, hh, five, 0xF8);
 }
 
 /* What the tiles need of up to P16_COLS columns besides their codes (as
@@ -168,7 +159,7 @@ BASIC_INLINE void p16_columns(const struct basic_int8_fmt f, int C, const uint8_
     }
 }
 
-/* type_kernels.mul_mat_packed of Q4_0, Q5_0 or Q8_0 in the AVX-512 set (f is
+/* type_kernels.mul_mat_packed of Q4_0 or Q8_0 in the AVX-512 set (f is
  * the type's format, pw_bytes its packed block; Q8_0 runs as an offset
  * format, its codes packed +128 by q8_0x8_pack_biased). */
 BASIC_INLINE void p16_mul_mat(struct basic_int8_fmt f, size_t pw_bytes, int64_t n, const void *wp,
@@ -195,7 +186,7 @@ BASIC_INLINE void p16_mul_mat(struct basic_int8_fmt f, size_t pw_bytes, int64_t 
     }
 }
 
-/* type_kernels.mul_mat_packed of t (Q4_0, Q5_0, Q8_0) over block_##t##x8. */
+/* type_kernels.mul_mat_packed of t (Q4_0, Q8_0) over block_##t##x8. */
 #define BASIC_INT8_PACKED_AVX512(t)                                                            \
     void t##_mul_mat_packed_avx512(int64_t n, const void *wp, int n_rows, const void *x,       \
                                    size_t x_stride, int n_cols, float *out,                    \

@@ -13,16 +13,7 @@ static inline __m256i q5_0_codes(const uint8_t *blk) {
                            basic_fifth_bits_avx2(blk + offsetof(block_q5_0, qh)));
 }
 
-static void q5_0_pair(const uint8_t *a, const uint8_t *b, __m256i *lo, __m256i *hi) {
-    uint32_t ml, mh;
-    gemv_nibble_pair(a, b, offsetof(block_q5_0, qs), lo, hi);
-    gemv_fifth_pair_masks(a, b, offsetof(block_q5_0, qh), &ml, &mh);
-    *lo = _mm256_or_si256(*lo, basic_fifth_bits_avx2((const uint8_t *)&ml));
-    *hi = _mm256_or_si256(*hi, basic_fifth_bits_avx2((const uint8_t *)&mh));
-}
-
-static const struct basic_int8_fmt q5_0_fmt = BASIC_INT8_FMT_PAIRED(
-    BASIC_OFFSET, 16, 31, block_q5_0, block_q8_0, q5_0_codes, q5_0_pair);
+static const struct basic_int8_fmt q5_0_fmt =
+    BASIC_INT8_FMT(BASIC_OFFSET, 16, 31, block_q5_0, block_q8_0, q5_0_codes);
 
 BASIC_INT8_KERNELS_AVX2(q5_0)
-BASIC_INT8_PACKED_AVX2(q5_0)

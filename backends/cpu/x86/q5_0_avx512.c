@@ -13,17 +13,7 @@ static inline __m256i q5_0_codes(const uint8_t *blk) {
                            basic_fifth_bits_avx512(blk + offsetof(block_q5_0, qh)));
 }
 
-static void q5_0_pair(const uint8_t *a, const uint8_t *b, __m256i *lo, __m256i *hi) {
-    uint32_t ml, mh;
-    gemv_nibble_pair(a, b, offsetof(block_q5_0, qs), lo, hi);
-    gemv_fifth_pair_masks(a, b, offsetof(block_q5_0, qh), &ml, &mh);
-    const __m256i five = _mm256_set1_epi8(0x10); /* bit 4 is clear: add is or */
-    *lo = _mm256_mask_add_epi8(*lo, (__mmask32)ml, *lo, five);
-    *hi = _mm256_mask_add_epi8(*hi, (__mmask32)mh, *hi, five);
-}
-
-static const struct basic_int8_fmt q5_0_fmt = BASIC_INT8_FMT_PAIRED(
-    BASIC_OFFSET, 16, 31, block_q5_0, block_q8_0, q5_0_codes, q5_0_pair);
+static const struct basic_int8_fmt q5_0_fmt =
+    BASIC_INT8_FMT(BASIC_OFFSET, 16, 31, block_q5_0, block_q8_0, q5_0_codes);
 
 BASIC_INT8_KERNELS_AVX512(q5_0)
-BASIC_INT8_PACKED_AVX512(q5_0)
