@@ -6,10 +6,11 @@ What it produces: for TinyLlama-1.1B (llama: n_embd 2048, 22 layers, 32 heads,
 n_embd 896, 24 layers, 14 heads, 2 KV heads, n_ff 4864, vocab 151936, q/k/v
 biases, tied embeddings, gpt2 tokenizer), one file per weight type:
     models-cache/bench/<model>-<type>.gguf     type in f16, q8_0, q4_0, q4_k_m
+                                               (default), q5_k_m, q6_k (on request)
 with the tensor names, shapes and hyper-parameter metadata of the real models
 and the per-tensor type choices llama.cpp's quantizer makes for that file type
-(output in Q6_K, the Q4_K_M attn_v/ffn_down Q6_K layer pattern, and the
-Q5_0/Q8_0 fallbacks for rows that are not a multiple of 256). Weights are
+(output in Q6_K, the Q4_K_M/Q5_K_M attn_v/ffn_down Q6_K layer pattern, and the
+Q5_0/Q5_1/Q8_0 fallbacks for rows that are not a multiple of 256). Weights are
 random but valid blocks: random quant bits and f16 scales sized so every
 weight has a standard deviation near 1/sqrt(n_in), which keeps activations
 finite through the whole stack. The text these models produce is noise:
@@ -24,8 +25,9 @@ Inputs: the tokenizer files above. Outputs: the GGUF files (about 6.5 GB in
 all; existing files are kept unless --force). Needs the `gguf` and `numpy`
 packages. Takes a minute or two per file on a laptop.
 
-    python3 scripts/make-bench-model.py                  # everything
-    python3 scripts/make-bench-model.py --models tinyllama --types q4_0,f16
+    python3 scripts/make-bench-model.py                  # both models, default types
+    python3 scripts/make-bench-model.py --models tinyllama-1.1b --types q4_0,f16
+    python3 scripts/make-bench-model.py --models tinyllama-1.1b --types q6_k,q5_k_m
 """
 import argparse
 import glob
@@ -52,7 +54,15 @@ ARCHS = {
 }
 
 # general.file_type values (llama_ftype)
-FTYPES = {"f16": 1, "q4_0": 2, "q8_0": 7, "q4_k_m": 15}
+FTYPES = {"f16": 1, "q4_0": 2, "q8_0": 7, "q4_k_m": 15, "q5_k_m": 17, "q6_k": 18}
+DEFAULT_TYPES = "q4_0,q8_0,q4_k_m,f16"
+
+# the type of most weight matrices for each quantized file type
+BASE_TYPE = {"q4_0": T.Q4_0, "q8_0": T.Q8_0, "q4_k_m": T.Q4_K, "q5_k_m": T.Q5_K,
+             "q6_k": T.Q6_K}
+
+# llama.cpp's fallback when a row (n_in) is not a multiple of the type's block
+FALLBACK = {T.Q4_K: T.Q5_0, T.Q5_K: T.Q5_1, T.Q6_K: T.Q8_0}
 
 
 def use_more_bits(i, n):
@@ -65,19 +75,18 @@ def tensor_type(ftype, name, layer, n_layer, n_in, is_output):
     """The ggml type llama.cpp's quantizer would pick for a 2-D weight."""
     if ftype == "f16":
         return T.F16
-    if ftype == "q8_0":
-        return T.Q8_0
+    t = BASE_TYPE[ftype]
     if is_output:
+        # output (or tied token_embd): Q8_0 stays, a row that does not fit the
+        # base type's block is Q8_0, anything else is Q6_K.
+        if t != T.Q8_0:
+            t = T.Q8_0 if n_in % BLOCK[t][0] else T.Q6_K
+    elif (ftype in ("q4_k_m", "q5_k_m") and ("attn_v" in name or "ffn_down" in name)
+          and use_more_bits(layer, n_layer)):
         t = T.Q6_K
-    elif ftype == "q4_0":
-        t = T.Q4_0
-    elif ("attn_v" in name or "ffn_down" in name) and use_more_bits(layer, n_layer):
-        t = T.Q6_K
-    else:
-        t = T.Q4_K
     # K-quant blocks hold 256 values: narrower rows fall back (llama.cpp does).
-    if n_in % 256 != 0:
-        t = {T.Q4_K: T.Q5_0, T.Q6_K: T.Q8_0}.get(t, t)
+    if n_in % BLOCK[t][0] != 0:
+        t = FALLBACK.get(t, t)
     return t
 
 
@@ -116,8 +125,8 @@ def tensor_list(a, ftype):
 # ---- random valid blocks ----------------------------------------------------
 
 # (values per block, bytes per block)
-BLOCK = {T.Q4_0: (32, 18), T.Q5_0: (32, 22), T.Q8_0: (32, 34),
-         T.Q4_K: (256, 144), T.Q6_K: (256, 210)}
+BLOCK = {T.Q4_0: (32, 18), T.Q5_0: (32, 22), T.Q5_1: (32, 24), T.Q8_0: (32, 34),
+         T.Q4_K: (256, 144), T.Q5_K: (256, 176), T.Q6_K: (256, 210)}
 
 
 def f16_col(rng, n, scale):
@@ -145,6 +154,10 @@ def random_tensor(rng, ggml_type, n_in, n_out, kind):
         blk[:, 0:2] = f16_col(rng, nb, s / 4.61)
     elif ggml_type == T.Q5_0:    # d, qh[4], qs[16]: d * (q - 16), q in 0..31
         blk[:, 0:2] = f16_col(rng, nb, s / 9.23)
+    elif ggml_type == T.Q5_1:    # d, m, qh[4], qs[16]: d * q + m, q in 0..31
+        d = (s / 9.23 * rng.uniform(0.75, 1.25, nb)).astype(np.float16)
+        blk[:, 0:2] = d.view(np.uint8).reshape(nb, 2)
+        blk[:, 2:4] = (d.astype(np.float32) * -15.5).astype(np.float16).view(np.uint8).reshape(nb, 2)
     elif ggml_type == T.Q8_0:    # d, qs[32] int8
         blk[:, 0:2] = f16_col(rng, nb, s / 73.9)
     elif ggml_type == T.Q4_K:    # d, dmin, scales[12] (6-bit sc/m), qs[128]
@@ -153,6 +166,13 @@ def random_tensor(rng, ggml_type, n_in, n_out, kind):
         d = (s / 169.0 * rng.uniform(0.75, 1.25, nb)).astype(np.float16)
         blk[:, 0:2] = d.view(np.uint8).reshape(nb, 2)
         blk[:, 2:4] = (d.astype(np.float32) * 7.5).astype(np.float16).view(np.uint8).reshape(nb, 2)
+    elif ggml_type == T.Q5_K:    # d, dmin, scales[12] (6-bit sc/m), qh[32], qs[128]
+        # w = d*sc*q - dmin*m with sc, m ~ U(0..63), q ~ U(0..31): dmin =
+        # 15.5 d centres the weights; the std of w/d is then
+        # sqrt(E[sc^2] var(q) + 15.5^2 (var(sc) + var(m))) = ~527.
+        d = (s / 527.0 * rng.uniform(0.75, 1.25, nb)).astype(np.float16)
+        blk[:, 0:2] = d.view(np.uint8).reshape(nb, 2)
+        blk[:, 2:4] = (d.astype(np.float32) * 15.5).astype(np.float16).view(np.uint8).reshape(nb, 2)
     elif ggml_type == T.Q6_K:    # ql[128], qh[64], scales[16] int8, d
         # w = d * sc * (q - 32), q ~ U(0..63); sub-scales kept in -16..15
         # so d stays a normal f16 number.
@@ -270,7 +290,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", default=os.path.join(ROOT, "models-cache", "bench"))
     ap.add_argument("--models", default=",".join(ARCHS), help="comma list of " + ", ".join(ARCHS))
-    ap.add_argument("--types", default="q4_0,q8_0,q4_k_m,f16", help="comma list of " + ", ".join(FTYPES))
+    ap.add_argument("--types", default=DEFAULT_TYPES,
+                    help="comma list of " + ", ".join(FTYPES) + " (default " + DEFAULT_TYPES + ")")
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--force", action="store_true", help="rewrite existing files")
     args = ap.parse_args()
