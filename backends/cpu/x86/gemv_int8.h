@@ -143,22 +143,38 @@ BASIC_INLINE __m256i gemv_block_sums(const struct basic_int8_fmt f, bool vnni, _
  * (see struct gemv_x); b is NULL for an odd last block. */
 typedef void (*gemv_pair_fn)(const uint8_t *a, const uint8_t *b, __m256i *lo, __m256i *hi);
 
-/* Blocks i .. i+m-1 (m <= 8) of one row (w at block i) against the
- * prepared chunk, added to the 4 accumulators. */
-BASIC_INLINE void gemv_step(const struct basic_int8_fmt f, bool vnni, gemv_pair_fn pair,
-                        const uint8_t *wb, const uint8_t *x, int i, int m,
-                        const struct gemv_x *g, __m256 acc[4]) {
+/* Columns per pass of gemv_int8: every weight block is unpacked once for
+ * up to this many activation columns (a small batch). */
+#define GEMV_COLS 4
+/* mul_mat runs gemv_int8 for fewer columns than this; wider batches are
+ * packed by ops.c (Q4_0, Q8_0) or go through the panel GEMM. */
+#define GEMV_MAX_COLS 8
+
+/* Accumulators per column for C columns: 4 chains for one, fewer when
+ * more columns share the registers. */
+#define GEMV_ACCS(C) ((C) == 1 ? 4 : (C) == 2 ? 2 : 1)
+
+/* Blocks i .. i+m-1 (m <= 8) of one row (w at block i) against C columns'
+ * prepared chunks g (x[c]: column c's chunk as stored), added to acc. */
+BASIC_INLINE void gemv_step(const struct basic_int8_fmt f, bool vnni, gemv_pair_fn pair, int C,
+                            const uint8_t *wb, const uint8_t *const x[GEMV_COLS], int i, int m,
+                            const struct gemv_x *g, __m256 acc[GEMV_COLS][4]) {
+    const int na = GEMV_ACCS(C);
     const __m256 dw = gemv_scales(f, wb, m);
-    const __m256 sc = _mm256_mul_ps(dw, gemv_load(g->d + i, m));
+    __m256 sc[GEMV_COLS];
+#pragma GCC unroll 4
+    for (int c = 0; c < C; c++) sc[c] = _mm256_mul_ps(dw, gemv_load(g[c].d + i, m));
     if (!pair) { /* block by block */
 #pragma GCC unroll 8
         for (int k = 0; k < 8; k++) {
             if (k >= m) break;
-            const uint8_t *a = wb + (size_t)k * f.w_bytes;
-            __m256i s = gemv_block_sums(f, vnni, f.codes(a),
-                                        x + (size_t)(i + k) * f.x_bytes + f.x_qs);
-            __m256 d = _mm256_permutevar8x32_ps(sc, _mm256_set1_epi32(k));
-            acc[k & 3] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), d, acc[k & 3]);
+            const __m256i codes = f.codes(wb + (size_t)k * f.w_bytes);
+#pragma GCC unroll 4
+            for (int c = 0; c < C; c++) {
+                __m256i s = gemv_block_sums(f, vnni, codes, x[c] + (size_t)(i + k) * f.x_bytes + f.x_qs);
+                __m256 d = _mm256_permutevar8x32_ps(sc[c], _mm256_set1_epi32(k));
+                acc[c][k % na] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), d, acc[c][k % na]);
+            }
         }
     }
 #pragma GCC unroll 4
@@ -168,23 +184,34 @@ BASIC_INLINE void gemv_step(const struct basic_int8_fmt f, bool vnni, gemv_pair_
         __m256i lo, hi;
         pair(a, 2 * p + 1 < m ? a + f.w_bytes : NULL, &lo, &hi);
         const int j = (i >> 1) + p;
-        __m256i s = gemv_pair_sums(vnni, lo, hi, g->lo[j], g->hi[j]);
-        acc[p] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), gemv_pair_scale(sc, p), acc[p]);
+#pragma GCC unroll 4
+        for (int c = 0; c < C; c++) {
+            __m256i s = gemv_pair_sums(vnni, lo, hi, g[c].lo[j], g[c].hi[j]);
+            acc[c][p % na] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), gemv_pair_scale(sc[c], p),
+                                             acc[c][p % na]);
+        }
     }
     /* the offsets of the 8 blocks at once: dw * (dx * -off * sum(y)) */
-    if (f.kind == BASIC_OFFSET) acc[0] = _mm256_fmadd_ps(dw, gemv_load(g->off + i, m), acc[0]);
+    if (f.kind != BASIC_OFFSET) return;
+#pragma GCC unroll 4
+    for (int c = 0; c < C; c++)
+        acc[c][0] = _mm256_fmadd_ps(dw, gemv_load(g[c].off + i, m), acc[c][0]);
 }
 
 #if defined(__AVX512F__) && defined(__AVX512VNNI__)
-/* gemv_step for 8 OFFSET blocks with 512-bit vectors: two pairs of pairs,
- * each one vector of low and one of high codes of 4 blocks, one VPDPBUSD
- * each, one convert and one FMA per 4 blocks (the activation's pairs 2j
- * and 2j+1 lie side by side in struct gemv_x, one 64-byte load). */
-BASIC_INLINE void gemv_step_zmm(const struct basic_int8_fmt f, gemv_pair_fn pair,
+/* gemv_step for 8 blocks of a type with a pair function, with 512-bit
+ * vectors: two pairs of pairs, each one vector of low and one of high
+ * codes of 4 blocks, one VPDPBUSD each, one convert and one FMA per 4
+ * blocks and column (the activation's pairs 2j and 2j+1 lie side by side
+ * in struct gemv_x: one 64-byte load). */
+BASIC_INLINE void gemv_step_zmm(const struct basic_int8_fmt f, gemv_pair_fn pair, int C,
                                 const uint8_t *wb, int i, const struct gemv_x *g,
-                                __m256 acc[4], __m512 accz[2]) {
+                                __m256 acc[GEMV_COLS][4], __m512 accz[GEMV_COLS][2]) {
     const __m256 dw = gemv_scales(f, wb, 8);
-    const __m512 sc = _mm512_castps256_ps512(_mm256_mul_ps(dw, _mm256_loadu_ps(g->d + i)));
+    __m512 sc[GEMV_COLS];
+#pragma GCC unroll 4
+    for (int c = 0; c < C; c++)
+        sc[c] = _mm512_castps256_ps512(_mm256_mul_ps(dw, _mm256_loadu_ps(g[c].d + i)));
 #pragma GCC unroll 2
     for (int h = 0; h < 2; h++) {
         const uint8_t *a = wb + (size_t)(4 * h) * f.w_bytes;
@@ -194,42 +221,53 @@ BASIC_INLINE void gemv_step_zmm(const struct basic_int8_fmt f, gemv_pair_fn pair
         const __m512i lo = _mm512_inserti64x4(_mm512_castsi256_si512(l0), l1, 1);
         const __m512i hi = _mm512_inserti64x4(_mm512_castsi256_si512(h0), h1, 1);
         const int j = (i >> 1) + 2 * h;
-        __m512i t = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, _mm512_loadu_si512(g->lo[j]));
-        t = _mm512_dpbusd_epi32(t, hi, _mm512_loadu_si512(g->hi[j]));
         const __m512i idx = _mm512_setr_epi32(4 * h, 4 * h, 4 * h, 4 * h, 4 * h + 1, 4 * h + 1,
                                               4 * h + 1, 4 * h + 1, 4 * h + 2, 4 * h + 2, 4 * h + 2,
                                               4 * h + 2, 4 * h + 3, 4 * h + 3, 4 * h + 3, 4 * h + 3);
-        accz[h] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(t), _mm512_permutexvar_ps(idx, sc), accz[h]);
+#pragma GCC unroll 4
+        for (int c = 0; c < C; c++) {
+            __m512i t = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, _mm512_loadu_si512(g[c].lo[j]));
+            t = _mm512_dpbusd_epi32(t, hi, _mm512_loadu_si512(g[c].hi[j]));
+            accz[c][h] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(t), _mm512_permutexvar_ps(idx, sc[c]),
+                                         accz[c][h]);
+        }
     }
-    acc[0] = _mm256_fmadd_ps(dw, _mm256_loadu_ps(g->off + i), acc[0]);
+#pragma GCC unroll 4
+    for (int c = 0; c < C; c++)
+        acc[c][0] = _mm256_fmadd_ps(dw, _mm256_loadu_ps(g[c].off + i), acc[c][0]);
 }
 #endif
 
-/* Blocks [0, nbk) of one row (at w): steps of 8 blocks (m constant, so
- * the step unrolls whole), then the rest. */
-BASIC_INLINE void gemv_row(const struct basic_int8_fmt f, bool vnni, gemv_pair_fn pair,
-                           const uint8_t *w, const uint8_t *x, int nbk, const struct gemv_x *g,
-                           __m256 acc[4]) {
+/* Blocks [0, nbk) of one row (at w) for C columns: steps of 8 blocks (m
+ * constant, so the step unrolls whole), then the rest. */
+BASIC_INLINE void gemv_row(const struct basic_int8_fmt f, bool vnni, gemv_pair_fn pair, int C,
+                           const uint8_t *w, const uint8_t *const x[GEMV_COLS], int nbk,
+                           const struct gemv_x *g, __m256 acc[GEMV_COLS][4]) {
     int i = 0;
 #if defined(__AVX512F__) && defined(__AVX512VNNI__)
     if (vnni && pair) {
-        __m512 accz[2] = {_mm512_setzero_ps(), _mm512_setzero_ps()};
+        __m512 accz[GEMV_COLS][2];
+#pragma GCC unroll 4
+        for (int c = 0; c < C; c++) accz[c][0] = accz[c][1] = _mm512_setzero_ps();
         for (; i + 8 <= nbk; i += 8) {
             const uint8_t *wb = w + (size_t)i * f.w_bytes;
             basic_stream_prefetch(wb, 8 * f.w_bytes);
-            gemv_step_zmm(f, pair, wb, i, g, acc, accz);
+            gemv_step_zmm(f, pair, C, wb, i, g, acc, accz);
         }
-        const __m512 z = _mm512_add_ps(accz[0], accz[1]);
-        const __m256 zh = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(z), 1));
-        acc[1] = _mm256_add_ps(acc[1], _mm256_add_ps(_mm512_castps512_ps256(z), zh));
+#pragma GCC unroll 4
+        for (int c = 0; c < C; c++) {
+            const __m512 z = _mm512_add_ps(accz[c][0], accz[c][1]);
+            const __m256 zh = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(z), 1));
+            acc[c][0] = _mm256_add_ps(acc[c][0], _mm256_add_ps(_mm512_castps512_ps256(z), zh));
+        }
     }
 #endif
     for (; i + 8 <= nbk; i += 8) {
         const uint8_t *wb = w + (size_t)i * f.w_bytes;
         basic_stream_prefetch(wb, 8 * f.w_bytes);
-        gemv_step(f, vnni, pair, wb, x, i, 8, g, acc);
+        gemv_step(f, vnni, pair, C, wb, x, i, 8, g, acc);
     }
-    if (i < nbk) gemv_step(f, vnni, pair, w + (size_t)i * f.w_bytes, x, i, nbk - i, g, acc);
+    if (i < nbk) gemv_step(f, vnni, pair, C, w + (size_t)i * f.w_bytes, x, i, nbk - i, g, acc);
 }
 
 /* Whether gemv_int8 runs format f. */
@@ -237,25 +275,56 @@ BASIC_INLINE bool gemv_int8_fits(const struct basic_int8_fmt f) {
     return f.kind == BASIC_SIGNED || f.kind == BASIC_OFFSET;
 }
 
-/* type_kernels.mul_mat for one column: every row in turn over chunks of
- * GEMV_KC blocks (one chunk for rows up to 8192 values). */
-BASIC_INLINE void gemv_int8(const struct basic_int8_fmt f, bool vnni, gemv_pair_fn pair, int64_t n,
-                            const void *w, size_t w_stride, int n_rows, const void *x, float *out) {
+/* Columns c0 .. c0+C-1 of type_kernels.mul_mat: every row in turn over
+ * chunks of GEMV_KC blocks (one chunk for rows up to 8192 values). */
+BASIC_INLINE void gemv_cols(const struct basic_int8_fmt f, bool vnni, gemv_pair_fn pair, int C,
+                            int64_t n, const void *w, size_t w_stride, int n_rows, const void *x,
+                            size_t x_stride, float *out, size_t out_stride) {
     const int64_t nb = n / 32;
-    struct gemv_x g;
+    struct gemv_x g[GEMV_COLS]; /* 54 KB: thread stacks are megabytes */
     for (int64_t b0 = 0; b0 < nb; b0 += GEMV_KC) {
         const int nbk = nb - b0 < GEMV_KC ? (int)(nb - b0) : GEMV_KC;
-        gemv_prep(f, x, b0, nbk, &g);
-        const uint8_t *xb = (const uint8_t *)x + (size_t)b0 * f.x_bytes;
+        const uint8_t *xb[GEMV_COLS];
+#pragma GCC unroll 4
+        for (int c = 0; c < C; c++) {
+            const uint8_t *xc = (const uint8_t *)x + (size_t)c * x_stride;
+            gemv_prep(f, xc, b0, nbk, &g[c]);
+            xb[c] = xc + (size_t)b0 * f.x_bytes;
+        }
         for (int r = 0; r < n_rows; r++) {
             const uint8_t *wr = (const uint8_t *)w + (size_t)r * w_stride + (size_t)b0 * f.w_bytes;
-            __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
-                             _mm256_setzero_ps()};
-            gemv_row(f, vnni, pair, wr, xb, nbk, &g, acc);
-            float s = basic_hsum256(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]),
-                                                  _mm256_add_ps(acc[2], acc[3])));
-            out[r] = b0 ? out[r] + s : s;
+            __m256 acc[GEMV_COLS][4];
+#pragma GCC unroll 4
+            for (int c = 0; c < C; c++)
+                acc[c][0] = acc[c][1] = acc[c][2] = acc[c][3] = _mm256_setzero_ps();
+            gemv_row(f, vnni, pair, C, wr, xb, nbk, g, acc);
+#pragma GCC unroll 4
+            for (int c = 0; c < C; c++) {
+                float s = basic_hsum256(_mm256_add_ps(_mm256_add_ps(acc[c][0], acc[c][1]),
+                                                      _mm256_add_ps(acc[c][2], acc[c][3])));
+                float *o = out + (size_t)c * out_stride + r;
+                *o = b0 ? *o + s : s;
+            }
         }
+    }
+}
+
+/* type_kernels.mul_mat for a few columns (a token, a small batch): passes
+ * of up to GEMV_COLS columns, each streaming the rows once. */
+BASIC_INLINE void gemv_int8(const struct basic_int8_fmt f, bool vnni, gemv_pair_fn pair, int64_t n,
+                            const void *w, size_t w_stride, int n_rows, const void *x,
+                            size_t x_stride, int n_cols, float *out, size_t out_stride) {
+    for (int c0 = 0; c0 < n_cols; c0 += GEMV_COLS) {
+        const uint8_t *xc = (const uint8_t *)x + (size_t)c0 * x_stride;
+        float *oc = out + (size_t)c0 * out_stride;
+#define GEMV_RUN(C) gemv_cols(f, vnni, pair, C, n, w, w_stride, n_rows, xc, x_stride, oc, out_stride)
+        switch (n_cols - c0 < GEMV_COLS ? n_cols - c0 : GEMV_COLS) {
+        case 1: GEMV_RUN(1); break;
+        case 2: GEMV_RUN(2); break;
+        case 3: GEMV_RUN(3); break;
+        default: GEMV_RUN(4); break;
+        }
+#undef GEMV_RUN
     }
 }
 

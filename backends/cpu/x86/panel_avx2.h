@@ -308,8 +308,8 @@ BASIC_INLINE void panel_int8_mul_mat_avx2(const struct basic_int8_fmt f, int64_t
                                           size_t w_stride, int n_rows, const void *x,
                                           size_t x_stride, int n_cols, float *out,
                                           size_t out_stride) {
-    if (n_cols == 1 && gemv_int8_fits(f))
-        gemv_int8(f, false, f.pair, n, w, w_stride, n_rows, x, out);
+    if (n_cols < GEMV_MAX_COLS && gemv_int8_fits(f))
+        gemv_int8(f, false, f.pair, n, w, w_stride, n_rows, x, x_stride, n_cols, out, out_stride);
     else if (n_cols < PANEL_MIN_COLS)
         basic_int8_mul_mat_avx2(f, n, w, w_stride, n_rows, x, x_stride, n_cols, out, out_stride);
     else
@@ -336,8 +336,8 @@ BASIC_INLINE void panel_int8_mul_mat_vnni(const struct basic_int8_fmt f, int64_t
                                           size_t w_stride, int n_rows, const void *x,
                                           size_t x_stride, int n_cols, float *out,
                                           size_t out_stride) {
-    if (n_cols == 1 && gemv_int8_fits(f)) {
-        gemv_int8(f, true, f.pair, n, w, w_stride, n_rows, x, out);
+    if (n_cols < GEMV_MAX_COLS && gemv_int8_fits(f)) {
+        gemv_int8(f, true, f.pair, n, w, w_stride, n_rows, x, x_stride, n_cols, out, out_stride);
         return;
     }
     if (n_cols < PANEL_MIN_COLS) {
