@@ -3,7 +3,9 @@
  * in a row (the spin/sleep hand-over between jobs is where races would
  * hide), for 1..4 threads; sleeping workers wake for a later job; and a
  * thread stuck in a task of its own range does not hold up the rest of that
- * range: the others steal it.
+ * range: the others steal it; threadpool_worker names the running thread
+ * (in range, never two tasks at once under one index: per-thread scratch
+ * relies on it).
  */
 #include <stdatomic.h>
 #include <string.h>
@@ -41,7 +43,29 @@ static void steal_task(void *arg, int t) {
     atomic_fetch_add(&j->ran[t], 1);
 }
 
+/* Each task claims its thread's index for a moment: a second task holding
+ * the same index meanwhile, or an index out of range, is an error. */
+struct worker_job {
+    int n_threads;
+    atomic_int busy[8], clashes, out_of_range;
+};
+
+static void worker_task(void *arg, int t) {
+    struct worker_job *j = arg;
+    (void)t;
+    int id = threadpool_worker();
+    if (id < 0 || id >= j->n_threads) {
+        atomic_fetch_add(&j->out_of_range, 1);
+        return;
+    }
+    if (atomic_exchange(&j->busy[id], 1)) atomic_fetch_add(&j->clashes, 1);
+    for (volatile int spin = 0; spin < 10000; spin++) {
+    }
+    atomic_store(&j->busy[id], 0);
+}
+
 int main(void) {
+    CHECK(threadpool_worker() == 0, "threadpool_worker outside a task is 0");
     for (int threads = 1; threads <= 4; threads++) {
         struct threadpool *p = threadpool_new(threads);
         CHECK(p && threadpool_size(p) == threads, "pool of %d threads", threads);
@@ -72,6 +96,14 @@ int main(void) {
                   "2 threads: a blocked task's range is finished by the other thread (%d wrong%s)",
                   bad, atomic_load(&sj.timed_out) ? ", timed out" : "");
         }
+        static struct worker_job wj;
+        memset(&wj, 0, sizeof wj);
+        wj.n_threads = threads;
+        for (int job = 0; job < 50; job++) threadpool_run(p, worker_task, &wj, 64);
+        CHECK(!atomic_load(&wj.clashes) && !atomic_load(&wj.out_of_range),
+              "%d threads: threadpool_worker in [0, %d), one task at a time per index "
+              "(%d clashes, %d out of range)",
+              threads, threads, atomic_load(&wj.clashes), atomic_load(&wj.out_of_range));
         threadpool_free(p);
     }
     return CHECK_DONE();
