@@ -39,17 +39,7 @@ mkdir -p "$ROOT"
 
 # 1. Fetch and unpack the sdist.
 if [[ ! -f "$SRC/vendor/ik_llama.cpp/CMakeLists.txt" ]]; then
-    tmp="$(mktemp -d "$ROOT/dl.XXXXXX")"
-    trap 'rm -rf "$tmp"' EXIT
-    echo "downloading ik-llama-cpp-python==$VERSION sdist ..." >&2
-    pip download --quiet --no-deps --no-binary :all: \
-        "ik-llama-cpp-python==$VERSION" -d "$tmp" >&2
-    tarball="$(ls "$tmp"/ik_llama_cpp_python-*.tar.gz)"
-    tar -xzf "$tarball" -C "$tmp"
-    rm -rf "$SRC"
-    mv "$tmp/ik_llama_cpp_python-$VERSION" "$SRC"
-    rm -rf "$tmp"
-    trap - EXIT
+    "$(dirname "$0")/fetch-sdist.sh" ik-llama-cpp-python "$VERSION" "$SRC"
 fi
 IK="$SRC/vendor/ik_llama.cpp"
 

@@ -38,17 +38,7 @@ mkdir -p "$ROOT"
 
 # 1. Fetch and unpack the sdist.
 if [[ ! -f "$SRC/vendor/llama.cpp/CMakeLists.txt" ]]; then
-    tmp="$(mktemp -d "$ROOT/dl.XXXXXX")"
-    trap 'rm -rf "$tmp"' EXIT
-    echo "downloading llama-cpp-python==$VERSION sdist ..." >&2
-    pip download --quiet --no-deps --no-binary :all: \
-        "llama-cpp-python==$VERSION" -d "$tmp" >&2
-    tarball="$(ls "$tmp"/llama_cpp_python-*.tar.gz)"
-    tar -xzf "$tarball" -C "$tmp"
-    rm -rf "$SRC"
-    mv "$tmp/llama_cpp_python-$VERSION" "$SRC"
-    rm -rf "$tmp"
-    trap - EXIT
+    "$(dirname "$0")/fetch-sdist.sh" llama-cpp-python "$VERSION" "$SRC"
 fi
 LLAMA="$SRC/vendor/llama.cpp"
 
