@@ -46,8 +46,8 @@ struct tensor {
     int n_parts;
     const void *part[TENSOR_MAX_PARTS]; /* part[0]: the rows */
     /* Set by prepare_weights: the buffer holding the backend's own copy and
-     * that copy's address (CPU: the repacked rows), or NULL when the
-     * backend reads part[] where it is. */
+     * that copy's address (a GPU's upload), or NULL when the backend reads
+     * part[] where it is (the CPU always does). */
     struct backend_buffer *buf;
     const void *prepared;
 };
@@ -128,15 +128,15 @@ struct ember_backend_ops {
     void (*download)(const struct backend_buffer *b, size_t off, void *dst, size_t n);
 
     /* Make the backend's own copy of the n weights where it has a better
-     * layout or memory (CPU: repack; GPU: upload), setting their buf and
-     * prepared; source_id names the weights for caches (a file path).
+     * layout or memory (a GPU: upload; the CPU makes none), setting their
+     * buf and prepared; source_id names the weights (a file path).
      * Never fails a load for speed's sake: with no memory it leaves the
      * tensors as they are. *out is freed by release_weights (NULL ok). */
     enum ember_status (*prepare_weights)(struct ember_backend *be, const char *source_id,
                                          struct tensor *const *ts, int n,
                                          struct backend_weights **out, struct ember_err *err);
     void (*release_weights)(struct backend_weights *w);
-    /* how prepare_weights got them, for -v ("repacked", "cache", "none") */
+    /* where the weights are read from, for -v (CPU: "mapped") */
     const char *(*weights_note)(const struct backend_weights *w);
 
     /* execution contexts */

@@ -37,7 +37,7 @@ static int model_matrices(struct model *m, struct tensor **out) {
     return n;
 }
 
-/* Hand the matrices to the backend (CPU: repacking). */
+/* Hand the matrices to the backend (a GPU uploads them). */
 static enum ember_status prepare(struct model *m, const struct weight_source *src,
                                  struct ember_err *err) {
     struct tensor **ts = calloc(1 + 7 * (size_t)m->info.n_layer, sizeof *ts);

@@ -5,7 +5,7 @@
  * model_load() reads the hyper-parameters of the source's architecture,
  * checks every tensor's shape and type against them, keeps views into the
  * source (weights are never copied) and lets the backend prepare them
- * (the CPU repacks). A model_ctx owns what decoding needs: the backend's
+ * (a GPU uploads them; the CPU reads the mapping). A model_ctx owns what decoding needs: the backend's
  * execution context (threads, scratch), the model's scratch and the KV
  * cache of its sequences. model_decode() runs one batch (batch.h): the
  * one entry point of run, perplexity, bench and, later, chat and serve.
@@ -43,8 +43,7 @@ enum ember_status model_load(const struct weight_source *src, struct ember_backe
                              struct model **out, struct ember_err *err);
 void model_free(struct model *m);
 const struct model_info *model_get_info(const struct model *m);
-/* How the backend prepared the weights, for -v: "none", "repacked",
- * "repacked, cache written", "repacked, cache not writable", "cache". */
+/* Where the backend reads the weights from, for -v (CPU: "mapped"). */
 const char *model_weights_note(const struct model *m);
 
 struct model_ctx_params {

@@ -380,7 +380,8 @@ static void check_mul_mat_n(const char *isa, int t, const struct test_ops *q, in
 
 /* Short rows at every shape up to MM_MAX x MM_MAX; for the 32-wide block
  * types also rows of 517 blocks, longer than the chunks in which the panel
- * kernels walk K (64 blocks, 512 for prepacked weights), at fewer shapes. */
+ * kernels walk K (64 blocks, 512 for packed bands, 256 for the decode
+ * kernels), at fewer shapes. */
 static void check_mul_mat(const char *isa, int t, const struct test_ops *q) {
     const int64_t n = q->block_elems == 1 ? 67 : q->block_elems * (q->block_elems > 32 ? 3 : 7);
     check_mul_mat_n(isa, t, q, n, MM_MAX, MM_MAX);

@@ -334,7 +334,7 @@ int cmd_run(int argc, char **argv) {
         return rc;
     }
     if (o.verbose)
-        fprintf(stderr, "ember: seed %llu, %ld threads, repacked weights: %s\n",
+        fprintf(stderr, "ember: seed %llu, %ld threads, weights: %s\n",
                 (unsigned long long)o.sp.seed, o.n_threads, model_weights_note(l.model));
     struct ember_err err = {0};
     int32_t *ids = NULL;

@@ -16,6 +16,12 @@ struct cpu_backend {
     bool no_pack;                /* batches read rows unpacked (for measuring) */
 };
 
+/* One thread's buffer for the band it packs (ops.c), grown on first need. */
+struct pack_scratch {
+    uint8_t *data;
+    size_t cap;
+};
+
 struct cpu_ctx {
     struct backend_ctx base;
     const struct cpu_kernels *k;
@@ -28,12 +34,6 @@ struct cpu_ctx {
     struct pack_scratch *pack; /* per pool thread: a band of weights packed for a batch */
     int n_pack;
     bool no_pack;              /* the backend's switch */
-};
-
-/* One thread's buffer for the band it packs (ops.c), grown on first need. */
-struct pack_scratch {
-    uint8_t *data;
-    size_t cap;
 };
 
 struct backend_buffer {

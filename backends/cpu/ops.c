@@ -113,10 +113,10 @@ static void matmul_rows(const struct matmul_job *j, int task) {
     }
 }
 
-/* Batches of at least this many rows pack their weight bands. */
-#ifndef PACK_MIN_BATCH
+/* Batches of at least this many rows pack their weight bands; fewer go to
+ * mul_mat, whose decode kernels stream the rows once for up to 7 columns
+ * (packing for 2-4 rows ran at half their speed). */
 #define PACK_MIN_BATCH 8
-#endif
 
 /* The job of W x for n rows whose converted activations are at vec. */
 static struct matmul_job matmul_job_for(const struct cpu_ctx *c, float *out,

@@ -44,7 +44,7 @@ enum {
     PANEL_KC = 64,    /* blocks per K chunk: 16 KB of codes per panel */
     PANEL_COLS = 4,   /* columns per tile (4 accumulators, 4 int sums) */
     PANEL_MIN_COLS = 4, /* fewer columns: basic_int8_pass_avx2 is cheaper */
-    PANEL_PREP = 512,  /* blocks per K chunk of prepacked weights */
+    PANEL_PREP = 512,  /* blocks per K chunk of packed weights */
     PANEL_AHEAD = 24   /* decode prefetches this many packed blocks ahead */
 };
 
@@ -140,7 +140,7 @@ BASIC_INLINE __m256i panel_dp(bool vnni, __m256i s32, __m256i u, __m256i s) {
 }
 
 /* Chunk k (codes 4k..4k+3 of each row, one row per lane) of one block of
- * a prepacked layout, told apart by its size: block_q4_0x8 (chunk k in the
+ * a packed layout, told apart by its size: block_q4_0x8 (chunk k in the
  * low nibbles of vector k, chunk k+4 in the high ones) or block_q8_0x8
  * (bytes as stored, +128 if f.flip). */
 BASIC_INLINE __m256i packed_codes(const uint8_t *blk, size_t pw_bytes, int k) {
@@ -186,7 +186,7 @@ BASIC_INLINE void panel_half(const struct basic_int8_fmt f, bool vnni, int C, co
 }
 
 /* One tile: the panel's 8 rows by C columns over nbk blocks (from the
- * per-call panel p, or, when pw is set, from weights prepacked by 8 rows
+ * per-call panel p, or, when pw is set, from weights packed by 8 rows
  * (see packed_codes) at block b0); acc[c] lane r is output (row r, column
  * c) and carries over between K chunks. */
 BASIC_INLINE void panel_tile(const struct basic_int8_fmt f, bool vnni, int C, const struct panel *p,
@@ -351,7 +351,7 @@ BASIC_INLINE void panel_int8_mul_mat_vnni(const struct basic_int8_fmt f, int64_t
 /* ------------------------------------------------ packed Q4_0 and Q8_0 */
 
 /* Columns c0 .. c0+C-1 of K chunk b0 .. b0+nbk-1 against every 8-row group
- * of a prepacked band (groups of nb blocks of pw_bytes each). */
+ * of a packed band (groups of nb blocks of pw_bytes each). */
 BASIC_INLINE void packed_columns(const struct basic_int8_fmt f, int C, const uint8_t *wp,
                                  size_t pw_bytes, int64_t nb, int n_rows, int64_t b0, int nbk,
                                  const void *x, size_t x_stride, int c0, float *out,

@@ -1,5 +1,5 @@
 /*
- * panel_avx512.h — private to backends/cpu/x86: mul_mat_packed of the prepacked
+ * panel_avx512.h — private to backends/cpu/x86: mul_mat_packed of the packed
  * 32-wide types (block_q4_0x8, block_q8_0x8 with codes
  * +128) with 512-bit VNNI, for decode and prefill alike.
  *
@@ -132,7 +132,7 @@ BASIC_INLINE void p16_tile(const struct basic_int8_fmt f, int C, const uint8_t *
 }
 
 /* Columns c0 .. c0+C-1 of K chunk b0 .. b0+nbk-1 against every pair of
- * 8-row groups of a prepacked band (groups of nb blocks). An odd last
+ * 8-row groups of a packed band (groups of nb blocks). An odd last
  * group is paired with itself; its copy's lanes are never stored. */
 BASIC_INLINE void p16_columns(const struct basic_int8_fmt f, int C, const uint8_t *wp, size_t pw_bytes,
                               int64_t nb, int n_rows, int64_t b0, int nbk, const void *x,

@@ -53,7 +53,7 @@ float q4_k_dot_avx512(const void *w, const void *x, int64_t n) {
 
 KQ_MUL_MAT(q4_k, avx512, q4_k_dot_avx512)
 
-/* ------------------------------------------- prepacked Q4_K, 16 rows */
+/* ------------------------------------------- packed Q4_K, 16 rows */
 
 #define Q4KX8_VNNI
 #include "q4_kx8_kernels.h"
