@@ -35,8 +35,7 @@ enum {
     GEMV_KC = 256 /* activation blocks prepared at a time (8192 values) */
 };
 
-
-/* The activation's chunk as gemv_rows reads it. */
+/* The activation's chunk as gemv_row reads it. */
 struct gemv_x {
     float d[GEMV_KC];
     int8_t lo[GEMV_KC / 2][32];   /* pair j: codes 0..15 of block 2j, then of 2j+1 */
