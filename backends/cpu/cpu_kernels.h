@@ -51,6 +51,10 @@ struct type_kernels {
     void (*pack)(int64_t n, const void *w, size_t w_stride, int64_t n_rows, void *dst);
     void (*mul_mat_packed)(int64_t n, const void *wp, int n_rows, const void *x,
                            size_t x_stride, int n_cols, float *out, size_t out_stride);
+    /* The fewest columns for which packing a band then mul_mat_packed
+     * beats mul_mat on the rows as they are (the copy is paid per band and
+     * batch, so it pays off from some batch width on, per type and set). */
+    int pack_min_cols;
 };
 
 struct cpu_kernels {
@@ -77,8 +81,9 @@ static inline void cpu_set_dot(struct type_kernels *t, int type, cpu_dot_fn dot,
     if (mul_mat) t[type].mul_mat = mul_mat;
 }
 
-/* For installers: a type's interleaved layout and the product reading it. */
-static inline void cpu_set_packed(struct type_kernels *t, int type,
+/* For installers: a type's interleaved layout, the product reading it and
+ * the batch width from which it is worth packing for (pack_min_cols). */
+static inline void cpu_set_packed(struct type_kernels *t, int type, int min_cols,
                                   size_t (*pack_bytes)(int64_t n_rows, int64_t n),
                                   void (*pack)(int64_t n, const void *w, size_t w_stride,
                                                int64_t n_rows, void *dst),
@@ -89,6 +94,7 @@ static inline void cpu_set_packed(struct type_kernels *t, int type,
     t[type].pack_bytes = pack_bytes;
     t[type].pack = pack;
     t[type].mul_mat_packed = mul_mat_packed;
+    t[type].pack_min_cols = min_cols;
 }
 
 /* The installers, one per set (x86/install_x86.c, arm/install_arm.c): each

@@ -113,16 +113,15 @@ static void matmul_rows(const struct matmul_job *j, int task) {
     }
 }
 
-/* Batches of at least this many rows pack their weight bands; fewer go to
- * mul_mat, whose decode kernels stream the rows once for up to 7 columns
- * (packing for 2-4 rows ran at half their speed). */
-#define PACK_MIN_BATCH 8
-
 /* The job of W x for n rows whose converted activations are at vec. */
 static struct matmul_job matmul_job_for(const struct cpu_ctx *c, float *out,
                                         const struct tensor *w, const uint8_t *vec, int n) {
     const struct type_kernels *q = &c->k->type[w->type];
-    bool pack = n >= PACK_MIN_BATCH && q->pack && q->mul_mat_packed && !c->no_pack;
+    /* Batches from the type's pack_min_cols on pack their weight bands
+     * (never fewer than 8: below that mul_mat's decode kernels stream the
+     * rows once for all the columns, and packing for 2-4 rows ran at half
+     * their speed); narrower ones read the rows as they are. */
+    bool pack = q->pack && q->mul_mat_packed && !c->no_pack && n >= 8 && n >= q->pack_min_cols;
     /* Bands of rows per task: multiples of PACK_ROWS. A packed band is
      * one panel in L2; a single token's bands are long stretches of one
      * stream (the decode kernels prepare the activation once per band and

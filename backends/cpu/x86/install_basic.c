@@ -22,8 +22,12 @@ void cpu_install_avx2_basic(struct type_kernels *t) {
     cpu_set_dot(t, EMBER_TYPE_Q5_1, q5_1_dot_avx2, q5_1_mul_mat_avx2);
     cpu_set_dot(t, EMBER_TYPE_Q8_0, q8_0_dot_avx2, q8_0_mul_mat_avx2);
 
-    cpu_set_packed(t, EMBER_TYPE_Q4_0, q4_0x8_pack_bytes, q4_0x8_pack, q4_0_mul_mat_packed_avx2);
-    cpu_set_packed(t, EMBER_TYPE_Q8_0, q8_0x8_pack_bytes, q8_0x8_pack, q8_0_mul_mat_packed_avx2);
+    /* the widths from make bench-kernels COLS on a Zen 4 core (packing
+     * each band, against mul_mat): Q4_0 wins from 8 columns; Q8_0, whose
+     * packed AVX2 product gains little over its panel GEMM, only from
+     * about 256 (57.6 against 59.8 GMAC/s there, 57.2 against 54.9 at 64) */
+    cpu_set_packed(t, EMBER_TYPE_Q4_0, 8, q4_0x8_pack_bytes, q4_0x8_pack, q4_0_mul_mat_packed_avx2);
+    cpu_set_packed(t, EMBER_TYPE_Q8_0, 256, q8_0x8_pack_bytes, q8_0x8_pack, q8_0_mul_mat_packed_avx2);
 
     t[EMBER_TYPE_F16].quantize = f16_quantize_avx2;
     t[EMBER_TYPE_F16].dequant = f16_dequant_avx2;
@@ -49,7 +53,9 @@ void cpu_install_avx512_basic(struct type_kernels *t) {
     cpu_set_dot(t, EMBER_TYPE_Q5_0, q5_0_dot_avx512, q5_0_mul_mat_avx512);
     cpu_set_dot(t, EMBER_TYPE_Q5_1, q5_1_dot_avx512, q5_1_mul_mat_avx512);
     cpu_set_dot(t, EMBER_TYPE_Q8_0, q8_0_dot_avx512, q8_0_mul_mat_avx512);
-    t[EMBER_TYPE_Q4_0].mul_mat_packed = q4_0_mul_mat_packed_avx512;
-    t[EMBER_TYPE_Q8_0].pack = q8_0x8_pack_biased;
-    t[EMBER_TYPE_Q8_0].mul_mat_packed = q8_0_mul_mat_packed_avx512;
+    /* Q8_0's 16-row VNNI product beats its panel GEMM from 32 columns
+     * (94.8 against 91.2 GMAC/s; 66.1 against 73.1 at 16) */
+    cpu_set_packed(t, EMBER_TYPE_Q4_0, 8, q4_0x8_pack_bytes, q4_0x8_pack, q4_0_mul_mat_packed_avx512);
+    cpu_set_packed(t, EMBER_TYPE_Q8_0, 32, q8_0x8_pack_bytes, q8_0x8_pack_biased,
+                   q8_0_mul_mat_packed_avx512);
 }

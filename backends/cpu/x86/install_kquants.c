@@ -16,7 +16,9 @@ void cpu_install_avx2_kquants(struct type_kernels *t) {
     cpu_set_dot(t, EMBER_TYPE_Q2_K, q2_k_dot_avx2, q2_k_mul_mat_avx2);
     cpu_set_dot(t, EMBER_TYPE_Q3_K, q3_k_dot_avx2, q3_k_mul_mat_avx2);
     cpu_set_dot(t, EMBER_TYPE_Q4_K, q4_k_dot_avx2, q4_k_mul_mat_avx2);
-    cpu_set_packed(t, EMBER_TYPE_Q4_K, q4_kx8_pack_bytes, q4_kx8_pack, q4_k_mul_mat_packed_avx2);
+    /* packing wins from 16 columns with AVX2 (56.0 against 55.7 GMAC/s),
+     * from 8 on the AVX-512 set (54.9 against 49.5) */
+    cpu_set_packed(t, EMBER_TYPE_Q4_K, 16, q4_kx8_pack_bytes, q4_kx8_pack, q4_k_mul_mat_packed_avx2);
     cpu_set_dot(t, EMBER_TYPE_Q5_K, q5_k_dot_avx2, q5_k_mul_mat_avx2);
     cpu_set_dot(t, EMBER_TYPE_Q6_K, q6_k_dot_avx2, q6_k_mul_mat_avx2);
 }
@@ -25,7 +27,7 @@ void cpu_install_avx512_kquants(struct type_kernels *t) {
     cpu_set_dot(t, EMBER_TYPE_Q2_K, NULL, q2_k_mul_mat_avx512);
     cpu_set_dot(t, EMBER_TYPE_Q3_K, NULL, q3_k_mul_mat_avx512);
     cpu_set_dot(t, EMBER_TYPE_Q4_K, q4_k_dot_avx512, q4_k_mul_mat_avx512);
-    t[EMBER_TYPE_Q4_K].mul_mat_packed = q4_k_mul_mat_packed_avx512;
+    cpu_set_packed(t, EMBER_TYPE_Q4_K, 8, q4_kx8_pack_bytes, q4_kx8_pack, q4_k_mul_mat_packed_avx512);
     cpu_set_dot(t, EMBER_TYPE_Q5_K, NULL, q5_k_mul_mat_avx512);
     cpu_set_dot(t, EMBER_TYPE_Q6_K, q6_k_dot_avx512, q6_k_mul_mat_avx512);
 }
