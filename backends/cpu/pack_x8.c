@@ -9,7 +9,9 @@
  * row. A last, short group repeats its last row. code_xor is applied to
  * every code byte: 0x80 stores Q8_0's codes as unsigned code+128 for the
  * VNNI kernels (VPDPBUSD wants one unsigned operand). Q4_K, whose layout
- * also rearranges its scales, has its own packer at the end.
+ * also rearranges its scales, has its own packer at the end; the other
+ * K-quants' (block_kq_x8) unpack each block first, with the AVX2
+ * unpackers, so theirs are in x86/kq_x8_avx2.c.
  */
 #include <string.h>
 
@@ -60,6 +62,10 @@ void q4_kx8_pack(int64_t n, const void *w, size_t w_stride, int64_t n_rows, void
                 for (int j = 0; j < 8; j++) k_scale_min_get(b->scales, j, &out->sc[j][r], &out->m[j][r]);
                 for (int u = 0; u < QK_K / 8; u++) memcpy(out->qs[u][r], b->qs + 4 * u, 4);
             }
+}
+
+size_t kq_x8_pack_bytes(int64_t n_rows, int64_t n) {
+    return quant_x8_bytes(n_rows, n / QK_K, sizeof(block_kq_x8));
 }
 
 size_t q8_0x8_pack_bytes(int64_t n_rows, int64_t n) {

@@ -49,6 +49,30 @@ _Static_assert(sizeof(block_q4_kx8) == 8 * 144 + 32, "block_q4_kx8 layout");
 size_t q4_kx8_pack_bytes(int64_t n_rows, int64_t n);
 void q4_kx8_pack(int64_t n, const void *w, size_t w_stride, int64_t n_rows, void *dst);
 
+/* Any other K-quant (Q2_K, Q3_K, Q5_K, Q6_K) packed by 8 rows with its
+ * codes widened to one unsigned byte each (as struct kq_unpacked has
+ * them): the 256 codes of each row in 4-byte units, unit-major (vector u
+ * holds codes 4u..4u+3 of every row), then per 16-value sub-block j the
+ * rows' scales, the int16 "mins" in pairs (lane r of m[p] holds mins 2p
+ * and 2p+1 of row r, one VPMADDWD/VPDPWSSD operand against the
+ * activations' bsums 2p, 2p+1), and the rows' factors d and dmin as
+ * floats. A block's dot with a Q8_K block y is then, per row,
+ *   y.d * (d * sum_j sc[j] * sum_{e in j} code(e) * y.qs[e]
+ *          - dmin * sum_j m[j] * y.bsums[j])
+ * (kquant_kernels.h: the symmetric types fold their code offset into m).
+ * Bigger than the file's blocks (2496 bytes for 8 rows against 1680 for
+ * Q6_K), but it is only ever a band in a thread's scratch, and its kernels
+ * need no unpacking at all; a multiple of 64 bytes, so a 64-byte aligned
+ * band keeps every block aligned. */
+typedef struct {
+    uint8_t qs[QK_K / 4][PACK_ROWS][4];
+    int8_t sc[QK_K / 16][PACK_ROWS];
+    int16_t m[QK_K / 32][PACK_ROWS][2];
+    float d[PACK_ROWS], dmin[PACK_ROWS];
+} block_kq_x8;
+_Static_assert(sizeof(block_kq_x8) == 2496 && sizeof(block_kq_x8) % 64 == 0, "block_kq_x8 layout");
+size_t kq_x8_pack_bytes(int64_t n_rows, int64_t n);
+
 /* Bytes of n_rows rows of n_blocks blocks each in a packed layout whose
  * block for 8 rows is x8_bytes: the *_pack_bytes of every layout. */
 static inline size_t quant_x8_bytes(int64_t n_rows, int64_t n_blocks, size_t x8_bytes) {

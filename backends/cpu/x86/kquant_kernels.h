@@ -96,6 +96,20 @@ void q3_k_mul_mat_avx512(int64_t n, const void *w, size_t w_stride, int n_rows, 
 void q5_k_mul_mat_avx512(int64_t n, const void *w, size_t w_stride, int n_rows, const void *x,
                          size_t x_stride, int n_cols, float *out, size_t out_stride);
 
+/* The packed bands of the other K-quants (block_kq_x8, pack_x8.h): the
+ * packers over each type's AVX2 unpacker, and mul_mat_packed over them
+ * (kq_x8_avx2.c, kq_x8_avx512.c; the kq32 one for scales per 32 values). */
+void q2_k_x8_pack(int64_t n, const void *w, size_t w_stride, int64_t n_rows, void *dst);
+void q3_k_x8_pack(int64_t n, const void *w, size_t w_stride, int64_t n_rows, void *dst);
+void q5_k_x8_pack(int64_t n, const void *w, size_t w_stride, int64_t n_rows, void *dst);
+void q6_k_x8_pack(int64_t n, const void *w, size_t w_stride, int64_t n_rows, void *dst);
+void kq_x8_mul_mat_packed_avx2(int64_t n, const void *wp, int n_rows, const void *x,
+                               size_t x_stride, int n_cols, float *out, size_t out_stride);
+void kq_x8_mul_mat_packed_avx512(int64_t n, const void *wp, int n_rows, const void *x,
+                                 size_t x_stride, int n_cols, float *out, size_t out_stride);
+void kq32_x8_mul_mat_packed_avx512(int64_t n, const void *wp, int n_rows, const void *x,
+                                   size_t x_stride, int n_cols, float *out, size_t out_stride);
+
 void q8_k_quantize_avx2(const float *src, void *dst, int64_t n);
 
 #endif
