@@ -98,6 +98,7 @@ struct backend_ctx_params {
     int max_rows;      /* rows per op call (the batch) */
     int64_t max_width; /* widest matmul input row */
     int n_head, max_pos; /* attention scores: n_head rows of max_pos */
+    int head_dim, kv_block; /* attention's per-head scratch: a query, a block */
 };
 
 struct ember_backend {

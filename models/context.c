@@ -76,7 +76,13 @@ enum ember_status model_ctx_new(const struct model *m, const struct model_ctx_pa
     if (n_batch > n_ctx) n_batch = n_ctx;
     if (n_ctx < 1)
         return ember_fail(err, EMBER_EINVAL, "a context of %d tokens is too small", n_ctx);
-    struct kv_layout l = {in->n_layer, in->n_head_kv, in->head_dim, n_ctx, n_seq};
+    struct kv_layout l = {in->n_layer, in->n_head_kv, in->head_dim, n_ctx, n_seq, p->kv_block,
+                          kv_type_ember(p->type_k), kv_type_ember(p->type_v)};
+    const char *why = kv_layout_problem(&l);
+    if (why)
+        return ember_fail(err, EMBER_EINVAL, "%s (KV cache %s/%s, head size %d, block %d)", why,
+                          kv_type_name(p->type_k), kv_type_name(p->type_v), in->head_dim,
+                          p->kv_block > 0 ? p->kv_block : KV_DEFAULT_BLOCK);
     TRY(check_memory(in, &l, n_batch, err));
     struct model_ctx *c = calloc(1, sizeof *c);
     if (!c) return ember_fail(err, EMBER_ENOMEM, "out of memory");
@@ -87,7 +93,8 @@ enum ember_status model_ctx_new(const struct model *m, const struct model_ctx_pa
     struct widths w = widths_of(in);
     struct backend_ctx_params bp = {
         .n_threads = p->n_threads, .max_rows = n_batch, .max_width = (int64_t)w.widest,
-        .n_head = in->n_head, .max_pos = n_ctx,
+        .n_head = in->n_head, .max_pos = n_ctx, .head_dim = in->head_dim,
+        .kv_block = p->kv_block > 0 ? p->kv_block : KV_DEFAULT_BLOCK,
     };
     enum ember_status st = EMBER_OK;
     if (!alloc_scratch(c, &w)) st = ember_fail(err, EMBER_ENOMEM, "out of memory");

@@ -46,6 +46,9 @@ static enum ember_status check_batch(struct model_ctx *c, const struct batch *b,
 enum ember_status model_decode(struct model_ctx *c, const struct batch *b, float *logits,
                                struct ember_err *err) {
     TRY(check_batch(c, b, err));
+    /* blocks for the new positions (copies of shared ones they write into) */
+    for (int s = 0; s < c->n_seq; s++)
+        if (c->seq_rows[s]) TRY(kv_seq_prepare(c->kv, s, c->seq_first[s], c->seq_rows[s], err));
     size_t n_vocab = (size_t)c->m->info.n_vocab;
     float *out = logits;
     for (int i = 0; i < b->n; i += c->n_batch) {

@@ -51,6 +51,8 @@ struct model_ctx_params {
     int n_threads;
     int n_batch;    /* tokens per pass over the weights; 0: MODEL_DEFAULT_BATCH; capped at n_ctx */
     int n_seq;      /* sequences in the KV cache; 0: 1 */
+    enum kv_type type_k, type_v; /* KV cache types (zero: f16) */
+    int kv_block;   /* positions per KV block; 0: KV_DEFAULT_BLOCK */
 };
 #define MODEL_DEFAULT_BATCH 512
 

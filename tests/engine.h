@@ -28,10 +28,19 @@ static inline enum ember_status test_load(const struct gguf_file *f, struct embe
     return model_load(&src, be, m, err);
 }
 
+/* A context with the given KV cache types and block size (0: default). */
+static inline enum ember_status test_ctx_kv(const struct model *m, int n_ctx, int n_threads,
+                                            enum kv_type tk, enum kv_type tv, int block,
+                                            struct model_ctx **c, struct ember_err *err) {
+    struct model_ctx_params p = {.n_ctx = n_ctx, .n_threads = n_threads, .n_seq = 1,
+                                 .type_k = tk, .type_v = tv, .kv_block = block};
+    return model_ctx_new(m, &p, c, err);
+}
+
+/* A context with the default KV cache (f16, blocks of 16). */
 static inline enum ember_status test_ctx(const struct model *m, int n_ctx, int n_threads,
                                          struct model_ctx **c, struct ember_err *err) {
-    struct model_ctx_params p = {n_ctx, n_threads, 0, 1};
-    return model_ctx_new(m, &p, c, err);
+    return test_ctx_kv(m, n_ctx, n_threads, KV_F16, KV_F16, 0, c, err);
 }
 
 /* Logits of every token (all) or of the last one. */

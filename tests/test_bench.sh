@@ -35,7 +35,7 @@ import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
 assert len(rows) == 8, len(rows)
 want = ["model_filename", "model_name", "arch", "model_size", "model_n_params", "isa",
-        "n_threads", "n_prompt", "n_gen", "test", "avg_ts", "stddev_ts", "samples_ts"]
+        "n_threads", "n_prompt", "n_gen", "n_depth", "test", "avg_ts", "stddev_ts", "samples_ts"]
 assert list(rows[0].keys()) == want, list(rows[0].keys())
 got = [(r["model_filename"].split("/")[-1], r["n_threads"], r["test"]) for r in rows]
 exp = [(m, t, p) for m in ("stories260K.gguf", "stories260K-Q4_0.gguf")
@@ -62,6 +62,16 @@ for r in d:
 PY
 fi
 
+# -d: each test at each depth, named as llama-bench names it.
+if run "depth" $E bench -m $M -p 8 -n 2 -d 0,20 -r 1 -t 1 -o json; then
+    python3 - "$T/out" <<'PY' && ok "-d 0,20: pp8, pp8 @ d20, tg2, tg2 @ d20" || bad "depth json: $(head -c 400 "$T/out")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert [(r["test"], r["n_depth"]) for r in d] == [("pp8", 0), ("pp8 @ d20", 20), ("tg2", 0), ("tg2 @ d20", 20)], d
+assert all(r["avg_ts"] > 0 for r in d)
+PY
+fi
+
 # Usage errors: exit 2 and one "ember: error:" line (tests/lib.sh).
 EXPECT_TIMEOUT=30
 expect 2 "unknown flag" $E bench -m $M --bogus
@@ -74,6 +84,9 @@ expect 2 "-n trailing comma" $E bench -m $M -n 8,
 expect 2 "-t 0" $E bench -m $M -t 0
 expect 2 "-r 0" $E bench -m $M -r 0
 expect 2 "-o xml" $E bench -m $M -o xml
+expect 2 "-d negative" $E bench -m $M -d -1
+expect 2 "-ctk bogus" $E bench -m $M -ctk q4_0
+expect 1 "-ctk q8_0 with head size 8" $E bench -m $M -ctk q8_0 -p 8 -n 0 -r 1
 expect 2 "-p 0 -n 0 measures nothing" $E bench -m $M -p 0 -n 0
 expect 1 "missing model file" $E bench -m "$T/nope.gguf" -p 8 -n 0 -r 1
 $E bench --help >"$T/out" 2>&1 && grep -q 'usage: ember bench' "$T/out" && ok "--help" || bad "--help"

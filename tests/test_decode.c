@@ -26,7 +26,7 @@ static const int32_t seq_b[] = {1, 79, 80, 81, 82, 83};
 static struct model_ctx *new_ctx(const struct model *m, int n_seq) {
     struct ember_err err = {0};
     struct model_ctx *c = NULL;
-    struct model_ctx_params p = {N_CTX, 2, 4, n_seq}; /* n_batch 4: batches span passes */
+    struct model_ctx_params p = {.n_ctx = N_CTX, .n_threads = 2, .n_batch = 4, .n_seq = n_seq}; /* n_batch 4: batches span passes */
     CHECK(model_ctx_new(m, &p, &c, &err) == EMBER_OK, "context of %d sequences %s", n_seq, err.msg);
     return c;
 }

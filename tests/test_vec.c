@@ -11,6 +11,7 @@
 #include "check.h"
 #include "cpu_features.h"
 #include "cpu_kernels.h"
+#include "quant.h"
 #include "vec.h"
 
 static float rnd(unsigned *s) {
@@ -26,11 +27,13 @@ static void check_rows(const char *nm, const struct vec_kernels *k) {
     const struct vec_kernels *r = &vec_ref;
     enum { ROWS = 37, W = 200, STRIDE = 211 };
     static float kv[ROWS * STRIDE], q[W], w[ROWS], s0[ROWS], s1[ROWS], y0[W + 1], y1[W + 1];
+    static uint16_t kvh[ROWS * STRIDE];
     unsigned seed = 777;
     for (int i = 0; i < ROWS * STRIDE; i++) kv[i] = rnd(&seed);
+    for (int i = 0; i < ROWS * STRIDE; i++) kvh[i] = quant_f32_to_f16(kv[i]);
     for (int i = 0; i < W; i++) q[i] = rnd(&seed);
     for (int i = 0; i < ROWS; i++) w[i] = fabsf(rnd(&seed));
-    double e_dot = 0, e_mad = 0;
+    double e_dot = 0, e_mad = 0, e_mad_h = 0;
     int guard = 0;
     for (int n = 1; n <= W; n += (n < 70 ? 1 : 7)) {
         for (int rows = 1; rows <= ROWS; rows += (rows < 17 ? 1 : 5)) {
@@ -41,20 +44,34 @@ static void check_rows(const char *nm, const struct vec_kernels *k) {
                 for (int i = 0; i < n; i++) mag += fabs(q[i] * kv[t * STRIDE + i]) * 0.125;
                 e_dot = fmax(e_dot, fabs(s0[t] - s1[t]) / (mag + 1e-30));
             }
+            /* mad_rows adds to y: both start from the same values */
+            for (int i = 0; i < n; i++) y0[i] = y1[i] = rnd(&seed);
             y0[n] = y1[n] = 42.0f;
             k->mad_rows(y0, kv, STRIDE, w, rows, n);
             r->mad_rows(y1, kv, STRIDE, w, rows, n);
             guard += y0[n] != 42.0f;
             for (int i = 0; i < n; i++) {
-                double mag = 0;
+                double mag = fabs(y1[i]);
                 for (int t = 0; t < rows; t++) mag += fabs(w[t] * kv[t * STRIDE + i]);
                 e_mad = fmax(e_mad, fabs(y0[i] - y1[i]) / (mag + 1e-30));
+            }
+            /* the same over f16 rows: exact conversions, so only the
+             * summation order differs */
+            for (int i = 0; i < n; i++) y0[i] = y1[i] = rnd(&seed);
+            y0[n] = y1[n] = 42.0f;
+            k->mad_rows_h(y0, kvh, STRIDE, w, rows, n);
+            r->mad_rows_h(y1, kvh, STRIDE, w, rows, n);
+            guard += y0[n] != 42.0f;
+            for (int i = 0; i < n; i++) {
+                double mag = fabs(y1[i]);
+                for (int t = 0; t < rows; t++) mag += fabs(w[t] * quant_f16_to_f32(kvh[t * STRIDE + i]));
+                e_mad_h = fmax(e_mad_h, fabs(y0[i] - y1[i]) / (mag + 1e-30));
             }
         }
     }
     CHECK(e_dot <= 1e-5, "%s dot_rows: max rel err %.2e", nm, e_dot);
-    CHECK(e_mad <= 1e-5 && guard == 0, "%s mad_rows: max rel err %.2e, %d writes past n", nm, e_mad,
-          guard);
+    CHECK(e_mad <= 1e-5 && e_mad_h <= 1e-5 && guard == 0,
+          "%s mad_rows, mad_rows_h: max rel err %.2e, %.2e, %d writes past n", nm, e_mad, e_mad_h, guard);
 }
 
 static void check_set(enum cpu_isa isa, const struct vec_kernels *k) {

@@ -57,6 +57,7 @@ struct bench_opts {
     struct int_list pp;      /* prompt lengths; default 512; 0 skips */
     struct int_list tg;      /* generation lengths; default 128; 0 skips */
     struct int_list threads; /* default: default_threads() */
+    struct int_list depth;   /* tokens in the context before each test; default 0 */
     long reps;               /* timed repetitions; default 5 */
     enum bench_format fmt;   /* default markdown */
     bool warmup;             /* default on */
@@ -69,6 +70,7 @@ static void bench_usage(FILE *o) {
           "  -p, --n-prompt N[,N..]  prompt lengths for ppN, 0 to skip (512)\n"
           "  -n, --n-gen N[,N..]     generation lengths for tgN, 0 to skip (128)\n"
           "  -t, --threads N[,N..]   thread counts (number of CPUs)\n"
+          "  -d, --n-depth N[,N..]   tokens already in the context when a test starts (0)\n"
           "  -r, --repetitions N     timed runs per test (5)\n"
           "  -o, --output FMT        md, csv or json (md)\n"
           "      --no-warmup         skip the warm-up run\n"
@@ -107,6 +109,7 @@ static int parse_bench(int argc, char **argv, struct bench_opts *o) {
     o->pp = (struct int_list){.v = {512}, .n = 1};
     o->tg = (struct int_list){.v = {128}, .n = 1};
     o->threads = (struct int_list){.v = {default_threads()}, .n = 1};
+    o->depth = (struct int_list){.v = {0}, .n = 1};
     o->reps = 5;
     o->fmt = FMT_MD;
     o->warmup = true;
@@ -136,6 +139,10 @@ static int parse_bench(int argc, char **argv, struct bench_opts *o) {
                 return EXIT_USAGE;
         } else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) {
             if (!(v = args_value(argc, argv, &i)) || !parse_list(a, v, 1, 256, &o->threads))
+                return EXIT_USAGE;
+        } else if (!strcmp(a, "-d") || !strcmp(a, "--n-depth")) {
+            if (!(v = args_value(argc, argv, &i)) ||
+                !parse_list(a, v, 0, BENCH_MAX_TOKENS, &o->depth))
                 return EXIT_USAGE;
         } else if (!strcmp(a, "-r") || !strcmp(a, "--repetitions")) {
             if (!(v = args_value(argc, argv, &i)) || !args_int(a, v, 1, BENCH_MAX_REPS, &o->reps))
@@ -180,8 +187,8 @@ struct bench_result {
     char name[128];           /* general.name, or "" */
     const struct model_info *info;
     const char *isa;
-    int threads, n_prompt, n_gen;
-    char test[32];            /* "pp512", "tg128" */
+    int threads, n_prompt, n_gen, n_depth;
+    char test[32];            /* "pp512", "tg128", "tg128 @ d4096" */
     double *samples_ts;       /* reps tokens-per-second values */
     int n_samples;
     double mean, sd;
@@ -196,25 +203,34 @@ static int32_t next_token(uint64_t *s, int n_vocab) {
 }
 
 /* Run one pp (batched) or tg (one token per call) pass of n tokens from
- * position 0 and store its wall time in *ms. toks and b must hold n ids
- * (pp) and logits n_vocab floats. Fails only when model_decode does. */
-static enum ember_status bench_pass(struct model_ctx *c, bool batched, int n, int32_t bos,
+ * position depth (the depth tokens before it decoded first, untimed, as
+ * llama-bench does) and store its wall time in *ms. toks and b must hold
+ * max(n, depth) ids and logits n_vocab floats. Fails only when
+ * model_decode does. */
+static enum ember_status bench_pass(struct model_ctx *c, bool batched, int n, int depth, int32_t bos,
                                     int n_vocab, int32_t *toks, struct batch *b, float *logits,
                                     double *ms, struct ember_err *err) {
     uint64_t rng = 0x9E3779B97F4A7C15ull;
     int32_t first = bos >= 0 ? bos : next_token(&rng, n_vocab);
+    if (depth) {
+        toks[0] = first;
+        for (int i = 1; i < depth; i++) toks[i] = next_token(&rng, n_vocab);
+        batch_set_run(b, toks, depth, 0, 0, false);
+        if (model_decode(c, b, logits, err)) return err->status;
+        first = next_token(&rng, n_vocab);
+    }
     double t0 = os_now_ms();
     if (batched) {
         toks[0] = first;
         for (int i = 1; i < n; i++) toks[i] = next_token(&rng, n_vocab);
         /* The token stream is built inside the timed region, as llama-bench
          * does; it costs nanoseconds per token. */
-        batch_set_run(b, toks, n, 0, 0, false);
+        batch_set_run(b, toks, n, depth, 0, false);
         if (model_decode(c, b, logits, err)) return err->status;
     } else {
         int32_t t = first;
         for (int i = 0; i < n; i++) {
-            batch_set_run(b, &t, 1, i, 0, false);
+            batch_set_run(b, &t, 1, depth + i, 0, false);
             if (model_decode(c, b, logits, err)) return err->status;
             t = next_token(&rng, n_vocab);
         }
@@ -239,12 +255,12 @@ static enum ember_status bench_test(struct model_ctx *c, const struct bench_opts
     int n = pp ? r->n_prompt : r->n_gen, n_vocab = r->info->n_vocab;
     double ms = 0;
     progress(r, "warm-up", 0, (int)o->reps);
-    if (o->warmup && bench_pass(c, pp, pp ? n : 1, bos, n_vocab, toks, b, logits, &ms, err))
+    if (o->warmup && bench_pass(c, pp, pp ? n : 1, 0, bos, n_vocab, toks, b, logits, &ms, err))
         return err->status;
     double sum = 0, sum2 = 0;
     for (int i = 0; i < o->reps; i++) {
         progress(r, "run", i + 1, (int)o->reps);
-        if (bench_pass(c, pp, n, bos, n_vocab, toks, b, logits, &ms, err)) return err->status;
+        if (bench_pass(c, pp, n, r->n_depth, bos, n_vocab, toks, b, logits, &ms, err)) return err->status;
         double ts = (double)n / (ms > 1e-6 ? ms / 1000.0 : 1e-9);
         r->samples_ts[i] = ts;
         sum += ts;
@@ -278,11 +294,11 @@ static void fmt_params(char *buf, size_t n, uint64_t p) {
 }
 
 static void md_header(int w) {
-    printf("| %-*s | %10s | %10s | %-6s | %7s | %8s | %20s |\n", w, "model", "size", "params",
+    printf("| %-*s | %10s | %10s | %-6s | %7s | %13s | %20s |\n", w, "model", "size", "params",
            "isa", "threads", "test", "t/s");
     printf("| ");
     for (int i = 0; i < w; i++) putchar('-');
-    printf(" | ---------: | ---------: | ------ | ------: | -------: | -------------------: |\n");
+    printf(" | ---------: | ---------: | ------ | ------: | ------------: | -------------------: |\n");
 }
 
 static void md_row(const struct bench_result *r, int w) {
@@ -291,7 +307,7 @@ static void md_row(const struct bench_result *r, int w) {
     fmt_params(params, sizeof params, r->info->n_params);
     snprintf(ts, sizeof ts, "%.2f ± %.2f", r->mean, r->sd);
     /* "±" is two bytes but one column: pad by one more. */
-    printf("| %-*s | %10s | %10s | %-6s | %7d | %8s | %21s |\n", w, r->file, size, params, r->isa,
+    printf("| %-*s | %10s | %10s | %-6s | %7d | %13s | %21s |\n", w, r->file, size, params, r->isa,
            r->threads, r->test, ts);
 }
 
@@ -307,7 +323,7 @@ static void csv_str(const char *s) {
 
 static void csv_header(void) {
     puts("model_filename,model_name,arch,model_size,model_n_params,isa,n_threads,n_prompt,n_gen,"
-         "test,avg_ts,stddev_ts,samples_ts");
+         "n_depth,test,avg_ts,stddev_ts,samples_ts");
 }
 
 static void csv_row(const struct bench_result *r) {
@@ -316,9 +332,9 @@ static void csv_row(const struct bench_result *r) {
     csv_str(r->name);
     putchar(',');
     csv_str(r->info->arch);
-    printf(",%llu,%llu,%s,%d,%d,%d,%s,%.6f,%.6f,\"", (unsigned long long)r->info->n_bytes,
+    printf(",%llu,%llu,%s,%d,%d,%d,%d,%s,%.6f,%.6f,\"", (unsigned long long)r->info->n_bytes,
            (unsigned long long)r->info->n_params, r->isa, r->threads, r->n_prompt, r->n_gen,
-           r->test, r->mean, r->sd);
+           r->n_depth, r->test, r->mean, r->sd);
     for (int i = 0; i < r->n_samples; i++) printf("%s%.6f", i ? ";" : "", r->samples_ts[i]);
     puts("\"");
 }
@@ -342,10 +358,10 @@ static void json_row(const struct bench_result *r, bool first) {
     printf(", \"arch\": ");
     json_str(r->info->arch);
     printf(", \"model_size\": %llu, \"model_n_params\": %llu, \"isa\": \"%s\", \"n_threads\": %d, "
-           "\"n_prompt\": %d, \"n_gen\": %d, \"test\": \"%s\", \"avg_ts\": %.6f, "
+           "\"n_prompt\": %d, \"n_gen\": %d, \"n_depth\": %d, \"test\": \"%s\", \"avg_ts\": %.6f, "
            "\"stddev_ts\": %.6f, \"samples_ts\": [",
            (unsigned long long)r->info->n_bytes, (unsigned long long)r->info->n_params, r->isa,
-           r->threads, r->n_prompt, r->n_gen, r->test, r->mean, r->sd);
+           r->threads, r->n_prompt, r->n_gen, r->n_depth, r->test, r->mean, r->sd);
     for (int i = 0; i < r->n_samples; i++) printf("%s%.6f", i ? ", " : "", r->samples_ts[i]);
     printf("]}");
 }
@@ -392,31 +408,42 @@ static int bench_model(const struct bench_opts *o, struct ember_backend *be, con
     int n_ctx = 1;
     for (int i = 0; i < o->pp.n; i++) n_ctx = o->pp.v[i] > n_ctx ? (int)o->pp.v[i] : n_ctx;
     for (int i = 0; i < o->tg.n; i++) n_ctx = o->tg.v[i] > n_ctx ? (int)o->tg.v[i] : n_ctx;
-    int32_t *toks = malloc((size_t)n_ctx * sizeof *toks);
+    int max_depth = 0;
+    for (int i = 0; i < o->depth.n; i++) max_depth = o->depth.v[i] > max_depth ? (int)o->depth.v[i] : max_depth;
+    int n_toks = n_ctx > max_depth ? n_ctx : max_depth;
+    n_ctx += max_depth;
+    int32_t *toks = malloc((size_t)n_toks * sizeof *toks);
     float *logits = malloc((size_t)r.info->n_vocab * sizeof *logits);
     r.samples_ts = malloc((size_t)o->reps * sizeof *r.samples_ts);
     struct batch b;
     int rc = 0;
-    if (!batch_init(&b, n_ctx) || !toks || !logits || !r.samples_ts) {
+    if (!batch_init(&b, n_toks) || !toks || !logits || !r.samples_ts) {
         cli_error("out of memory");
         rc = EXIT_RUNTIME;
     }
     for (int ti = 0; ti < o->threads.n && !rc; ti++) {
         r.threads = (int)o->threads.v[ti];
         struct model_ctx *c = NULL;
-        struct model_ctx_params cp = {n_ctx, r.threads, 0, 1};
+        struct model_ctx_params cp = {.n_ctx = n_ctx, .n_threads = r.threads, .n_seq = 1,
+                                      .type_k = (enum kv_type)o->eo.cache_type_k,
+                                      .type_v = (enum kv_type)o->eo.cache_type_v,
+                                      .kv_block = o->eo.kv_block};
         if (model_ctx_new(m, &cp, &c, &err)) {
             rc = loader_report(&err);
             break;
         }
-        /* All pp tests, then all tg tests, as llama-bench orders them. */
-        for (int k = 0; k < o->pp.n + o->tg.n && !rc; k++) {
-            bool pp = k < o->pp.n;
-            int len = (int)(pp ? o->pp.v[k] : o->tg.v[k - o->pp.n]);
+        /* All pp tests, then all tg tests, as llama-bench orders them,
+         * each at every depth. */
+        for (int k = 0; k < (o->pp.n + o->tg.n) * o->depth.n && !rc; k++) {
+            int t = k / o->depth.n;
+            bool pp = t < o->pp.n;
+            int len = (int)(pp ? o->pp.v[t] : o->tg.v[t - o->pp.n]);
             if (len == 0) continue;
             r.n_prompt = pp ? len : 0;
             r.n_gen = pp ? 0 : len;
-            snprintf(r.test, sizeof r.test, "%s%d", pp ? "pp" : "tg", len);
+            r.n_depth = (int)o->depth.v[k % o->depth.n];
+            if (r.n_depth) snprintf(r.test, sizeof r.test, "%s%d @ d%d", pp ? "pp" : "tg", len, r.n_depth);
+            else snprintf(r.test, sizeof r.test, "%s%d", pp ? "pp" : "tg", len);
             if (bench_test(c, o, &r, bos, toks, &b, logits, &err)) {
                 if (isatty(2)) fputs("\n", stderr);
                 rc = loader_report(&err);

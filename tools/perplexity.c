@@ -86,7 +86,9 @@ static int score(const struct ppl_opts *o, struct loaded *l, int32_t *ids, size_
     }
     struct ember_err err = {0};
     struct model_ctx *mc;
-    struct model_ctx_params cp = {n_ctx, (int)o->n_threads, 0, 1};
+    struct model_ctx_params cp = {.n_ctx = n_ctx, .n_threads = (int)o->n_threads, .n_seq = 1,
+                                  .type_k = (enum kv_type)o->eo.cache_type_k,
+                                  .type_v = (enum kv_type)o->eo.cache_type_v, .kv_block = o->eo.kv_block};
     if (model_ctx_new(l->model, &cp, &mc, &err)) return loader_report(&err);
     float *logits = malloc((size_t)n_ctx * (size_t)mi->n_vocab * sizeof *logits);
     int32_t *chunk = malloc((size_t)n_ctx * sizeof *chunk);

@@ -238,7 +238,9 @@ static int generate(const struct run_opts *o, struct loaded *l, int32_t *ids,
     }
     struct ember_err err = {0};
     struct model_ctx *mc = NULL;
-    struct model_ctx_params cp = {(int)n_ctx, (int)o->n_threads, (int)o->n_batch, 1};
+    struct model_ctx_params cp = {.n_ctx = (int)n_ctx, .n_threads = (int)o->n_threads, .n_batch = (int)o->n_batch,
+                                  .n_seq = 1, .type_k = (enum kv_type)o->eo.cache_type_k,
+                                  .type_v = (enum kv_type)o->eo.cache_type_v, .kv_block = o->eo.kv_block};
     if (model_ctx_new(l->model, &cp, &mc, &err)) return loader_report(&err);
     struct sampler *smp = sampler_new(&o->sp, mi->n_vocab);
     float *logits = malloc((size_t)mi->n_vocab * sizeof *logits);

@@ -10,6 +10,7 @@
 
 #include "args.h"
 #include "cpu_features.h"
+#include "kv_cache.h"
 
 void tool_options_init(struct ember_options *o) {
     memset(o, 0, sizeof *o);
@@ -27,11 +28,30 @@ static bool known_isa(const char *name) {
     return false;
 }
 
+/* -ctk / -ctv NAME: a KV cache type. */
+static int cache_type_flag(const char *a, const char *v, int *out) {
+    int t = kv_type_parse(v);
+    if (t < 0) {
+        cli_error("%s expects f16, f32 or q8_0, got '%s'", a, v);
+        return EXIT_USAGE;
+    }
+    *out = t;
+    return 1;
+}
+
 int tool_options_flag(int argc, char **argv, int *i, struct ember_options *o) {
-    const char *a = argv[*i];
-    if (strcmp(a, "--cpu-isa")) return 0;
-    const char *v = args_value(argc, argv, i);
-    if (!v) return EXIT_USAGE;
+    const char *a = argv[*i], *v;
+    bool ctk = !strcmp(a, "-ctk") || !strcmp(a, "--cache-type-k");
+    bool ctv = !strcmp(a, "-ctv") || !strcmp(a, "--cache-type-v");
+    if (strcmp(a, "--cpu-isa") && strcmp(a, "--kv-block") && !ctk && !ctv) return 0;
+    if (!(v = args_value(argc, argv, i))) return EXIT_USAGE;
+    if (ctk || ctv) return cache_type_flag(a, v, ctk ? &o->cache_type_k : &o->cache_type_v);
+    if (!strcmp(a, "--kv-block")) {
+        long n;
+        if (!args_int(a, v, 1, 4096, &n)) return EXIT_USAGE;
+        o->kv_block = (int)n;
+        return 1;
+    }
     if (!known_isa(v)) {
         cli_error("%s expects one of scalar, avx2, avx512, neon, got '%s'", a, v);
         return EXIT_USAGE;

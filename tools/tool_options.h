@@ -20,6 +20,9 @@ void tool_options_init(struct ember_options *o);
 int tool_options_flag(int argc, char **argv, int *i, struct ember_options *o);
 
 #define TOOL_OPTIONS_HELP                                                              \
-    "  --cpu-isa SET           CPU kernel set: scalar, avx2, avx512, neon (best)\n"
+    "  --cpu-isa SET           CPU kernel set: scalar, avx2, avx512, neon (best)\n"     \
+    "  -ctk, --cache-type-k T  KV cache type of keys: f16 (default), f32, q8_0\n"      \
+    "  -ctv, --cache-type-v T  KV cache type of values: f16 (default), f32, q8_0\n"    \
+    "  --kv-block N            positions per KV cache block (default 16)\n"
 
 #endif

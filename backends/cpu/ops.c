@@ -35,10 +35,12 @@ enum ember_status cpu_ctx_new(struct ember_backend *be, const struct backend_ctx
     c->vec_cap = vec_stride(EMBER_TYPE_F32, p->max_width) * (size_t)p->max_rows;
     c->vec = aligned_alloc(64, c->vec_cap);
     c->scores = calloc((size_t)p->n_head * (size_t)p->max_pos, sizeof(float));
+    c->head_tmp_floats = cpu_attention_tmp_floats(p->head_dim, p->kv_block);
+    c->head_tmp = calloc((size_t)p->n_head * c->head_tmp_floats, sizeof(float));
     c->pool = threadpool_new(p->n_threads);
     c->n_pack = c->pool ? threadpool_size(c->pool) : 0;
     c->pack = calloc((size_t)(c->n_pack ? c->n_pack : 1), sizeof *c->pack);
-    if (!c->vec || !c->scores || !c->pool || !c->pack) {
+    if (!c->vec || !c->scores || !c->head_tmp || !c->pool || !c->pack) {
         cpu_ctx_free(&c->base);
         return ember_fail(err, EMBER_ENOMEM, "out of memory allocating a context's scratch");
     }
@@ -54,6 +56,7 @@ void cpu_ctx_free(struct backend_ctx *bc) {
     free(c->pack);
     free(c->vec);
     free(c->scores);
+    free(c->head_tmp);
     free(c);
 }
 
@@ -188,58 +191,6 @@ void cpu_get_rows(struct backend_ctx *c, float *out, const struct tensor *w, con
     for (int i = 0; i < n; i++)
         q->dequant((const uint8_t *)w->part[0] + (size_t)rows[i] * w->row_bytes,
                    out + (size_t)i * w->n_in, w->n_in);
-}
-
-/* Attention's arguments and the context's scratch, for the head tasks. */
-struct attn_job {
-    const struct attn_args *a;
-    const struct vec_kernels *vk;
-    float *scores;
-    int max_pos;
-};
-
-/* One task per query head, so each head's score row is private to it. */
-static void attention_head(void *arg, int h) {
-    const struct attn_job *j = arg;
-    const struct attn_args *a = j->a;
-    const struct vec_kernels *vk = j->vk;
-    int hd = a->head_dim, q_dim = a->n_head * hd;
-    int kvh = h / (a->n_head / a->n_head_kv);
-    float *att = j->scores + (size_t)h * j->max_pos;
-    float scale = 1.0f / sqrtf((float)hd);
-    for (int i = 0; i < a->n; i++) {
-        const struct kv_view *kv = &a->kv[a->seq[i]];
-        const float *kc = kv->k + (size_t)kvh * kv->head_stride;
-        const float *vc = kv->v + (size_t)kvh * kv->head_stride;
-        const float *q = a->q + (size_t)i * q_dim + (size_t)h * hd;
-        int n_pos = a->pos[i] + 1;
-        vk->dot_rows(att, q, kc, hd, n_pos, hd, scale);
-        float sum = vk->exp_sub(att, vk->max(att, n_pos), n_pos);
-        float *o = a->out + (size_t)i * q_dim + (size_t)h * hd;
-        vk->mad_rows(o, vc, hd, att, n_pos, hd);
-        vk->scale(o, 1.0f / sum, hd);
-    }
-}
-
-void cpu_attention(struct backend_ctx *bc, const struct attn_args *a) {
-    struct cpu_ctx *c = cpu_ctx_of(bc);
-    struct attn_job j = {a, &c->k->vec, c->scores, c->max_pos};
-    threadpool_run(c->pool, attention_head, &j, a->n_head);
-}
-
-void cpu_store_kv(struct backend_ctx *c, const struct kv_view *kv, const float *k, const float *v,
-                  const int32_t *pos, const int32_t *seq, int n, int n_head_kv, int head_dim) {
-    (void)c;
-    size_t row = (size_t)head_dim * sizeof *k;
-    for (int i = 0; i < n; i++) {
-        const struct kv_view *s = &kv[seq[i]];
-        for (int h = 0; h < n_head_kv; h++) {
-            size_t at = (size_t)h * s->head_stride + (size_t)pos[i] * (size_t)head_dim;
-            size_t from = ((size_t)i * (size_t)n_head_kv + (size_t)h) * (size_t)head_dim;
-            memcpy(s->k + at, k + from, row);
-            memcpy(s->v + at, v + from, row);
-        }
-    }
 }
 
 void cpu_rmsnorm(struct backend_ctx *c, float *out, const float *x, const float *w, int n,

@@ -11,6 +11,8 @@
 #ifndef EMBER_VEC_H
 #define EMBER_VEC_H
 
+#include <stdint.h>
+
 struct vec_kernels {
     float (*dot)(const float *a, const float *b, int n);
     void (*mad)(float *y, const float *x, float a, int n);  /* y += a * x */
@@ -19,15 +21,20 @@ struct vec_kernels {
     float (*exp_sub)(float *x, float max, int n);
     float (*max)(const float *x, int n);
     void (*silu_mul)(float *g, const float *u, int n);      /* g = silu(g) * u */
-    /* Attention's two products, over rows of a KV cache (row t at
-     * base + t * stride floats). dot_rows: s[t] = scale * dot(q, k_t) for
-     * t < rows. mad_rows: y = sum_t w[t] * v_t, summed in order of t, so it
-     * rounds exactly like y = 0 followed by `mad` per row. One call per
-     * query instead of one per (query, row) lets the SIMD versions keep q
-     * or y in registers and reduce several rows' sums at once. */
+    /* Products over rows of a KV cache block (row t at base + t * stride
+     * values). dot_rows: s[t] = scale * dot(q, k_t) for t < rows.
+     * mad_rows: y[0..n) += sum_t w[t] * v_t, with rows of floats or (the
+     * _h form) of f16. Attention uses mad_rows twice per block: for the
+     * scores over its transposed keys (one row per dimension, n the
+     * block's positions) and for the output over its values. One call per
+     * block instead of one per row lets the SIMD versions keep y in
+     * registers; they may sum the rows in a different order (several
+     * chains for a narrow y), so results differ from the reference by
+     * rounding only. */
     void (*dot_rows)(float *s, const float *q, const float *k, long stride, int rows, int n,
                      float scale);
     void (*mad_rows)(float *y, const float *v, long stride, const float *w, int rows, int n);
+    void (*mad_rows_h)(float *y, const uint16_t *v, long stride, const float *w, int rows, int n);
 };
 
 extern const struct vec_kernels vec_ref, vec_avx2, vec_avx512, vec_neon;
@@ -39,6 +46,7 @@ extern const struct vec_kernels vec_ref, vec_avx2, vec_avx512, vec_neon;
         .dot = dot_##isa, .mad = mad_##isa, .scale = scale_##isa,                 \
         .exp_sub = exp_sub_##isa, .max = max_##isa, .silu_mul = silu_mul_##isa,   \
         .dot_rows = dot_rows_##isa, .mad_rows = mad_rows_##isa,                   \
+        .mad_rows_h = mad_rows_h_##isa,                                           \
     }
 
 #endif

@@ -4,6 +4,7 @@
  * vec_avx512.c.
  */
 #include <immintrin.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "vec.h"
@@ -160,26 +161,79 @@ static void dot_rows_avx2(float *s, const float *q, const float *k, long stride,
 
 /* y in registers, 64 values (8 accumulators) at a time, one pass over the
  * rows per 64; a partial last chunk goes 8 values at a time. */
-static void mad_rows_avx2(float *y, const float *v, long stride, const float *w, int rows, int n) {
-    int j = 0;
-    for (; j + 64 <= n; j += 64) {
-        __m256 a[8];
-        for (int c = 0; c < 8; c++) a[c] = _mm256_setzero_ps();
+/* 8 values of row data, v + i in floats or (half) in f16; a short last
+ * vector (k < 8 values) reads only those, the other lanes zero. */
+static inline __m256 ld_row(const void *v, long i, bool half, int k) {
+    if (half) {
+        if (k >= 8) return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)v + i)));
+        uint16_t t[8] = {0};
+        memcpy(t, (const uint16_t *)v + i, (size_t)k * sizeof *t);
+        return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)t));
+    }
+    if (k >= 8) return _mm256_loadu_ps((const float *)v + i);
+    return _mm256_maskload_ps((const float *)v + i, lane_mask(k));
+}
+
+/* y[0 .. 8*NV) += sum_t w[t] * v_t over the same span, the last vector
+ * holding kl values: NV accumulators kept in registers across all rows,
+ * and for a single vector four chains of rows (see vec_avx512.c). */
+static inline __attribute__((always_inline)) void
+mad_span(float *y, const void *v, bool half, long stride, const float *w, int rows, int NV, int kl) {
+    __m256 a[8];
+#pragma GCC unroll 8
+    for (int c = 0; c < NV; c++) a[c] = c < NV - 1 || kl == 8 ? _mm256_loadu_ps(y + 8 * c) : _mm256_maskload_ps(y + 8 * c, lane_mask(kl));
+    if (NV == 1) {
+        __m256 b1 = _mm256_setzero_ps(), b2 = b1, b3 = b1;
+        int t = 0;
+        for (; t + 4 <= rows; t += 4) {
+            a[0] = _mm256_fmadd_ps(ld_row(v, t * stride, half, kl), _mm256_broadcast_ss(w + t), a[0]);
+            b1 = _mm256_fmadd_ps(ld_row(v, (t + 1) * stride, half, kl), _mm256_broadcast_ss(w + t + 1), b1);
+            b2 = _mm256_fmadd_ps(ld_row(v, (t + 2) * stride, half, kl), _mm256_broadcast_ss(w + t + 2), b2);
+            b3 = _mm256_fmadd_ps(ld_row(v, (t + 3) * stride, half, kl), _mm256_broadcast_ss(w + t + 3), b3);
+        }
+        for (; t < rows; t++) a[0] = _mm256_fmadd_ps(ld_row(v, t * stride, half, kl), _mm256_broadcast_ss(w + t), a[0]);
+        a[0] = _mm256_add_ps(a[0], _mm256_add_ps(b1, _mm256_add_ps(b2, b3)));
+    } else {
         for (int t = 0; t < rows; t++) {
             const __m256 wt = _mm256_broadcast_ss(w + t);
-            const float *vt = v + t * stride + j;
 #pragma GCC unroll 8
-            for (int c = 0; c < 8; c++) a[c] = _mm256_fmadd_ps(_mm256_loadu_ps(vt + 8 * c), wt, a[c]);
+            for (int c = 0; c < NV; c++)
+                a[c] = _mm256_fmadd_ps(ld_row(v, t * stride + 8 * c, half, c == NV - 1 ? kl : 8), wt, a[c]);
         }
-        for (int c = 0; c < 8; c++) _mm256_storeu_ps(y + j + 8 * c, a[c]);
     }
-    for (; j < n; j += 8) {
-        const __m256i m = lane_mask(n - j);
-        __m256 a = _mm256_setzero_ps();
-        for (int t = 0; t < rows; t++)
-            a = _mm256_fmadd_ps(_mm256_maskload_ps(v + t * stride + j, m), _mm256_broadcast_ss(w + t), a);
-        _mm256_maskstore_ps(y + j, m, a);
+#pragma GCC unroll 8
+    for (int c = 0; c < NV; c++) {
+        if (c < NV - 1 || kl == 8) _mm256_storeu_ps(y + 8 * c, a[c]);
+        else _mm256_maskstore_ps(y + 8 * c, lane_mask(kl), a[c]);
     }
+}
+
+/* mad_rows over spans of up to 64 values, each span's NV a constant. */
+static inline __attribute__((always_inline)) void
+mad_rows_any(float *y, const void *v, bool half, long stride, const float *w, int rows, int n) {
+    for (int j = 0; j < n; j += 64) {
+        int left = n - j, nv = left >= 64 ? 8 : (left + 7) / 8, kl = left - 8 * (nv - 1);
+        if (kl > 8) kl = 8;
+        const void *vj = half ? (const void *)((const uint16_t *)v + j) : (const void *)((const float *)v + j);
+        switch (nv) {
+        case 1: mad_span(y + j, vj, half, stride, w, rows, 1, kl); break;
+        case 2: mad_span(y + j, vj, half, stride, w, rows, 2, kl); break;
+        case 3: mad_span(y + j, vj, half, stride, w, rows, 3, kl); break;
+        case 4: mad_span(y + j, vj, half, stride, w, rows, 4, kl); break;
+        case 5: mad_span(y + j, vj, half, stride, w, rows, 5, kl); break;
+        case 6: mad_span(y + j, vj, half, stride, w, rows, 6, kl); break;
+        case 7: mad_span(y + j, vj, half, stride, w, rows, 7, kl); break;
+        default: mad_span(y + j, vj, half, stride, w, rows, 8, kl); break;
+        }
+    }
+}
+
+static void mad_rows_avx2(float *y, const float *v, long stride, const float *w, int rows, int n) {
+    mad_rows_any(y, v, false, stride, w, rows, n);
+}
+
+static void mad_rows_h_avx2(float *y, const uint16_t *v, long stride, const float *w, int rows, int n) {
+    mad_rows_any(y, v, true, stride, w, rows, n);
 }
 
 const struct vec_kernels vec_avx2 = VEC_KERNELS(avx2);

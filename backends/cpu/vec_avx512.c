@@ -5,6 +5,7 @@
  * never overflows.
  */
 #include <immintrin.h>
+#include <stdbool.h>
 
 #include "vec.h"
 
@@ -123,26 +124,71 @@ static void dot_rows_avx512(float *s, const float *q, const float *k, long strid
 
 /* y in registers, 128 values (8 accumulators) at a time; a partial last
  * chunk goes 16 values at a time, masked. */
-static void mad_rows_avx512(float *y, const float *v, long stride, const float *w, int rows, int n) {
-    int j = 0;
-    for (; j + 128 <= n; j += 128) {
-        __m512 a[8];
-        for (int c = 0; c < 8; c++) a[c] = _mm512_setzero_ps();
+/* 16 values of row data, v + i in floats or (half) in f16, lanes outside
+ * m zero. */
+static inline __m512 ld_row(const void *v, long i, bool half, __mmask16 m) {
+    if (half) return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, (const uint16_t *)v + i));
+    return _mm512_maskz_loadu_ps(m, (const float *)v + i);
+}
+
+/* y[0 .. 16*NV) += sum_t w[t] * v_t over the same span, the last vector
+ * masked by ml: NV accumulators kept in registers across all rows. One
+ * vector (a block's scores, 16 positions) would be one chain of dependent
+ * FMAs, so it is split over four chains of rows. */
+static inline __attribute__((always_inline)) void
+mad_span(float *y, const void *v, bool half, long stride, const float *w, int rows, int NV, __mmask16 ml) {
+    __m512 a[8];
+#pragma GCC unroll 8
+    for (int c = 0; c < NV; c++) a[c] = _mm512_maskz_loadu_ps(c == NV - 1 ? ml : 0xffff, y + 16 * c);
+    if (NV == 1) {
+        __m512 b1 = _mm512_setzero_ps(), b2 = b1, b3 = b1;
+        int t = 0;
+        for (; t + 4 <= rows; t += 4) {
+            a[0] = _mm512_fmadd_ps(ld_row(v, t * stride, half, ml), _mm512_set1_ps(w[t]), a[0]);
+            b1 = _mm512_fmadd_ps(ld_row(v, (t + 1) * stride, half, ml), _mm512_set1_ps(w[t + 1]), b1);
+            b2 = _mm512_fmadd_ps(ld_row(v, (t + 2) * stride, half, ml), _mm512_set1_ps(w[t + 2]), b2);
+            b3 = _mm512_fmadd_ps(ld_row(v, (t + 3) * stride, half, ml), _mm512_set1_ps(w[t + 3]), b3);
+        }
+        for (; t < rows; t++) a[0] = _mm512_fmadd_ps(ld_row(v, t * stride, half, ml), _mm512_set1_ps(w[t]), a[0]);
+        a[0] = _mm512_add_ps(a[0], _mm512_add_ps(b1, _mm512_add_ps(b2, b3)));
+    } else {
         for (int t = 0; t < rows; t++) {
             const __m512 wt = _mm512_set1_ps(w[t]);
-            const float *vt = v + t * stride + j;
 #pragma GCC unroll 8
-            for (int c = 0; c < 8; c++) a[c] = _mm512_fmadd_ps(_mm512_loadu_ps(vt + 16 * c), wt, a[c]);
+            for (int c = 0; c < NV; c++)
+                a[c] = _mm512_fmadd_ps(ld_row(v, t * stride + 16 * c, half, c == NV - 1 ? ml : 0xffff), wt, a[c]);
         }
-        for (int c = 0; c < 8; c++) _mm512_storeu_ps(y + j + 16 * c, a[c]);
     }
-    for (; j < n; j += 16) {
-        __mmask16 m = n - j >= 16 ? 0xffff : tail_mask(n - j);
-        __m512 a = _mm512_setzero_ps();
-        for (int t = 0; t < rows; t++)
-            a = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, v + t * stride + j), _mm512_set1_ps(w[t]), a);
-        _mm512_mask_storeu_ps(y + j, m, a);
+#pragma GCC unroll 8
+    for (int c = 0; c < NV; c++) _mm512_mask_storeu_ps(y + 16 * c, c == NV - 1 ? ml : 0xffff, a[c]);
+}
+
+/* mad_rows over spans of up to 128 values, each span's NV a constant. */
+static inline __attribute__((always_inline)) void
+mad_rows_any(float *y, const void *v, bool half, long stride, const float *w, int rows, int n) {
+    for (int j = 0; j < n; j += 128) {
+        int left = n - j, nv = left >= 128 ? 8 : (left + 15) / 16;
+        __mmask16 ml = left >= 16 * nv ? (__mmask16)0xffff : tail_mask(left - 16 * (nv - 1));
+        const void *vj = half ? (const void *)((const uint16_t *)v + j) : (const void *)((const float *)v + j);
+        switch (nv) {
+        case 1: mad_span(y + j, vj, half, stride, w, rows, 1, ml); break;
+        case 2: mad_span(y + j, vj, half, stride, w, rows, 2, ml); break;
+        case 3: mad_span(y + j, vj, half, stride, w, rows, 3, ml); break;
+        case 4: mad_span(y + j, vj, half, stride, w, rows, 4, ml); break;
+        case 5: mad_span(y + j, vj, half, stride, w, rows, 5, ml); break;
+        case 6: mad_span(y + j, vj, half, stride, w, rows, 6, ml); break;
+        case 7: mad_span(y + j, vj, half, stride, w, rows, 7, ml); break;
+        default: mad_span(y + j, vj, half, stride, w, rows, 8, ml); break;
+        }
     }
+}
+
+static void mad_rows_avx512(float *y, const float *v, long stride, const float *w, int rows, int n) {
+    mad_rows_any(y, v, false, stride, w, rows, n);
+}
+
+static void mad_rows_h_avx512(float *y, const uint16_t *v, long stride, const float *w, int rows, int n) {
+    mad_rows_any(y, v, true, stride, w, rows, n);
 }
 
 const struct vec_kernels vec_avx512 = VEC_KERNELS(avx512);

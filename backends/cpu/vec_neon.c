@@ -110,17 +110,34 @@ static void mad_rows_neon(float *y, const float *v, long stride, const float *w,
     int j = 0;
     for (; j + 32 <= n; j += 32) {
         float32x4_t a[8];
-        for (int c = 0; c < 8; c++) a[c] = vdupq_n_f32(0);
+        for (int c = 0; c < 8; c++) a[c] = vld1q_f32(y + j + 4 * c);
         for (int t = 0; t < rows; t++) {
             const float *vt = v + t * stride + j;
             for (int c = 0; c < 8; c++) a[c] = vfmaq_n_f32(a[c], vld1q_f32(vt + 4 * c), w[t]);
         }
         for (int c = 0; c < 8; c++) vst1q_f32(y + j + 4 * c, a[c]);
     }
-    if (j < n) {
-        for (int i = j; i < n; i++) y[i] = 0.0f;
+    if (j < n)
         for (int t = 0; t < rows; t++) mad_neon(y + j, v + t * stride + j, w[t], n - j);
-    }
 }
 
+/* As mad_rows_neon over f16 rows, 4 values at a time widened with FCVTL;
+ * a short tail converts value by value. */
+static void mad_rows_h_neon(float *y, const uint16_t *v, long stride, const float *w, int rows, int n) {
+    int j = 0;
+    for (; j + 4 <= n; j += 4) {
+        float32x4_t a = vld1q_f32(y + j);
+        for (int t = 0; t < rows; t++)
+            a = vfmaq_n_f32(a, vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(v + t * stride + j))), w[t]);
+        vst1q_f32(y + j, a);
+    }
+    for (; j < n; j++) {
+        float a = y[j];
+        for (int t = 0; t < rows; t++) {
+            float16x4_t h = vreinterpret_f16_u16(vdup_n_u16(v[t * stride + j]));
+            a += w[t] * vgetq_lane_f32(vcvt_f32_f16(h), 0);
+        }
+        y[j] = a;
+    }
+}
 const struct vec_kernels vec_neon = VEC_KERNELS(neon);

@@ -4,6 +4,7 @@
  */
 #include <math.h>
 
+#include "quant.h"
 #include "vec.h"
 
 static float dot_ref(const float *a, const float *b, int n) {
@@ -46,8 +47,12 @@ static void dot_rows_ref(float *s, const float *q, const float *k, long stride, 
 }
 
 static void mad_rows_ref(float *y, const float *v, long stride, const float *w, int rows, int n) {
-    for (int i = 0; i < n; i++) y[i] = 0.0f;
     for (int t = 0; t < rows; t++) mad_ref(y, v + t * stride, w[t], n);
+}
+
+static void mad_rows_h_ref(float *y, const uint16_t *v, long stride, const float *w, int rows, int n) {
+    for (int t = 0; t < rows; t++)
+        for (int i = 0; i < n; i++) y[i] += w[t] * quant_f16_to_f32(v[t * stride + i]);
 }
 
 const struct vec_kernels vec_ref = VEC_KERNELS(ref);

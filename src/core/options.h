@@ -13,6 +13,8 @@ struct ember_options {
     const char *backend;    /* "cpu" (NULL: cpu) */
     const char *cpu_isa;    /* CPU kernel set by name; NULL: the best this CPU runs */
     bool no_pack;           /* batches read weights unpacked too (EMBER_REPACK=0) */
+    int cache_type_k, cache_type_v; /* KV cache types, enum kv_type (0: f16) */
+    int kv_block;           /* positions per KV block (0: the default, 16) */
 };
 
 #endif

@@ -1,0 +1,211 @@
+/*
+ * test_kv.c — the paged KV cache (src/kv): the block allocator (alloc,
+ * free, reference counts, reuse, growth by chunks), the block tables
+ * (prepare, truncate, share, copy on write), and the CPU backend's
+ * attention through them against attention over a contiguous copy computed
+ * here in double precision, for many lengths, block sizes and cache types.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "engine.h"
+#include "kv_cache.h"
+#include "kv_pool.h"
+#include "rng.h"
+
+static void test_pool(void) {
+    struct ember_err err = {0};
+    struct kv_pool *p = NULL;
+    CHECK(kv_pool_new(100, 20, &p, &err) == EMBER_OK, "pool of 20 blocks %s", err.msg);
+    if (!p) return;
+    CHECK(kv_pool_block_bytes(p) == 128 && kv_pool_bytes(p) == 0 && kv_pool_used(p) == 0,
+          "blocks round up to 64 bytes (%zu), nothing allocated before the first block (%zu)",
+          kv_pool_block_bytes(p), kv_pool_bytes(p));
+    int id[21], distinct = 1, aligned = 1;
+    for (int i = 0; i < 20; i++) {
+        id[i] = kv_pool_alloc(p);
+        aligned &= ((uintptr_t)kv_pool_block(p, id[i]) % 64) == 0;
+        memset(kv_pool_block(p, id[i]), i, 128); /* each block its own bytes */
+        for (int j = 0; j < i; j++) distinct &= id[i] != id[j];
+    }
+    id[20] = kv_pool_alloc(p);
+    CHECK(distinct && aligned && id[20] == -1 && kv_pool_used(p) == 20,
+          "20 distinct 64-byte aligned blocks, then -1 at the pool's size (got %d)", id[20]);
+    int intact = 1;
+    for (int i = 0; i < 20; i++) intact &= kv_pool_block(p, id[i])[127] == (uint8_t)i;
+    CHECK(intact && kv_pool_bytes(p) == 3 * KV_POOL_CHUNK * 128,
+          "blocks do not overlap; memory taken in chunks of %d (%zu bytes)", KV_POOL_CHUNK, kv_pool_bytes(p));
+    kv_pool_ref(p, id[3]);
+    kv_pool_unref(p, id[3]);
+    CHECK(kv_pool_refs(p, id[3]) == 1 && kv_pool_used(p) == 20, "ref then unref keeps a block in use");
+    /* fragmentation: free every other block, then take them back */
+    for (int i = 0; i < 20; i += 2) kv_pool_unref(p, id[i]);
+    CHECK(kv_pool_used(p) == 10, "10 of 20 in use after freeing every other one");
+    int back = 1, last = kv_pool_alloc(p);
+    back &= last == id[18]; /* most recently freed first */
+    for (int i = 0; i < 9; i++) {
+        int b = kv_pool_alloc(p);
+        back &= b >= 0 && b % 2 == id[0] % 2 && kv_pool_refs(p, b) == 1;
+    }
+    CHECK(back && kv_pool_alloc(p) == -1 && kv_pool_bytes(p) == 3 * KV_POOL_CHUNK * 128,
+          "freed blocks are reused (last freed first) without growing the pool");
+    kv_pool_free(p);
+    CHECK(kv_pool_new(0, 5, &p, &err) == EMBER_EINVAL && kv_pool_new(64, 0, &p, &err) == EMBER_EINVAL,
+          "empty pools are refused: %s", err.msg);
+}
+
+static struct kv_layout layout(int block, enum kv_type t) {
+    return (struct kv_layout){.n_layer = 2, .n_head_kv = 2, .head_dim = 32, .n_ctx = 100, .n_seq = 3,
+                              .block_size = block, .type_k = kv_type_ember(t), .type_v = kv_type_ember(t)};
+}
+
+static void test_tables(void) {
+    struct ember_err err = {0};
+    struct kv_cache *kv = NULL;
+    struct kv_layout l = layout(16, KV_F32);
+    CHECK(kv_cache_new(&l, &kv, &err) == EMBER_OK, "cache %s", err.msg);
+    if (!kv) return;
+    CHECK(kv_cache_blocks_used(kv) == 0 && kv_cache_bytes_allocated(kv) == 0, "a new cache holds no block");
+    CHECK(kv_seq_prepare(kv, 0, 0, 40, &err) == EMBER_OK && kv_cache_blocks_used(kv) == 3,
+          "40 positions take 3 blocks of 16 (%d)", kv_cache_blocks_used(kv));
+    kv_seq_set_len(kv, 0, 40);
+    struct kv_view v0 = kv_cache_view(kv, 1, 0);
+    for (int b = 0; b < 3; b++) memset(kv_view_k(&v0, b, 0), 0x11 * (b + 1), 64);
+    /* sequence 1 shares the first 20 positions: blocks 0 and 1 */
+    kv_seq_share(kv, 1, 0, 20);
+    struct kv_view v1 = kv_cache_view(kv, 1, 1);
+    CHECK(kv_seq_len(kv, 1) == 20 && kv_cache_blocks_used(kv) == 3 && v1.blocks[0] == v0.blocks[0] &&
+              v1.blocks[1] == v0.blocks[1],
+          "sharing 20 positions shares 2 blocks, copies nothing");
+    /* writing position 20 of sequence 1 lands in shared block 1: copy it */
+    CHECK(kv_seq_prepare(kv, 1, 20, 1, &err) == EMBER_OK, "prepare a write into a shared block %s", err.msg);
+    v1 = kv_cache_view(kv, 1, 1);
+    v0 = kv_cache_view(kv, 1, 0);
+    CHECK(v1.blocks[1] != v0.blocks[1] && v1.blocks[0] == v0.blocks[0] && kv_cache_blocks_used(kv) == 4,
+          "copy on write: block 1 copied (4 blocks in use), block 0 still shared");
+    CHECK(kv_view_k(&v1, 1, 0)[5] == 0x22, "the copy holds the shared block's contents");
+    memset(kv_view_k(&v1, 1, 0), 0x77, 64);
+    CHECK(kv_view_k(&v0, 1, 0)[5] == 0x22, "writing the copy leaves the other sequence's block alone");
+    /* a block held by one sequence only is written in place */
+    const uint8_t *before = v0.blocks[2];
+    CHECK(kv_seq_prepare(kv, 0, 40, 5, &err) == EMBER_OK && kv_cache_view(kv, 0, 0).blocks[2] == before,
+          "an unshared block is not copied");
+    /* truncation releases whole blocks past the new end */
+    kv_seq_set_len(kv, 0, 16);
+    CHECK(kv_cache_blocks_used(kv) == 2,
+          "truncating sequence 0 to 16 frees its unshared blocks (2 left: the shared block 0, sequence 1's "
+          "copy of block 1; %d)",
+          kv_cache_blocks_used(kv));
+    kv_seq_set_len(kv, 1, 0);
+    kv_seq_set_len(kv, 0, 0);
+    CHECK(kv_cache_blocks_used(kv) == 0, "emptying both sequences frees every block");
+    /* the pool's limit: 3 sequences of 100 positions, 7 blocks each */
+    int ok = 1;
+    for (int s = 0; s < 3; s++) ok &= kv_seq_prepare(kv, s, 0, 100, &err) == EMBER_OK;
+    CHECK(ok && kv_cache_blocks_used(kv) == 21, "every sequence can fill its context (21 blocks)");
+    kv_cache_free(kv);
+    l = layout(16, KV_Q8_0);
+    l.head_dim = 40;
+    CHECK(kv_cache_new(&l, &kv, &err) == EMBER_EINVAL, "q8_0 with a head size of 40 is refused: %s", err.msg);
+}
+
+/* Attention of nq query rows (positions len-nq .. len-1 of one sequence)
+ * through a cache of the given block size and type, against float64
+ * attention over the same keys and values; returns the largest error
+ * relative to the output's scale. */
+static double paged_vs_contiguous(struct ember_backend *be, int len, int nq, int block, enum kv_type t) {
+    enum { NH = 4, NKV = 2, HD = 64 };
+    struct ember_err err = {0};
+    struct kv_layout l = {.n_layer = 1, .n_head_kv = NKV, .head_dim = HD, .n_ctx = len, .n_seq = 2,
+                          .block_size = block, .type_k = kv_type_ember(t), .type_v = kv_type_ember(t)};
+    struct kv_cache *kv = NULL;
+    struct backend_ctx *c = NULL;
+    struct backend_ctx_params bp = {.n_threads = 2, .max_rows = len, .max_width = HD * NH, .n_head = NH,
+                                    .max_pos = len, .head_dim = HD, .kv_block = block};
+    size_t kvn = (size_t)len * NKV * HD, qn = (size_t)nq * NH * HD;
+    float *k = malloc(kvn * sizeof *k), *v = malloc(kvn * sizeof *v), *q = malloc(qn * sizeof *q),
+          *out = malloc(qn * sizeof *out);
+    int32_t *pos = malloc((size_t)len * sizeof *pos), *seq = calloc((size_t)len, sizeof *seq);
+    double worst = INFINITY;
+    if (kv_cache_new(&l, &kv, &err) || be->ops->ctx_new(be, &bp, &c, &err) || !k || !v || !q || !out || !pos ||
+        !seq)
+        goto done;
+    for (size_t i = 0; i < kvn; i++) k[i] = rng_gauss(), v[i] = rng_gauss();
+    for (size_t i = 0; i < qn; i++) q[i] = rng_gauss();
+    for (int i = 0; i < len; i++) pos[i] = i, seq[i] = 1; /* sequence 1: views are per sequence */
+    if (kv_seq_prepare(kv, 1, 0, len, &err)) goto done;
+    struct kv_view views[2] = {kv_cache_view(kv, 0, 0), kv_cache_view(kv, 0, 1)};
+    /* positions in two calls: the second starts inside a block */
+    int half = len / 3;
+    be_store_kv(c, views, k, v, pos, seq, half, NKV, HD);
+    be_store_kv(c, views, k + (size_t)half * NKV * HD, v + (size_t)half * NKV * HD, pos + half, seq + half,
+                len - half, NKV, HD);
+    struct attn_args aa = {.q = q, .out = out, .kv = views, .pos = pos + len - nq, .seq = seq, .n = nq,
+                           .n_head = NH, .n_head_kv = NKV, .head_dim = HD};
+    be_attention(c, &aa);
+    worst = 0;
+    double *s = malloc((size_t)len * sizeof *s);
+    for (int i = 0; s && i < nq; i++) {
+        int p = len - nq + i;
+        for (int h = 0; h < NH; h++) {
+            const float *qi = q + ((size_t)i * NH + h) * HD;
+            int g = h / (NH / NKV);
+            double mx = -INFINITY, sum = 0;
+            for (int t = 0; t <= p; t++) {
+                double d = 0;
+                for (int e = 0; e < HD; e++) d += (double)qi[e] * k[((size_t)t * NKV + g) * HD + e];
+                s[t] = d / sqrt((double)HD);
+                mx = fmax(mx, s[t]);
+            }
+            for (int t = 0; t <= p; t++) sum += s[t] = exp(s[t] - mx);
+            for (int e = 0; e < HD; e++) {
+                double o = 0;
+                for (int t = 0; t <= p; t++) o += s[t] / sum * v[((size_t)t * NKV + g) * HD + e];
+                worst = fmax(worst, fabs(o - out[((size_t)i * NH + h) * HD + e]));
+            }
+        }
+    }
+    free(s);
+done:
+    if (c) c->ops->ctx_free(c);
+    kv_cache_free(kv);
+    free(k), free(v), free(q), free(out), free(pos), free(seq);
+    return worst;
+}
+
+static void test_attention(void) {
+    struct ember_err err = {0};
+    struct ember_backend *be = NULL;
+    CHECK(test_backend(&be, &err) == EMBER_OK, "backend %s", err.msg);
+    if (!be) return;
+    /* values are N(0,1): outputs are averages of them, errors absolute */
+    static const struct {
+        enum kv_type t;
+        double tol;
+    } types[] = {{KV_F32, 2e-5}, {KV_F16, 5e-3}, {KV_Q8_0, 5e-2}};
+    static const int lens[] = {1, 2, 15, 16, 17, 33, 100, 257};
+    static const int blocks[] = {1, 3, 16, 32, 300};
+    for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
+        double worst = 0;
+        int runs = 0;
+        for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++)
+            for (size_t bi = 0; bi < sizeof blocks / sizeof blocks[0]; bi++) {
+                int nq = lens[li] < 5 ? lens[li] : 5; /* a batch of queries: the last 5 positions */
+                worst = fmax(worst, paged_vs_contiguous(be, lens[li], nq, blocks[bi], types[ti].t));
+                runs++;
+            }
+        CHECK(worst <= types[ti].tol,
+              "%s cache: paged attention = contiguous float64 attention over %d lengths x block sizes (max abs err %.2e, tol %.0e)",
+              kv_type_name(types[ti].t), runs, worst, types[ti].tol);
+    }
+    ember_backend_free(be);
+}
+
+int main(void) {
+    test_pool();
+    test_tables();
+    test_attention();
+    return CHECK_DONE();
+}
