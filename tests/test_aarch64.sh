@@ -6,7 +6,8 @@
 #   - tests/test_quant_isa (every installed kernel against the scalar refs)
 #     twice: under -cpu max, which has i8mm (so the SMMLA products of
 #     int8_i8mm.c are installed), and -cpu neoverse-n1, which has only the
-#     dot product; then what `ember info --cpu` detects under each,
+#     dot product; tests/test_vec and tests/test_kv under -cpu max; then
+#     what `ember info --cpu` detects under each,
 #   - for every model and prompt in tests/data/models/reference.json,
 #     `ember run --temp 0 -n N -p PROMPT` must print llama.cpp's greedy text,
 #     with EMBER_ISA=neon and with EMBER_ISA=scalar (the near-ties that
@@ -57,6 +58,19 @@ else
     tail -20 "$log"
     fail=1
 fi
+# the float vector kernels (attention's mad_rows/mad_rows_h among them) and
+# the paged KV cache's attention, on NEON
+for t in test_vec test_kv; do
+    if make ARCH=aarch64 BUILD="$BUILD" -j"$JOBS" "$BUILD/tests/$t" >"$log" 2>&1; then
+        "$QEMU" -cpu max "$BUILD/tests/$t" 2>&1 | sed -E "s/^(ok|not ok|SKIP) /\1 aarch64 (max): /"
+        rc=${PIPESTATUS[0]}
+        [ "$rc" -eq 0 ] || { echo "not ok aarch64 (max): $t exited with status $rc"; fail=1; }
+    else
+        echo "not ok aarch64: build of $t"
+        tail -20 "$log"
+        fail=1
+    fi
+done
 info_max=$("$QEMU" -cpu max "$BUILD/ember" info --cpu 2>&1)
 info_n1=$("$QEMU" -cpu neoverse-n1 "$BUILD/ember" info --cpu 2>&1)
 if grep -q '^detected:.* i8mm' <<<"$info_max" && ! grep -q '^detected:.* i8mm' <<<"$info_n1"; then
