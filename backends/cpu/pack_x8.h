@@ -34,6 +34,10 @@ size_t q8_0x8_pack_bytes(int64_t n_rows, int64_t n);
 void q8_0x8_pack(int64_t n, const void *w, size_t w_stride, int64_t n_rows, void *dst);
 /* The same with every code stored as code + 128 (VNNI's unsigned operand). */
 void q8_0x8_pack_biased(int64_t n, const void *w, size_t w_stride, int64_t n_rows, void *dst);
+/* Q5_0 rows into that biased Q8_0 layout (their values are Q8_0 codes
+ * -16..15 with the same scale), for the AVX-512 Q8_0 product
+ * (x86/q5_0_avx512.c: it unpacks the fifth bits with AVX-512BW). */
+void q5_0_x8_pack_biased_avx512(int64_t n, const void *w, size_t w_stride, int64_t n_rows, void *dst);
 
 /* Q4_K packed by 8 rows: the super-scales, the 6-bit scales and mins
  * unpacked to bytes sub-block-major ([j][row]), then the 128 code bytes of

@@ -58,4 +58,9 @@ void cpu_install_avx512_basic(struct type_kernels *t) {
     cpu_set_packed(t, EMBER_TYPE_Q4_0, 8, q4_0x8_pack_bytes, q4_0x8_pack, q4_0_mul_mat_packed_avx512);
     cpu_set_packed(t, EMBER_TYPE_Q8_0, 32, q8_0x8_pack_bytes, q8_0x8_pack_biased,
                    q8_0_mul_mat_packed_avx512);
+    /* Q5_0 values are Q8_0 codes: packed as Q8_0 for its 16-row product,
+     * which wins from 8 columns (59 against 46 GMAC/s; 141 against 91 at
+     * 128, Xeon) */
+    cpu_set_packed(t, EMBER_TYPE_Q5_0, 8, q8_0x8_pack_bytes, q5_0_x8_pack_biased_avx512,
+                   q8_0_mul_mat_packed_avx512);
 }
