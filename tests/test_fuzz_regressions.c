@@ -33,6 +33,16 @@
 #include "fuzz/fuzz_model.c"
 #undef FUZZ_ENTRY
 #undef FUZZ_INIT
+#define FUZZ_ENTRY fuzz_json_one
+#define FUZZ_INIT fuzz_json_init
+#include "fuzz/fuzz_json.c"
+#undef FUZZ_ENTRY
+#undef FUZZ_INIT
+#define FUZZ_ENTRY fuzz_template_one
+#define FUZZ_INIT fuzz_template_init
+#include "fuzz/fuzz_template.c"
+#undef FUZZ_ENTRY
+#undef FUZZ_INIT
 
 struct harness {
     const char *name;
@@ -44,6 +54,8 @@ static const struct harness harnesses[] = {
     {"tokenizer", fuzz_tokenizer_one},
     {"args", fuzz_args_one},
     {"model", fuzz_model_one},
+    {"json", fuzz_json_one},
+    {"template", fuzz_template_one},
 };
 
 static uint8_t *read_all(const char *path, size_t *n) {

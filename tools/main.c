@@ -21,6 +21,7 @@ static const struct command commands[] = {
     {"run", cmd_run, "generate text from a prompt (-p, -f or stdin)"},
     {"info", tool_info, "print a GGUF file's metadata and tensor table"},
     {"tokenize", tool_tokenize, "print the token ids of a text"},
+    {"template", tool_template, "render a chat template into the prompt text"},
     {"perplexity", tool_perplexity, "perplexity of a text file, llama.cpp-style chunks"},
     {"bench", tool_bench, "prompt and generation speed, llama-bench style (pp/tg t/s)"},
 };

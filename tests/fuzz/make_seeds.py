@@ -11,7 +11,10 @@ Writes OUTDIR/<harness>/ for gguf, model, tokenizer and args:
                the smallest);
   tokenizer    each case of tests/data/vocab/*.inp behind the two bytes
                fuzz_tokenizer.c reads (vocabulary index, flags);
-  args         typical `ember run` command lines, NUL-separated.
+  args         typical `ember run` command lines, NUL-separated;
+  json         the JSON files of tests/data/templates and small edge cases;
+  template     each real template of tests/data/templates behind the flag
+               byte fuzz_template.c reads.
 Python 3 standard library only; deterministic (fixed random seed).
 """
 import os
@@ -153,7 +156,7 @@ def main():
         sys.exit("usage: make_seeds.py OUTDIR")
     out = sys.argv[1]
     data = os.path.join(ROOT, "tests", "data")
-    for h in ("gguf", "model", "tokenizer", "args"):
+    for h in ("gguf", "model", "tokenizer", "args", "json", "template"):
         os.makedirs(os.path.join(out, h), exist_ok=True)
     for name, b in tiny_models().items():
         for h in ("gguf", "model"):
@@ -179,7 +182,20 @@ def main():
     for i, a in enumerate(ARGS):
         with open(os.path.join(out, "args", "argv-%02d" % i), "wb") as f:
             f.write(b"\0".join(s.encode() for s in a))
-    print("seeds in %s: %d tokenizer cases, %d tiny models, %d command lines"
+    tdir = os.path.join(data, "templates")
+    jsons = ['[{"role": "user", "content": "hi \\ud83e\\udd99"}]', '{"a": [1, -2.5e3, true, null, {}]}',
+             '"\\u00e9\\n"', "[[[[[[[[]]]]]]]]"]
+    for name in sorted(os.listdir(tdir)):
+        path = os.path.join(tdir, name)
+        if name.endswith(".json"):
+            shutil.copy(path, os.path.join(out, "json", name))
+        elif name.endswith(".jinja"):
+            with open(path, "rb") as f, open(os.path.join(out, "template", name), "wb") as g:
+                g.write(b"\x01" + f.read())
+    for i, j in enumerate(jsons):
+        with open(os.path.join(out, "json", "small-%d" % i), "w") as f:
+            f.write(j)
+    print("seeds in %s: %d tokenizer cases, %d tiny models, %d command lines, JSON and templates"
           % (out, n + 1, len(tiny_models()), len(ARGS)))
 
 
