@@ -127,3 +127,10 @@ int model_ctx_size(const struct model_ctx *c) { return c->n_ctx; }
 int model_seq_len(const struct model_ctx *c, int seq) {
     return seq >= 0 && seq < c->n_seq ? kv_seq_len(c->kv, seq) : 0;
 }
+
+void model_kv_usage(const struct model_ctx *c, int *blocks, size_t *bytes) {
+    *blocks = kv_cache_blocks_used(c->kv);
+    *bytes = kv_cache_bytes_allocated(c->kv);
+}
+
+struct kv_cache *model_kv(struct model_ctx *c) { return c->kv; }

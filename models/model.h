@@ -66,6 +66,11 @@ void model_ctx_free(struct model_ctx *c);
 int model_ctx_size(const struct model_ctx *c);
 /* Positions the KV cache holds for sequence seq. */
 int model_seq_len(const struct model_ctx *c, int seq);
+/* KV cache blocks in use and bytes its pool has allocated. */
+void model_kv_usage(const struct model_ctx *c, int *blocks, size_t *bytes);
+/* The context's KV cache, for saving and restoring a sequence
+ * (kv_seq_export / kv_seq_import, kv_cache_layout). */
+struct kv_cache *model_kv(struct model_ctx *c);
 
 /* Run the batch: every row's token at its position in its sequence, in
  * passes of up to n_batch rows over the weights. For each row that wants

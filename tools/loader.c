@@ -47,3 +47,26 @@ void loader_close(struct loaded *l) {
     ember_backend_free(l->be);
     memset(l, 0, sizeof *l);
 }
+
+/* FNV-1a over n bytes, continuing from h. */
+static uint64_t fnv(uint64_t h, const void *p, size_t n) {
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 0x100000001b3ull;
+    return h;
+}
+
+uint64_t loader_fingerprint(const struct loaded *l) {
+    uint64_t h = 0xcbf29ce484222325ull, size = gguf_file_size(l->gguf);
+    h = fnv(h, &size, sizeof size);
+    for (int64_t i = 0; i < gguf_n_tensors(l->gguf); i++) {
+        const struct gguf_tensor *t = gguf_tensor(l->gguf, i);
+        h = fnv(h, t->name.p, t->name.len);
+        h = fnv(h, &t->type, sizeof t->type);
+        h = fnv(h, t->ne, sizeof t->ne);
+        h = fnv(h, &t->offset, sizeof t->offset);
+        size_t k = t->n_bytes < 64 ? (size_t)t->n_bytes : 64;
+        h = fnv(h, t->data, k);
+        h = fnv(h, (const unsigned char *)t->data + t->n_bytes - k, k);
+    }
+    return h;
+}

@@ -26,6 +26,10 @@ int loader_open(const char *path, const struct ember_options *o, bool with_token
                 struct loaded *l);
 void loader_close(struct loaded *l);
 
+/* A 64-bit identity of the model file (its size, tensor table and a few
+ * bytes of every tensor), for files that hold state computed with it. */
+uint64_t loader_fingerprint(const struct loaded *l);
+
 /* Print an ember_err as the one-line error and return EXIT_RUNTIME. */
 int loader_report(const struct ember_err *err);
 

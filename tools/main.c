@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "args.h"
+#include "chat.h"
 #include "os.h"
 #include "tools.h"
 
@@ -19,6 +20,7 @@ struct command {
 
 static const struct command commands[] = {
     {"run", cmd_run, "generate text from a prompt (-p, -f or stdin)"},
+    {"chat", cmd_chat, "chat with a model in the terminal (or one message per line from a pipe)"},
     {"info", tool_info, "print a GGUF file's metadata and tensor table"},
     {"tokenize", tool_tokenize, "print the token ids of a text"},
     {"template", tool_template, "render a chat template into the prompt text"},

@@ -7,6 +7,7 @@
  * reported. Sections: options, output, generation, entry point.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,8 @@
 #include <unistd.h>
 
 #include "args.h"
+#include "chat.h"
+#include "kv_state.h"
 #include "tools.h"
 #include "loader.h"
 #include "os.h"
@@ -44,6 +47,20 @@ static void run_usage(FILE *o) {
           "  --echo               print the prompt before the generated text\n"
           "  --truncate           keep the prompt's last tokens when it does not fit -c\n"
           "  -v, --verbose        seed and timings on stderr\n"
+          "  --no-escape          take the prompt's backslashes literally (-e, the default, turns\n"
+          "                       \\n \\t \\\\ \\\" \\xHH into bytes)\n"
+          "  -r, --reverse-prompt S  stop when the output ends with S (repeatable, up to 8)\n"
+          "  --ignore-eos         do not stop at end-of-generation tokens\n"
+          "  --prompt-cache FILE  reuse the KV cache of an earlier prompt sharing a prefix\n"
+          "                       with this one, then save this prompt's there\n"
+          "chat (see also `ember chat --help`):\n"
+          "  --chat               apply the model's chat template to the prompt, one turn\n"
+          "  -cnv, -i, --interactive-first   chat in the terminal (as `ember chat`)\n"
+          "  -sys, --system-prompt TEXT      the conversation's system message\n"
+          "  --chat-template NAME|FILE       a built-in template or a Jinja file\n"
+          "  --jinja              accepted (templates are always Jinja)\n"
+          "  --no-history         do not read or write ~/.ember_history\n"
+          "  --color              colour the user's text\n"
           TOOL_OPTIONS_HELP, o);
 }
 
@@ -80,6 +97,7 @@ int run_parse_args(int argc, char **argv, struct run_opts *o) {
     o->n_predict = -1;
     o->n_threads = default_threads();
     o->sp = sampler_defaults();
+    o->escape = true; /* as llama.cpp: --no-escape turns it off */
     tool_options_init(&o->eo);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
@@ -96,6 +114,34 @@ int run_parse_args(int argc, char **argv, struct run_opts *o) {
             return RUN_HELP;
         } else if (!strcmp(a, "-e") || !strcmp(a, "--escape")) {
             o->escape = true;
+        } else if (!strcmp(a, "--no-escape")) {
+            o->escape = false;
+        } else if (!strcmp(a, "-cnv") || !strcmp(a, "--conversation") || !strcmp(a, "-i") ||
+                   !strcmp(a, "--interactive") || !strcmp(a, "--interactive-first")) {
+            o->conversation = true;
+        } else if (!strcmp(a, "--chat")) {
+            o->chat_once = true;
+        } else if (!strcmp(a, "--jinja")) {
+            /* templates are always Jinja here */
+        } else if (!strcmp(a, "--ignore-eos")) {
+            o->ignore_eos = true;
+        } else if (!strcmp(a, "--no-history")) {
+            o->no_history = true;
+        } else if (!strcmp(a, "--color")) {
+            o->color = true;
+        } else if (!strcmp(a, "-sys") || !strcmp(a, "--system-prompt")) {
+            if (!(o->system_prompt = args_value(argc, argv, &i))) return EXIT_USAGE;
+        } else if (!strcmp(a, "--prompt-cache")) {
+            if (!(o->prompt_cache = args_value(argc, argv, &i))) return EXIT_USAGE;
+        } else if (!strcmp(a, "--chat-template")) {
+            if (!(o->chat_template = args_value(argc, argv, &i))) return EXIT_USAGE;
+        } else if (!strcmp(a, "-r") || !strcmp(a, "--reverse-prompt")) {
+            if (!(v = args_value(argc, argv, &i))) return EXIT_USAGE;
+            if (o->n_reverse == 8) {
+                cli_error("at most 8 -r stop strings");
+                return EXIT_USAGE;
+            }
+            o->reverse[o->n_reverse++] = v;
         } else if (!strcmp(a, "--echo")) {
             o->echo = true;
         } else if (!strcmp(a, "--truncate")) {
@@ -218,8 +264,61 @@ static size_t truncate_prompt(const struct run_opts *o, const struct tokenizer *
     return (size_t)keep;
 }
 
-/* Evaluate the prompt, then sample until end of text, n_predict tokens or a
- * full context. Returns an exit status. */
+/* The output's last bytes, to see whether it ends with a -r stop string. */
+struct stop_tail {
+    char t[512];
+    size_t n;
+};
+
+/* Add n bytes of output; true when it now ends with a stop string. */
+static bool stop_tail_push(struct stop_tail *st, const struct run_opts *o, const char *s, size_t n) {
+    if (!o->n_reverse || !n) return false;
+    if (n >= sizeof st->t) s += n - (sizeof st->t - 1), n = sizeof st->t - 1;
+    if (st->n + n > sizeof st->t - 1) {
+        size_t drop = st->n + n - (sizeof st->t - 1);
+        memmove(st->t, st->t + drop, st->n - drop);
+        st->n -= drop;
+    }
+    memcpy(st->t + st->n, s, n);
+    st->n += n;
+    for (int i = 0; i < o->n_reverse; i++) {
+        size_t k = strlen(o->reverse[i]);
+        if (k && k <= st->n && !memcmp(st->t + st->n - k, o->reverse[i], k)) return true;
+    }
+    return false;
+}
+
+/* --prompt-cache: the cached prompt's KV cache, when the file exists, and
+ * in *keep how many of this prompt's tokens it already holds (at least one
+ * is always computed again, for its logits). A file of another model or
+ * cache layout, or a damaged one, is an error. Returns an exit status. */
+static int prompt_cache_load(const struct run_opts *o, struct loaded *l, struct model_ctx *mc,
+                             const int32_t *ids, size_t n_ids, int *keep) {
+    struct ember_err err = {0};
+    *keep = 0;
+    if (access(o->prompt_cache, F_OK) != 0) return 0; /* first use: nothing yet */
+    int32_t *cached = malloc((size_t)model_ctx_size(mc) * sizeof *cached);
+    if (!cached) {
+        cli_error("out of memory");
+        return EXIT_RUNTIME;
+    }
+    int n = 0;
+    void *pl;
+    size_t pl_len;
+    if (kv_state_load(o->prompt_cache, KV_STATE_PROMPT, l, mc, cached, &n, &pl, &pl_len, NULL, &err)) {
+        free(cached);
+        return loader_report(&err);
+    }
+    free(pl);
+    while (*keep < n && (size_t)*keep < n_ids && cached[*keep] == ids[*keep]) ++*keep;
+    if ((size_t)*keep == n_ids) --*keep;
+    free(cached);
+    if (o->verbose) fprintf(stderr, "ember: prompt cache: %d of %zu prompt tokens reused\n", *keep, n_ids);
+    return 0;
+}
+
+/* Evaluate the prompt, then sample until end of text, n_predict tokens, a
+ * stop string or a full context. Returns an exit status. */
 static int generate(const struct run_opts *o, struct loaded *l, int32_t *ids,
                     size_t n_ids, struct timing *tm) {
     const struct model_info *mi = model_get_info(l->model);
@@ -258,8 +357,15 @@ static int generate(const struct run_opts *o, struct loaded *l, int32_t *ids,
     for (size_t i = 0; i < n_ids; i++) sampler_accept(smp, ids[i]);
 
     double t0 = os_now_ms();
-    batch_set_run(&b, ids, (int)n_ids, 0, 0, false);
+    int keep = 0;
+    if (o->prompt_cache && (rc = prompt_cache_load(o, l, mc, ids, n_ids, &keep))) goto done;
+    batch_set_run(&b, ids + keep, (int)n_ids - keep, keep, 0, false);
     if (n_ids && model_decode(mc, &b, logits, &err)) {
+        rc = loader_report(&err);
+        goto done;
+    }
+    if (o->prompt_cache &&
+        kv_state_save(o->prompt_cache, KV_STATE_PROMPT, l, mc, ids, (int)n_ids, NULL, 0, &err)) {
         rc = loader_report(&err);
         goto done;
     }
@@ -268,10 +374,16 @@ static int generate(const struct run_opts *o, struct loaded *l, int32_t *ids,
     t0 = os_now_ms();
     struct tok_stream ts = {0};
     int pos = (int)n_ids;
+    struct stop_tail st = {0};
     for (long g = 0; n_ids && (o->n_predict < 0 || g < o->n_predict); g++) {
+        if (o->ignore_eos)
+            for (int32_t t = 0; t < mi->n_vocab; t++)
+                if (tokenizer_is_eog(l->tok, t)) logits[t] = -INFINITY;
         int32_t tok = sampler_sample(smp, logits);
         if (tokenizer_is_eog(l->tok, tok)) break;
-        emit(l->tok, &ts, tok, buf, cap);
+        size_t n = tokenizer_stream_push(l->tok, &ts, tok, buf, cap);
+        out_write(buf, n);
+        if (stop_tail_push(&st, o, buf, n)) break;
         sampler_accept(smp, tok);
         tm->n_gen++;
         if (o->n_predict >= 0 && g + 1 == o->n_predict) break;
@@ -309,6 +421,9 @@ int cmd_run(int argc, char **argv) {
         cli_error("%s", msg);
         return EXIT_USAGE;
     }
+    /* a conversation reads its own messages; -p is its first */
+    if (o.conversation && !o.chat_once && (isatty(STDIN_FILENO) || !o.prompt) && !o.prompt_file)
+        return run_chat(&o, o.prompt);
     char *text;
     uint64_t len;
     if (o.prompt) {
@@ -330,6 +445,11 @@ int cmd_run(int argc, char **argv) {
         return EXIT_RUNTIME;
     }
 
+    if (o.chat_once || o.conversation) {
+        rc = run_chat(&o, text);
+        free(text);
+        return rc;
+    }
     struct loaded l;
     if ((rc = loader_open(o.model, &o.eo, true, &l))) {
         free(text);

@@ -19,6 +19,15 @@ struct run_opts {
     long n_batch;       /* prompt tokens per pass over the weights */
     bool seed_set, escape, echo, verbose;
     bool truncate;      /* keep the prompt's tail when it does not fit */
+    /* chat: `ember chat`, or run with -cnv / -i / --interactive-first
+     * (conversation) or --chat (one templated turn) */
+    bool conversation, chat_once;
+    const char *system_prompt;  /* -sys */
+    const char *chat_template;  /* --chat-template NAME|FILE */
+    const char *reverse[8];     /* -r stop strings */
+    int n_reverse;
+    bool ignore_eos, no_history, color;
+    const char *prompt_cache;   /* --prompt-cache FILE */
     struct sampler_params sp;
     struct ember_options eo; /* engine options: EMBER_* and the shared flags */
 };

@@ -24,6 +24,7 @@
 #ifndef EMBER_KV_CACHE_H
 #define EMBER_KV_CACHE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -105,6 +106,22 @@ void kv_seq_set_len(struct kv_cache *kv, int seq, int len);
  * sharing src's blocks: no copy until one of them writes into a shared
  * block. dst's own blocks are released first; dst == src truncates. */
 void kv_seq_share(struct kv_cache *kv, int dst, int src, int len);
+
+/* Saving and restoring a sequence (a chat's /save, --prompt-cache): the
+ * bytes of the blocks that hold its first len positions, block after
+ * block, kv_cache_block_bytes(kv) each, through a caller's writer or
+ * reader (false: an I/O error, reported as EMBER_EIO). Import empties seq
+ * first and leaves it holding len positions; a failed import leaves it
+ * empty. Only a cache of the same layout can read what one wrote: callers
+ * check that (kv_cache_layout) before. */
+typedef bool (*kv_io_fn)(void *ctx, void *buf, size_t n);
+enum ember_status kv_seq_export(const struct kv_cache *kv, int seq, int len, kv_io_fn write, void *ctx,
+                               struct ember_err *err);
+enum ember_status kv_seq_import(struct kv_cache *kv, int seq, int len, kv_io_fn read, void *ctx,
+                                struct ember_err *err);
+
+/* Bytes of one block as the pool holds it (kv_block_bytes rounded up). */
+size_t kv_cache_block_bytes(const struct kv_cache *kv);
 
 /* Blocks in use across all sequences, and bytes the pool has allocated. */
 int kv_cache_blocks_used(const struct kv_cache *kv);

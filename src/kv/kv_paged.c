@@ -216,6 +216,35 @@ void kv_seq_share(struct kv_cache *kv, int dst, int src, int len) {
     d->len = len;
 }
 
+enum ember_status kv_seq_export(const struct kv_cache *kv, int seq, int len, kv_io_fn write, void *ctx,
+                               struct ember_err *err) {
+    const struct kv_seq *s = &kv->seq[seq];
+    int nb = (len + kv->l.block_size - 1) / kv->l.block_size;
+    if (len < 0 || len > s->len)
+        return ember_fail(err, EMBER_EINVAL, "sequence %d holds %d positions, not %d", seq, s->len, len);
+    for (int b = 0; b < nb; b++)
+        if (!write(ctx, s->ptrs[b], kv_pool_block_bytes(kv->pool)))
+            return ember_fail(err, EMBER_EIO, "cannot write the KV cache");
+    return EMBER_OK;
+}
+
+enum ember_status kv_seq_import(struct kv_cache *kv, int seq, int len, kv_io_fn read, void *ctx,
+                                struct ember_err *err) {
+    kv_seq_set_len(kv, seq, 0);
+    if (len < 0 || len > kv->l.n_ctx)
+        return ember_fail(err, EMBER_EINVAL, "%d positions do not fit a context of %d", len, kv->l.n_ctx);
+    if (len == 0) return EMBER_OK;
+    enum ember_status st = kv_seq_prepare(kv, seq, 0, len, err);
+    struct kv_seq *s = &kv->seq[seq];
+    for (int b = 0; !st && b < (len + kv->l.block_size - 1) / kv->l.block_size; b++)
+        if (!read(ctx, s->ptrs[b], kv_pool_block_bytes(kv->pool)))
+            st = ember_fail(err, EMBER_EIO, "cannot read the KV cache: the file is truncated or unreadable");
+    kv_seq_set_len(kv, seq, st ? 0 : len);
+    return st;
+}
+
 int kv_cache_blocks_used(const struct kv_cache *kv) { return kv_pool_used(kv->pool); }
 
 size_t kv_cache_bytes_allocated(const struct kv_cache *kv) { return kv_pool_bytes(kv->pool); }
+
+size_t kv_cache_block_bytes(const struct kv_cache *kv) { return kv_pool_block_bytes(kv->pool); }
