@@ -152,12 +152,16 @@ static void stats(struct chat_session *s) {
 static void set_param(struct chat_session *s, const char *arg) {
     struct sampler_params sp = *chat_sampler(s);
     char name[16];
-    double v;
-    int used = 0;
-    if (sscanf(arg, "%15s %lf %n", name, &v, &used) != 2 || arg[used]) {
+    const char *sp_at = strchr(arg, ' ');
+    size_t nl = sp_at ? (size_t)(sp_at - arg) : 0;
+    char *end = NULL;
+    double v = sp_at ? strtod(sp_at + 1, &end) : 0;
+    if (!sp_at || nl == 0 || nl >= sizeof name || end == sp_at + 1 || *end) {
         fputs("usage: /set temp|top_k|top_p|min_p|seed VALUE\n", stderr);
         return;
     }
+    memcpy(name, arg, nl);
+    name[nl] = 0;
     if (!strcmp(name, "temp")) sp.temp = (float)v;
     else if (!strcmp(name, "top_k")) sp.top_k = (int)v;
     else if (!strcmp(name, "top_p")) sp.top_p = (float)v;

@@ -300,14 +300,14 @@ struct reply {
 };
 
 static bool reply_add(struct reply *r, const char *t, size_t n) {
-    if (r->len + n + 1 > r->cap) {
+    if (!r->text || r->len + n + 1 > r->cap) {
         size_t cap = (r->len + n + 1) * 2;
         char *p = realloc(r->text, cap);
         if (!p) return false;
         r->text = p;
         r->cap = cap;
     }
-    memcpy(r->text + r->len, t, n);
+    if (n) memcpy(r->text + r->len, t, n);
     r->len += n;
     r->text[r->len] = 0;
     return true;
@@ -384,7 +384,7 @@ enum ember_status chat_reply(struct chat_session *s, chat_emit_fn emit, void *us
     drop_cache_text(s);
     if (!st && fed_all && (s->cache_text = malloc(rl + rep.len + 1))) {
         memcpy(s->cache_text, r, rl);
-        if (rep.len) memcpy(s->cache_text + rl, rep.text, rep.len);
+        if (rep.text && rep.len) memcpy(s->cache_text + rl, rep.text, rep.len);
         s->cache_len = rl + rep.len;
         s->cache_text[s->cache_len] = 0;
     }

@@ -232,7 +232,7 @@ static void history_load(struct line_edit *e) {
         for (ssize_t i = 0; i < n && line[i] != '\n'; i++) {
             if (line[i] == '\\' && i + 1 < n) {
                 i++;
-                line[o++] = line[i] == 'n' ? '\n' : line[i];
+                line[o++] = (char)(line[i] == 'n' ? '\n' : line[i]);
             } else {
                 line[o++] = line[i];
             }
@@ -368,7 +368,7 @@ static bool read_paste(struct line_edit *e) {
             if (fin == '~' && num == 201) return true;
             continue;
         }
-        char ch = c == '\r' ? '\n' : (char)c;
+        char ch = (char)(c == '\r' ? '\n' : c);
         if (!insert(e, &ch, 1)) return false;
     }
 }
