@@ -455,6 +455,7 @@ static uint64_t next(void) {
 static void test_mutations(void) {
     int rendered = 0, failed = 0, n_builtins = 0;
     while (template_builtin_name(n_builtins)) n_builtins++;
+    if (!n_builtins) return;
     static const char alphabet[] = "{}%#-+()[]'\"|.,~=<> \nxif";
     for (int k = 0; k < 3000; k++) {
         const char *base = template_builtin(template_builtin_name(k % n_builtins));

@@ -243,7 +243,7 @@ static enum ember_status slice_str(struct rt *rt, const struct vstr *s, int64_t 
     if (n == s->len) { /* ASCII: bytes are code points */
         for (size_t k = 0; !st && k < count; k++) st = sbuf_put(rt, &b, s->data + start + (int64_t)k * step, 1);
     } else {
-        size_t *off = malloc((n + 1) * sizeof *off);
+        size_t *off = calloc(n + 1, sizeof *off);
         if (!off) return ember_fail(rt->err, EMBER_ENOMEM, "template: out of memory");
         for (size_t i = 0, o = 0; i <= n; i++) {
             off[i] = o;
@@ -624,7 +624,7 @@ static void unref_all(struct val *v, int n) {
  * n_args + n_kw values (freed by the caller with unref_all and free). */
 static enum ember_status eval_args(struct rt *rt, const struct expr *e, struct val **vals) {
     int n = e->n_args + e->n_kw;
-    *vals = malloc((size_t)(n ? n : 1) * sizeof **vals);
+    *vals = calloc((size_t)(n ? n : 1), sizeof **vals); /* zero: undefined */
     if (!*vals) return ember_fail(rt->err, EMBER_ENOMEM, "template: out of memory");
     enum ember_status st = eval_list(rt, e->args, e->n_args, *vals);
     if (!st && (st = eval_list(rt, e->kw_vals, e->n_kw, *vals + e->n_args))) unref_all(*vals, e->n_args);
@@ -1023,7 +1023,7 @@ static enum ember_status exec_stmt(struct rt *rt, const struct stmt *s, struct s
         return frame_set(rt, rt->frame, s->name, v);
     case ST_CALLBLOCK: {
         TRY(exec_macro_def(rt, s, &v));
-        struct val r;
+        struct val r = v_undef(NULL);
         enum ember_status st = eval_call(rt, s->e, v, &r);
         val_unref(v);
         if (st) return st;

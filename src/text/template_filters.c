@@ -41,8 +41,8 @@ static enum ember_status attr_path(struct rt *rt, struct val item, const struct 
         size_t end = dot ? (size_t)(dot - path->data) : path->len;
         bool digits = end > i;
         for (size_t k = i; k < end; k++) digits = digits && path->data[k] >= '0' && path->data[k] <= '9';
-        struct val key, next;
-        enum ember_status st = digits ? (key = v_int(atoll(path->data + i)), EMBER_OK)
+        struct val key, next = v_undef(NULL);
+        enum ember_status st = digits ? (key = v_int(strtoll(path->data + i, NULL, 10)), EMBER_OK)
                                       : str_new(rt, path->data + i, end - i, &key);
         if (!st) st = get_item(rt, cur, key, &next);
         val_unref(key);
@@ -225,7 +225,7 @@ static enum ember_status indent_lines(struct rt *rt, const struct vlist *lines, 
 
 static enum ember_status f_indent(struct rt *rt, struct val in, const struct call *c, struct val *out) {
     const struct val *w = arg(c, 0, "width");
-    struct val pre, s, lines = v_none();
+    struct val pre, s = v_undef(NULL), lines = v_none();
     if (w && w->k == V_STR) val_ref(pre = *w);
     else {
         int64_t n;
@@ -265,7 +265,8 @@ static enum ember_status f_format(struct rt *rt, struct val in, const struct cal
             st = sbuf_put(rt, &b, f->data + i, 1);
             continue;
         }
-        char k = ++i < f->len ? f->data[i] : 0;
+        char k = '\0';
+        if (++i < f->len) k = f->data[i];
         if (k == '%') st = sbuf_put(rt, &b, "%", 1);
         else if (!strchr("srdi", k) || !k) st = rt_fail(rt, "format: unsupported conversion '%%%c'", k ? k : ' ');
         else if (next >= c->n) st = rt_fail(rt, "not enough arguments for format string");
@@ -587,7 +588,7 @@ static enum ember_status f_map(struct rt *rt, struct val in, const struct call *
     TRY(val_iter(rt, in, &items));
     enum ember_status st = list_new(rt, 0, out);
     for (size_t k = 0; !st && k < items.u.l->n; k++) {
-        struct val r;
+        struct val r = v_undef(NULL);
         if (attr) {
             st = attr_path(rt, items.u.l->items[k], attr->u.s, &r);
             if (!st && r.k == V_UNDEF && def) val_ref(r = *def);
@@ -695,7 +696,7 @@ static enum ember_status f_sum(struct rt *rt, struct val in, const struct call *
     TRY(val_iter(rt, in, &items));
     enum ember_status st = EMBER_OK;
     for (size_t k = 0; !st && k < items.u.l->n; k++) {
-        struct val x, r;
+        struct val x = v_undef(NULL), r;
         if (attr) st = attr_path(rt, items.u.l->items[k], attr, &x);
         else val_ref(x = items.u.l->items[k]);
         bool num = (x.k == V_INT || x.k == V_FLOAT || x.k == V_BOOL) && (acc.k == V_INT || acc.k == V_FLOAT);

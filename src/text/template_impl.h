@@ -196,6 +196,10 @@ enum { LOOP_NONE, LOOP_BREAK, LOOP_CONTINUE };
 /* Record a render error "line N: ..." (EMBER_EINVAL). */
 enum ember_status rt_fail(struct rt *rt, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* As ember.h does for ember_fail: show the static analyzer the result. */
+#ifdef __clang_analyzer__
+#define rt_fail(rt, ...) (rt_fail((rt), __VA_ARGS__), EMBER_EINVAL)
+#endif
 /* Spend n steps; an error once the budget is gone. */
 enum ember_status rt_steps(struct rt *rt, long n);
 

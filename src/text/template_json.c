@@ -57,8 +57,7 @@ static enum ember_status json_string(struct rt *rt, const char *s, size_t n, boo
 
 static enum ember_status json_float(struct rt *rt, double f, struct sbuf *b) {
     char num[40];
-    if (isnan(f)) strcpy(num, "NaN");
-    else if (isinf(f)) strcpy(num, f < 0 ? "-Infinity" : "Infinity");
+    if (isnan(f) || isinf(f)) snprintf(num, sizeof num, "%s", isnan(f) ? "NaN" : f < 0 ? "-Infinity" : "Infinity");
     else py_float_repr(f, num);
     return sbuf_puts(rt, b, num);
 }

@@ -465,7 +465,7 @@ static enum ember_status unary_node(struct parser *p, enum op op, struct expr *a
 
 static enum ember_status parse_unary(struct parser *p, bool with_filter, struct expr **out) {
     TRY(enter(p));
-    struct expr *e;
+    struct expr *e = NULL;
     if (tok_op(cur(p), OP_SUB) || tok_op(cur(p), OP_ADD)) {
         enum op op = tok_op(cur(p), OP_SUB) ? OP_NEG : OP_POS;
         advance(p);

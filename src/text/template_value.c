@@ -27,6 +27,8 @@
 
 /* ------------------------------------------------ errors, steps, buffers */
 
+#undef rt_fail /* the analyzer's macro (template_impl.h); this is the function */
+
 enum ember_status rt_fail(struct rt *rt, const char *fmt, ...) {
     char msg[400];
     va_list ap;
@@ -255,15 +257,19 @@ enum ember_status ns_new(struct rt *rt, struct val *out) {
         rt->nss = v;
         rt->cap_ns = cap;
     }
-    TRY(obj_new(rt, V_NS, sizeof(struct vns), out));
-    struct val d;
-    if (dict_new(rt, &d)) {
-        val_clear(out);
-        return EMBER_ENOMEM;
+    struct val d, ns;
+    TRY(dict_new(rt, &d));
+    enum ember_status st = obj_new(rt, V_NS, sizeof(struct vns), &ns);
+    if (st) {
+        val_unref(d);
+        return st;
     }
-    out->u.ns->attrs = d.u.d;
-    out->u.ns->h.rc++;
-    rt->nss[rt->n_ns++] = out->u.ns;
+    /* The analyzer cannot follow reference counts: it takes the dict as
+     * leaked here, but the namespace owns it and free_obj releases it. */
+    ns.u.ns->attrs = d.u.d; // NOLINT(clang-analyzer-unix.Malloc)
+    ns.u.ns->h.rc++;
+    rt->nss[rt->n_ns++] = ns.u.ns;
+    *out = ns;
     return EMBER_OK;
 }
 
@@ -405,12 +411,8 @@ const char *val_type_name(struct val v) {
 /* ------------------------------------------------------ str() and repr() */
 
 void py_float_repr(double f, char out[32]) {
-    if (isnan(f)) {
-        strcpy(out, "nan");
-        return;
-    }
-    if (isinf(f)) {
-        strcpy(out, f < 0 ? "-inf" : "inf");
+    if (isnan(f) || isinf(f)) {
+        snprintf(out, 32, "%s", isnan(f) ? "nan" : f < 0 ? "-inf" : "inf");
         return;
     }
     char e[40];
@@ -422,12 +424,12 @@ void py_float_repr(double f, char out[32]) {
     const char *p = e;
     char *o = out;
     if (*p == '-') *o++ = *p++;
-    char dig[20];
+    char dig[20] = {0};
     int nd = 0;
     for (; *p && *p != 'e'; p++)
         if (*p != '.') dig[nd++] = *p;
     while (nd > 1 && dig[nd - 1] == '0') nd--;
-    int exp = atoi(p + 1);
+    int exp = (int)strtol(p + 1, NULL, 10);
     if (exp >= -4 && exp < 16) {
         if (exp < 0) {
             o += sprintf(o, "0.");
@@ -435,7 +437,7 @@ void py_float_repr(double f, char out[32]) {
             memcpy(o, dig, (size_t)nd);
             o += nd;
         } else {
-            for (int k = 0; k <= exp; k++) *o++ = k < nd ? dig[k] : '0';
+            for (int k = 0; k <= exp; k++) *o++ = (char)(k < nd ? dig[k] : '0');
             *o++ = '.';
             if (nd > exp + 1) {
                 memcpy(o, dig + exp + 1, (size_t)(nd - exp - 1));
