@@ -6,7 +6,8 @@ tests/data/vocab/ggml-vocab-phi-3.gguf) on each conversation of
 tests/data/templates/conversations.json, with and without
 add_generation_prompt, exactly as Hugging Face transformers'
 apply_chat_template does: jinja2's ImmutableSandboxedEnvironment with
-trim_blocks=True, lstrip_blocks=True and the loopcontrols extension, the
+trim_blocks=True, lstrip_blocks=True, the loopcontrols extension and a
+{% generation %} tag (transformers' AssistantTracker, inactive), the
 globals raise_exception and strftime_now, and transformers' own tojson
 filter (json.dumps with ensure_ascii=False, indent, separators, sort_keys);
 render(messages=..., tools=... or None, documents=None,
@@ -58,6 +59,20 @@ def tokens_for(name):
     return ("<s>", "</s>")
 
 
+class Generation(jinja2.ext.Extension):
+    """transformers' AssistantTracker, inactive as in apply_chat_template
+    without return_assistant_tokens_mask: {% generation %} renders its body."""
+    tags = {"generation"}
+
+    def parse(self, parser):
+        lineno = next(parser.stream).lineno
+        body = parser.parse_statements(["name:endgeneration"], drop_needle=True)
+        return jinja2.nodes.CallBlock(self.call_method("_body"), [], [], body).set_lineno(lineno)
+
+    def _body(self, caller):
+        return caller()
+
+
 def environment():
     def raise_exception(message):
         raise jinja2.exceptions.TemplateError(message)
@@ -70,7 +85,7 @@ def environment():
         return datetime.datetime.fromtimestamp(NOW, datetime.timezone.utc).strftime(fmt)
 
     env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True,
-                                        extensions=[jinja2.ext.loopcontrols])
+                                        extensions=[Generation, jinja2.ext.loopcontrols])
     env.filters["tojson"] = tojson
     env.globals["raise_exception"] = raise_exception
     env.globals["strftime_now"] = strftime_now

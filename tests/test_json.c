@@ -28,6 +28,10 @@ static void test_values(void) {
     if (!r) return;
     const struct json_value *a = json_get(r, "a");
     CHECK(a && a->type == JSON_ARRAY && a->len == 6, "array of six");
+    if (!a || a->len != 6) {
+        json_free(d);
+        return;
+    }
     CHECK(a->items[0].type == JSON_NUMBER && a->items[0].is_int && a->items[0].integer == 1, "1 is an int");
     CHECK(a->items[1].type == JSON_NUMBER && !a->items[1].is_int && a->items[1].num == -2500.0, "-2.5e3");
     CHECK(a->items[2].type == JSON_TRUE && a->items[3].type == JSON_FALSE && a->items[4].type == JSON_NULL,

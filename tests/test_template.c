@@ -214,6 +214,16 @@ static const struct {
      "True"},
     {"{{ 'Hello %s'|format(messages|length) }} {{ messages|length is even }}",
      "Hello 4 True"},
+    {"{{ '{\\n'|indent(4, first=true) }}|{{ 'a'|indent }}|{{ ''|indent(2, true) }}|",
+     "    {\n|a|  |"},
+    {"{{ 'yes' if [0]|select else 'no' }} {{ ([]|select) is sequence }} {% set g = [1, 2, 3]|map('string') %}{{ g|first }}{{ g|list }}{{ g|list }} {{ 2 in [1, 2, 3]|select }}",
+     "yes False 1['2', '3'][] True"},
+    {"{{ none|selectattr('a')|list }} {{ none|map(attribute='a')|list }} {{ [3, 1]|reverse|list }} {{ {'a': 1}|items|list }}",
+     "[] [] [1, 3] [('a', 1)]"},
+    {"{{ 'a'|safe + '<b>' }} {{ '<b>' + 'a'|safe }} {{ '<'|e + '<'|e }} {{ '<' ~ '>'|safe }} {{ ('<'|e)|e }}",
+     "a&lt;b&gt; &lt;b&gt;a &lt;&lt; <> &lt;"},
+    {"{% if false %}{{ x|nofilter }}{% endif %}ok {{ 1 if true else x|nofilter }} {{ (x is nosuchtest) if false }}|",
+     "ok 1 |"},
 };
 
 static void test_features(void) {
@@ -245,6 +255,11 @@ static void test_errors(void) {
         const char *src, *words;
     } cases[] = {
         {"{{ x | nofilter }}", "no filter named 'nofilter'"},
+        {"{% if true %}{{ x|nofilter }}{% endif %}", "line 1: no filter named 'nofilter'"},
+        {"{% if x %}\n{% for i in y %}{{ a|nofilter }}{% endfor %}{% endif %}", "line 2: no filter named"},
+        {"{{ [1]|map('string')|tojson }}", "Object of type generator is not JSON serializable"},
+        {"{{ [1]|select|length }}", "object of type 'generator' has no len()"},
+        {"{{ [1]|select|last }}", "'generator' object is not reversible"},
         {"{{ [1, 2]|batch(2) }}", "no filter named 'batch'"},
         {"{{ x is notatest }}", "no test named 'notatest'"},
         {"{% if x %}", "unexpected end of template, expected 'elif'"},
@@ -440,6 +455,7 @@ static uint64_t next(void) {
 static void test_mutations(void) {
     int rendered = 0, failed = 0, n_builtins = 0;
     while (template_builtin_name(n_builtins)) n_builtins++;
+    if (!n_builtins) return;
     static const char alphabet[] = "{}%#-+()[]'\"|.,~=<> \nxif";
     for (int k = 0; k < 3000; k++) {
         const char *base = template_builtin(template_builtin_name(k % n_builtins));

@@ -58,6 +58,41 @@ for cid in sorted(cases):
           if good else "not ok %s: %s" % (cid, why))
 PY
 
+# Every template llama.cpp keeps (about 70 models'), when its source is in
+# the cache scripts/build-llamacpp.sh fills and jinja2 is here: rendered
+# live by both on the same conversations, one line per template.
+LT=$(ls -d "${EMBER_CACHE:-$HOME/.cache/ember}"/llama.cpp/src-*/vendor/llama.cpp/models/templates 2>/dev/null | tail -1)
+if [ -z "$LT" ]; then
+    echo "SKIP llama.cpp's template collection: no llama.cpp source under \${EMBER_CACHE:-~/.cache/ember} (scripts/build-llamacpp.sh fetches it)"
+elif ! python3 -c 'import jinja2' 2>/dev/null; then
+    echo "SKIP llama.cpp's template collection: jinja2 is not installed"
+else
+    python3 - "$E" "$T" "$LT" <<'PY'
+import glob, importlib.util, json, os, subprocess, sys
+ember, tmp, tdir = sys.argv[1:4]
+spec = importlib.util.spec_from_file_location("gen", "scripts/gen-template-refs.py")
+gen = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(gen)
+env = gen.environment()
+convs = json.load(open("tests/data/templates/conversations.json", encoding="utf-8"))
+for path in sorted(glob.glob(os.path.join(tdir, "*.jinja"))):
+    text = open(path, encoding="utf-8", newline="").read()
+    bad = None
+    for cname, conv in convs.items():
+        for g in (True, False):
+            want = gen.render(env, text, conv, g, "<s>", "</s>")
+            cmd = [ember, "template", "--chat-template", path, "--messages", os.path.join(tmp, cname + ".json"),
+                   "--bos", "<s>", "--eos", "</s>", "--now", str(gen.NOW)] + ([] if g else ["--no-generation-prompt"])
+            r = subprocess.run(cmd, capture_output=True, timeout=20)
+            same = r.returncode == 1 if "error" in want else r.returncode == 0 and r.stdout == want["out"].encode()
+            if not same and not bad:
+                bad = "%s %s: jinja2 %s, ember exit %d %s" % (cname, "gen" if g else "nogen",
+                      want.get("error", "renders")[:80], r.returncode, r.stderr.decode(errors="replace")[:120].strip())
+    name = os.path.basename(path)
+    print("ok llama.cpp template %s: 12 renders as jinja2's" % name if not bad else "not ok llama.cpp template %s: %s" % (name, bad))
+PY
+fi
+
 # the CLI around the engine
 out=$($E template --chat-template chatml --no-generation-prompt 2>"$T/err")
 want=$'<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\nHello!<|im_end|>\n<|im_start|>assistant\nHi there! How can I help you today?<|im_end|>\n<|im_start|>user\nTell me a joke.<|im_end|>'

@@ -188,6 +188,10 @@ int tool_template(int argc, char **argv) {
     if (o.model) rc = read_model(o.model, !o.chat_template, &text, &bos, &eos);
     if (!rc && o.chat_template && !(text = read_template(o.chat_template))) rc = EXIT_RUNTIME;
     if (!rc && o.messages) rc = read_messages(o.messages, &doc, &v);
+    if (!rc && (!text || (o.model && (!bos || !eos)))) {
+        cli_error("out of memory");
+        rc = EXIT_RUNTIME;
+    }
     if (!rc) {
         v.bos_token = o.bos ? o.bos : bos ? bos : "";
         v.eos_token = o.eos ? o.eos : eos ? eos : "";

@@ -180,7 +180,7 @@ enum ember_status get_item(struct rt *rt, struct val obj, struct val key, struct
             *out = *v;
             return EMBER_OK;
         }
-    } else if (obj.k == V_LIST && int_key) {
+    } else if (obj.k == V_LIST && int_key && !obj.u.l->gen) {
         if (norm_index(ki, obj.u.l->n, &i)) {
             *out = obj.u.l->items[i];
             val_ref(*out);
@@ -243,7 +243,7 @@ static enum ember_status slice_str(struct rt *rt, const struct vstr *s, int64_t 
     if (n == s->len) { /* ASCII: bytes are code points */
         for (size_t k = 0; !st && k < count; k++) st = sbuf_put(rt, &b, s->data + start + (int64_t)k * step, 1);
     } else {
-        size_t *off = malloc((n + 1) * sizeof *off);
+        size_t *off = calloc(n + 1, sizeof *off);
         if (!off) return ember_fail(rt->err, EMBER_ENOMEM, "template: out of memory");
         for (size_t i = 0, o = 0; i <= n; i++) {
             off[i] = o;
@@ -264,7 +264,7 @@ static enum ember_status slice_str(struct rt *rt, const struct vstr *s, int64_t 
 
 static enum ember_status do_slice(struct rt *rt, struct val obj, const struct val *parts,
                                   struct val *out) {
-    if (obj.k == V_UNDEF) {
+    if (obj.k == V_UNDEF || (obj.k == V_LIST && obj.u.l->gen)) { /* jinja2: undefined */
         *out = v_undef(NULL);
         return EMBER_OK;
     }
@@ -284,7 +284,21 @@ static enum ember_status do_slice(struct rt *rt, struct val obj, const struct va
     return EMBER_OK;
 }
 
+/* Iterating a generator takes its items: it is empty afterwards. */
+static enum ember_status drain(struct rt *rt, struct vlist *g, struct val *out) {
+    TRY(list_new(rt, 0, out));
+    struct vlist *l = out->u.l;
+    l->items = g->items;
+    l->n = g->n;
+    l->cap = g->cap;
+    l->nest = g->nest;
+    g->items = NULL;
+    g->n = g->cap = 0;
+    return EMBER_OK;
+}
+
 static enum ember_status iter_items(struct rt *rt, struct val v, struct val *out) {
+    if (v.k == V_LIST && v.u.l->gen) return drain(rt, v.u.l, out);
     if (v.k == V_LIST) {
         val_ref(v);
         *out = v;
@@ -367,11 +381,24 @@ static enum ember_status repeat(struct rt *rt, struct val s, int64_t n, struct v
     return EMBER_OK;
 }
 
+/* Markup + str (either order) escapes the str and stays Markup. */
+static enum ember_status concat_markup(struct rt *rt, struct val a, struct val b, struct val *out) {
+    struct sbuf s = {0};
+    enum ember_status st = a.u.s->markup ? sbuf_put(rt, &s, a.u.s->data, a.u.s->len) : html_escape(rt, a.u.s, &s);
+    if (!st) st = b.u.s->markup ? sbuf_put(rt, &s, b.u.s->data, b.u.s->len) : html_escape(rt, b.u.s, &s);
+    if (!st) st = sbuf_to_val(rt, &s, out);
+    else free(s.p);
+    if (!st) out->u.s->markup = true;
+    return st;
+}
+
 static enum ember_status concat(struct rt *rt, struct val a, struct val b, struct val *out) {
+    if (a.k == V_STR && a.u.s->markup != b.u.s->markup) return concat_markup(rt, a, b, out);
     if (a.k == V_STR) {
         TRY(str_new(rt, NULL, a.u.s->len + b.u.s->len, out));
         memcpy(out->u.s->data, a.u.s->data, a.u.s->len);
         memcpy(out->u.s->data + a.u.s->len, b.u.s->data, b.u.s->len);
+        out->u.s->markup = a.u.s->markup;
         return EMBER_OK;
     }
     TRY(list_new(rt, a.u.l->n + b.u.l->n, out));
@@ -456,10 +483,11 @@ static enum ember_status arith(struct rt *rt, int op, struct val a, struct val b
         if (is_int(a) && is_int(b)) return int_arith(rt, op, as_int(a), as_int(b), out);
         return float_arith(rt, op, as_f(a), as_f(b), out);
     }
-    if (op == OP_ADD && a.k == b.k && (a.k == V_STR || (a.k == V_LIST && a.u.l->tuple == b.u.l->tuple)))
+    bool seq_a = a.k == V_STR || (a.k == V_LIST && !a.u.l->gen), seq_b = b.k == V_STR || (b.k == V_LIST && !b.u.l->gen);
+    if (op == OP_ADD && a.k == b.k && seq_a && seq_b && (a.k == V_STR || a.u.l->tuple == b.u.l->tuple))
         return concat(rt, a, b, out);
-    if (op == OP_MUL && (a.k == V_STR || a.k == V_LIST) && is_int(b)) return repeat(rt, a, as_int(b), out);
-    if (op == OP_MUL && (b.k == V_STR || b.k == V_LIST) && is_int(a)) return repeat(rt, b, as_int(a), out);
+    if (op == OP_MUL && seq_a && is_int(b)) return repeat(rt, a, as_int(b), out);
+    if (op == OP_MUL && seq_b && is_int(a)) return repeat(rt, b, as_int(a), out);
     return type_error(rt, op, a, b);
 }
 
@@ -472,9 +500,17 @@ static enum ember_status contains(struct rt *rt, struct val hay, struct val x, b
         else if (x.u.s->len <= hay.u.s->len)
             *out = memmem(hay.u.s->data, hay.u.s->len, x.u.s->data, x.u.s->len) != NULL;
         return rt_steps(rt, (long)(hay.u.s->len / 64));
-    case V_LIST:
-        for (size_t i = 0; i < hay.u.l->n && !*out; i++) *out = val_eq(hay.u.l->items[i], x);
+    case V_LIST: {
+        size_t i = 0;
+        for (; i < hay.u.l->n && !*out; i++) *out = val_eq(hay.u.l->items[i], x);
+        if (hay.u.l->gen) { /* a generator is consumed up to the match */
+            struct vlist *g = hay.u.l;
+            for (size_t k = 0; k < i; k++) val_unref(g->items[k]);
+            memmove(g->items, g->items + i, (g->n - i) * sizeof *g->items);
+            g->n -= i;
+        }
         return rt_steps(rt, (long)hay.u.l->n);
+    }
     case V_DICT: *out = dict_find(hay.u.d, x) != NULL; return rt_steps(rt, (long)hay.u.d->n);
     case V_UNDEF: return EMBER_OK;
     default: return rt_fail(rt, "argument of type '%s' is not iterable", val_type_name(hay));
@@ -588,7 +624,7 @@ static void unref_all(struct val *v, int n) {
  * n_args + n_kw values (freed by the caller with unref_all and free). */
 static enum ember_status eval_args(struct rt *rt, const struct expr *e, struct val **vals) {
     int n = e->n_args + e->n_kw;
-    *vals = malloc((size_t)(n ? n : 1) * sizeof **vals);
+    *vals = calloc((size_t)(n ? n : 1), sizeof **vals); /* zero: undefined */
     if (!*vals) return ember_fail(rt->err, EMBER_ENOMEM, "template: out of memory");
     enum ember_status st = eval_list(rt, e->args, e->n_args, *vals);
     if (!st && (st = eval_list(rt, e->kw_vals, e->n_kw, *vals + e->n_args))) unref_all(*vals, e->n_args);
@@ -987,7 +1023,7 @@ static enum ember_status exec_stmt(struct rt *rt, const struct stmt *s, struct s
         return frame_set(rt, rt->frame, s->name, v);
     case ST_CALLBLOCK: {
         TRY(exec_macro_def(rt, s, &v));
-        struct val r;
+        struct val r = v_undef(NULL);
         enum ember_status st = eval_call(rt, s->e, v, &r);
         val_unref(v);
         if (st) return st;

@@ -41,8 +41,8 @@ static enum ember_status attr_path(struct rt *rt, struct val item, const struct 
         size_t end = dot ? (size_t)(dot - path->data) : path->len;
         bool digits = end > i;
         for (size_t k = i; k < end; k++) digits = digits && path->data[k] >= '0' && path->data[k] <= '9';
-        struct val key, next;
-        enum ember_status st = digits ? (key = v_int(atoll(path->data + i)), EMBER_OK)
+        struct val key, next = v_undef(NULL);
+        enum ember_status st = digits ? (key = v_int(strtoll(path->data + i, NULL, 10)), EMBER_OK)
                                       : str_new(rt, path->data + i, end - i, &key);
         if (!st) st = get_item(rt, cur, key, &next);
         val_unref(key);
@@ -183,38 +183,49 @@ static enum ember_status f_string(struct rt *rt, struct val in, const struct cal
     return as_str(rt, in, out);
 }
 
+/* |safe and |escape give Markup (see struct vstr); Markup stays as it is. */
+static enum ember_status to_markup(struct rt *rt, struct val in, bool escape, struct val *out) {
+    if (in.k == V_STR && in.u.s->markup) {
+        val_ref(*out = in);
+        return EMBER_OK;
+    }
+    struct val s;
+    struct sbuf b = {0};
+    TRY(as_str(rt, in, &s));
+    enum ember_status st = escape ? html_escape(rt, s.u.s, &b) : sbuf_put(rt, &b, s.u.s->data, s.u.s->len);
+    val_unref(s);
+    if (!st) st = sbuf_to_val(rt, &b, out);
+    else free(b.p);
+    if (!st) out->u.s->markup = true;
+    return st;
+}
 static enum ember_status f_safe(struct rt *rt, struct val in, const struct call *c, struct val *out) {
-    (void)c, (void)rt;
-    val_ref(in);
-    *out = in;
+    (void)c;
+    return to_markup(rt, in, false, out);
+}
+static enum ember_status f_escape(struct rt *rt, struct val in, const struct call *c, struct val *out) {
+    (void)c;
+    return to_markup(rt, in, true, out);
+}
+
+/* indent(width=4, first=False, blank=False), as jinja2 3.1 does it: a
+ * newline is appended first (its "quirk"), then lines after the first get
+ * the prefix, blank ones only with blank=True. */
+static enum ember_status indent_lines(struct rt *rt, const struct vlist *lines, const struct vstr *pre,
+                                      bool first, bool blank, struct sbuf *b) {
+    if (first) TRY(sbuf_put(rt, b, pre->data, pre->len));
+    for (size_t k = 0; k < lines->n; k++) {
+        const struct vstr *line = lines->items[k].u.s;
+        if (k) TRY(sbuf_put(rt, b, "\n", 1));
+        if (k && (blank || line->len)) TRY(sbuf_put(rt, b, pre->data, pre->len));
+        TRY(sbuf_put(rt, b, line->data, line->len));
+    }
     return EMBER_OK;
 }
 
-static enum ember_status f_escape(struct rt *rt, struct val in, const struct call *c, struct val *out) {
-    (void)c;
-    struct val s;
-    TRY(as_str(rt, in, &s));
-    struct sbuf b = {0};
-    enum ember_status st = EMBER_OK;
-    for (size_t i = 0; !st && i < s.u.s->len; i++) {
-        char ch = s.u.s->data[i];
-        const char *rep = ch == '&' ? "&amp;" : ch == '<' ? "&lt;" : ch == '>' ? "&gt;" : ch == '"' ? "&#34;"
-                          : ch == '\'' ? "&#39;" : NULL;
-        st = rep ? sbuf_puts(rt, &b, rep) : sbuf_put(rt, &b, &ch, 1);
-    }
-    val_unref(s);
-    if (st) {
-        free(b.p);
-        return st;
-    }
-    return sbuf_to_val(rt, &b, out);
-}
-
-/* indent(width=4, first=False, blank=False), jinja2 3.1's way: lines after
- * the first get the prefix, blank lines only with blank=True. */
 static enum ember_status f_indent(struct rt *rt, struct val in, const struct call *c, struct val *out) {
     const struct val *w = arg(c, 0, "width");
-    struct val pre, s, lines = v_none();
+    struct val pre, s = v_undef(NULL), lines = v_none();
     if (w && w->k == V_STR) val_ref(pre = *w);
     else {
         int64_t n;
@@ -222,22 +233,17 @@ static enum ember_status f_indent(struct rt *rt, struct val in, const struct cal
         TRY(str_new(rt, NULL, n > 0 ? (size_t)n : 0, &pre));
         memset(pre.u.s->data, ' ', pre.u.s->len);
     }
-    bool first = flag(c, 1, "first"), blank = flag(c, 2, "blank");
-    enum ember_status st = as_str(rt, in, &s);
-    if (st) {
-        val_unref(pre);
-        return st;
-    }
-    st = pystr_splitlines(rt, s.u.s, false, &lines);
-    val_unref(s);
     struct sbuf b = {0};
-    for (size_t k = 0; !st && k < lines.u.l->n; k++) { /* st == OK: lines is a list */
-        const struct vstr *line = lines.u.l->items[k].u.s;
-        if (k) st = sbuf_put(rt, &b, "\n", 1);
-        if (!st && (k ? (blank || line->len) : first)) st = sbuf_put(rt, &b, pre.u.s->data, pre.u.s->len);
-        if (!st) st = sbuf_put(rt, &b, line->data, line->len);
+    enum ember_status st = val_str(rt, in, &b);
+    if (!st) st = sbuf_put(rt, &b, "\n", 1);
+    if (!st) st = sbuf_to_val(rt, &b, &s);
+    else free(b.p);
+    if (!st) {
+        st = pystr_splitlines(rt, s.u.s, false, &lines);
+        val_unref(s);
     }
-    if (!st && !lines.u.l->n && first) st = sbuf_put(rt, &b, pre.u.s->data, pre.u.s->len);
+    memset(&b, 0, sizeof b);
+    if (!st) st = indent_lines(rt, lines.u.l, pre.u.s, flag(c, 1, "first"), flag(c, 2, "blank"), &b);
     val_unref(lines);
     val_unref(pre);
     if (st) {
@@ -259,7 +265,8 @@ static enum ember_status f_format(struct rt *rt, struct val in, const struct cal
             st = sbuf_put(rt, &b, f->data + i, 1);
             continue;
         }
-        char k = ++i < f->len ? f->data[i] : 0;
+        char k = '\0';
+        if (++i < f->len) k = f->data[i];
         if (k == '%') st = sbuf_put(rt, &b, "%", 1);
         else if (!strchr("srdi", k) || !k) st = rt_fail(rt, "format: unsupported conversion '%%%c'", k ? k : ' ');
         else if (next >= c->n) st = rt_fail(rt, "not enough arguments for format string");
@@ -311,11 +318,15 @@ static enum ember_status f_length(struct rt *rt, struct val in, const struct cal
     (void)c;
     switch (in.k) {
     case V_STR: *out = v_int((int64_t)utf8_count(in.u.s->data, in.u.s->len)); return EMBER_OK;
-    case V_LIST: *out = v_int((int64_t)in.u.l->n); return EMBER_OK;
+    case V_LIST:
+        if (in.u.l->gen) break;
+        *out = v_int((int64_t)in.u.l->n);
+        return EMBER_OK;
     case V_DICT: *out = v_int((int64_t)in.u.d->n); return EMBER_OK;
     case V_UNDEF: *out = v_int(0); return EMBER_OK;
-    default: return rt_fail(rt, "object of type '%s' has no len()", val_type_name(in));
+    default: break;
     }
+    return rt_fail(rt, "object of type '%s' has no len()", val_type_name(in));
 }
 
 static enum ember_status f_list(struct rt *rt, struct val in, const struct call *c, struct val *out) {
@@ -336,6 +347,13 @@ static enum ember_status f_list(struct rt *rt, struct val in, const struct call 
 }
 
 static enum ember_status first_last(struct rt *rt, struct val in, struct val *out, bool last) {
+    if (in.k == V_LIST && in.u.l->gen) { /* next(): takes one item; reversed() is refused */
+        struct vlist *g = in.u.l;
+        if (last) return rt_fail(rt, "'generator' object is not reversible");
+        *out = g->n ? g->items[0] : v_undef(NULL);
+        if (g->n) memmove(g->items, g->items + 1, --g->n * sizeof *g->items);
+        return EMBER_OK;
+    }
     struct val items;
     TRY(val_iter(rt, in, &items));
     size_t n = items.u.l->n;
@@ -364,12 +382,13 @@ static enum ember_status f_reverse(struct rt *rt, struct val in, const struct ca
             st = sbuf_put(rt, &b, items.u.l->items[k].u.s->data, items.u.l->items[k].u.s->len);
         if (!st) st = sbuf_to_val(rt, &b, out);
         else free(b.p);
-    } else {
+    } else { /* reversed(): an iterator, but a generator's reversal is a list */
         st = list_new(rt, items.u.l->n, out);
         for (size_t k = items.u.l->n; !st && k-- > 0;) {
             val_ref(items.u.l->items[k]);
             st = list_push(rt, out->u.l, items.u.l->items[k]);
         }
+        if (!st) out->u.l->gen = !(in.k == V_LIST && in.u.l->gen);
     }
     val_unref(items);
     return st;
@@ -410,7 +429,9 @@ static enum ember_status f_items(struct rt *rt, struct val in, const struct call
     if (in.k != V_DICT) return rt_fail(rt, "can only get item pairs from a mapping, not %s", val_type_name(in));
     int id;
     method_lookup(in, "items", 5, &id);
-    return method_call(rt, id, in, NULL, 0, NULL, NULL, 0, out);
+    TRY(method_call(rt, id, in, NULL, 0, NULL, NULL, 0, out));
+    out->u.l->gen = true;
+    return EMBER_OK;
 }
 
 /* dictsort(case_sensitive=False, by='key', reverse=False): sorted pairs. */
@@ -466,6 +487,7 @@ static enum ember_status f_unique(struct rt *rt, struct val in, const struct cal
     }
     keys_free(keys, l->n);
     val_unref(items);
+    if (!st) out->u.l->gen = true;
     return st;
 }
 
@@ -496,6 +518,12 @@ static enum ember_status f_max(struct rt *rt, struct val in, const struct call *
 
 /* ------------------------------------------------- selecting and mapping */
 
+static enum ember_status empty_gen(struct rt *rt, struct val *out) {
+    TRY(list_new(rt, 0, out));
+    out->u.l->gen = true;
+    return EMBER_OK;
+}
+
 /* Does item pass test name(args)? No name: truthiness. */
 static enum ember_status passes(struct rt *rt, struct val item, const struct call *c, int first_arg, bool *out) {
     const struct val *name = arg(c, first_arg, NULL);
@@ -514,6 +542,7 @@ static enum ember_status select_items(struct rt *rt, struct val in, const struct
     const struct vstr *attr = NULL;
     if (by_attr) TRY(need_str(rt, c, 0, "attribute", &attr));
     struct val items;
+    if (!val_truthy(in)) return empty_gen(rt, out); /* jinja2: `if seq:` */
     TRY(val_iter(rt, in, &items));
     enum ember_status st = list_new(rt, 0, out);
     for (size_t k = 0; !st && k < items.u.l->n; k++) {
@@ -531,6 +560,7 @@ static enum ember_status select_items(struct rt *rt, struct val in, const struct
         }
     }
     val_unref(items);
+    if (!st) out->u.l->gen = true;
     return st;
 }
 static enum ember_status f_select(struct rt *rt, struct val in, const struct call *c, struct val *out) {
@@ -554,10 +584,11 @@ static enum ember_status f_map(struct rt *rt, struct val in, const struct call *
         return rt_fail(rt, "map needs attribute= or the name of a filter");
     if (attr && attr->k != V_STR) return rt_fail(rt, "map: attribute must be a string");
     struct val items;
+    if (!val_truthy(in)) return empty_gen(rt, out); /* jinja2: `if value:` */
     TRY(val_iter(rt, in, &items));
     enum ember_status st = list_new(rt, 0, out);
     for (size_t k = 0; !st && k < items.u.l->n; k++) {
-        struct val r;
+        struct val r = v_undef(NULL);
         if (attr) {
             st = attr_path(rt, items.u.l->items[k], attr->u.s, &r);
             if (!st && r.k == V_UNDEF && def) val_ref(r = *def);
@@ -568,6 +599,7 @@ static enum ember_status f_map(struct rt *rt, struct val in, const struct call *
         if (!st) st = list_push(rt, out->u.l, r);
     }
     val_unref(items);
+    if (!st) out->u.l->gen = true;
     return st;
 }
 
@@ -664,7 +696,7 @@ static enum ember_status f_sum(struct rt *rt, struct val in, const struct call *
     TRY(val_iter(rt, in, &items));
     enum ember_status st = EMBER_OK;
     for (size_t k = 0; !st && k < items.u.l->n; k++) {
-        struct val x, r;
+        struct val x = v_undef(NULL), r;
         if (attr) st = attr_path(rt, items.u.l->items[k], attr, &x);
         else val_ref(x = items.u.l->items[k]);
         bool num = (x.k == V_INT || x.k == V_FLOAT || x.k == V_BOOL) && (acc.k == V_INT || acc.k == V_FLOAT);
@@ -841,7 +873,7 @@ enum ember_status apply_test(struct rt *rt, const char *name, struct val in, con
         break;
     }
     case T_ITERABLE: *out = in.k == V_STR || in.k == V_LIST || in.k == V_DICT || in.k == V_UNDEF; break;
-    case T_SEQUENCE: *out = in.k == V_STR || in.k == V_LIST || in.k == V_DICT; break;
+    case T_SEQUENCE: *out = in.k == V_STR || (in.k == V_LIST && !in.u.l->gen) || in.k == V_DICT; break;
     case T_MAPPING: *out = in.k == V_DICT; break;
     case T_NONE: *out = in.k == V_NONE; break;
     case T_STRING: *out = in.k == V_STR; break;

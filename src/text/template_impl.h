@@ -50,7 +50,7 @@ enum vkind {
     V_INT,
     V_FLOAT,
     V_STR,
-    V_LIST,   /* also tuples (vlist.tuple) */
+    V_LIST,   /* also tuples and generators (vlist.tuple, vlist.gen) */
     V_DICT,
     V_NS,     /* namespace(): the one mutable kind */
     V_MACRO,
@@ -91,6 +91,9 @@ struct val {
 
 struct vstr {
     struct obj h;
+    /* markupsafe's Markup (from |safe, |escape): `markup + str` escapes the
+     * str, as it does in jinja2 even without autoescape. */
+    bool markup;
     size_t len;
     char data[]; /* NUL-terminated */
 };
@@ -98,6 +101,9 @@ struct vstr {
 struct vlist {
     struct obj h;
     bool tuple;
+    /* A Python generator (what select, map, unique, ... return in jinja2):
+     * always true, no len, not JSON, iterating it empties it. */
+    bool gen;
     uint16_t nest;
     size_t n, cap;
     struct val *items;
@@ -120,13 +126,11 @@ struct frame;
 
 struct vmacro {
     struct obj h;
-    const struct stmt *def;
+    const struct stmt *def; /* the macro, or for caller() its call block: params, defaults, body */
     /* The scope the macro was defined in, if it is still running when the
      * macro is called (checked by serial); else the template's top scope. */
     struct frame *scope;
     uint64_t scope_serial;
-    /* caller(): the call block's body and scope, for {% call %} */
-    const struct stmt *caller_body;
 };
 
 struct vmethod {
@@ -192,6 +196,10 @@ enum { LOOP_NONE, LOOP_BREAK, LOOP_CONTINUE };
 /* Record a render error "line N: ..." (EMBER_EINVAL). */
 enum ember_status rt_fail(struct rt *rt, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* As ember.h does for ember_fail: show the static analyzer the result. */
+#ifdef __clang_analyzer__
+#define rt_fail(rt, ...) (rt_fail((rt), __VA_ARGS__), EMBER_EINVAL)
+#endif
 /* Spend n steps; an error once the budget is gone. */
 enum ember_status rt_steps(struct rt *rt, long n);
 
@@ -231,6 +239,8 @@ const char *val_type_name(struct val v);
 /* Append str(v) / repr(v) to b. */
 enum ember_status val_str(struct rt *rt, struct val v, struct sbuf *b);
 enum ember_status val_repr(struct rt *rt, struct val v, struct sbuf *b, int depth);
+/* Append s with & < > ' " escaped as markupsafe does. */
+enum ember_status html_escape(struct rt *rt, const struct vstr *s, struct sbuf *b);
 /* str(v) as a string value (v itself, referenced, when it is one). */
 enum ember_status val_to_str(struct rt *rt, struct val v, struct val *out);
 void py_float_repr(double f, char out[32]);

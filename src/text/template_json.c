@@ -57,8 +57,7 @@ static enum ember_status json_string(struct rt *rt, const char *s, size_t n, boo
 
 static enum ember_status json_float(struct rt *rt, double f, struct sbuf *b) {
     char num[40];
-    if (isnan(f)) strcpy(num, "NaN");
-    else if (isinf(f)) strcpy(num, f < 0 ? "-Infinity" : "Infinity");
+    if (isnan(f) || isinf(f)) snprintf(num, sizeof num, "%s", isnan(f) ? "NaN" : f < 0 ? "-Infinity" : "Infinity");
     else py_float_repr(f, num);
     return sbuf_puts(rt, b, num);
 }
@@ -150,10 +149,13 @@ static enum ember_status json_value(struct rt *rt, struct val v, const struct js
     case V_INT: snprintf(num, sizeof num, "%lld", (long long)v.u.i); return sbuf_puts(rt, b, num);
     case V_FLOAT: return json_float(rt, v.u.f, b);
     case V_STR: return json_string(rt, v.u.s->data, v.u.s->len, o->ensure_ascii, b);
-    case V_LIST: return json_list(rt, v.u.l, o, level, b);
+    case V_LIST:
+        if (v.u.l->gen) break;
+        return json_list(rt, v.u.l, o, level, b);
     case V_DICT: return json_dict(rt, v.u.d, o, level, b);
-    default: return rt_fail(rt, "Object of type %s is not JSON serializable", val_type_name(v));
+    default: break;
     }
+    return rt_fail(rt, "Object of type %s is not JSON serializable", val_type_name(v));
 }
 
 enum ember_status val_tojson(struct rt *rt, struct val v, const struct json_opts *o,

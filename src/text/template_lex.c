@@ -184,12 +184,11 @@ static enum ember_status lex_string(struct lexer *lx) {
 static size_t digit_run(const struct lexer *lx, size_t pos, int base) {
     size_t p = pos;
     while (p < lx->n) {
-        int h = hexval(lx->s[p]);
-        if (h >= 0 && h < base) p++;
-        else if (lx->s[p] == '_' && p > pos && p + 1 < lx->n && hexval(lx->s[p + 1]) >= 0 &&
-                 hexval(lx->s[p + 1]) < base)
-            p++;
-        else break;
+        int h = hexval(lx->s[p]), next = p + 1 < lx->n ? hexval(lx->s[p + 1]) : -1;
+        bool digit = h >= 0 && h < base;
+        bool sep = lx->s[p] == '_' && p > pos && next >= 0 && next < base; /* 1_000 */
+        if (!digit && !sep) break;
+        p++;
     }
     return p;
 }
@@ -278,7 +277,7 @@ static enum ember_status lex_op(struct lexer *lx, struct balance *b) {
         char c = ops[i].text[0];
         if (op == OP_LPAREN || op == OP_LBRACKET || op == OP_LBRACE) {
             if (b->n == TMPL_MAX_PARSE_DEPTH) return lex_fail(lx, lx->pos, "brackets nested too deeply");
-            b->want[b->n++] = c == '(' ? ')' : c == '[' ? ']' : '}';
+            b->want[b->n++] = (char)(c == '(' ? ')' : c == '[' ? ']' : '}');
         } else if (op == OP_RPAREN || op == OP_RBRACKET || op == OP_RBRACE) {
             if (!b->n || b->want[b->n - 1] != c) return lex_fail(lx, lx->pos, "unbalanced bracket");
             b->n--;
@@ -401,7 +400,8 @@ static enum ember_status lex_raw(struct lexer *lx, size_t open) {
     size_t body = lx->pos;
     for (size_t p = body; p + 1 < lx->n; p++) {
         if (lx->s[p] != '{' || lx->s[p + 1] != '%' || !raw_begin(lx, p, "endraw")) continue;
-        char sign = p + 2 < lx->n ? lx->s[p + 2] : 0;
+        char sign = '\0';
+        if (p + 2 < lx->n) sign = lx->s[p + 2];
         TRY(emit_text(lx, body, p, sign, true));
         /* the end tag, as a block end with trim_blocks */
         size_t q = skip_space(lx, p + 2 + (sign == '-' || sign == '+'));
@@ -424,7 +424,8 @@ static enum ember_status lex_root(struct lexer *lx) {
             break;
         }
         char kind = s[t + 1];
-        char sign = t + 2 < lx->n && (s[t + 2] == '-' || s[t + 2] == '+') ? s[t + 2] : 0;
+        char sign = '\0';
+        if (t + 2 < lx->n && (s[t + 2] == '-' || s[t + 2] == '+')) sign = s[t + 2];
         TRY(emit_text(lx, lx->pos, t, sign, kind != '{'));
         size_t raw = kind == '%' ? raw_begin(lx, t, "raw") : 0;
         lx->pos = raw ? raw : t + 2 + (sign != 0);

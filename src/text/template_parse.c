@@ -325,7 +325,6 @@ static enum ember_status parse_filter(struct parser *p, struct expr *in, struct 
     if (!f) return nomem(p);
     f->a = in;
     TRY(dotted_name(p, f));
-    if (!filter_known(f->name)) return fail(p, "no filter named '%s'", f->name);
     if (tok_op(cur(p), OP_LPAREN)) TRY(parse_call_args(p, f));
     *out = f;
     return EMBER_OK;
@@ -341,7 +340,6 @@ static enum ember_status parse_test(struct parser *p, struct expr *in, struct ex
         advance(p);
     }
     TRY(dotted_name(p, t));
-    if (!test_known(t->name)) return fail(p, "no test named '%s'", t->name);
     const struct token *c = cur(p);
     if (tok_op(c, OP_LPAREN)) {
         TRY(parse_call_args(p, t));
@@ -467,7 +465,7 @@ static enum ember_status unary_node(struct parser *p, enum op op, struct expr *a
 
 static enum ember_status parse_unary(struct parser *p, bool with_filter, struct expr **out) {
     TRY(enter(p));
-    struct expr *e;
+    struct expr *e = NULL;
     if (tok_op(cur(p), OP_SUB) || tok_op(cur(p), OP_ADD)) {
         enum op op = tok_op(cur(p), OP_SUB) ? OP_NEG : OP_POS;
         advance(p);
@@ -925,8 +923,48 @@ static enum ember_status subparse(struct parser *p, const char *const *ends, str
     return EMBER_OK;
 }
 
+/* ------------------------------------------------ unknown filters and tests */
+
+/* jinja2 reports an unknown filter or test when compiling, except inside an
+ * if (its test and bodies) or a conditional expression, where it waits
+ * until the filter runs; loop, macro, set-block and filter-block bodies
+ * start over. The same here: a walk over the finished tree. */
+static enum ember_status name_fail(struct parser *p, const struct expr *e) {
+    return ember_fail(p->err, EMBER_EINVAL, "template line %d: no %s named '%s'", e->line,
+                      e->kind == EX_FILTER ? "filter" : "test", e->name);
+}
+
+static enum ember_status check_expr(struct parser *p, const struct expr *e, bool soft) {
+    if (!e) return EMBER_OK;
+    if (e->kind == EX_FILTER && !soft && !filter_known(e->name)) return name_fail(p, e);
+    if (e->kind == EX_TEST && !soft && !test_known(e->name)) return name_fail(p, e);
+    soft = soft || e->kind == EX_COND;
+    TRY(check_expr(p, e->a, soft));
+    TRY(check_expr(p, e->b, soft));
+    TRY(check_expr(p, e->c, soft));
+    for (int k = 0; k < e->n_args; k++) TRY(check_expr(p, e->args[k], soft));
+    for (int k = 0; k < e->n_kw; k++) TRY(check_expr(p, e->kw_vals[k], soft));
+    return EMBER_OK;
+}
+
+static enum ember_status check_body(struct parser *p, const struct stmt *s, bool soft) {
+    for (; s; s = s->next) {
+        bool in_if = s->kind == ST_IF;
+        bool inner = s->kind == ST_SETBLOCK || s->kind == ST_FILTER;
+        TRY(check_expr(p, s->e, (soft || in_if) && !inner));
+        TRY(check_expr(p, s->cond, soft));
+        TRY(check_expr(p, s->attr_obj, soft));
+        for (int k = 0; k < s->n_params; k++) TRY(check_expr(p, s->defaults[k], false));
+        for (int k = 0; s->values && k < s->n_targets; k++) TRY(check_expr(p, s->values[k], soft));
+        TRY(check_body(p, s->body, in_if));
+        TRY(check_body(p, s->else_body, in_if));
+    }
+    return EMBER_OK;
+}
+
 enum ember_status tmpl_parse(struct template *t, const struct tokens *toks,
                              struct ember_err *err) {
     struct parser p = {.t = toks->v, .n = toks->n, .tp = t, .err = err};
-    return subparse(&p, NULL, &t->body);
+    TRY(subparse(&p, NULL, &t->body));
+    return check_body(&p, t->body, false);
 }

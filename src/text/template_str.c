@@ -47,13 +47,14 @@ enum ember_status pystr_case(struct rt *rt, const struct vstr *s, enum str_case 
     enum ember_status st = EMBER_OK;
     for (size_t i = 0; !st && i < s->len;) {
         size_t adv;
-        uint32_t cp = unicode_utf8_decode(s->data + i, s->len - i, &adv), r = cp;
+        uint32_t cp = unicode_utf8_decode(s->data + i, s->len - i, &adv), r;
         switch (mode) {
         case CASE_LOWER: r = cp_lower(cp); break;
         case CASE_UPPER: r = cp_upper(cp); break;
         case CASE_CAPITALIZE: r = first ? cp_upper(cp) : cp_lower(cp); break;
         case CASE_TITLE: r = prev_cased ? cp_lower(cp) : cp_upper(cp); prev_cased = cp_cased(cp); break;
         case CASE_JINJA_TITLE: r = prev_cased ? cp_lower(cp) : cp_upper(cp); prev_cased = !jinja_word_break(cp); break;
+        default: r = cp; break;
         }
         first = false;
         char enc[4];
@@ -228,7 +229,7 @@ static enum ember_status format_field(struct rt *rt, const char *f, size_t n, in
         int k = (*auto_i)++;
         if (k < n_args) v = &args[k];
     } else if (f[0] >= '0' && f[0] <= '9') {
-        int k = atoi(f);
+        long k = strtol(f, NULL, 10);
         if (k < n_args) v = &args[k];
     } else {
         for (int k = 0; k < n_kw; k++)

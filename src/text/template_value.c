@@ -27,6 +27,8 @@
 
 /* ------------------------------------------------ errors, steps, buffers */
 
+#undef rt_fail /* the analyzer's macro (template_impl.h); this is the function */
+
 enum ember_status rt_fail(struct rt *rt, const char *fmt, ...) {
     char msg[400];
     va_list ap;
@@ -212,6 +214,7 @@ const struct val *dict_find_str(const struct vdict *d, const char *key, size_t l
 
 static bool hashable(struct val v) {
     if (v.k == V_LIST) {
+        if (v.u.l->gen) return true;
         if (!v.u.l->tuple) return false;
         for (size_t i = 0; i < v.u.l->n; i++)
             if (!hashable(v.u.l->items[i])) return false;
@@ -254,15 +257,19 @@ enum ember_status ns_new(struct rt *rt, struct val *out) {
         rt->nss = v;
         rt->cap_ns = cap;
     }
-    TRY(obj_new(rt, V_NS, sizeof(struct vns), out));
-    struct val d;
-    if (dict_new(rt, &d)) {
-        val_clear(out);
-        return EMBER_ENOMEM;
+    struct val d, ns;
+    TRY(dict_new(rt, &d));
+    enum ember_status st = obj_new(rt, V_NS, sizeof(struct vns), &ns);
+    if (st) {
+        val_unref(d);
+        return st;
     }
-    out->u.ns->attrs = d.u.d;
-    out->u.ns->h.rc++;
-    rt->nss[rt->n_ns++] = out->u.ns;
+    /* The analyzer cannot follow reference counts: it takes the dict as
+     * leaked here, but the namespace owns it and free_obj releases it. */
+    ns.u.ns->attrs = d.u.d; // NOLINT(clang-analyzer-unix.Malloc)
+    ns.u.ns->h.rc++;
+    rt->nss[rt->n_ns++] = ns.u.ns;
+    *out = ns;
     return EMBER_OK;
 }
 
@@ -313,7 +320,7 @@ bool val_truthy(struct val v) {
     case V_INT: return v.u.i != 0;
     case V_FLOAT: return v.u.f != 0.0;
     case V_STR: return v.u.s->len > 0;
-    case V_LIST: return v.u.l->n > 0;
+    case V_LIST: return v.u.l->gen || v.u.l->n > 0;
     case V_DICT: return v.u.d->n > 0;
     default: return true;
     }
@@ -337,6 +344,7 @@ bool val_eq(struct val a, struct val b) {
     case V_STR:
         return a.u.s->len == b.u.s->len && !memcmp(a.u.s->data, b.u.s->data, a.u.s->len);
     case V_LIST:
+        if (a.u.l->gen || b.u.l->gen) return a.u.l == b.u.l;
         if (a.u.l->n != b.u.l->n || a.u.l->tuple != b.u.l->tuple) return false;
         for (size_t i = 0; i < a.u.l->n; i++)
             if (!val_eq(a.u.l->items[i], b.u.l->items[i])) return false;
@@ -371,7 +379,7 @@ enum ember_status val_cmp(struct rt *rt, struct val a, struct val b, int *cmp) {
         *cmp = c ? (c < 0 ? -1 : 1) : (a.u.s->len < b.u.s->len ? -1 : a.u.s->len > b.u.s->len);
         return EMBER_OK;
     }
-    if (a.k == V_LIST && b.k == V_LIST && a.u.l->tuple == b.u.l->tuple) {
+    if (a.k == V_LIST && b.k == V_LIST && a.u.l->tuple == b.u.l->tuple && !a.u.l->gen && !b.u.l->gen) {
         for (size_t i = 0; i < a.u.l->n && i < b.u.l->n; i++) {
             if (val_eq(a.u.l->items[i], b.u.l->items[i])) continue;
             return val_cmp(rt, a.u.l->items[i], b.u.l->items[i], cmp);
@@ -391,7 +399,7 @@ const char *val_type_name(struct val v) {
     case V_INT: return "int";
     case V_FLOAT: return "float";
     case V_STR: return "str";
-    case V_LIST: return v.u.l->tuple ? "tuple" : "list";
+    case V_LIST: return v.u.l->gen ? "generator" : v.u.l->tuple ? "tuple" : "list";
     case V_DICT: return "dict";
     case V_NS: return "Namespace";
     case V_MACRO: return "Macro";
@@ -403,12 +411,8 @@ const char *val_type_name(struct val v) {
 /* ------------------------------------------------------ str() and repr() */
 
 void py_float_repr(double f, char out[32]) {
-    if (isnan(f)) {
-        strcpy(out, "nan");
-        return;
-    }
-    if (isinf(f)) {
-        strcpy(out, f < 0 ? "-inf" : "inf");
+    if (isnan(f) || isinf(f)) {
+        snprintf(out, 32, "%s", isnan(f) ? "nan" : f < 0 ? "-inf" : "inf");
         return;
     }
     char e[40];
@@ -420,12 +424,12 @@ void py_float_repr(double f, char out[32]) {
     const char *p = e;
     char *o = out;
     if (*p == '-') *o++ = *p++;
-    char dig[20];
+    char dig[20] = {0};
     int nd = 0;
     for (; *p && *p != 'e'; p++)
         if (*p != '.') dig[nd++] = *p;
     while (nd > 1 && dig[nd - 1] == '0') nd--;
-    int exp = atoi(p + 1);
+    int exp = (int)strtol(p + 1, NULL, 10);
     if (exp >= -4 && exp < 16) {
         if (exp < 0) {
             o += sprintf(o, "0.");
@@ -433,7 +437,7 @@ void py_float_repr(double f, char out[32]) {
             memcpy(o, dig, (size_t)nd);
             o += nd;
         } else {
-            for (int k = 0; k <= exp; k++) *o++ = k < nd ? dig[k] : '0';
+            for (int k = 0; k <= exp; k++) *o++ = (char)(k < nd ? dig[k] : '0');
             *o++ = '.';
             if (nd > exp + 1) {
                 memcpy(o, dig + exp + 1, (size_t)(nd - exp - 1));
@@ -505,6 +509,7 @@ enum ember_status val_repr(struct rt *rt, struct val v, struct sbuf *b, int dept
     case V_STR: return repr_str(rt, v.u.s->data, v.u.s->len, b);
     case V_LIST: {
         const struct vlist *l = v.u.l;
+        if (l->gen) return sbuf_puts(rt, b, "<generator object>");
         TRY(sbuf_put(rt, b, l->tuple ? "(" : "[", 1));
         TRY(repr_items(rt, NULL, l->items, l->n, b, depth));
         if (l->tuple && l->n == 1) TRY(sbuf_put(rt, b, ",", 1));
@@ -540,6 +545,23 @@ enum ember_status val_str(struct rt *rt, struct val v, struct sbuf *b) {
     case V_LOOP: return sbuf_puts(rt, b, "<LoopContext>");
     default: return val_repr(rt, v, b, 0);
     }
+}
+
+enum ember_status html_escape(struct rt *rt, const struct vstr *s, struct sbuf *b) {
+    size_t run = 0;
+    for (size_t i = 0; i < s->len; i++) {
+        char ch = s->data[i];
+        const char *rep = ch == '&' ? "&amp;" : ch == '<' ? "&lt;" : ch == '>' ? "&gt;" : ch == '"' ? "&#34;"
+                          : ch == '\'' ? "&#39;" : NULL;
+        if (!rep) {
+            run++;
+            continue;
+        }
+        TRY(sbuf_put(rt, b, s->data + i - run, run));
+        run = 0;
+        TRY(sbuf_puts(rt, b, rep));
+    }
+    return sbuf_put(rt, b, s->data + s->len - run, run);
 }
 
 enum ember_status val_to_str(struct rt *rt, struct val v, struct val *out) {
