@@ -28,10 +28,14 @@
 
 /* ------------------------------------------------------------- options */
 
-static void run_usage(FILE *o) {
-    fputs("usage: ember run -m MODEL [-p PROMPT | -f FILE] [options]\n"
-          "  (with neither -p nor -f the prompt is read from standard input)\n"
-          "  -n N                 tokens to generate (default: until end of text)\n"
+static void run_usage(FILE *o, const char *cmd) {
+    if (!strcmp(cmd, "chat"))
+        fputs("usage: ember chat -m MODEL [-sys TEXT] [-p FIRST_MESSAGE] [options]\n"
+              "  (a conversation: /help inside lists the commands; the options are run's)\n", o);
+    else
+        fputs("usage: ember run -m MODEL [-p PROMPT | -f FILE] [options]\n"
+              "  (with neither -p nor -f the prompt is read from standard input)\n", o);
+    fputs("  -n N                 tokens to generate (default: until end of text)\n"
           "  -c N                 context size (default: trained length, at most 4096)\n"
           "  -t N                 threads (default: CPUs)\n"
           "  -b N                 prompt batch size (default 512)\n"
@@ -110,7 +114,7 @@ int run_parse_args(int argc, char **argv, struct run_opts *o) {
             continue;
         }
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            run_usage(stdout);
+            run_usage(stdout, argv[0]);
             return RUN_HELP;
         } else if (!strcmp(a, "-e") || !strcmp(a, "--escape")) {
             o->escape = true;
