@@ -276,7 +276,7 @@ int run_chat(const struct run_opts *o, const char *prompt) {
     struct chat_session *s = NULL;
     struct ember_err err = {0};
     const struct model_info *mi = model_get_info(l.model);
-    long n_ctx = o->n_ctx ? o->n_ctx : (mi->n_ctx_train < 4096 ? mi->n_ctx_train : 4096);
+    long n_ctx = run_ctx_size(o, mi->n_ctx_train);
     struct chat_params cp = {
         .n_ctx = (int)n_ctx, .n_threads = (int)o->n_threads, .n_batch = (int)o->n_batch, .eo = &o->eo,
         .sp = o->sp, .n_predict = o->n_predict, .reverse = o->reverse, .n_reverse = o->n_reverse,
@@ -308,11 +308,6 @@ int cmd_chat(int argc, char **argv) {
     int rc = run_parse_args(argc, argv, &o);
     if (rc == RUN_HELP) return 0;
     if (rc) return rc;
-    const char *msg = sampler_params_check(&o.sp);
-    if (msg) {
-        cli_error("%s", msg);
-        return EXIT_USAGE;
-    }
     o.conversation = true;
     return run_chat(&o, o.prompt);
 }

@@ -183,8 +183,17 @@ int run_parse_args(int argc, char **argv, struct run_opts *o) {
         cli_error("give the prompt with -p or -f, not both");
         return EXIT_USAGE;
     }
+    const char *bad = sampler_params_check(&o->sp);
+    if (bad) {
+        cli_error("%s", bad);
+        return EXIT_USAGE;
+    }
     if (!o->seed_set) o->sp.seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
     return 0;
+}
+
+long run_ctx_size(const struct run_opts *o, long n_ctx_train) {
+    return o->n_ctx ? o->n_ctx : (n_ctx_train < 4096 ? n_ctx_train : 4096);
 }
 
 /* ---------------------------------------------------------------- output */
@@ -326,7 +335,7 @@ static int prompt_cache_load(const struct run_opts *o, struct loaded *l, struct 
 static int generate(const struct run_opts *o, struct loaded *l, int32_t *ids,
                     size_t n_ids, struct timing *tm) {
     const struct model_info *mi = model_get_info(l->model);
-    long n_ctx = o->n_ctx ? o->n_ctx : (mi->n_ctx_train < 4096 ? mi->n_ctx_train : 4096);
+    long n_ctx = run_ctx_size(o, mi->n_ctx_train);
     n_ids = truncate_prompt(o, l->tok, n_ctx, ids, n_ids);
     if ((long)n_ids > n_ctx) {
         cli_error("the prompt is %zu tokens, longer than the context of %ld tokens "
@@ -420,11 +429,6 @@ int cmd_run(int argc, char **argv) {
     int rc = run_parse_args(argc, argv, &o);
     if (rc == RUN_HELP) return 0;
     if (rc) return rc;
-    const char *msg = sampler_params_check(&o.sp);
-    if (msg) {
-        cli_error("%s", msg);
-        return EXIT_USAGE;
-    }
     /* a conversation reads its own messages; -p is its first */
     if (o.conversation && !o.chat_once && (isatty(STDIN_FILENO) || !o.prompt) && !o.prompt_file)
         return run_chat(&o, o.prompt);

@@ -34,9 +34,14 @@ struct run_opts {
 
 #define RUN_HELP (-1) /* run_parse_args: --help was printed; exit 0 */
 
-/* Parse argv (argv[0] is "run") into *o. Returns 0, RUN_HELP, or
- * EXIT_USAGE after printing one error line. Pointers in *o point into argv.
- * Never exits; does no I/O other than that line or the help text. */
+/* Parse argv (argv[0] is "run" or "chat") into *o, sampler ranges
+ * checked. Returns 0, RUN_HELP, or EXIT_USAGE after printing one error
+ * line. Pointers in *o point into argv. Never exits; does no I/O other than
+ * that line or the help text. */
 int run_parse_args(int argc, char **argv, struct run_opts *o);
+
+/* The context a run or chat uses: -c, else the model's trained length
+ * capped at 4096. */
+long run_ctx_size(const struct run_opts *o, long n_ctx_train);
 
 #endif
