@@ -35,6 +35,13 @@
  * 0.15 between its attention settings (flash attention on/off, F16/F32 KV
  * cache) on smollm2-135M, and its greedy text changes with them. */
 #define TIE_REAL 0.6f
+/* The best kernel set against the scalar one: the same logits but for the
+ * last bits of sums and exp, which the quantized types' int8 activations
+ * (one rounding step is 1/127 of a block's largest value) and the f16
+ * cache's roundings amplify. Measured with both fed the same 53 tokens:
+ * logits apart by up to 0.34 on stories260K's quantized files (0.016 on
+ * its F16 file, whose activations stay floats), with either cache type. */
+#define TIE_ISA 0.4f
 #define MAX_STEPS 64
 
 struct follow {
@@ -158,7 +165,7 @@ static void check_model(const char *name, const char *path, const char *p, const
             if (!with_ids && strcmp(be->ops->device(be), "scalar")) {
                 char *st = scalar_text(path, prompt, 48);
                 CHECK(*st != 0, "%s %-36s scalar run (EMBER_ISA=scalar $EMBER run) printed text", name, prompt);
-                follow(m, tok, prompt, st, NULL, 0, TIE, &r);
+                follow(m, tok, prompt, st, NULL, 0, TIE_ISA, &r);
                 CHECK(r.ties >= 0 && r.steps > 0,
                       "%s %-36s %s follows the scalar kernels' text for %d tokens: %d near-ties (largest margin %.3f) %s",
                       name, prompt, be->ops->device(be), r.steps, r.ties, r.worst, r.why);

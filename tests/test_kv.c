@@ -111,44 +111,52 @@ static void test_tables(void) {
     CHECK(kv_cache_new(&l, &kv, &err) == EMBER_EINVAL, "q8_0 with a head size of 40 is refused: %s", err.msg);
 }
 
-/* Attention of nq query rows (positions len-nq .. len-1 of one sequence)
- * through a cache of the given block size and type, against float64
- * attention over the same keys and values; returns the largest error
- * relative to the output's scale. */
-static double paged_vs_contiguous(struct ember_backend *be, int len, int nq, int block, enum kv_type t) {
-    enum { NH = 4, NKV = 2, HD = 64 };
+/* Attention of 2*nq query rows through a cache of the given block size and
+ * type: positions len-nq .. len-1 of sequence 1, then the same positions
+ * of sequence 0 (holding the same keys and values) in the same batch, so
+ * a tile of rows meets a change of sequence. Against float64 attention
+ * over the same keys and values; returns the largest absolute error (the
+ * values are N(0,1)). NH query heads over NKV KV heads. */
+static double paged_vs_contiguous(struct ember_backend *be, int len, int nq, int block, enum kv_type t,
+                                  int NH, int NKV, int HD) {
     struct ember_err err = {0};
     struct kv_layout l = {.n_layer = 1, .n_head_kv = NKV, .head_dim = HD, .n_ctx = len, .n_seq = 2,
                           .block_size = block, .type_k = kv_type_ember(t), .type_v = kv_type_ember(t)};
     struct kv_cache *kv = NULL;
     struct backend_ctx *c = NULL;
-    struct backend_ctx_params bp = {.n_threads = 2, .max_rows = len, .max_width = HD * NH, .n_head = NH,
+    struct backend_ctx_params bp = {.n_threads = 2, .max_rows = 2 * len, .max_width = HD * NH, .n_head = NH,
                                     .max_pos = len, .head_dim = HD, .kv_block = block};
-    size_t kvn = (size_t)len * NKV * HD, qn = (size_t)nq * NH * HD;
+    size_t kvn = (size_t)len * NKV * HD, qn = (size_t)2 * nq * NH * HD;
     float *k = malloc(kvn * sizeof *k), *v = malloc(kvn * sizeof *v), *q = malloc(qn * sizeof *q),
           *out = malloc(qn * sizeof *out);
-    int32_t *pos = malloc((size_t)len * sizeof *pos), *seq = calloc((size_t)len, sizeof *seq);
+    int32_t *pos = malloc((size_t)3 * len * sizeof *pos), *seq = calloc((size_t)3 * len, sizeof *seq);
     double worst = INFINITY;
     if (kv_cache_new(&l, &kv, &err) || be->ops->ctx_new(be, &bp, &c, &err) || !k || !v || !q || !out || !pos ||
         !seq)
         goto done;
     for (size_t i = 0; i < kvn; i++) k[i] = rng_gauss(), v[i] = rng_gauss();
     for (size_t i = 0; i < qn; i++) q[i] = rng_gauss();
-    for (int i = 0; i < len; i++) pos[i] = i, seq[i] = 1; /* sequence 1: views are per sequence */
-    if (kv_seq_prepare(kv, 1, 0, len, &err)) goto done;
+    for (int i = 0; i < len; i++) pos[i] = pos[len + i] = i, seq[i] = 1, seq[len + i] = 0;
+    if (kv_seq_prepare(kv, 1, 0, len, &err) || kv_seq_prepare(kv, 0, 0, len, &err)) goto done;
     struct kv_view views[2] = {kv_cache_view(kv, 0, 0), kv_cache_view(kv, 0, 1)};
     /* positions in two calls: the second starts inside a block */
-    int half = len / 3;
-    be_store_kv(c, views, k, v, pos, seq, half, NKV, HD);
-    be_store_kv(c, views, k + (size_t)half * NKV * HD, v + (size_t)half * NKV * HD, pos + half, seq + half,
-                len - half, NKV, HD);
-    struct attn_args aa = {.q = q, .out = out, .kv = views, .pos = pos + len - nq, .seq = seq, .n = nq,
+    int third = len / 3;
+    for (int s = 0; s < 2; s++) {
+        be_store_kv(c, views, k, v, pos + s * len, seq + s * len, third, NKV, HD);
+        be_store_kv(c, views, k + (size_t)third * NKV * HD, v + (size_t)third * NKV * HD,
+                    pos + s * len + third, seq + s * len + third, len - third, NKV, HD);
+    }
+    /* the batch: the last nq rows of sequence 1, then of sequence 0 */
+    int32_t *bpos = pos + len, *bseq = seq + len - nq;
+    for (int i = 0; i < nq; i++) bpos[i] = bpos[nq + i] = len - nq + i;
+    for (int i = 0; i < 2 * nq; i++) bseq[i] = i < nq;
+    struct attn_args aa = {.q = q, .out = out, .kv = views, .pos = bpos, .seq = bseq, .n = 2 * nq,
                            .n_head = NH, .n_head_kv = NKV, .head_dim = HD};
     be_attention(c, &aa);
     worst = 0;
     double *s = malloc((size_t)len * sizeof *s);
-    for (int i = 0; s && i < nq; i++) {
-        int p = len - nq + i;
+    for (int i = 0; s && i < 2 * nq; i++) {
+        int p = len - nq + i % nq;
         for (int h = 0; h < NH; h++) {
             const float *qi = q + ((size_t)i * NH + h) * HD;
             int g = h / (NH / NKV);
@@ -192,12 +200,19 @@ static void test_attention(void) {
         int runs = 0;
         for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++)
             for (size_t bi = 0; bi < sizeof blocks / sizeof blocks[0]; bi++) {
-                int nq = lens[li] < 5 ? lens[li] : 5; /* a batch of queries: the last 5 positions */
-                worst = fmax(worst, paged_vs_contiguous(be, lens[li], nq, blocks[bi], types[ti].t));
+                /* a few rows, 4 heads over 2 (tiles of many rows); every
+                 * row, 14 heads over 2 (GQA groups of 7, as Qwen2.5) */
+                int nq = lens[li] < 5 ? lens[li] : 5;
+                worst = fmax(worst, paged_vs_contiguous(be, lens[li], nq, blocks[bi], types[ti].t, 4, 2, 64));
+                worst = fmax(worst, paged_vs_contiguous(be, lens[li], lens[li], blocks[bi], types[ti].t, 14, 2, 64));
+                runs += 2;
+                if (types[ti].t == KV_Q8_0) continue;
+                /* stories260K's shape: 8 heads of 8 over 4 */
+                worst = fmax(worst, paged_vs_contiguous(be, lens[li], lens[li], blocks[bi], types[ti].t, 8, 4, 8));
                 runs++;
             }
         CHECK(worst <= types[ti].tol,
-              "%s cache: paged attention = contiguous float64 attention over %d lengths x block sizes (max abs err %.2e, tol %.0e)",
+              "%s cache: paged attention = contiguous float64 attention over %d batches, lengths x block sizes x head groups (max abs err %.2e, tol %.0e)",
               kv_type_name(types[ti].t), runs, worst, types[ti].tol);
     }
     ember_backend_free(be);

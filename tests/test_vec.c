@@ -19,59 +19,49 @@ static float rnd(unsigned *s) {
     return ((float)(*s >> 8) / 16777216.0f - 0.5f) * 8.0f;
 }
 
-/* dot_rows and mad_rows over a strided "cache" of up to 37 rows (every
- * row-count remainder of the 8-row blocks) and widths 1..200 (every
- * remainder of the 8/16-lane chunks and of the 64/128-value register
- * blocks), against the reference; mad_rows must also leave y[n] alone. */
-static void check_rows(const char *nm, const struct vec_kernels *k) {
+/* mad_rows_m over m rows of y and w (every remainder of the 6- and 8-row
+ * register tiles), strided as attention lays them out, against the
+ * reference; nothing past each row's n may change. */
+static void check_rows_m(const char *nm, const struct vec_kernels *k) {
     const struct vec_kernels *r = &vec_ref;
-    enum { ROWS = 37, W = 200, STRIDE = 211 };
-    static float kv[ROWS * STRIDE], q[W], w[ROWS], s0[ROWS], s1[ROWS], y0[W + 1], y1[W + 1];
+    enum { M = 37, ROWS = 41, W = 200, STRIDE = 211, LDY = 203, LDW = 45 };
+    static float kv[ROWS * STRIDE], w[M * LDW], y0[M * LDY], y1[M * LDY];
     static uint16_t kvh[ROWS * STRIDE];
-    unsigned seed = 777;
+    unsigned seed = 4242;
     for (int i = 0; i < ROWS * STRIDE; i++) kv[i] = rnd(&seed);
     for (int i = 0; i < ROWS * STRIDE; i++) kvh[i] = quant_f32_to_f16(kv[i]);
-    for (int i = 0; i < W; i++) q[i] = rnd(&seed);
-    for (int i = 0; i < ROWS; i++) w[i] = fabsf(rnd(&seed));
-    double e_dot = 0, e_mad = 0, e_mad_h = 0;
+    for (int i = 0; i < M * LDW; i++) w[i] = rnd(&seed);
+    double err[2] = {0, 0};
     int guard = 0;
-    for (int n = 1; n <= W; n += (n < 70 ? 1 : 7)) {
-        for (int rows = 1; rows <= ROWS; rows += (rows < 17 ? 1 : 5)) {
-            k->dot_rows(s0, q, kv, STRIDE, rows, n, 0.125f);
-            r->dot_rows(s1, q, kv, STRIDE, rows, n, 0.125f);
-            for (int t = 0; t < rows; t++) {
-                double mag = 0;
-                for (int i = 0; i < n; i++) mag += fabs(q[i] * kv[t * STRIDE + i]) * 0.125;
-                e_dot = fmax(e_dot, fabs(s0[t] - s1[t]) / (mag + 1e-30));
-            }
-            /* mad_rows adds to y: both start from the same values */
-            for (int i = 0; i < n; i++) y0[i] = y1[i] = rnd(&seed);
-            y0[n] = y1[n] = 42.0f;
-            k->mad_rows(y0, kv, STRIDE, w, rows, n);
-            r->mad_rows(y1, kv, STRIDE, w, rows, n);
-            guard += y0[n] != 42.0f;
-            for (int i = 0; i < n; i++) {
-                double mag = fabs(y1[i]);
-                for (int t = 0; t < rows; t++) mag += fabs(w[t] * kv[t * STRIDE + i]);
-                e_mad = fmax(e_mad, fabs(y0[i] - y1[i]) / (mag + 1e-30));
-            }
-            /* the same over f16 rows: exact conversions, so only the
-             * summation order differs */
-            for (int i = 0; i < n; i++) y0[i] = y1[i] = rnd(&seed);
-            y0[n] = y1[n] = 42.0f;
-            k->mad_rows_h(y0, kvh, STRIDE, w, rows, n);
-            r->mad_rows_h(y1, kvh, STRIDE, w, rows, n);
-            guard += y0[n] != 42.0f;
-            for (int i = 0; i < n; i++) {
-                double mag = fabs(y1[i]);
-                for (int t = 0; t < rows; t++) mag += fabs(w[t] * quant_f16_to_f32(kvh[t * STRIDE + i]));
-                e_mad_h = fmax(e_mad_h, fabs(y0[i] - y1[i]) / (mag + 1e-30));
-            }
-        }
-    }
-    CHECK(e_dot <= 1e-5, "%s dot_rows: max rel err %.2e", nm, e_dot);
-    CHECK(e_mad <= 1e-5 && e_mad_h <= 1e-5 && guard == 0,
-          "%s mad_rows, mad_rows_h: max rel err %.2e, %.2e, %d writes past n", nm, e_mad, e_mad_h, guard);
+    for (int half = 0; half < 2; half++)
+        for (int n = 1; n <= W; n += (n < 70 ? 1 : 9))
+            for (int rows = 1; rows <= ROWS; rows += (rows < 17 ? 3 : 8))
+                for (int m = 1; m <= M; m += (m < 18 ? 1 : 6)) {
+                    for (int i = 0; i < M * LDY; i++) y0[i] = y1[i] = rnd(&seed);
+                    if (half) {
+                        k->mad_rows_mh(y0, LDY, kvh, STRIDE, w, LDW, m, rows, n);
+                        r->mad_rows_mh(y1, LDY, kvh, STRIDE, w, LDW, m, rows, n);
+                    } else {
+                        k->mad_rows_m(y0, LDY, kv, STRIDE, w, LDW, m, rows, n);
+                        r->mad_rows_m(y1, LDY, kv, STRIDE, w, LDW, m, rows, n);
+                    }
+                    for (int i = 0; i < M * LDY; i++) {
+                        int row = i / LDY, col = i % LDY;
+                        if (row >= m || col >= n) {
+                            guard += y0[i] != y1[i];
+                            continue;
+                        }
+                        double mag = fabs(y1[i]);
+                        for (int t = 0; t < rows; t++) {
+                            float vt = half ? quant_f16_to_f32(kvh[t * STRIDE + col]) : kv[t * STRIDE + col];
+                            mag += fabs(w[row * LDW + t] * vt);
+                        }
+                        err[half] = fmax(err[half], fabs(y0[i] - y1[i]) / (mag + 1e-30));
+                    }
+                }
+    CHECK(err[0] <= 1e-5 && err[1] <= 1e-5 && guard == 0,
+          "%s mad_rows_m, mad_rows_mh: max rel err %.2e, %.2e, %d writes outside the tile", nm, err[0],
+          err[1], guard);
 }
 
 static void check_set(enum cpu_isa isa, const struct vec_kernels *k) {
@@ -111,7 +101,7 @@ static void check_set(enum cpu_isa isa, const struct vec_kernels *k) {
     CHECK(max_bad == 0, "%s max: exact", nm);
     CHECK(e_exp <= 4e-6 && e_sum <= 4e-6, "%s exp_sub: max rel err %.2e (sum %.2e)", nm, e_exp, e_sum);
     CHECK(e_silu <= 4e-6, "%s silu_mul: max rel err %.2e", nm, e_silu);
-    check_rows(nm, k);
+    check_rows_m(nm, k);
 }
 
 int main(void) {

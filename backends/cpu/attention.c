@@ -3,17 +3,25 @@
  * (kv_cache.h) and the writes into it: store_kv and attention of
  * backend.h.
  *
- * One task per query head. For each query row, two passes over the
- * sequence's blocks: the scores of every position the row may see, one
- * block at a time (then a softmax over all of them, exact, as llama.cpp's
- * non-flash path does), then the values weighted by them. Per block:
- *   keys F32/F16, stored transposed ([head_dim][block]): the block's scores
- *     are one mad_rows over head_dim rows of block width, the query's
- *     values as weights (no horizontal sums);
- *   keys Q8_0 ([block][row]): the query quantized to Q8_0 once, then the
+ * Work is split in tiles of query vectors that read the same keys and
+ * values: the query heads of one KV head (GQA's group) over a few
+ * consecutive rows of one sequence, up to ATTN_TILE vectors; one task per
+ * tile. For each tile, two passes over the sequence's blocks: the scores of
+ * every position the tile's last row may see, one block at a time (then a
+ * softmax per vector over the positions its own row may see, exact, as
+ * llama.cpp's non-flash path does), then the values weighted by them. Per
+ * block:
+ *   keys F32/F16, stored transposed ([head_dim][block]): the tile's scores
+ *     are one mad_rows_m over head_dim rows of block width, the queries as
+ *     weights (no horizontal sums), each row of keys widened once for the
+ *     whole tile;
+ *   keys Q8_0 ([block][row]): each query quantized to Q8_0 once, then the
  *     set's Q8_0 dot per position (the int8 kernels of the matmuls);
- *   values F32/F16: one mad_rows over the block's rows; Q8_0: the block's
- *     rows decoded into the head's scratch first.
+ *   values F32/F16: one mad_rows_m over the block's rows for the tile;
+ *     Q8_0: the block's rows decoded into the thread's scratch first.
+ * A prefill of many rows thus reads each block once per tile instead of
+ * once per query row and head, which is what attention over a long
+ * history costs.
  */
 #include <math.h>
 #include <stdbool.h>
@@ -21,53 +29,39 @@
 
 #include "cpu_impl.h"
 
-/* A head's scratch: the scaled query (head_dim floats), the query as Q8_0
- * (rounded up to floats), a block of decoded values (kv_block rows). */
-size_t cpu_attention_tmp_floats(int head_dim, int kv_block) {
+enum { ATTN_TILE = 32 }; /* query vectors per tile */
+
+/* Bytes of one query in Q8_0, rounded up to floats. */
+static size_t q8_floats(int hd) { return ((size_t)hd / 32 * 34 + 3) / 4; }
+
+/* A thread's scratch: the tile's scaled queries and their Q8_0 forms, its
+ * outputs, its scores ([ATTN_TILE][max_pos]) and a block of decoded
+ * values. */
+size_t cpu_attention_tmp_floats(int head_dim, int kv_block, int max_pos) {
     size_t hd = (size_t)(head_dim > 0 ? head_dim : 1), bs = (size_t)(kv_block > 0 ? kv_block : 1);
-    return hd + (hd / 32 * 34 + 3) / 4 + 16 + bs * hd;
+    size_t mp = (size_t)(max_pos > 0 ? max_pos : 1);
+    return ATTN_TILE * (2 * hd + q8_floats((int)hd) + mp) + bs * hd + 16;
 }
 
 struct attn_job {
     const struct attn_args *a;
     const struct cpu_kernels *k;
-    float *scores, *tmp;
-    int max_pos;
+    float *tmp;            /* per thread, tmp_floats each */
     size_t tmp_floats;
+    int max_pos;
+    int heads, rows;       /* a task's query heads (of one KV head) and rows */
+    int n_hchunk, n_rchunk; /* tasks per KV head: head chunks x row chunks */
 };
 
-/* s[0..n) = scores of positions b*bs .. b*bs+n-1 of head kvh against the
- * scaled query q (and its Q8_0 form qq). */
-static void block_scores(const struct attn_job *j, const struct kv_view *kv, int b, int kvh,
-                         const float *q, const void *qq, float *s, int n) {
-    const struct vec_kernels *vk = &j->k->vec;
-    int hd = j->a->head_dim;
-    const uint8_t *kb = kv_view_k(kv, b, kvh);
-    if (kv->type_k == EMBER_TYPE_Q8_0) {
-        cpu_dot_fn dot = j->k->type[EMBER_TYPE_Q8_0].dot;
-        for (int t = 0; t < n; t++) s[t] = dot(kb + (size_t)t * kv->k_row, qq, hd);
-        return;
-    }
-    memset(s, 0, (size_t)n * sizeof *s);
-    if (kv->type_k == EMBER_TYPE_F16) vk->mad_rows_h(s, (const uint16_t *)kb, kv->block_size, q, hd, n);
-    else vk->mad_rows(s, (const float *)kb, kv->block_size, q, hd, n);
-}
-
-/* o += sum over positions b*bs .. b*bs+n-1 of p[t] * value t of head kvh. */
-static void block_values(const struct attn_job *j, const struct kv_view *kv, int b, int kvh,
-                         const float *p, float *o, int n, float *tmp) {
-    const struct vec_kernels *vk = &j->k->vec;
-    int hd = j->a->head_dim;
-    const uint8_t *vb = kv_view_v(kv, b, kvh);
-    if (kv->type_v == EMBER_TYPE_F16) {
-        vk->mad_rows_h(o, (const uint16_t *)vb, hd, p, n, hd);
-    } else if (kv->type_v == EMBER_TYPE_F32) {
-        vk->mad_rows(o, (const float *)vb, hd, p, n, hd);
-    } else { /* Q8_0: rows are consecutive blocks of 32 */
-        j->k->type[EMBER_TYPE_Q8_0].dequant(vb, tmp, (int64_t)n * hd);
-        vk->mad_rows(o, tmp, hd, p, n, hd);
-    }
-}
+/* A tile: vectors v = ri * nh + hi for rows i0 + ri of one sequence and
+ * heads h0 + hi, with the thread's scratch cut into its parts. */
+struct tile {
+    const struct kv_view *kv;
+    int kvh, h0, nh, i0, m, n_max;
+    float *q, *o, *s; /* [m][hd], [m][hd], [m][max_pos] */
+    void *qq;         /* [m] Q8_0 rows of hd */
+    float *vtmp;      /* a block of values, decoded */
+};
 
 /* x[0..n) rounded to the nearest f16 values, through the set's F16
  * kernels, 64 at a time. */
@@ -80,52 +74,147 @@ static void round_f16(const struct cpu_kernels *k, float *x, int n) {
     }
 }
 
-static void attention_head(void *arg, int h) {
+/* The tile's queries, scaled by 1/sqrt(head_dim); an F16 cache multiplies
+ * f16 by f16, the query rounded first (as llama.cpp's F16 matmuls do:
+ * greedy text then follows its); a Q8_0 cache takes them as Q8_0. */
+static void load_queries(const struct attn_job *j, struct tile *t) {
+    const struct attn_args *a = j->a;
+    int hd = a->head_dim, q_dim = a->n_head * hd;
+    float scale = 1.0f / sqrtf((float)hd);
+    size_t qq_row = quant_row_bytes(EMBER_TYPE_Q8_0, hd);
+    for (int v = 0; v < t->m; v++) {
+        int i = t->i0 + v / t->nh, h = t->h0 + v % t->nh;
+        float *q = t->q + (size_t)v * hd;
+        memcpy(q, a->q + (size_t)i * q_dim + (size_t)h * hd, (size_t)hd * sizeof *q);
+        if (t->kv->type_k == EMBER_TYPE_F16) round_f16(j->k, q, hd);
+        j->k->vec.scale(q, scale, hd);
+        if (t->kv->type_k == EMBER_TYPE_Q8_0)
+            j->k->type[EMBER_TYPE_Q8_0].quantize(q, (uint8_t *)t->qq + (size_t)v * qq_row, hd);
+    }
+}
+
+/* Scores of positions b*bs .. b*bs+n-1 for every vector of the tile, into
+ * column b*bs of its score rows. */
+static void block_scores(const struct attn_job *j, const struct tile *t, int b, int n) {
+    const struct kv_view *kv = t->kv;
+    int hd = j->a->head_dim, bs = kv->block_size;
+    const uint8_t *kb = kv_view_k(kv, b, t->kvh);
+    float *s = t->s + (size_t)b * bs;
+    if (kv->type_k == EMBER_TYPE_Q8_0) {
+        cpu_dot_fn dot = j->k->type[EMBER_TYPE_Q8_0].dot;
+        size_t qq_row = quant_row_bytes(EMBER_TYPE_Q8_0, hd);
+        for (int v = 0; v < t->m; v++)
+            for (int p = 0; p < n; p++)
+                s[(size_t)v * j->max_pos + p] = dot(kb + (size_t)p * kv->k_row, (const uint8_t *)t->qq + v * qq_row, hd);
+        return;
+    }
+    for (int v = 0; v < t->m; v++) memset(s + (size_t)v * j->max_pos, 0, (size_t)n * sizeof *s);
+    if (kv->type_k == EMBER_TYPE_F16)
+        j->k->vec.mad_rows_mh(s, j->max_pos, (const uint16_t *)kb, bs, t->q, hd, t->m, hd, n);
+    else
+        j->k->vec.mad_rows_m(s, j->max_pos, (const float *)kb, bs, t->q, hd, t->m, hd, n);
+}
+
+/* The tile's outputs += its weights of positions b*bs .. b*bs+n-1 times
+ * those positions' values. */
+static void block_values(const struct attn_job *j, const struct tile *t, int b, int n) {
+    const struct kv_view *kv = t->kv;
+    const struct vec_kernels *vk = &j->k->vec;
+    int hd = j->a->head_dim;
+    const uint8_t *vb = kv_view_v(kv, b, t->kvh);
+    const float *p = t->s + (size_t)b * kv->block_size;
+    if (kv->type_v == EMBER_TYPE_F16) {
+        vk->mad_rows_mh(t->o, hd, (const uint16_t *)vb, hd, p, j->max_pos, t->m, n, hd);
+    } else if (kv->type_v == EMBER_TYPE_F32) {
+        vk->mad_rows_m(t->o, hd, (const float *)vb, hd, p, j->max_pos, t->m, n, hd);
+    } else { /* Q8_0: rows are consecutive blocks of 32 */
+        j->k->type[EMBER_TYPE_Q8_0].dequant(vb, t->vtmp, (int64_t)n * hd);
+        vk->mad_rows_m(t->o, hd, t->vtmp, hd, p, j->max_pos, t->m, n, hd);
+    }
+}
+
+/* Each vector's scores into probabilities over the positions its row may
+ * see, zero past them (up to the tile's last position); inv[v]: the factor
+ * the output still needs (1 when the probabilities were normalized: F16
+ * values take them rounded to f16, as llama.cpp's F16 matmul does). */
+static void tile_softmax(const struct attn_job *j, const struct tile *t, float *inv) {
+    const struct vec_kernels *vk = &j->k->vec;
+    bool v16 = t->kv->type_v == EMBER_TYPE_F16;
+    for (int v = 0; v < t->m; v++) {
+        float *s = t->s + (size_t)v * j->max_pos;
+        int n_pos = j->a->pos[t->i0 + v / t->nh] + 1;
+        float sum = vk->exp_sub(s, vk->max(s, n_pos), n_pos);
+        inv[v] = 1.0f / sum;
+        if (v16) {
+            vk->scale(s, inv[v], n_pos);
+            round_f16(j->k, s, n_pos);
+            inv[v] = 1.0f;
+        }
+        memset(s + n_pos, 0, (size_t)(t->n_max - n_pos) * sizeof *s);
+    }
+}
+
+static void attend_tile(const struct attn_job *j, struct tile *t) {
+    const struct attn_args *a = j->a;
+    int hd = a->head_dim, q_dim = a->n_head * hd, bs = t->kv->block_size;
+    float inv[ATTN_TILE];
+    load_queries(j, t);
+    int nb = (t->n_max + bs - 1) / bs;
+    for (int b = 0; b < nb; b++) block_scores(j, t, b, t->n_max - b * bs < bs ? t->n_max - b * bs : bs);
+    tile_softmax(j, t, inv);
+    memset(t->o, 0, (size_t)t->m * hd * sizeof *t->o);
+    for (int b = 0; b < nb; b++) block_values(j, t, b, t->n_max - b * bs < bs ? t->n_max - b * bs : bs);
+    for (int v = 0; v < t->m; v++) {
+        int i = t->i0 + v / t->nh, h = t->h0 + v % t->nh;
+        float *o = a->out + (size_t)i * q_dim + (size_t)h * hd;
+        memcpy(o, t->o + (size_t)v * hd, (size_t)hd * sizeof *o);
+        if (inv[v] != 1.0f) j->k->vec.scale(o, inv[v], hd);
+    }
+}
+
+/* Task: KV head, head chunk, row chunk; its rows cut where the sequence
+ * changes, one tile per run. */
+static void attention_task(void *arg, int task) {
     const struct attn_job *j = arg;
     const struct attn_args *a = j->a;
-    const struct vec_kernels *vk = &j->k->vec;
-    int hd = a->head_dim, q_dim = a->n_head * hd;
-    int kvh = h / (a->n_head / a->n_head_kv);
-    float *att = j->scores + (size_t)h * (size_t)j->max_pos;
-    float *q = j->tmp + (size_t)h * j->tmp_floats;
-    void *qq = q + hd;
-    float *vtmp = q + hd + (hd / 32 * 34 + 3) / 4 + 16;
-    float scale = 1.0f / sqrtf((float)hd);
-    for (int i = 0; i < a->n; i++) {
-        const struct kv_view *kv = &a->kv[a->seq[i]];
-        const float *qi = a->q + (size_t)i * q_dim + (size_t)h * hd;
-        /* an F16 cache multiplies f16 by f16, the query rounded first (as
-         * llama.cpp's F16 matmuls do: greedy text then follows its) */
-        memcpy(q, qi, (size_t)hd * sizeof *q);
-        if (kv->type_k == EMBER_TYPE_F16) round_f16(j->k, q, hd);
-        for (int d = 0; d < hd; d++) q[d] *= scale;
-        if (kv->type_k == EMBER_TYPE_Q8_0) j->k->type[EMBER_TYPE_Q8_0].quantize(q, qq, hd);
-        int n_pos = a->pos[i] + 1, bs = kv->block_size, nb = (n_pos + bs - 1) / bs;
-        for (int b = 0; b < nb; b++) {
-            int n = n_pos - b * bs < bs ? n_pos - b * bs : bs;
-            block_scores(j, kv, b, kvh, q, qq, att + (size_t)b * bs, n);
-        }
-        float sum = vk->exp_sub(att, vk->max(att, n_pos), n_pos);
-        /* F16 values: the probabilities normalized and rounded to f16 */
-        bool v16 = kv->type_v == EMBER_TYPE_F16;
-        if (v16) {
-            vk->scale(att, 1.0f / sum, n_pos);
-            round_f16(j->k, att, n_pos);
-        }
-        float *o = a->out + (size_t)i * q_dim + (size_t)h * hd;
-        memset(o, 0, (size_t)hd * sizeof *o);
-        for (int b = 0; b < nb; b++) {
-            int n = n_pos - b * bs < bs ? n_pos - b * bs : bs;
-            block_values(j, kv, b, kvh, att + (size_t)b * bs, o, n, vtmp);
-        }
-        if (!v16) vk->scale(o, 1.0f / sum, hd);
+    int per_kvh = j->n_hchunk * j->n_rchunk, g = a->n_head / a->n_head_kv;
+    int kvh = task / per_kvh, hc = task % per_kvh / j->n_rchunk, rc = task % j->n_rchunk;
+    int hd = a->head_dim, h0 = kvh * g + hc * j->heads;
+    int nh = g - hc * j->heads < j->heads ? g - hc * j->heads : j->heads;
+    int r0 = rc * j->rows, r1 = r0 + j->rows < a->n ? r0 + j->rows : a->n;
+    float *tmp = j->tmp + (size_t)threadpool_worker() * j->tmp_floats;
+    struct tile t = {.kvh = kvh, .h0 = h0, .nh = nh, .q = tmp, .o = tmp + ATTN_TILE * hd};
+    t.qq = t.o + ATTN_TILE * hd;
+    t.s = (float *)t.qq + ATTN_TILE * q8_floats(hd);
+    t.vtmp = t.s + (size_t)ATTN_TILE * j->max_pos;
+    for (int i = r0, e; i < r1; i = e) {
+        t.n_max = a->pos[i] + 1;
+        for (e = i + 1; e < r1 && a->seq[e] == a->seq[i]; e++)
+            if (a->pos[e] + 1 > t.n_max) t.n_max = a->pos[e] + 1;
+        t.kv = &a->kv[a->seq[i]];
+        t.i0 = i;
+        t.m = (e - i) * nh;
+        attend_tile(j, &t);
     }
 }
 
 void cpu_attention(struct backend_ctx *bc, const struct attn_args *a) {
     struct cpu_ctx *c = cpu_ctx_of(bc);
-    struct attn_job j = {a, c->k, c->scores, c->head_tmp, c->max_pos, c->head_tmp_floats};
-    threadpool_run(c->pool, attention_head, &j, a->n_head);
+    int g = a->n_head / a->n_head_kv, threads = threadpool_size(c->pool);
+    struct attn_job j = {.a = a, .k = c->k, .tmp = c->attn_tmp, .tmp_floats = c->attn_tmp_floats,
+                         .max_pos = c->max_pos};
+    /* A whole group per task and as many rows as fill the tile; a group
+     * split in halves (and so on) while there are fewer tasks than threads
+     * (a decode step). */
+    j.heads = g < ATTN_TILE ? g : ATTN_TILE;
+    for (;;) {
+        j.rows = ATTN_TILE / j.heads;
+        j.n_hchunk = (g + j.heads - 1) / j.heads;
+        j.n_rchunk = (a->n + j.rows - 1) / j.rows;
+        if (j.heads == 1 || a->n_head_kv * j.n_hchunk * j.n_rchunk >= threads) break;
+        j.heads = (j.heads + 1) / 2;
+    }
+    threadpool_run(c->pool, attention_task, &j, a->n_head_kv * j.n_hchunk * j.n_rchunk);
 }
 
 /* One row of n values into a cache row of type t. */

@@ -29,10 +29,9 @@ struct cpu_ctx {
     void *vec;          /* activations converted for the dot: max_rows rows */
     size_t vec_cap;
     int max_rows;
-    float *scores;      /* attention scratch: [n_head][max_pos] */
     int max_pos;
-    float *head_tmp;    /* attention scratch per head: a query, a block's values */
-    size_t head_tmp_floats;
+    float *attn_tmp;    /* attention scratch per pool thread (attention.c) */
+    size_t attn_tmp_floats;
     struct pack_scratch *pack; /* per pool thread: a band of weights packed for a batch */
     int n_pack;
     bool no_pack;              /* the backend's switch */
@@ -62,7 +61,7 @@ void cpu_rmsnorm(struct backend_ctx *c, float *out, const float *x, const float 
 void cpu_rope(struct backend_ctx *c, float *x, int n, int n_heads, int head_dim,
               const int32_t *pos, const struct rope_params *rp);
 /* attention.c */
-size_t cpu_attention_tmp_floats(int head_dim, int kv_block);
+size_t cpu_attention_tmp_floats(int head_dim, int kv_block, int max_pos);
 void cpu_attention(struct backend_ctx *c, const struct attn_args *a);
 void cpu_softmax(struct backend_ctx *c, float *x, int n);
 void cpu_silu_mul(struct backend_ctx *c, float *g, const float *u, int n);

@@ -34,13 +34,12 @@ enum ember_status cpu_ctx_new(struct ember_backend *be, const struct backend_ctx
     /* The widest activation encoding is F32: 4 bytes a value. */
     c->vec_cap = vec_stride(EMBER_TYPE_F32, p->max_width) * (size_t)p->max_rows;
     c->vec = aligned_alloc(64, c->vec_cap);
-    c->scores = calloc((size_t)p->n_head * (size_t)p->max_pos, sizeof(float));
-    c->head_tmp_floats = cpu_attention_tmp_floats(p->head_dim, p->kv_block);
-    c->head_tmp = calloc((size_t)p->n_head * c->head_tmp_floats, sizeof(float));
     c->pool = threadpool_new(p->n_threads);
     c->n_pack = c->pool ? threadpool_size(c->pool) : 0;
     c->pack = calloc((size_t)(c->n_pack ? c->n_pack : 1), sizeof *c->pack);
-    if (!c->vec || !c->scores || !c->head_tmp || !c->pool || !c->pack) {
+    c->attn_tmp_floats = cpu_attention_tmp_floats(p->head_dim, p->kv_block, p->max_pos);
+    c->attn_tmp = calloc((size_t)(c->n_pack ? c->n_pack : 1) * c->attn_tmp_floats, sizeof(float));
+    if (!c->vec || !c->attn_tmp || !c->pool || !c->pack) {
         cpu_ctx_free(&c->base);
         return ember_fail(err, EMBER_ENOMEM, "out of memory allocating a context's scratch");
     }
@@ -55,8 +54,7 @@ void cpu_ctx_free(struct backend_ctx *bc) {
     for (int i = 0; c->pack && i < c->n_pack; i++) free(c->pack[i].data);
     free(c->pack);
     free(c->vec);
-    free(c->scores);
-    free(c->head_tmp);
+    free(c->attn_tmp);
     free(c);
 }
 

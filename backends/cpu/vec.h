@@ -21,20 +21,22 @@ struct vec_kernels {
     float (*exp_sub)(float *x, float max, int n);
     float (*max)(const float *x, int n);
     void (*silu_mul)(float *g, const float *u, int n);      /* g = silu(g) * u */
-    /* Products over rows of a KV cache block (row t at base + t * stride
-     * values). dot_rows: s[t] = scale * dot(q, k_t) for t < rows.
-     * mad_rows: y[0..n) += sum_t w[t] * v_t, with rows of floats or (the
-     * _h form) of f16. Attention uses mad_rows twice per block: for the
+    /* Products over the rows of a KV cache block (row t at v + t * stride
+     * values), for m weight vectors at once: for r < m,
+     * y[r*ldy .. r*ldy+n) += sum_t w[r*ldw + t] * v_t, with rows of floats
+     * or (the _mh form) of f16. Attention runs it twice per block: for the
      * scores over its transposed keys (one row per dimension, n the
-     * block's positions) and for the output over its values. One call per
-     * block instead of one per row lets the SIMD versions keep y in
-     * registers; they may sum the rows in a different order (several
-     * chains for a narrow y), so results differ from the reference by
-     * rounding only. */
-    void (*dot_rows)(float *s, const float *q, const float *k, long stride, int rows, int n,
-                     float scale);
-    void (*mad_rows)(float *y, const float *v, long stride, const float *w, int rows, int n);
-    void (*mad_rows_h)(float *y, const uint16_t *v, long stride, const float *w, int rows, int n);
+     * block's positions, the queries as weights) and for the outputs over
+     * its values (the probabilities as weights). It passes a
+     * tile of queries (the heads of one KV head, over several rows) through
+     * each block this way, so a block's keys and values are loaded and
+     * widened once per tile rather than once per query: the SIMD versions
+     * keep a register block of y rows by span values while they stream the
+     * block's rows. */
+    void (*mad_rows_m)(float *y, long ldy, const float *v, long stride, const float *w, long ldw,
+                       int m, int rows, int n);
+    void (*mad_rows_mh)(float *y, long ldy, const uint16_t *v, long stride, const float *w,
+                        long ldw, int m, int rows, int n);
 };
 
 extern const struct vec_kernels vec_ref, vec_avx2, vec_avx512, vec_neon;
@@ -45,8 +47,7 @@ extern const struct vec_kernels vec_ref, vec_avx2, vec_avx512, vec_neon;
     {                                                                             \
         .dot = dot_##isa, .mad = mad_##isa, .scale = scale_##isa,                 \
         .exp_sub = exp_sub_##isa, .max = max_##isa, .silu_mul = silu_mul_##isa,   \
-        .dot_rows = dot_rows_##isa, .mad_rows = mad_rows_##isa,                   \
-        .mad_rows_h = mad_rows_h_##isa,                                           \
+        .mad_rows_m = mad_rows_m_##isa, .mad_rows_mh = mad_rows_mh_##isa,         \
     }
 
 #endif

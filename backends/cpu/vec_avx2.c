@@ -124,43 +124,6 @@ static inline __m256i lane_mask(int k) {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(k), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
-/* The 8 sums of a[0..7]'s lanes, in order: three rounds of hadd. */
-static inline __m256 hsum8x8(const __m256 a[8]) {
-    __m256 h0 = _mm256_hadd_ps(_mm256_hadd_ps(a[0], a[1]), _mm256_hadd_ps(a[2], a[3]));
-    __m256 h1 = _mm256_hadd_ps(_mm256_hadd_ps(a[4], a[5]), _mm256_hadd_ps(a[6], a[7]));
-    return _mm256_add_ps(_mm256_permute2f128_ps(h0, h1, 0x20), _mm256_permute2f128_ps(h0, h1, 0x31));
-}
-
-/* Eight rows at a time: eight independent FMA chains (enough to cover the
- * FMA latency), q reloaded from L1, one reduction for all eight. */
-static void dot_rows_avx2(float *s, const float *q, const float *k, long stride, int rows, int n,
-                          float scale) {
-    const int full = n & ~7;
-    const __m256i tail = lane_mask(n - full);
-    const __m256 vs = _mm256_set1_ps(scale);
-    int t = 0;
-    for (; t + 8 <= rows; t += 8) {
-        const float *kt = k + t * stride;
-        __m256 a[8];
-        for (int r = 0; r < 8; r++) a[r] = _mm256_setzero_ps();
-        for (int i = 0; i < full; i += 8) {
-            __m256 qv = _mm256_loadu_ps(q + i);
-#pragma GCC unroll 8
-            for (int r = 0; r < 8; r++) a[r] = _mm256_fmadd_ps(qv, _mm256_loadu_ps(kt + r * stride + i), a[r]);
-        }
-        if (full < n) {
-            __m256 qv = _mm256_maskload_ps(q + full, tail);
-#pragma GCC unroll 8
-            for (int r = 0; r < 8; r++)
-                a[r] = _mm256_fmadd_ps(qv, _mm256_maskload_ps(kt + r * stride + full, tail), a[r]);
-        }
-        _mm256_storeu_ps(s + t, _mm256_mul_ps(hsum8x8(a), vs));
-    }
-    for (; t < rows; t++) s[t] = dot_avx2(q, k + t * stride, n) * scale;
-}
-
-/* y in registers, 64 values (8 accumulators) at a time, one pass over the
- * rows per 64; a partial last chunk goes 8 values at a time. */
 /* 8 values of row data, v + i in floats or (half) in f16; a short last
  * vector (k < 8 values) reads only those, the other lanes zero. */
 static inline __m256 ld_row(const void *v, long i, bool half, int k) {
@@ -174,66 +137,81 @@ static inline __m256 ld_row(const void *v, long i, bool half, int k) {
     return _mm256_maskload_ps((const float *)v + i, lane_mask(k));
 }
 
-/* y[0 .. 8*NV) += sum_t w[t] * v_t over the same span, the last vector
- * holding kl values: NV accumulators kept in registers across all rows,
- * and for a single vector four chains of rows (see vec_avx512.c). */
+/* y rows r < MR, NV vectors each (the last holding kl values), += sum
+ * over the block's rows t of w[r*ldw + t] * v_t (see vec_avx512.c). */
 static inline __attribute__((always_inline)) void
-mad_span(float *y, const void *v, bool half, long stride, const float *w, int rows, int NV, int kl) {
-    __m256 a[8];
+mad_tile(float *y, long ldy, const void *v, bool half, long stride, const float *w, long ldw,
+         int rows, int MR, int NV, int kl) {
+    __m256 a[8][2];
 #pragma GCC unroll 8
-    for (int c = 0; c < NV; c++) a[c] = c < NV - 1 || kl == 8 ? _mm256_loadu_ps(y + 8 * c) : _mm256_maskload_ps(y + 8 * c, lane_mask(kl));
-    if (NV == 1) {
-        __m256 b1 = _mm256_setzero_ps(), b2 = b1, b3 = b1;
-        int t = 0;
-        for (; t + 4 <= rows; t += 4) {
-            a[0] = _mm256_fmadd_ps(ld_row(v, t * stride, half, kl), _mm256_broadcast_ss(w + t), a[0]);
-            b1 = _mm256_fmadd_ps(ld_row(v, (t + 1) * stride, half, kl), _mm256_broadcast_ss(w + t + 1), b1);
-            b2 = _mm256_fmadd_ps(ld_row(v, (t + 2) * stride, half, kl), _mm256_broadcast_ss(w + t + 2), b2);
-            b3 = _mm256_fmadd_ps(ld_row(v, (t + 3) * stride, half, kl), _mm256_broadcast_ss(w + t + 3), b3);
-        }
-        for (; t < rows; t++) a[0] = _mm256_fmadd_ps(ld_row(v, t * stride, half, kl), _mm256_broadcast_ss(w + t), a[0]);
-        a[0] = _mm256_add_ps(a[0], _mm256_add_ps(b1, _mm256_add_ps(b2, b3)));
-    } else {
-        for (int t = 0; t < rows; t++) {
-            const __m256 wt = _mm256_broadcast_ss(w + t);
+    for (int r = 0; r < MR; r++)
+#pragma GCC unroll 2
+        for (int c = 0; c < NV; c++)
+            a[r][c] = c < NV - 1 || kl == 8 ? _mm256_loadu_ps(y + r * ldy + 8 * c)
+                                            : _mm256_maskload_ps(y + r * ldy + 8 * c, lane_mask(kl));
+    for (int t = 0; t < rows; t++) {
+        __m256 x[2];
+#pragma GCC unroll 2
+        for (int c = 0; c < NV; c++) x[c] = ld_row(v, t * stride + 8 * c, half, c == NV - 1 ? kl : 8);
 #pragma GCC unroll 8
-            for (int c = 0; c < NV; c++)
-                a[c] = _mm256_fmadd_ps(ld_row(v, t * stride + 8 * c, half, c == NV - 1 ? kl : 8), wt, a[c]);
+        for (int r = 0; r < MR; r++) {
+            const __m256 wr = _mm256_broadcast_ss(w + r * ldw + t);
+#pragma GCC unroll 2
+            for (int c = 0; c < NV; c++) a[r][c] = _mm256_fmadd_ps(x[c], wr, a[r][c]);
         }
     }
 #pragma GCC unroll 8
-    for (int c = 0; c < NV; c++) {
-        if (c < NV - 1 || kl == 8) _mm256_storeu_ps(y + 8 * c, a[c]);
-        else _mm256_maskstore_ps(y + 8 * c, lane_mask(kl), a[c]);
+    for (int r = 0; r < MR; r++)
+#pragma GCC unroll 2
+        for (int c = 0; c < NV; c++) {
+            if (c < NV - 1 || kl == 8) _mm256_storeu_ps(y + r * ldy + 8 * c, a[r][c]);
+            else _mm256_maskstore_ps(y + r * ldy + 8 * c, lane_mask(kl), a[r][c]);
+        }
+}
+
+/* mad_tile over all m rows of y, MR rows at a time: 8 for one vector, 6
+ * for two, so the accumulators, a row of v and the weight fit in the 16
+ * registers. */
+static inline __attribute__((always_inline)) void
+mad_tiles(float *y, long ldy, const void *v, bool half, long stride, const float *w, long ldw,
+          int m, int rows, int NV, int kl) {
+    const int most = NV == 1 ? 8 : 6;
+    for (int r0 = 0; r0 < m; r0 += most) {
+        float *yr = y + r0 * ldy;
+        const float *wr = w + r0 * ldw;
+        switch (m - r0 < most ? m - r0 : most) {
+        case 1: mad_tile(yr, ldy, v, half, stride, wr, ldw, rows, 1, NV, kl); break;
+        case 2: mad_tile(yr, ldy, v, half, stride, wr, ldw, rows, 2, NV, kl); break;
+        case 3: mad_tile(yr, ldy, v, half, stride, wr, ldw, rows, 3, NV, kl); break;
+        case 4: mad_tile(yr, ldy, v, half, stride, wr, ldw, rows, 4, NV, kl); break;
+        case 5: mad_tile(yr, ldy, v, half, stride, wr, ldw, rows, 5, NV, kl); break;
+        case 6: mad_tile(yr, ldy, v, half, stride, wr, ldw, rows, 6, NV, kl); break;
+        case 7: mad_tile(yr, ldy, v, half, stride, wr, ldw, rows, NV == 1 ? 7 : 6, NV, kl); break;
+        default: mad_tile(yr, ldy, v, half, stride, wr, ldw, rows, NV == 1 ? 8 : 6, NV, kl); break;
+        }
     }
 }
 
-/* mad_rows over spans of up to 64 values, each span's NV a constant. */
+/* mad_rows_m over spans of up to 16 values. */
 static inline __attribute__((always_inline)) void
-mad_rows_any(float *y, const void *v, bool half, long stride, const float *w, int rows, int n) {
-    for (int j = 0; j < n; j += 64) {
-        int left = n - j, nv = left >= 64 ? 8 : (left + 7) / 8, kl = left - 8 * (nv - 1);
-        if (kl > 8) kl = 8;
+mad_rows_m_any(float *y, long ldy, const void *v, bool half, long stride, const float *w, long ldw,
+               int m, int rows, int n) {
+    for (int j = 0; j < n; j += 16) {
+        int left = n - j, kl = left > 8 ? (left >= 16 ? 8 : left - 8) : left;
         const void *vj = half ? (const void *)((const uint16_t *)v + j) : (const void *)((const float *)v + j);
-        switch (nv) {
-        case 1: mad_span(y + j, vj, half, stride, w, rows, 1, kl); break;
-        case 2: mad_span(y + j, vj, half, stride, w, rows, 2, kl); break;
-        case 3: mad_span(y + j, vj, half, stride, w, rows, 3, kl); break;
-        case 4: mad_span(y + j, vj, half, stride, w, rows, 4, kl); break;
-        case 5: mad_span(y + j, vj, half, stride, w, rows, 5, kl); break;
-        case 6: mad_span(y + j, vj, half, stride, w, rows, 6, kl); break;
-        case 7: mad_span(y + j, vj, half, stride, w, rows, 7, kl); break;
-        default: mad_span(y + j, vj, half, stride, w, rows, 8, kl); break;
-        }
+        if (left > 8) mad_tiles(y + j, ldy, vj, half, stride, w, ldw, m, rows, 2, kl);
+        else mad_tiles(y + j, ldy, vj, half, stride, w, ldw, m, rows, 1, kl);
     }
 }
 
-static void mad_rows_avx2(float *y, const float *v, long stride, const float *w, int rows, int n) {
-    mad_rows_any(y, v, false, stride, w, rows, n);
+static void mad_rows_m_avx2(float *y, long ldy, const float *v, long stride, const float *w, long ldw,
+                            int m, int rows, int n) {
+    mad_rows_m_any(y, ldy, v, false, stride, w, ldw, m, rows, n);
 }
 
-static void mad_rows_h_avx2(float *y, const uint16_t *v, long stride, const float *w, int rows, int n) {
-    mad_rows_any(y, v, true, stride, w, rows, n);
+static void mad_rows_mh_avx2(float *y, long ldy, const uint16_t *v, long stride, const float *w,
+                             long ldw, int m, int rows, int n) {
+    mad_rows_m_any(y, ldy, v, true, stride, w, ldw, m, rows, n);
 }
 
 const struct vec_kernels vec_avx2 = VEC_KERNELS(avx2);

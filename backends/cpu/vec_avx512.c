@@ -89,41 +89,6 @@ static void silu_mul_avx512(float *g, const float *u, int n) {
     }
 }
 
-/* The 8 sums of a[0..7]'s lanes, in order: halves added, then three
- * rounds of hadd on the 256-bit halves. */
-static inline __m256 hsum8x16(const __m512 a[8]) {
-    __m256 b[8];
-    for (int r = 0; r < 8; r++)
-        b[r] = _mm256_add_ps(_mm512_castps512_ps256(a[r]),
-                             _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a[r]), 1)));
-    __m256 h0 = _mm256_hadd_ps(_mm256_hadd_ps(b[0], b[1]), _mm256_hadd_ps(b[2], b[3]));
-    __m256 h1 = _mm256_hadd_ps(_mm256_hadd_ps(b[4], b[5]), _mm256_hadd_ps(b[6], b[7]));
-    return _mm256_add_ps(_mm256_permute2f128_ps(h0, h1, 0x20), _mm256_permute2f128_ps(h0, h1, 0x31));
-}
-
-/* As dot_rows_avx2: eight rows at a time, one reduction for all eight. */
-static void dot_rows_avx512(float *s, const float *q, const float *k, long stride, int rows, int n,
-                            float scale) {
-    const __m256 vs = _mm256_set1_ps(scale);
-    int t = 0;
-    for (; t + 8 <= rows; t += 8) {
-        const float *kt = k + t * stride;
-        __m512 a[8];
-        for (int r = 0; r < 8; r++) a[r] = _mm512_setzero_ps();
-        for (int i = 0; i < n; i += 16) {
-            __mmask16 m = n - i >= 16 ? 0xffff : tail_mask(n - i);
-            __m512 qv = _mm512_maskz_loadu_ps(m, q + i);
-#pragma GCC unroll 8
-            for (int r = 0; r < 8; r++)
-                a[r] = _mm512_fmadd_ps(qv, _mm512_maskz_loadu_ps(m, kt + r * stride + i), a[r]);
-        }
-        _mm256_storeu_ps(s + t, _mm256_mul_ps(hsum8x16(a), vs));
-    }
-    for (; t < rows; t++) s[t] = dot_avx512(q, k + t * stride, n) * scale;
-}
-
-/* y in registers, 128 values (8 accumulators) at a time; a partial last
- * chunk goes 16 values at a time, masked. */
 /* 16 values of row data, v + i in floats or (half) in f16, lanes outside
  * m zero. */
 static inline __m512 ld_row(const void *v, long i, bool half, __mmask16 m) {
@@ -131,64 +96,86 @@ static inline __m512 ld_row(const void *v, long i, bool half, __mmask16 m) {
     return _mm512_maskz_loadu_ps(m, (const float *)v + i);
 }
 
-/* y[0 .. 16*NV) += sum_t w[t] * v_t over the same span, the last vector
- * masked by ml: NV accumulators kept in registers across all rows. One
- * vector (a block's scores, 16 positions) would be one chain of dependent
- * FMAs, so it is split over four chains of rows. */
+/* y rows r < MR, NV vectors each (the last masked by ml), += sum over the
+ * block's rows t of w[r*ldw + t] * v_t: MR*NV accumulators, each row of v
+ * loaded (and widened) once for all MR rows of y. */
 static inline __attribute__((always_inline)) void
-mad_span(float *y, const void *v, bool half, long stride, const float *w, int rows, int NV, __mmask16 ml) {
-    __m512 a[8];
+mad_tile(float *y, long ldy, const void *v, bool half, long stride, const float *w, long ldw,
+         int rows, int MR, int NV, __mmask16 ml) {
+    __m512 a[8][4];
 #pragma GCC unroll 8
-    for (int c = 0; c < NV; c++) a[c] = _mm512_maskz_loadu_ps(c == NV - 1 ? ml : 0xffff, y + 16 * c);
-    if (NV == 1) {
-        __m512 b1 = _mm512_setzero_ps(), b2 = b1, b3 = b1;
-        int t = 0;
-        for (; t + 4 <= rows; t += 4) {
-            a[0] = _mm512_fmadd_ps(ld_row(v, t * stride, half, ml), _mm512_set1_ps(w[t]), a[0]);
-            b1 = _mm512_fmadd_ps(ld_row(v, (t + 1) * stride, half, ml), _mm512_set1_ps(w[t + 1]), b1);
-            b2 = _mm512_fmadd_ps(ld_row(v, (t + 2) * stride, half, ml), _mm512_set1_ps(w[t + 2]), b2);
-            b3 = _mm512_fmadd_ps(ld_row(v, (t + 3) * stride, half, ml), _mm512_set1_ps(w[t + 3]), b3);
-        }
-        for (; t < rows; t++) a[0] = _mm512_fmadd_ps(ld_row(v, t * stride, half, ml), _mm512_set1_ps(w[t]), a[0]);
-        a[0] = _mm512_add_ps(a[0], _mm512_add_ps(b1, _mm512_add_ps(b2, b3)));
-    } else {
-        for (int t = 0; t < rows; t++) {
-            const __m512 wt = _mm512_set1_ps(w[t]);
+    for (int r = 0; r < MR; r++)
+#pragma GCC unroll 4
+        for (int c = 0; c < NV; c++)
+            a[r][c] = _mm512_maskz_loadu_ps(c == NV - 1 ? ml : 0xffff, y + r * ldy + 16 * c);
+    for (int t = 0; t < rows; t++) {
+        __m512 x[4];
+#pragma GCC unroll 4
+        for (int c = 0; c < NV; c++) x[c] = ld_row(v, t * stride + 16 * c, half, c == NV - 1 ? ml : 0xffff);
 #pragma GCC unroll 8
-            for (int c = 0; c < NV; c++)
-                a[c] = _mm512_fmadd_ps(ld_row(v, t * stride + 16 * c, half, c == NV - 1 ? ml : 0xffff), wt, a[c]);
+        for (int r = 0; r < MR; r++) {
+            const __m512 wr = _mm512_set1_ps(w[r * ldw + t]);
+#pragma GCC unroll 4
+            for (int c = 0; c < NV; c++) a[r][c] = _mm512_fmadd_ps(x[c], wr, a[r][c]);
         }
     }
 #pragma GCC unroll 8
-    for (int c = 0; c < NV; c++) _mm512_mask_storeu_ps(y + 16 * c, c == NV - 1 ? ml : 0xffff, a[c]);
+    for (int r = 0; r < MR; r++)
+#pragma GCC unroll 4
+        for (int c = 0; c < NV; c++)
+            _mm512_mask_storeu_ps(y + r * ldy + 16 * c, c == NV - 1 ? ml : 0xffff, a[r][c]);
 }
 
-/* mad_rows over spans of up to 128 values, each span's NV a constant. */
+/* mad_tile over all m rows of y, MR rows at a time: at most 8, and at most
+ * 6 for spans of 3 or 4 vectors, so the accumulators (24 at most), a row
+ * of v and the broadcast weight fit in the 32 registers. */
 static inline __attribute__((always_inline)) void
-mad_rows_any(float *y, const void *v, bool half, long stride, const float *w, int rows, int n) {
-    for (int j = 0; j < n; j += 128) {
-        int left = n - j, nv = left >= 128 ? 8 : (left + 15) / 16;
+mad_tiles(float *y, long ldy, const void *v, bool half, long stride, const float *w, long ldw,
+          int m, int rows, int NV, __mmask16 ml) {
+    const int most = NV <= 2 ? 8 : 6;
+#define MR(k) (k < most ? k : most)
+    for (int r0 = 0; r0 < m; r0 += most) {
+        float *yr = y + r0 * ldy;
+        const float *wr = w + r0 * ldw;
+        switch (m - r0 < most ? m - r0 : most) {
+        case 1: mad_tile(yr, ldy, v, half, stride, wr, ldw, rows, 1, NV, ml); break;
+        case 2: mad_tile(yr, ldy, v, half, stride, wr, ldw, rows, 2, NV, ml); break;
+        case 3: mad_tile(yr, ldy, v, half, stride, wr, ldw, rows, 3, NV, ml); break;
+        case 4: mad_tile(yr, ldy, v, half, stride, wr, ldw, rows, 4, NV, ml); break;
+        case 5: mad_tile(yr, ldy, v, half, stride, wr, ldw, rows, 5, NV, ml); break;
+        case 6: mad_tile(yr, ldy, v, half, stride, wr, ldw, rows, 6, NV, ml); break;
+        case 7: mad_tile(yr, ldy, v, half, stride, wr, ldw, rows, MR(7), NV, ml); break;
+        default: mad_tile(yr, ldy, v, half, stride, wr, ldw, rows, MR(8), NV, ml); break;
+        }
+    }
+#undef MR
+}
+
+/* mad_rows_m over spans of up to 64 values, each span's NV a constant. */
+static inline __attribute__((always_inline)) void
+mad_rows_m_any(float *y, long ldy, const void *v, bool half, long stride, const float *w, long ldw,
+               int m, int rows, int n) {
+    for (int j = 0; j < n; j += 64) {
+        int left = n - j, nv = left >= 64 ? 4 : (left + 15) / 16;
         __mmask16 ml = left >= 16 * nv ? (__mmask16)0xffff : tail_mask(left - 16 * (nv - 1));
         const void *vj = half ? (const void *)((const uint16_t *)v + j) : (const void *)((const float *)v + j);
         switch (nv) {
-        case 1: mad_span(y + j, vj, half, stride, w, rows, 1, ml); break;
-        case 2: mad_span(y + j, vj, half, stride, w, rows, 2, ml); break;
-        case 3: mad_span(y + j, vj, half, stride, w, rows, 3, ml); break;
-        case 4: mad_span(y + j, vj, half, stride, w, rows, 4, ml); break;
-        case 5: mad_span(y + j, vj, half, stride, w, rows, 5, ml); break;
-        case 6: mad_span(y + j, vj, half, stride, w, rows, 6, ml); break;
-        case 7: mad_span(y + j, vj, half, stride, w, rows, 7, ml); break;
-        default: mad_span(y + j, vj, half, stride, w, rows, 8, ml); break;
+        case 1: mad_tiles(y + j, ldy, vj, half, stride, w, ldw, m, rows, 1, ml); break;
+        case 2: mad_tiles(y + j, ldy, vj, half, stride, w, ldw, m, rows, 2, ml); break;
+        case 3: mad_tiles(y + j, ldy, vj, half, stride, w, ldw, m, rows, 3, ml); break;
+        default: mad_tiles(y + j, ldy, vj, half, stride, w, ldw, m, rows, 4, ml); break;
         }
     }
 }
 
-static void mad_rows_avx512(float *y, const float *v, long stride, const float *w, int rows, int n) {
-    mad_rows_any(y, v, false, stride, w, rows, n);
+static void mad_rows_m_avx512(float *y, long ldy, const float *v, long stride, const float *w, long ldw,
+                              int m, int rows, int n) {
+    mad_rows_m_any(y, ldy, v, false, stride, w, ldw, m, rows, n);
 }
 
-static void mad_rows_h_avx512(float *y, const uint16_t *v, long stride, const float *w, int rows, int n) {
-    mad_rows_any(y, v, true, stride, w, rows, n);
+static void mad_rows_mh_avx512(float *y, long ldy, const uint16_t *v, long stride, const float *w,
+                               long ldw, int m, int rows, int n) {
+    mad_rows_m_any(y, ldy, v, true, stride, w, ldw, m, rows, n);
 }
 
 const struct vec_kernels vec_avx512 = VEC_KERNELS(avx512);

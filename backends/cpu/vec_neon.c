@@ -3,6 +3,8 @@
  * with the same polynomial exp, so every element gets the same math.
  */
 #include <arm_neon.h>
+#include <math.h>
+#include <stdbool.h>
 
 #include "vec.h"
 
@@ -80,33 +82,9 @@ static void silu_mul_neon(float *g, const float *u, int n) {
     for (; i < n; i++) g[i] = g[i] / (1.0f + exp1(-g[i])) * u[i];
 }
 
-/* Four rows at a time, one pairwise reduction for all four. */
-static void dot_rows_neon(float *s, const float *q, const float *k, long stride, int rows, int n,
-                          float scale) {
-    const int full = n & ~3;
-    int t = 0;
-    for (; t + 4 <= rows; t += 4) {
-        const float *kt = k + t * stride;
-        float32x4_t a[4];
-        for (int r = 0; r < 4; r++) a[r] = vdupq_n_f32(0);
-        for (int i = 0; i < full; i += 4) {
-            float32x4_t qv = vld1q_f32(q + i);
-            for (int r = 0; r < 4; r++) a[r] = vfmaq_f32(a[r], qv, vld1q_f32(kt + r * stride + i));
-        }
-        float32x4_t sum = vpaddq_f32(vpaddq_f32(a[0], a[1]), vpaddq_f32(a[2], a[3]));
-        float tl[4];
-        vst1q_f32(tl, sum);
-        for (int r = 0; r < 4; r++) {
-            for (int i = full; i < n; i++) tl[r] += q[i] * kt[r * stride + i];
-            s[t + r] = tl[r] * scale;
-        }
-    }
-    for (; t < rows; t++) s[t] = dot_neon(q, k + t * stride, n) * scale;
-}
-
 /* y in registers, 32 values (8 accumulators) at a time; the rest through
  * mad. */
-static void mad_rows_neon(float *y, const float *v, long stride, const float *w, int rows, int n) {
+static void mad_row_neon(float *y, const float *v, long stride, const float *w, int rows, int n) {
     int j = 0;
     for (; j + 32 <= n; j += 32) {
         float32x4_t a[8];
@@ -121,9 +99,9 @@ static void mad_rows_neon(float *y, const float *v, long stride, const float *w,
         for (int t = 0; t < rows; t++) mad_neon(y + j, v + t * stride + j, w[t], n - j);
 }
 
-/* As mad_rows_neon over f16 rows, 4 values at a time widened with FCVTL;
+/* As mad_row_neon over f16 rows, 4 values at a time widened with FCVTL;
  * a short tail converts value by value. */
-static void mad_rows_h_neon(float *y, const uint16_t *v, long stride, const float *w, int rows, int n) {
+static void mad_row_h_neon(float *y, const uint16_t *v, long stride, const float *w, int rows, int n) {
     int j = 0;
     for (; j + 4 <= n; j += 4) {
         float32x4_t a = vld1q_f32(y + j);
@@ -135,9 +113,58 @@ static void mad_rows_h_neon(float *y, const uint16_t *v, long stride, const floa
         float a = y[j];
         for (int t = 0; t < rows; t++) {
             float16x4_t h = vreinterpret_f16_u16(vdup_n_u16(v[t * stride + j]));
-            a += w[t] * vgetq_lane_f32(vcvt_f32_f16(h), 0);
+            a = fmaf(w[t], vgetq_lane_f32(vcvt_f32_f16(h), 0), a);
         }
         y[j] = a;
     }
 }
+/* Four values of row data at v + i, floats or (half) f16 widened. */
+static inline float32x4_t ld4(const void *v, long i, bool half) {
+    if (half) return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16((const uint16_t *)v + i)));
+    return vld1q_f32((const float *)v + i);
+}
+
+/* mad_rows for m rows of y: tiles of 4 rows by 16 values (16
+ * accumulators), each row of v loaded once per tile; spans narrower than
+ * 16 values and the last rows of y through the one-row kernels. */
+static inline void mad_rows_m_any(float *y, long ldy, const void *v, bool half, long stride,
+                                  const float *w, long ldw, int m, int rows, int n) {
+    int j = 0, r0 = 0;
+    for (; j + 16 <= n; j += 16) {
+        for (r0 = 0; r0 + 4 <= m; r0 += 4) {
+            float32x4_t a[4][4];
+            for (int r = 0; r < 4; r++)
+                for (int c = 0; c < 4; c++) a[r][c] = vld1q_f32(y + (r0 + r) * ldy + j + 4 * c);
+            for (int t = 0; t < rows; t++) {
+                float32x4_t x[4];
+                for (int c = 0; c < 4; c++) x[c] = ld4(v, t * stride + j + 4 * c, half);
+                for (int r = 0; r < 4; r++)
+                    for (int c = 0; c < 4; c++) a[r][c] = vfmaq_n_f32(a[r][c], x[c], w[(r0 + r) * ldw + t]);
+            }
+            for (int r = 0; r < 4; r++)
+                for (int c = 0; c < 4; c++) vst1q_f32(y + (r0 + r) * ldy + j + 4 * c, a[r][c]);
+        }
+    }
+    for (int r = 0; r < m; r++) {
+        /* what the tiles left: the span past j for every row, and the rows
+         * past r0 (of the spans before j) */
+        int from = r >= r0 ? 0 : j;
+        if (from >= n) continue;
+        float *yr = y + r * ldy + from;
+        const float *wr = w + r * ldw;
+        if (half) mad_row_h_neon(yr, (const uint16_t *)v + from, stride, wr, rows, n - from);
+        else mad_row_neon(yr, (const float *)v + from, stride, wr, rows, n - from);
+    }
+}
+
+static void mad_rows_m_neon(float *y, long ldy, const float *v, long stride, const float *w, long ldw,
+                            int m, int rows, int n) {
+    mad_rows_m_any(y, ldy, v, false, stride, w, ldw, m, rows, n);
+}
+
+static void mad_rows_mh_neon(float *y, long ldy, const uint16_t *v, long stride, const float *w,
+                             long ldw, int m, int rows, int n) {
+    mad_rows_m_any(y, ldy, v, true, stride, w, ldw, m, rows, n);
+}
+
 const struct vec_kernels vec_neon = VEC_KERNELS(neon);

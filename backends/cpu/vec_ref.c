@@ -41,18 +41,24 @@ static void silu_mul_ref(float *g, const float *u, int n) {
     for (int i = 0; i < n; i++) g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
 }
 
-static void dot_rows_ref(float *s, const float *q, const float *k, long stride, int rows, int n,
-                         float scale) {
-    for (int t = 0; t < rows; t++) s[t] = dot_ref(q, k + t * stride, n) * scale;
+/* Each y value a chain of fused multiply-adds over the rows in order,
+ * which is what every SIMD version computes per lane: attention's scores
+ * and outputs come out the same under every kernel set, so a tiny model's
+ * greedy text (where an f16 rounding of a probability can flip) does not
+ * part between them. */
+static void mad_rows_m_ref(float *y, long ldy, const float *v, long stride, const float *w, long ldw,
+                           int m, int rows, int n) {
+    for (int r = 0; r < m; r++)
+        for (int t = 0; t < rows; t++)
+            for (int i = 0; i < n; i++) y[r * ldy + i] = fmaf(w[r * ldw + t], v[t * stride + i], y[r * ldy + i]);
 }
 
-static void mad_rows_ref(float *y, const float *v, long stride, const float *w, int rows, int n) {
-    for (int t = 0; t < rows; t++) mad_ref(y, v + t * stride, w[t], n);
-}
-
-static void mad_rows_h_ref(float *y, const uint16_t *v, long stride, const float *w, int rows, int n) {
-    for (int t = 0; t < rows; t++)
-        for (int i = 0; i < n; i++) y[i] += w[t] * quant_f16_to_f32(v[t * stride + i]);
+static void mad_rows_mh_ref(float *y, long ldy, const uint16_t *v, long stride, const float *w,
+                            long ldw, int m, int rows, int n) {
+    for (int r = 0; r < m; r++)
+        for (int t = 0; t < rows; t++)
+            for (int i = 0; i < n; i++)
+                y[r * ldy + i] = fmaf(w[r * ldw + t], quant_f16_to_f32(v[t * stride + i]), y[r * ldy + i]);
 }
 
 const struct vec_kernels vec_ref = VEC_KERNELS(ref);
