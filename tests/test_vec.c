@@ -7,6 +7,7 @@
  */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "check.h"
 #include "cpu_features.h"
@@ -68,7 +69,7 @@ static void check_set(enum cpu_isa isa, const struct vec_kernels *k) {
     const struct vec_kernels *r = &vec_ref;
     unsigned seed = 12345;
     double e_dot = 0, e_mad = 0, e_exp = 0, e_silu = 0, e_sum = 0;
-    int max_bad = 0;
+    int max_bad = 0, f16_bad = 0;
     float a[300], b[300], y0[300], y1[300];
     for (int n = 1; n <= 300; n += (n < 40 ? 1 : 13)) {
         double mag = 0;
@@ -90,6 +91,10 @@ static void check_set(enum cpu_isa isa, const struct vec_kernels *k) {
         float s0 = k->exp_sub(y0, m * 4, n), s1 = r->exp_sub(y1, m * 4, n);
         e_sum = fmax(e_sum, fabs(s0 - s1) / s1);
         for (int i = 0; i < n; i++) e_exp = fmax(e_exp, fabs(y0[i] - y1[i]) / (y1[i] + 1e-30));
+        for (int i = 0; i < n; i++) y0[i] = y1[i] = a[i] * (i % 5 ? 1.0f : 1e-5f);
+        k->scale_f16(y0, 0.37f, n);
+        r->scale_f16(y1, 0.37f, n);
+        for (int i = 0; i < n; i++) f16_bad += memcmp(&y0[i], &y1[i], sizeof y0[i]) != 0;
         for (int i = 0; i < n; i++) y0[i] = y1[i] = a[i] * 3;
         k->silu_mul(y0, b, n);
         r->silu_mul(y1, b, n);
@@ -99,6 +104,7 @@ static void check_set(enum cpu_isa isa, const struct vec_kernels *k) {
     CHECK(e_dot <= 1e-5, "%s dot: max rel err %.2e", nm, e_dot);
     CHECK(e_mad <= 1e-5, "%s mad+scale: max rel err %.2e", nm, e_mad);
     CHECK(max_bad == 0, "%s max: exact", nm);
+    CHECK(f16_bad == 0, "%s scale_f16: the reference's bits, subnormal halves included (%d differ)", nm, f16_bad);
     CHECK(e_exp <= 4e-6 && e_sum <= 4e-6, "%s exp_sub: max rel err %.2e (sum %.2e)", nm, e_exp, e_sum);
     CHECK(e_silu <= 4e-6, "%s silu_mul: max rel err %.2e", nm, e_silu);
     check_rows_m(nm, k);

@@ -63,17 +63,6 @@ struct tile {
     float *vtmp;      /* a block of values, decoded */
 };
 
-/* x[0..n) rounded to the nearest f16 values, through the set's F16
- * kernels, 64 at a time. */
-static void round_f16(const struct cpu_kernels *k, float *x, int n) {
-    uint16_t h[64];
-    for (int i = 0; i < n; i += 64) {
-        int m = n - i < 64 ? n - i : 64;
-        k->type[EMBER_TYPE_F16].quantize(x + i, h, m);
-        k->type[EMBER_TYPE_F16].dequant(h, x + i, m);
-    }
-}
-
 /* The tile's queries, scaled by 1/sqrt(head_dim); an F16 cache multiplies
  * f16 by f16, the query rounded first (as llama.cpp's F16 matmuls do:
  * greedy text then follows its); a Q8_0 cache takes them as Q8_0. */
@@ -86,7 +75,7 @@ static void load_queries(const struct attn_job *j, struct tile *t) {
         int i = t->i0 + v / t->nh, h = t->h0 + v % t->nh;
         float *q = t->q + (size_t)v * hd;
         memcpy(q, a->q + (size_t)i * q_dim + (size_t)h * hd, (size_t)hd * sizeof *q);
-        if (t->kv->type_k == EMBER_TYPE_F16) round_f16(j->k, q, hd);
+        if (t->kv->type_k == EMBER_TYPE_F16) j->k->vec.scale_f16(q, 1.0f, hd);
         j->k->vec.scale(q, scale, hd);
         if (t->kv->type_k == EMBER_TYPE_Q8_0)
             j->k->type[EMBER_TYPE_Q8_0].quantize(q, (uint8_t *)t->qq + (size_t)v * qq_row, hd);
@@ -146,8 +135,7 @@ static void tile_softmax(const struct attn_job *j, const struct tile *t, float *
         float sum = vk->exp_sub(s, vk->max(s, n_pos), n_pos);
         inv[v] = 1.0f / sum;
         if (v16) {
-            vk->scale(s, inv[v], n_pos);
-            round_f16(j->k, s, n_pos);
+            vk->scale_f16(s, inv[v], n_pos);
             inv[v] = 1.0f;
         }
         memset(s + n_pos, 0, (size_t)(t->n_max - n_pos) * sizeof *s);

@@ -21,6 +21,9 @@ struct vec_kernels {
     float (*exp_sub)(float *x, float max, int n);
     float (*max)(const float *x, int n);
     void (*silu_mul)(float *g, const float *u, int n);      /* g = silu(g) * u */
+    /* y[i] = y[i] * a rounded to the nearest f16 value (ties to even), as a
+     * float: softmax's probabilities as an F16 matmul would take them. */
+    void (*scale_f16)(float *y, float a, int n);
     /* Products over the rows of a KV cache block (row t at v + t * stride
      * values), for m weight vectors at once: for r < m,
      * y[r*ldy .. r*ldy+n) += sum_t w[r*ldw + t] * v_t, with rows of floats
@@ -47,6 +50,7 @@ extern const struct vec_kernels vec_ref, vec_avx2, vec_avx512, vec_neon;
     {                                                                             \
         .dot = dot_##isa, .mad = mad_##isa, .scale = scale_##isa,                 \
         .exp_sub = exp_sub_##isa, .max = max_##isa, .silu_mul = silu_mul_##isa,   \
+        .scale_f16 = scale_f16_##isa,                                              \
         .mad_rows_m = mad_rows_m_##isa, .mad_rows_mh = mad_rows_mh_##isa,         \
     }
 

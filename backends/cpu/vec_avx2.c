@@ -74,6 +74,17 @@ static void scale_avx2(float *y, float a, int n) {
     if (i < n) store_tail(y + i, _mm256_mul_ps(load_tail(y + i, n - i), va), n - i);
 }
 
+static void scale_f16_avx2(float *y, float a, int n) {
+    __m256 va = _mm256_set1_ps(a);
+    for (int i = 0; i < n; i += 8) {
+        int k = n - i < 8 ? n - i : 8;
+        __m256 x = k == 8 ? _mm256_loadu_ps(y + i) : load_tail(y + i, k);
+        __m256 r = _mm256_cvtph_ps(_mm256_cvtps_ph(_mm256_mul_ps(x, va), _MM_FROUND_TO_NEAREST_INT));
+        if (k == 8) _mm256_storeu_ps(y + i, r);
+        else store_tail(y + i, r, k);
+    }
+}
+
 static float exp_sub_avx2(float *x, float max, int n) {
     __m256 vm = _mm256_set1_ps(max), sum = _mm256_setzero_ps();
     int i = 0;

@@ -59,6 +59,15 @@ static void scale_avx512(float *y, float a, int n) {
     }
 }
 
+static void scale_f16_avx512(float *y, float a, int n) {
+    __m512 va = _mm512_set1_ps(a);
+    for (int i = 0; i < n; i += 16) {
+        __mmask16 m = n - i >= 16 ? 0xffff : tail_mask(n - i);
+        __m256i h = _mm512_cvtps_ph(_mm512_mul_ps(_mm512_maskz_loadu_ps(m, y + i), va), _MM_FROUND_TO_NEAREST_INT);
+        _mm512_mask_storeu_ps(y + i, m, _mm512_cvtph_ps(h));
+    }
+}
+
 static float exp_sub_avx512(float *x, float max, int n) {
     __m512 vm = _mm512_set1_ps(max), sum = _mm512_setzero_ps();
     for (int i = 0; i < n; i += 16) {

@@ -50,6 +50,12 @@ static void scale_neon(float *y, float a, int n) {
     for (; i < n; i++) y[i] *= a;
 }
 
+static void scale_f16_neon(float *y, float a, int n) {
+    int i = 0;
+    for (; i + 4 <= n; i += 4) vst1q_f32(y + i, vcvt_f32_f16(vcvt_f16_f32(vmulq_n_f32(vld1q_f32(y + i), a))));
+    for (; i < n; i++) y[i] = vgetq_lane_f32(vcvt_f32_f16(vcvt_f16_f32(vdupq_n_f32(y[i] * a))), 0);
+}
+
 static float exp_sub_neon(float *x, float max, int n) {
     float32x4_t vm = vdupq_n_f32(max), sum = vdupq_n_f32(0);
     int i = 0;

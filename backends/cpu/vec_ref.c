@@ -21,6 +21,10 @@ static void scale_ref(float *y, float a, int n) {
     for (int i = 0; i < n; i++) y[i] *= a;
 }
 
+static void scale_f16_ref(float *y, float a, int n) {
+    for (int i = 0; i < n; i++) y[i] = quant_f16_to_f32(quant_f32_to_f16(y[i] * a));
+}
+
 static float exp_sub_ref(float *x, float max, int n) {
     float sum = 0.0f;
     for (int i = 0; i < n; i++) {
