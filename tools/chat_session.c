@@ -221,10 +221,10 @@ bool chat_retry(struct chat_session *s) {
 
 const char *chat_undo(struct chat_session *s) {
     if (!s->kept_reply) return NULL;
-    if (!last_is_reply(s)) { /* the retry failed before its reply: put the kept one back */
-        struct ember_err err = {0};
-        if (insert_msg(s, s->n_msgs, "assistant", "", &err)) return NULL;
-    }
+    /* the retry failed before its reply: put the kept one back, keep nothing */
+    bool failed = !last_is_reply(s);
+    struct ember_err err = {0};
+    if (failed && insert_msg(s, s->n_msgs, "assistant", "", &err)) return NULL;
     kv_seq_swap(model_kv(s->mc), SEQ_LIVE, SEQ_KEPT);
     struct msg *m = &s->msgs[s->n_msgs - 1];
     char *c = m->content;
@@ -239,6 +239,7 @@ const char *chat_undo(struct chat_session *s) {
     s->cache_len = s->kept_len, s->kept_len = l;
     s->st.prefilled = s->st.generated = 0;
     s->st.prefill_ms = s->st.gen_ms = 0;
+    if (failed) drop_kept(s);
     return m->content;
 }
 
