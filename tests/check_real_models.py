@@ -5,6 +5,18 @@ against llama.cpp's recorded outputs in tests/data/real-models-reference.json
 continuations equal as text, generated with the scalar reference kernels. A model that is not cached gets a visible SKIP
 line. With -v, prints ember's generation speed (from `ember run -v`) next to
 llama.cpp's recorded one.
+
+Then the KV cache types: tests/data/real-models-kv-reference.json (made by
+scripts/make_kv_refs.py) holds llama.cpp's greedy texts with -ctk/-ctv f16
+(flash attention off and on) and q8_0 (on: llama.cpp needs it for a
+quantized V cache), q8_0 both as llama.cpp runs it by default (rotating
+queries, keys and values by a Walsh-Hadamard matrix, attn_rot "on") and
+with LLAMA_ATTN_ROT_DISABLE=1 (attn_rot "off", the same arithmetic as
+ember's). ember runs each prompt with the same cache type and must give the
+same text as every unrotated run, or, for a run listed in KV_NEAR_TIES,
+prints SKIP with the token position where the two part (test_greedy_follow
+bounds the logit margin there). Against the rotated runs the position where
+the texts part is printed, not checked: ember does not rotate.
 """
 import argparse
 import json
@@ -34,6 +46,26 @@ NEAR_TIES = {
     ("smollm2-135m-instruct-q4_1.gguf", "def fibonacci(n):"),
     ("smollm2-135m-instruct-q4_1.gguf", "The capital of France is"),
     ("smollm2-135m-instruct-q4_1.gguf", "Once upon a time"),
+}
+# (model, prompt, cache type, llama.cpp's -fa) whose texts part at a
+# near-tie; test_greedy_follow (EMBER_REAL_MODELS=1) bounds their margins.
+# Measured with the scalar kernels: where llama.cpp's own runs with -fa on
+# and off part, ember's text follows one of them (qwen "capital", smollm2
+# "Once upon a time": -fa off; qwen "Once upon a time": -fa on); the rest
+# part later. The margins where they part (test_greedy_follow, teacher-
+# forced on llama.cpp's ids): at most 0.35 with the scalar kernels, 0.19
+# with AVX-512, below the test's bound of 0.6.
+Q05, S135 = "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf", "smollm2-135m-instruct-q4_1.gguf"
+KV_NEAR_TIES = {
+    (Q05, "The capital of France is", "f16", "on"),
+    (Q05, "Once upon a time", "f16", "off"),
+    (Q05, "Once upon a time", "q8_0", "on"),
+    (S135, "def fibonacci(n):", "f16", "off"),
+    (S135, "def fibonacci(n):", "f16", "on"),
+    (S135, "def fibonacci(n):", "q8_0", "on"),
+    (S135, "The capital of France is", "q8_0", "on"),
+    (S135, "Once upon a time", "f16", "on"),
+    (S135, "Once upon a time", "q8_0", "on"),
 }
 failed = 0
 
@@ -72,4 +104,45 @@ for name, m in ref["models"].items():
             pp = re.search(rb"prompt (\d+) tokens ([0-9.]+) t/s", r.stderr)
             print(f"   ember tg {sp.group(2).decode() if sp else '?'} t/s, pp {pp.group(2).decode() if pp else '?'} t/s;"
                   f" llama.cpp tg {m['speed']['gen_tokens_per_s']} t/s")
+
+
+def parting(path, prompt, ours, theirs):
+    """The generated-token position where two texts part: ember's
+    tokenization of each continuation (BPE; the prompt ends at a word edge),
+    compared id by id; None when equal."""
+    def ids(text):
+        r = subprocess.run([args.ember, "tokenize", "-m", path, "-p", prompt + text], capture_output=True, timeout=600)
+        return [int(x) for x in re.findall(rb"-?\d+", r.stdout.split(b"\n")[0])]
+    a, b = ids(ours), ids(theirs)
+    n = len(ids(""))
+    k = n
+    while k < min(len(a), len(b)) and a[k] == b[k]:
+        k += 1
+    return None if a == b else k - n
+
+
+kv_path = os.path.join(os.path.dirname(args.ref), "real-models-kv-reference.json")
+kv_ref = json.load(open(kv_path)) if os.path.exists(kv_path) else {"models": {}}
+for name, m in kv_ref["models"].items():
+    path = m["path"]
+    if not os.path.exists(path) or os.path.getsize(path) != m["size_bytes"]:
+        print(f"SKIP {name} KV cache types: not in models-cache/ (run scripts/get-models.sh)")
+        continue
+    texts = {}
+    for g in m["greedy"]:
+        p, ct, fa, rot = g["prompt"], g["cache_type"], g["flash_attn"], g["attn_rot"]
+        if (p, ct) not in texts:
+            cmd = [args.ember, "run", "-m", path, "-p", p, "--temp", "0", "-n", "32", "-t", args.threads,
+                   "-c", "256", "-ctk", ct, "-ctv", ct]
+            r = subprocess.run(cmd, capture_output=True, timeout=1800, env=dict(os.environ, EMBER_ISA="scalar"))
+            texts[(p, ct)] = r.stdout.decode("utf-8", "replace") if r.returncode == 0 else None
+        out = texts[(p, ct)]
+        what = (f"{name} {ct} cache vs llama.cpp -ctk {ct} -ctv {ct} -fa {fa}"
+                f"{' (Hadamard rotation)' if rot == 'on' else ''}, greedy 32 {p!r}")
+        if out is not None and out != g["text"] and rot == "on":
+            print(f"SKIP {what}: ember does not rotate; parts at generated token {parting(path, p, out, g['text'])}")
+        elif out is not None and out != g["text"] and (name, p, ct, fa) in KV_NEAR_TIES:
+            print(f"SKIP {what}: known near-tie, parts at generated token {parting(path, p, out, g['text'])}")
+        else:
+            report(out == g["text"], what, f"\n   got  {out!r}\n   want {g['text']!r}")
 sys.exit(1 if failed else 0)

@@ -46,6 +46,37 @@ a=$(sed -n 1p "$T/out")
 [ -n "$a" ] && [ "$(grep -cxF "$a" "$T/out")" -eq 2 ] && grep -q 'prefilled 1 tokens' "$T/err" &&
     ok "/retry: the same greedy reply, only 1 token recomputed" || bad "/retry: $(cat "$T/out" "$T/err")"
 
+# /retry keeps the replaced reply as a branch: a second KV sequence sharing
+# the prompt's blocks (only the replaced reply's blocks, and a copy of the
+# block where the two part, are its own). /undo brings it back with nothing
+# recomputed, and the conversation then goes on exactly as if there had been
+# no /retry. Sampling at temperature 0.8, so the two replies differ; blocks
+# of 4 positions, so the prompt spans several shared blocks.
+RS="$E chat -m $M --temp 0.8 -s 3 -n 24 --no-history --kv-block 4"
+printf 'Once upon a time\n/stats\n/retry\n/stats\n/undo\n/stats\n/set seed 7\nThe little dog\n/stats\n' |
+    $RS >"$T/out" 2>"$T/err"
+printf 'Once upon a time\n/set seed 7\nThe little dog\n/stats\n' | $RS >"$T/plain" 2>"$T/err2"
+a=$(sed -n 1p "$T/out") b=$(sed -n 2p "$T/out") back=$(sed -n 3p "$T/out")
+[ -n "$a" ] && [ "$a" != "$b" ] && [ "$back" = "$a" ] &&
+    ok "/retry gives another reply, /undo brings the first back" || bad "/retry + /undo: $(cat "$T/out")"
+read -r c1 b1 c2 b2 c3 b3 c4 b4 < <(awk '/^context:/ {printf "%s %s ", $2, $8}' "$T/err")
+read -r p1 p2 p3 p4 < <(awk '/^last turn:/ {printf "%s ", $4}' "$T/err")
+read -r kn kb ks kl < <(awk '/^kept for/ {print $4, $7, $9, $NF; exit}' "$T/err")
+[ "${p2:-x}" = 1 ] && [ "${kn:-0}" = "$c1" ] && [ "${kb:-0}" = "$b1" ] && [ "${ks:-0}" -gt 2 ] &&
+    [ "$b2" -eq $((kl + kb - ks)) ] && [ "$b2" -lt $((kl + kb)) ] &&
+    ok "/retry prefilled $p2 token and kept the old branch ($kn tokens, $kb blocks), $ks blocks shared: $b2 in use, not $((kl + kb))" ||
+    bad "/retry's branch: prefilled '$p2', kept '$kn $kb $ks $kl', blocks after turn 1 '$b1', after /retry '$b2': $(cat "$T/err")"
+[ "${p3:-x}" = 0 ] && [ "$c3" = "$c1" ] && [ "$b3" = "$b2" ] &&
+    ok "/undo restores the $c3 cached tokens, prefilling $p3" || bad "/undo: context '$c3' of '$c1', prefilled '$p3'"
+want=$(sed -n 2p "$T/plain") pw=$(awk '/^last turn:/ {print $4}' "$T/err2") bw=$(awk '/^context:/ {print $8}' "$T/err2")
+[ -n "$want" ] && [ "$(sed -n 4p "$T/out")" = "$want" ] && [ "$p4" = "$pw" ] && [ "$b4" = "$bw" ] &&
+    [ "$(grep -c '^kept for' "$T/err")" = 2 ] &&
+    ok "after /undo the next turn is the unbroken session's (prefilled $p4 tokens as it did, the branch let go: $b4 blocks)" ||
+    bad "turn after /undo: '$(sed -n 4p "$T/out")' vs '$want', prefilled $p4 vs $pw, blocks $b4 vs $bw"
+printf 'Once upon a time\n/undo\n' | $RS >"$T/out" 2>"$T/err"
+grep -q '^/undo: there is no reply' "$T/err" && [ "$(grep -c . "$T/out")" = 1 ] &&
+    ok "/undo without a /retry says so" || bad "/undo alone: $(cat "$T/out" "$T/err")"
+
 # /save, then a fresh process /loads and continues as the unbroken session
 printf 'Once upon a time\n/save %s\nThe little dog\n' "$T/s.chat" | $CHAT >"$T/whole" 2>"$T/err"
 printf '/load %s\n/stats\nThe little dog\n/stats\n' "$T/s.chat" | $CHAT >"$T/loaded" 2>"$T/err2"

@@ -88,6 +88,15 @@ static void test_tables(void) {
     CHECK(kv_view_k(&v1, 1, 0)[5] == 0x22, "the copy holds the shared block's contents");
     memset(kv_view_k(&v1, 1, 0), 0x77, 64);
     CHECK(kv_view_k(&v0, 1, 0)[5] == 0x22, "writing the copy leaves the other sequence's block alone");
+    CHECK(kv_seq_shared_blocks(kv, 0, 1) == 1 && kv_seq_shared_blocks(kv, 1, 0) == 1 &&
+              kv_seq_blocks(kv, 0) == 3 && kv_seq_blocks(kv, 1) == 2 && kv_seq_shared_blocks(kv, 0, 0) == 3,
+          "shared blocks: 1 (block 0) after the copy; sequence 0 holds 3 blocks, sequence 1 holds 2");
+    /* swapping exchanges tables and lengths, blocks untouched */
+    kv_seq_swap(kv, 0, 1);
+    CHECK(kv_seq_len(kv, 0) == 20 && kv_seq_len(kv, 1) == 40 && kv_cache_view(kv, 1, 0).blocks[1] == v1.blocks[1] &&
+              kv_cache_view(kv, 1, 1).blocks[2] == v0.blocks[2] && kv_cache_blocks_used(kv) == 4,
+          "swap: sequence 0 now holds 20 positions in sequence 1's blocks, sequence 1 holds 40; 4 blocks");
+    kv_seq_swap(kv, 0, 1);
     /* a block held by one sequence only is written in place */
     const uint8_t *before = v0.blocks[2];
     CHECK(kv_seq_prepare(kv, 0, 40, 5, &err) == EMBER_OK && kv_cache_view(kv, 0, 0).blocks[2] == before,

@@ -127,7 +127,8 @@ static void help(void) {
           "/clear              forget the conversation (keeps the system message)\n"
           "/system TEXT        set the system message (empty: none)\n"
           "/set temp|top_k|top_p|min_p|seed VALUE   change sampling\n"
-          "/retry              answer the last message again\n"
+          "/retry              answer the last message again (the old reply is kept for /undo)\n"
+          "/undo               bring back the reply /retry replaced (again: swap back)\n"
           "/stats              context used, KV cache blocks and bytes, last turn's speed\n"
           "/save FILE          save the conversation and its KV cache\n"
           "/load FILE          continue a saved conversation (same model and cache settings)\n"
@@ -146,6 +147,9 @@ static void stats(struct chat_session *s) {
             st.n_cached, st.n_ctx, st.kv_blocks, (double)st.kv_bytes / 1048576.0, st.prefilled,
             st.prefilled * 1000.0 / (st.prefill_ms + 1e-9), st.generated,
             st.generated * 1000.0 / (st.gen_ms + 1e-9), st.dropped ? "; old messages dropped for room" : "");
+    if (st.kept_toks >= 0)
+        fprintf(stderr, "kept for /undo: %d tokens in %d blocks, %d of them shared with the conversation's %d\n",
+                st.kept_toks, st.kept_blocks, st.shared_blocks, st.live_blocks);
 }
 
 /* /set NAME VALUE */
@@ -202,8 +206,17 @@ static int command(struct chat_session *s, const char *line) {
         else fprintf(stderr, "%s %s\n", line[1] == 's' ? "saved to" : "loaded", arg);
     }
     else if (IS("/retry")) {
-        if (chat_drop_reply(s)) return CMD_REPLY;
+        if (chat_retry(s)) return CMD_REPLY;
         fputs("/retry: there is no reply to redo\n", stderr);
+    } else if (IS("/undo")) {
+        const char *r = chat_undo(s);
+        if (!r) {
+            fputs("/undo: there is no reply from before a /retry to bring back\n", stderr);
+        } else { /* the reply now in the conversation, on stdout as replies are */
+            fputs("(the other reply is back; /undo again swaps)\n", stderr);
+            out_write(r, strlen(r));
+            out_write("\n", 1);
+        }
     } else fprintf(stderr, "unknown command %.*s (/help lists them)\n", (int)n, line);
 #undef IS
     return CMD_DONE;

@@ -1,5 +1,22 @@
 /*
  * chat_session.c — a conversation over the paged KV cache (chat_session.h).
+ *
+ * The cache has two sequences. Sequence 0 is the conversation. Sequence 1
+ * is the branch /retry keeps: the conversation as it was before the retry
+ * (prompt and replaced reply), sharing the prompt's blocks with sequence 0
+ * (kv_seq_share), so keeping it costs only the replaced reply's blocks and
+ * a copy of the one block where the two part. /undo swaps the two
+ * (kv_seq_swap) and the replaced reply is back with nothing recomputed; a
+ * further /undo swaps back. Truncating, as /retry did before, costs nothing
+ * either for the retry itself (the last prompt position is recomputed for
+ * its logits in both designs), but the replaced reply could only come back
+ * by prefilling it again. The branch is let go as soon as the conversation
+ * moves on (a new message, /clear, /load), since nothing can return to it.
+ * Each sequence may hold n_ctx positions, so the memory check made when the
+ * context is created counts two full sequences, though sharing keeps what
+ * is allocated far below that.
+ *
+ * Sections: messages, the prompt, the reply, save and load.
  */
 #include "chat_session.h"
 
@@ -10,6 +27,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "kv_cache.h"
 #include "kv_state.h"
 #include "os.h"
 
@@ -41,7 +59,16 @@ struct chat_session {
     int32_t *eog;     /* the vocabulary's end-of-generation ids (--ignore-eos) */
     int n_eog;
     struct chat_stats st;
+    /* The branch /retry kept in sequence 1 (live: kept_reply != NULL):
+     * the reply it replaced and what the cache held with it. */
+    char *kept_reply;
+    int32_t *kept_toks;
+    int kept_n;
+    char *kept_text;
+    size_t kept_len;
 };
+
+enum { SEQ_LIVE = 0, SEQ_KEPT = 1 };
 
 static char *dup_str(const char *s) {
     size_t n = strlen(s) + 1;
@@ -67,15 +94,16 @@ enum ember_status chat_session_new(const struct loaded *l, const struct template
     s->tmpl = t;
     s->p = *p;
     struct model_ctx_params cp = {.n_ctx = p->n_ctx, .n_threads = p->n_threads, .n_batch = p->n_batch,
-                                  .n_seq = 1, .type_k = (enum kv_type)p->eo->cache_type_k,
+                                  .n_seq = 2, .type_k = (enum kv_type)p->eo->cache_type_k,
                                   .type_v = (enum kv_type)p->eo->cache_type_v, .kv_block = p->eo->kv_block};
     enum ember_status st = model_ctx_new(l->model, &cp, &s->mc, err);
     if (!st) {
         s->smp = sampler_new(&p->sp, mi->n_vocab);
         s->logits = malloc((size_t)mi->n_vocab * sizeof *s->logits);
         s->toks = malloc((size_t)p->n_ctx * sizeof *s->toks);
+        s->kept_toks = malloc((size_t)p->n_ctx * sizeof *s->kept_toks);
         s->eog = malloc((size_t)mi->n_vocab * sizeof *s->eog);
-        if (!s->smp || !s->logits || !s->toks || !s->eog || !batch_init(&s->b, p->n_ctx))
+        if (!s->smp || !s->logits || !s->toks || !s->kept_toks || !s->eog || !batch_init(&s->b, p->n_ctx))
             st = ember_fail(err, EMBER_ENOMEM, "out of memory");
     }
     if (st) {
@@ -100,6 +128,9 @@ void chat_session_free(struct chat_session *s) {
     free(s->toks);
     free(s->cache_text);
     free(s->eog);
+    free(s->kept_reply);
+    free(s->kept_toks);
+    free(s->kept_text);
     free(s);
 }
 
@@ -131,6 +162,18 @@ static void remove_msg(struct chat_session *s, int at) {
     s->n_msgs--;
 }
 
+/* Let go of the branch /retry kept: its blocks that sequence 0 does not
+ * share go back to the pool. */
+static void drop_kept(struct chat_session *s) {
+    if (!s->kept_reply) return;
+    kv_seq_set_len(model_kv(s->mc), SEQ_KEPT, 0);
+    free(s->kept_reply);
+    free(s->kept_text);
+    s->kept_reply = s->kept_text = NULL;
+    s->kept_n = 0;
+    s->kept_len = 0;
+}
+
 static bool has_system(const struct chat_session *s) {
     return s->n_msgs && !strcmp(s->msgs[0].role, "system");
 }
@@ -141,17 +184,63 @@ enum ember_status chat_set_system(struct chat_session *s, const char *text, stru
 }
 
 enum ember_status chat_add_user(struct chat_session *s, const char *text, struct ember_err *err) {
+    drop_kept(s);
     return insert_msg(s, s->n_msgs, "user", text, err);
 }
 
 void chat_clear(struct chat_session *s) {
+    drop_kept(s);
     while (s->n_msgs > (has_system(s) ? 1 : 0)) remove_msg(s, s->n_msgs - 1);
 }
 
-bool chat_drop_reply(struct chat_session *s) {
-    if (!s->n_msgs || strcmp(s->msgs[s->n_msgs - 1].role, "assistant")) return false;
-    remove_msg(s, s->n_msgs - 1);
+static bool last_is_reply(const struct chat_session *s) {
+    return s->n_msgs && !strcmp(s->msgs[s->n_msgs - 1].role, "assistant");
+}
+
+bool chat_retry(struct chat_session *s) {
+    if (!last_is_reply(s)) return false;
+    char *text = s->cache_text ? malloc(s->cache_len + 1) : NULL;
+    if (s->cache_text && !text) { /* no memory for the branch: retry without keeping it */
+        drop_kept(s);
+        remove_msg(s, s->n_msgs - 1);
+        return true;
+    }
+    drop_kept(s);
+    kv_seq_share(model_kv(s->mc), SEQ_KEPT, SEQ_LIVE, s->n_toks);
+    memcpy(s->kept_toks, s->toks, (size_t)s->n_toks * sizeof *s->toks);
+    s->kept_n = s->n_toks;
+    if (text) memcpy(text, s->cache_text, s->cache_len + 1);
+    s->kept_text = text;
+    s->kept_len = s->cache_len;
+    struct msg *m = &s->msgs[s->n_msgs - 1];
+    s->kept_reply = m->content; /* the message's text moves to the branch */
+    free(m->role);
+    s->n_msgs--;
     return true;
+}
+
+const char *chat_undo(struct chat_session *s) {
+    if (!s->kept_reply) return NULL;
+    /* the retry failed before its reply: put the kept one back, keep nothing */
+    bool failed = !last_is_reply(s);
+    struct ember_err err = {0};
+    if (failed && insert_msg(s, s->n_msgs, "assistant", "", &err)) return NULL;
+    kv_seq_swap(model_kv(s->mc), SEQ_LIVE, SEQ_KEPT);
+    struct msg *m = &s->msgs[s->n_msgs - 1];
+    char *c = m->content;
+    m->content = s->kept_reply, s->kept_reply = c;
+    int32_t *t = s->toks;
+    s->toks = s->kept_toks, s->kept_toks = t;
+    int n = s->n_toks;
+    s->n_toks = s->kept_n, s->kept_n = n;
+    char *x = s->cache_text;
+    s->cache_text = s->kept_text, s->kept_text = x;
+    size_t l = s->cache_len;
+    s->cache_len = s->kept_len, s->kept_len = l;
+    s->st.prefilled = s->st.generated = 0;
+    s->st.prefill_ms = s->st.gen_ms = 0;
+    if (failed) drop_kept(s);
+    return m->content;
 }
 
 void chat_set_sampler(struct chat_session *s, const struct sampler_params *sp) {
@@ -397,6 +486,11 @@ void chat_get_stats(const struct chat_session *s, struct chat_stats *st) {
     *st = s->st;
     st->n_cached = s->n_toks;
     model_kv_usage(s->mc, &st->kv_blocks, &st->kv_bytes);
+    const struct kv_cache *kv = model_kv(s->mc);
+    st->kept_toks = s->kept_reply ? s->kept_n : -1;
+    st->kept_blocks = kv_seq_blocks(kv, SEQ_KEPT);
+    st->live_blocks = kv_seq_blocks(kv, SEQ_LIVE);
+    st->shared_blocks = kv_seq_shared_blocks(kv, SEQ_LIVE, SEQ_KEPT);
 }
 
 /* ------------------------------------------------------- save and load */
@@ -529,6 +623,7 @@ enum ember_status chat_load(struct chat_session *s, const char *path, struct emb
     free(s->cache_text);
     s->cache_text = text;
     s->cache_len = text ? strlen(text) : 0;
+    drop_kept(s);
     chat_set_sampler(s, &s->p.sp); /* the penalties' history: the loaded tokens */
     return EMBER_OK;
 }

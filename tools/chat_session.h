@@ -44,6 +44,9 @@ struct chat_stats {
     int kv_blocks;             /* KV blocks in use and bytes allocated */
     size_t kv_bytes;
     int dropped;               /* messages dropped for room, all turns */
+    int kept_toks;             /* positions of the branch /retry kept; -1: none */
+    int live_blocks, kept_blocks, shared_blocks; /* blocks of the conversation, of
+                                                    the kept branch, and held by both */
 };
 
 struct chat_session;
@@ -62,9 +65,17 @@ enum ember_status chat_add_user(struct chat_session *s, const char *text, struct
  * reply as far as the prompt still matches). */
 void chat_clear(struct chat_session *s);
 /* /retry: remove the last reply (and nothing else) so the next chat_reply
- * answers the same user message again. False when the last message is not
- * a reply. */
-bool chat_drop_reply(struct chat_session *s);
+ * answers the same user message again, keeping the conversation as it was
+ * (the reply and its KV blocks, a second sequence sharing the prompt's
+ * blocks) for chat_undo. False when the last message is not a reply. */
+bool chat_retry(struct chat_session *s);
+/* /undo: after a /retry, bring back the reply it replaced, with its KV
+ * cache as it was (nothing recomputed), keeping the newer reply in its
+ * place, so a second chat_undo swaps back. Returns the reply now in the
+ * conversation (the session's, valid until it changes), or NULL when there
+ * is nothing to bring back: no /retry since the conversation last moved on
+ * (a new user message, chat_clear or chat_load let the kept reply go). */
+const char *chat_undo(struct chat_session *s);
 void chat_set_sampler(struct chat_session *s, const struct sampler_params *sp);
 const struct sampler_params *chat_sampler(const struct chat_session *s);
 

@@ -106,6 +106,14 @@ void kv_seq_set_len(struct kv_cache *kv, int seq, int len);
  * sharing src's blocks: no copy until one of them writes into a shared
  * block. dst's own blocks are released first; dst == src truncates. */
 void kv_seq_share(struct kv_cache *kv, int dst, int src, int len);
+/* Exchange what sequences a and b hold (tables and lengths; O(1), no
+ * block is touched): a branch kept in another sequence becomes the live
+ * one. Views of either are invalid afterwards. */
+void kv_seq_swap(struct kv_cache *kv, int a, int b);
+/* Blocks seq holds, and how many leading blocks a and b hold in common
+ * (the shared prefix's blocks, each stored once). */
+int kv_seq_blocks(const struct kv_cache *kv, int seq);
+int kv_seq_shared_blocks(const struct kv_cache *kv, int a, int b);
 
 /* Saving and restoring a sequence (a chat's /save, --prompt-cache): the
  * bytes of the blocks that hold its first len positions, block after

@@ -216,6 +216,21 @@ void kv_seq_share(struct kv_cache *kv, int dst, int src, int len) {
     d->len = len;
 }
 
+void kv_seq_swap(struct kv_cache *kv, int a, int b) {
+    struct kv_seq t = kv->seq[a];
+    kv->seq[a] = kv->seq[b];
+    kv->seq[b] = t;
+}
+
+int kv_seq_shared_blocks(const struct kv_cache *kv, int a, int b) {
+    const struct kv_seq *x = &kv->seq[a], *y = &kv->seq[b];
+    int n = 0;
+    while (n < x->n_blocks && n < y->n_blocks && x->ids[n] == y->ids[n]) n++;
+    return a == b ? x->n_blocks : n;
+}
+
+int kv_seq_blocks(const struct kv_cache *kv, int seq) { return kv->seq[seq].n_blocks; }
+
 enum ember_status kv_seq_export(const struct kv_cache *kv, int seq, int len, kv_io_fn write, void *ctx,
                                struct ember_err *err) {
     const struct kv_seq *s = &kv->seq[seq];
