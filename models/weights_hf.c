@@ -547,6 +547,22 @@ struct weight_source weight_source_hf(const struct hf_model *h) {
 }
 
 uint64_t hf_file_bytes(const struct hf_model *h) { return h->file_bytes; }
+int hf_n_files(const struct hf_model *h) { return h->n_files; }
+
+const char *hf_meta_at(const struct hf_model *h, int i, char *val, size_t cap) {
+    if (i < 0 || i >= h->n_kv) return NULL;
+    const struct hf_kv *k = &h->kv[i];
+    if (k->type == KV_INT) snprintf(val, cap, "%lld", (long long)k->i);
+    else if (k->type == KV_FLOAT) snprintf(val, cap, "%g", k->f);
+    else snprintf(val, cap, "%s", k->s);
+    return k->key;
+}
+
+const char *hf_tensor_name(const struct hf_model *h, int64_t i, const char **hf_name) {
+    if (i < 0 || i >= h->n_t) return NULL;
+    *hf_name = h->t[i].t->name;
+    return h->t[i].name;
+}
 
 /* Cross-checks config.json cannot make alone: the embedding against
  * vocab_size, and an output matrix when embeddings are not tied. */

@@ -36,7 +36,13 @@ void hf_close(struct hf_model *h);
 
 struct weight_source weight_source_hf(const struct hf_model *h);
 
-/* Bytes of all safetensors files, for reports. */
+/* For reports (ember info): bytes and count of the safetensors files; the
+ * i-th translated metadata key (NULL past the end) with its value printed
+ * into val; the GGUF and HF names of the i-th tensor of the source (in
+ * tensor_at's order, NULL past the end). */
 uint64_t hf_file_bytes(const struct hf_model *h);
+int hf_n_files(const struct hf_model *h);
+const char *hf_meta_at(const struct hf_model *h, int i, char *val, size_t cap);
+const char *hf_tensor_name(const struct hf_model *h, int64_t i, const char **hf_name);
 
 #endif
