@@ -104,15 +104,20 @@ int loader_open(const char *path, const struct ember_options *o, bool with_token
     double t0 = os_now_ms();
     struct ember_backend *be = NULL;
     if (ember_backend_new(o, &be, &err)) return loader_report(&err);
-    int rc = loader_open_files(path, o->vocab, with_tokenizer, l);
+    int rc = loader_open_files(path, NULL, false, l);
     l->be = be;
     if (rc) {
         loader_close(l);
         return rc;
     }
+    /* the model before the tokenizer, so a broken model says so first */
     if (model_load(&l->src, l->be, &l->model, &err)) {
         loader_close(l);
         return loader_report(&err);
+    }
+    if (with_tokenizer && (rc = open_tokenizer(path, o->vocab, l))) {
+        loader_close(l);
+        return rc;
     }
     int n_vocab = model_get_info(l->model)->n_vocab;
     if (with_tokenizer && tokenizer_n_vocab(l->tok) != n_vocab) {
