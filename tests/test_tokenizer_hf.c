@@ -9,6 +9,7 @@
  * malformed files are refused with a message naming the field. (The
  * SentencePiece-style path is tested on stories260K by test_hf.)
  */
+#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +19,7 @@
 #include "tokenizer.h"
 
 #define VOCAB "tests/data/vocab/ggml-vocab-gpt-2.gguf"
+#define MODELS_DIR "models-cache/"
 
 /* A growing string. */
 struct sb {
@@ -105,12 +107,18 @@ static char *hf_json(const struct gguf_file *f, bool pair_merges, const char *pr
     return b.p;
 }
 
-/* Every case of VOCAB's .inp/.out (texts separated by __ggml_vocab_test__
+/* Every case of base's .inp/.out (texts separated by __ggml_vocab_test__
  * lines, one line of ids each) through t, as llama.cpp's test does it. */
-static void check_cases(const char *label, const struct tokenizer *t) {
-    char *inp = json_slurp(VOCAB ".inp"), *out = json_slurp(VOCAB ".out");
+static void check_cases(const char *label, const char *base, const struct tokenizer *t) {
+    char path[512];
+    snprintf(path, sizeof path, "%s.inp", base);
+    char *inp = json_slurp(path);
+    snprintf(path, sizeof path, "%s.out", base);
+    char *out = json_slurp(path);
     if (!inp || !out) {
-        CHECK(0, "%s: %s.inp/.out readable", label, VOCAB);
+        CHECK(0, "%s: %s.inp/.out readable", label, base);
+        free(inp);
+        free(out);
         return;
     }
     const char *sep = "\n__ggml_vocab_test__\n";
@@ -145,6 +153,58 @@ static struct tokenizer *load_json(const char *json, struct ember_err *err) {
     struct tokenizer *t = NULL;
     tokenizer_load_hf(json, strlen(json), NULL, &t, err);
     return t;
+}
+
+#define SPLIT_BL(re)                                                                           \
+    "{\"type\": \"Sequence\", \"pretokenizers\": [{\"type\": \"Split\", \"pattern\": {\"Regex\": \"" re \
+    "\"}, \"behavior\": \"Isolated\", \"invert\": false}, {\"type\": \"ByteLevel\", "                 \
+    "\"add_prefix_space\": false, \"use_regex\": false}]}"
+
+/* Real models in models-cache/ (scripts/get-models.sh) whose GGUF says
+ * pre-tokenizer qwen2 or llama-bpe: their vocabulary as a tokenizer.json
+ * with the family's regex, on llama.cpp's cases for that family. */
+static void test_real_models(void) {
+    static const struct { const char *pre, *cases, *pre_json; } fam[] = {
+        {"qwen2", "tests/data/vocab/ggml-vocab-qwen2.gguf",
+         SPLIT_BL("(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\\\r\\\\n\\\\p{L}\\\\p{N}]?\\\\p{L}+|\\\\p{N}| "
+                  "?[^\\\\s\\\\p{L}\\\\p{N}]+[\\\\r\\\\n]*|\\\\s*[\\\\r\\\\n]+|\\\\s+(?!\\\\S)|\\\\s+")},
+        {"llama-bpe", "tests/data/vocab/ggml-vocab-llama-bpe.gguf",
+         SPLIT_BL("(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\\\r\\\\n\\\\p{L}\\\\p{N}]?\\\\p{L}+|\\\\p{N}{1,3}| "
+                  "?[^\\\\s\\\\p{L}\\\\p{N}]+[\\\\r\\\\n]*|\\\\s*[\\\\r\\\\n]+|\\\\s+(?!\\\\S)|\\\\s+")},
+    };
+    bool found[2] = {false, false};
+    DIR *d = opendir(MODELS_DIR);
+    for (struct dirent *e; d && (e = readdir(d));) {
+        size_t nl = strlen(e->d_name);
+        if (nl < 5 || strcmp(e->d_name + nl - 5, ".gguf")) continue;
+        char path[512];
+        snprintf(path, sizeof path, MODELS_DIR "%s", e->d_name);
+        struct gguf_file *f = NULL;
+        struct ember_err err = {0};
+        struct gguf_str pre;
+        if (gguf_open(path, &f, &err) || !gguf_get_str(f, "tokenizer.ggml.pre", &pre)) {
+            gguf_close(f);
+            continue;
+        }
+        for (int k = 0; k < 2; k++) {
+            if (found[k] || !gguf_str_eq(pre, fam[k].pre)) continue;
+            found[k] = true;
+            char *json = hf_json(f, true, fam[k].pre_json);
+            struct tokenizer *t = load_json(json, &err);
+            char label[600];
+            snprintf(label, sizeof label, "%s via tokenizer.json (Split + ByteLevel)", path);
+            CHECK(t != NULL, "%s loads %s", label, t ? "" : err.msg);
+            if (t) check_cases(label, fam[k].cases, t);
+            tokenizer_free(t);
+            free(json);
+        }
+        gguf_close(f);
+    }
+    if (d) closedir(d);
+    for (int k = 0; k < 2; k++)
+        if (!found[k])
+            SKIP("%s regex on a real vocabulary: no model with tokenizer.ggml.pre=%s in " MODELS_DIR
+                 " (scripts/get-models.sh)", fam[k].pre, fam[k].pre);
 }
 
 /* json must be refused with want and a message holding substr. */
@@ -193,7 +253,7 @@ int main(void) {
             }
             CHECK(eot >= 0 && tokenizer_is_control(t, eot) && tokenizer_is_eog(t, eot),
                   "%s: <|endoftext|> is a control, end-of-generation token", forms[i].label);
-            check_cases(forms[i].label, t);
+            check_cases(forms[i].label, VOCAB, t);
         }
         tokenizer_free(t);
         free(json);
@@ -242,5 +302,6 @@ int main(void) {
             "a merge that is a number");
     tokenizer_free(g);
     gguf_close(f);
+    test_real_models();
     return CHECK_DONE();
 }
