@@ -476,7 +476,7 @@ static enum ember_status open_weights(struct hf_model *h, struct ember_err *err)
 /* ---------------------------------------------------------- the source */
 
 static const struct hf_tensor *find(const struct hf_model *h, const char *name) {
-    struct hf_tensor key;
+    struct hf_tensor key = {0};
     if (snprintf(key.name, sizeof key.name, "%s", name) >= (int)sizeof key.name) return NULL;
     return h->n_t ? bsearch(&key, h->t, (size_t)h->n_t, sizeof *h->t, by_name) : NULL;
 }

@@ -88,7 +88,7 @@ static void check_tokenizer(const char *dir, const char *ref_json) {
     const char *p = ref_json;
     for (int k = 0; k < 2; k++) {
         char *text = json_string_after(&p, "\"text\"");
-        double want[MAXT];
+        double want[MAXT] = {0};
         int nw = json_numbers_after(&p, "\"ids\"", want, MAXT);
         int32_t *ids = NULL;
         size_t n = 0;
@@ -97,10 +97,10 @@ static void check_tokenizer(const char *dir, const char *ref_json) {
         for (size_t i = 0; same && i < n; i++) same = ids[i] == (int32_t)want[i];
         CHECK(same, "prompt %d %s: tokenizer.json gives the reference's %d ids", k,
               text ? text : "?", nw);
-        double g[MAXT];
+        double g[MAXT] = {0};
         int ng = json_numbers_after(&p, "\"greedy_ids\"", g, MAXT);
         char *gtext = json_string_after(&p, "\"greedy_text\"");
-        int32_t all[2 * MAXT];
+        int32_t all[2 * MAXT] = {0};
         for (size_t i = 0; i < n && i < MAXT; i++) all[i] = ids[i];
         for (int i = 0; i < ng; i++) all[n + (size_t)i] = (int32_t)g[i];
         char *dec = NULL;
@@ -123,7 +123,7 @@ static void check_tokenizer(const char *dir, const char *ref_json) {
         size_t len = strlen(eval);
         if (len && eval[len - 1] == '\n') len--;
         const char *q = ppl;
-        double *want = malloc(8192 * sizeof *want);
+        double *want = calloc(8192, sizeof *want);
         int nw = json_numbers_after(&q, "\"eval_ids\"", want, 8192);
         int32_t *ids = NULL;
         size_t n = 0, first_diff = 0;
@@ -177,18 +177,18 @@ int main(void) {
           "load the bundled GGUF %s", err.msg);
 
     int nv = in->n_vocab;
-    double *want = malloc((size_t)MAXT * nv * sizeof *want);
-    float *got = malloc((size_t)MAXT * nv * sizeof *got), *other = malloc((size_t)MAXT * nv * sizeof *other);
+    double *want = calloc((size_t)MAXT * nv, sizeof *want);
+    float *got = calloc((size_t)MAXT * nv, sizeof *got), *other = calloc((size_t)MAXT * nv, sizeof *other);
     const char *p = json;
     for (int k = 0; k < 2; k++) {
-        double ids_d[MAXT], gd[MAXT];
+        double ids_d[MAXT] = {0}, gd[MAXT] = {0};
         int n = json_numbers_after(&p, "\"ids\"", ids_d, MAXT);
         int nl = json_numbers_after(&p, "\"logits\"", want, MAXT * nv);
         int ng = json_numbers_after(&p, "\"greedy_ids\"", gd, MAXT);
         CHECK(n > 0 && nl == n * nv && ng == 32, "prompt %d: %d ids, %d logits, %d greedy ids", k, n, nl,
               ng);
         if (n <= 0 || nl != n * nv || ng != 32) break;
-        int32_t ids[MAXT], gen[32];
+        int32_t ids[MAXT] = {0}, gen[32] = {0};
         for (int i = 0; i < n; i++) ids[i] = (int32_t)ids_d[i];
         CHECK(all_logits(m, ids, n, got, &err) == EMBER_OK, "eval %s", err.msg);
         double d = max_diff(got, want, (size_t)n * nv);

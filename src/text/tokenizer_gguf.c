@@ -50,7 +50,7 @@ static bool get_flag(const struct gguf_file *f, const char *key, int8_t *v,
                       vtype_name(gguf_kv_type(f, i)));
         return false;
     }
-    *v = b;
+    *v = b ? 1 : 0;
     return true;
 }
 

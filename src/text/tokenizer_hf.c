@@ -350,10 +350,10 @@ enum ember_status tokenizer_load_hf(const char *json, size_t len,
 
     sp.model = r.spm ? (struct tok_bytes){"llama", 5} : (struct tok_bytes){"gpt2", 4};
     if (r.pre) sp.pre = (struct tok_bytes){r.pre, strlen(r.pre)};
-    if (r.spm) sp.flags[TOKF_ADD_SPACE_PREFIX] = r.prefix_space;
+    if (r.spm) sp.flags[TOKF_ADD_SPACE_PREFIX] = r.prefix_space ? 1 : 0;
     const struct json_value *im = json_get(model, "ignore_merges");
     if (im && (im->type == JSON_TRUE || im->type == JSON_FALSE))
-        sp.flags[TOKF_IGNORE_MERGES] = im->type == JSON_TRUE;
+        sp.flags[TOKF_IGNORE_MERGES] = im->type == JSON_TRUE ? 1 : 0;
     const struct json_value *unk = json_get(model, "unk_token");
     sp.special[TOK_UNK] = id_of(b.tokens, sp.n_vocab, unk && unk->type == JSON_STRING ? unk->str
                                                                                        : NULL);
