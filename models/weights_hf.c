@@ -33,8 +33,9 @@ struct hf_kv {
 
 struct hf_tensor {
     char name[96];             /* the GGUF name */
-    const struct st_tensor *t;
+    const struct st_tensor *t; /* NULL: made here (rope_freqs), f32[0..n) */
     float *f32;                /* a converted 1-D copy, or NULL */
+    int64_t n;                 /* values of a tensor made here */
 };
 
 struct hf_model {
@@ -47,6 +48,8 @@ struct hf_model {
     int n_kv;
     struct hf_tensor *t;       /* sorted by name */
     int64_t n_t;
+    float *rope_freqs;         /* llama3 rope_scaling's divisors, or NULL */
+    int64_t n_rope_freqs;
     uint64_t file_bytes;
 };
 
@@ -162,7 +165,59 @@ static enum ember_status cfg_false(const struct hf_model *h, const char *key,
     return EMBER_OK;
 }
 
-/* rope_scaling: null, or {"type"/"rope_type": "linear"|"yarn"|"default", ...}. */
+/* A positive number member of o, or dflt when absent; NAN when present and
+ * not a positive finite number. */
+static double pos_num(const struct json_value *o, const char *key, double dflt) {
+    const struct json_value *v = member(o, key);
+    if (!v) return dflt;
+    return v->type == JSON_NUMBER && isfinite(v->num) && v->num > 0 ? v->num : NAN;
+}
+
+/* Llama 3.1's rope_scaling (rope_type "llama3"), as GGUF stores it: one
+ * divisor per rotated pair (the tensor rope_freqs.weight, which hparams.c
+ * reads), from Meta's published rule: with wavelength w = 2 pi / theta_i,
+ * pairs with w < original / high_freq_factor keep their frequency, those
+ * with w > original / low_freq_factor are divided by factor, and those in
+ * between blend the two by s = (original / w - low) / (high - low):
+ * divisor 1 / ((1 - s) / factor + s). */
+static enum ember_status llama3_freqs(struct hf_model *h, const struct json_value *rs,
+                                      struct ember_err *err) {
+    const struct json_value *c = json_root(h->config);
+    double factor = pos_num(rs, "factor", NAN), lo = pos_num(rs, "low_freq_factor", 1.0),
+           hi = pos_num(rs, "high_freq_factor", 4.0),
+           orig = pos_num(rs, "original_max_position_embeddings", 8192.0),
+           base = pos_num(c, "rope_theta", 10000.0);
+    const struct json_value *hd = member(c, "head_dim"), *hs = member(c, "hidden_size"),
+                            *nh = member(c, "num_attention_heads");
+    int64_t dim = hd && hd->type == JSON_NUMBER && hd->is_int ? hd->integer
+                  : hs && nh && hs->is_int && nh->is_int && nh->integer > 0
+                      ? hs->integer / nh->integer
+                      : 0;
+    if (isnan(factor) || isnan(lo) || isnan(hi) || isnan(orig) || isnan(base) || hi <= lo)
+        return EMBER_CORRUPT(err, "%s/config.json: 'rope_scaling' (llama3) needs a positive "
+                             "factor and low_freq_factor < high_freq_factor", h->dir);
+    if (dim < 2 || dim > (1 << 16) || dim % 2)
+        return EMBER_CORRUPT(err, "%s/config.json: head size %lld does not suit rope", h->dir,
+                             (long long)dim);
+    h->n_rope_freqs = dim / 2;
+    h->rope_freqs = malloc((size_t)h->n_rope_freqs * sizeof *h->rope_freqs);
+    if (!h->rope_freqs) return ember_fail(err, EMBER_ENOMEM, "out of memory");
+    for (int64_t i = 0; i < h->n_rope_freqs; i++) {
+        double theta = pow(base, -2.0 * (double)i / (double)dim), w = 2 * M_PI / theta;
+        double d = 1.0;
+        if (w > orig / lo) {
+            d = factor;
+        } else if (w >= orig / hi) {
+            double sm = (orig / w - lo) / (hi - lo);
+            d = 1.0 / ((1.0 - sm) / factor + sm);
+        }
+        h->rope_freqs[i] = (float)d;
+    }
+    return EMBER_OK;
+}
+
+/* rope_scaling: null, or {"type"/"rope_type": "linear"|"yarn"|"default"|
+ * "llama3", ...}. */
 static enum ember_status cfg_rope_scaling(struct hf_model *h, const char *a,
                                           struct ember_err *err) {
     const struct json_value *rs = member(json_root(h->config), "rope_scaling");
@@ -174,10 +229,11 @@ static enum ember_status cfg_rope_scaling(struct hf_model *h, const char *a,
     if (!ty || ty->type != JSON_STRING)
         return EMBER_CORRUPT(err, "%s/config.json: 'rope_scaling' has no type", h->dir);
     if (!strcmp(ty->str, "default")) return EMBER_OK;
+    if (!strcmp(ty->str, "llama3")) return llama3_freqs(h, rs, err);
     if (strcmp(ty->str, "linear") && strcmp(ty->str, "yarn"))
         return ember_fail(err, EMBER_EUNSUPPORTED,
                           "%s/config.json: 'rope_scaling.type' = '%.40s' is not supported "
-                          "(supported: linear, yarn)", h->dir, ty->str);
+                          "(supported: linear, yarn, llama3)", h->dir, ty->str);
     kv_str(h, a, "rope.scaling.type", ty->str);
     TRY(cfg_float(h, rs, a, "factor", "rope.scaling.factor", err));
     TRY(cfg_float(h, rs, a, "attention_factor", "rope.scaling.attn_factor", err));
@@ -380,7 +436,7 @@ static enum ember_status to_f32(struct hf_tensor *e, struct ember_err *err) {
 static enum ember_status index_tensors(struct hf_model *h, struct ember_err *err) {
     int64_t total = 0;
     for (int f = 0; f < h->n_files; f++) total += st_n_tensors(h->files[f]);
-    h->t = calloc(total ? (size_t)total : 1, sizeof *h->t);
+    h->t = calloc((size_t)total + 1, sizeof *h->t); /* + rope_freqs */
     if (!h->t) return ember_fail(err, EMBER_ENOMEM, "out of memory");
     for (int f = 0; f < h->n_files; f++) {
         for (int64_t i = 0; i < st_n_tensors(h->files[f]); i++) {
@@ -404,11 +460,18 @@ static enum ember_status index_tensors(struct hf_model *h, struct ember_err *err
             h->n_t++;
         }
     }
+    if (h->rope_freqs) { /* llama3 rope_scaling's divisors, made here */
+        struct hf_tensor *e = &h->t[h->n_t++];
+        snprintf(e->name, sizeof e->name, "rope_freqs.weight");
+        e->f32 = h->rope_freqs;
+        e->n = h->n_rope_freqs;
+        h->rope_freqs = NULL; /* the entry owns it now */
+    }
     qsort(h->t, (size_t)h->n_t, sizeof *h->t, by_name);
     for (int64_t i = 1; i < h->n_t; i++)
         if (!strcmp(h->t[i - 1].name, h->t[i].name))
             return EMBER_CORRUPT(err, "%s: tensor '%s' appears in more than one file", h->dir,
-                                 h->t[i].t->name);
+                                 h->t[i].t ? h->t[i].t->name : h->t[i].name);
     return EMBER_OK;
 }
 
@@ -507,6 +570,12 @@ static bool h_get_str(const void *impl, const char *key, const char **s, size_t 
 
 static void describe(const struct hf_tensor *e, struct weight_desc *d) {
     const struct st_tensor *t = e->t;
+    if (!t) { /* made here: 1-D F32 */
+        *d = (struct weight_desc){.type = EMBER_TYPE_F32, .n_dims = 1, .ne = {e->n, 1, 1, 1},
+                                  .n_elems = (uint64_t)e->n,
+                                  .n_bytes = (uint64_t)e->n * sizeof(float), .data = e->f32};
+        return;
+    }
     static const int types[] = {[ST_F32] = EMBER_TYPE_F32, [ST_F16] = EMBER_TYPE_F16,
                                 [ST_BF16] = EMBER_TYPE_BF16};
     *d = (struct weight_desc){
@@ -560,7 +629,7 @@ const char *hf_meta_at(const struct hf_model *h, int i, char *val, size_t cap) {
 
 const char *hf_tensor_name(const struct hf_model *h, int64_t i, const char **hf_name) {
     if (i < 0 || i >= h->n_t) return NULL;
-    *hf_name = h->t[i].t->name;
+    *hf_name = h->t[i].t ? h->t[i].t->name : "(from config.json rope_scaling)";
     return h->t[i].name;
 }
 
@@ -606,6 +675,7 @@ void hf_close(struct hf_model *h) {
     if (!h) return;
     for (int64_t i = 0; i < h->n_t; i++) free(h->t[i].f32);
     free(h->t);
+    free(h->rope_freqs);
     for (int f = 0; f < h->n_files; f++) st_close(h->files[f]);
     for (int f = 0; f < HF_MAX_SHARDS; f++) free(h->path_buf[f]);
     free(h->files);

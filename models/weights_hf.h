@@ -11,7 +11,9 @@
  * models/ reads it like a GGUF file. The q/k rows stay in HF's rotate_half
  * order; the source says so (qk_rotate_half) and rope follows. 1-D tensors
  * (norms, biases) in F16/BF16 are converted to F32 copies (a few KB);
- * matrices are handed out as they are. Tokenizer-side keys: the GGUF names
+ * matrices are handed out as they are. rope_scaling of type llama3
+ * becomes the tensor GGUF files carry for it, rope_freqs.weight (computed
+ * here, half a head of F32 divisors). Tokenizer-side keys: the GGUF names
  * tokenizer.ggml.{bos,eos}_token_id, tokenizer.ggml.add_{bos,eos}_token,
  * tokenizer.chat_template, plus hf.bos_token / hf.eos_token (the token
  * texts tokenizer_config.json names).

@@ -10,12 +10,19 @@
  *     flag is what makes them agree: a negative control);
  *   - tokenizer.json tokenizes both prompts and the 3885-token evaluation
  *     text (ppl.json) to the reference ids, and decodes the greedy ids to
- *     the reference text.
+ *     the reference text;
+ *   - with rope_scaling of type llama3 in config.json, the divisors made
+ *     for rope_freqs.weight are those Meta's rule gives (computed in
+ *     Python: 1, 1, 3.2396418468652604, 8 for head size 8, base 10000,
+ *     factor 8, low/high 1/4, original length 1024) and change the greedy
+ *     text only after it has run a while.
  * Without the shared folder every check is skipped, saying so.
  */
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "engine.h"
@@ -142,11 +149,69 @@ static void check_tokenizer(const char *dir, const char *ref_json) {
     tokenizer_free(t);
 }
 
+/* The directory with config.json's rope_scaling set to llama3 (a copy of
+ * config.json in a temporary directory, the rest linked). */
+static void check_llama3(const char *dir, struct ember_backend *be, const int32_t *prompt, int n,
+                         const double *ref_greedy) {
+    char tmp[] = "/tmp/ember-hf-llama3-XXXXXX", path[PATH_MAX + 64], real[PATH_MAX];
+    if (!mkdtemp(tmp) || !realpath(dir, real)) {
+        CHECK(0, "llama3: temporary directory");
+        return;
+    }
+    static const char *const links[] = {"model.safetensors", "tokenizer.json"};
+    for (int i = 0; i < 2; i++) {
+        char target[PATH_MAX + 64];
+        snprintf(target, sizeof target, "%s/%s", real, links[i]);
+        snprintf(path, sizeof path, "%s/%s", tmp, links[i]);
+        if (symlink(target, path)) CHECK(0, "llama3: link %s", path);
+    }
+    snprintf(path, sizeof path, "%s/config.json", tmp);
+    FILE *f = fopen(path, "w");
+    if (f) {
+        fputs("{\"architectures\": [\"LlamaForCausalLM\"], \"model_type\": \"llama\", \"hidden_size\": 64, "
+              "\"intermediate_size\": 172, \"num_attention_heads\": 8, \"num_key_value_heads\": 4, "
+              "\"num_hidden_layers\": 5, \"rms_norm_eps\": 1e-05, \"vocab_size\": 512, "
+              "\"max_position_embeddings\": 2048, \"rope_theta\": 10000.0, \"tie_word_embeddings\": true, "
+              "\"rope_scaling\": {\"rope_type\": \"llama3\", \"factor\": 8.0, \"low_freq_factor\": 1.0, "
+              "\"high_freq_factor\": 4.0, \"original_max_position_embeddings\": 1024}}", f);
+        fclose(f);
+    }
+    struct hf_model *h = NULL;
+    struct model *m = NULL;
+    struct ember_err err = {0};
+    CHECK(hf_open(tmp, &h, &err) == EMBER_OK, "llama3: open %s", err.msg);
+    struct weight_source src = h ? weight_source_hf(h) : (struct weight_source){0};
+    struct weight_desc d = {0};
+    static const double want[4] = {1.0, 1.0, 3.2396418468652604, 8.0};
+    bool same = h && src.ops->find(src.impl, "rope_freqs.weight", &d) && d.n_dims == 1 && d.ne[0] == 4 &&
+                d.type == EMBER_TYPE_F32;
+    for (int i = 0; same && i < 4; i++) same = fabs(((const float *)d.data)[i] - want[i]) < 1e-6;
+    CHECK(same, "llama3: rope_freqs.weight = 1, 1, 3.23964, 8 (Meta's rule, computed in Python)");
+    CHECK(h && model_load(&src, be, &m, &err) == EMBER_OK, "llama3: the model loads %s", err.msg);
+    int32_t gen[32] = {0};
+    if (m && greedy(m, prompt, n, 32, gen, &err) == EMBER_OK) {
+        int match = 0;
+        while (match < 32 && gen[match] == (int32_t)ref_greedy[match]) match++;
+        CHECK(match >= 10 && match < 32,
+              "llama3: the greedy ids follow the unscaled ones for %d tokens, then part (the long "
+              "wavelengths rotate slower)", match);
+    }
+    model_free(m);
+    hf_close(h);
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/%s", tmp, links[i]);
+        unlink(path);
+    }
+    snprintf(path, sizeof path, "%s/config.json", tmp);
+    unlink(path);
+    rmdir(tmp);
+}
+
 int main(void) {
     const char *dir = shared_path(0, "models/hf/stories260K");
     const char *ref = shared_path(1, "models/hf/stories260K-reference.json");
     if (os_path_kind(dir) != OS_PATH_DIR) {
-        SKIP("hf: %s is missing (set EMBER_SHARED to the shared folder): its 28 checks not run", dir);
+        SKIP("hf: %s is missing (set EMBER_SHARED to the shared folder): its 32 checks not run", dir);
         return 0;
     }
     char *json = json_slurp(ref);
@@ -198,6 +263,7 @@ int main(void) {
         int match = 0;
         while (match < 32 && gen[match] == (int32_t)gd[match]) match++;
         CHECK(match == 32, "prompt %d: 32 greedy ids equal the reference's (%d match)", k, match);
+        if (k == 0) check_llama3(dir, be, ids, n, gd);
         if (flat && all_logits(flat, ids, n, other, &err) == EMBER_OK) {
             double df = max_diff(other, want, (size_t)n * nv);
             CHECK(df > 0.1, "prompt %d: without rotate_half the logits are off by %.2f (must be > 0.1)", k,

@@ -137,6 +137,9 @@ def main():
          config=dict(CONFIG, architectures=["GPT2LMHeadModel"], model_type="gpt2"))
     case("rope_dynamic", "rope_scaling.type", "rope_scaling of type dynamic", good,
          config=dict(CONFIG, rope_scaling={"type": "dynamic", "factor": 2.0}))
+    case("rope_llama3", "low_freq_factor", "llama3 rope_scaling with high_freq_factor <= low_freq_factor",
+         good, config=dict(CONFIG, rope_scaling={"rope_type": "llama3", "factor": 8.0,
+                                                 "low_freq_factor": 4.0, "high_freq_factor": 1.0}))
     case("gptq_config", "GPTQ", "quantization_config (gptq)", good,
          config=dict(CONFIG, quantization_config={"quant_method": "gptq", "bits": 4}))
     case("gelu", "hidden_act", "hidden_act gelu", good, config=dict(CONFIG, hidden_act="gelu"))
