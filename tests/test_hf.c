@@ -10,7 +10,8 @@
  *     flag is what makes them agree: a negative control);
  *   - tokenizer.json tokenizes both prompts and the 3885-token evaluation
  *     text (ppl.json) to the reference ids, and decodes the greedy ids to
- *     the reference text;
+ *     the reference text; so does the same file rewritten in the newer
+ *     form (a Metaspace pre-tokenizer instead of the normalizer);
  *   - with rope_scaling of type llama3 in config.json, the divisors made
  *     for rope_freqs.weight are those Meta's rule gives (computed in
  *     Python: 1, 1, 3.2396418468652604, 8 for head size 8, base 10000,
@@ -78,16 +79,13 @@ static enum ember_status greedy(const struct model *m, const int32_t *prompt, in
     return st;
 }
 
-static void check_tokenizer(const char *dir, const char *ref_json) {
-    char path[1200];
-    snprintf(path, sizeof path, "%s/tokenizer.json", dir);
-    char *tj = json_slurp(path);
+/* The tokenizer of tokenizer.json text tj (label names the variant). */
+static void check_tokenizer(const char *tj, const char *label, const char *ref_json) {
     struct tokenizer *t = NULL;
     struct ember_err err = {0};
     struct tokenizer_hf_hints h = {.bos = -1, .eos = -1, .add_bos = -1, .add_eos = -1};
     CHECK(tj && tokenizer_load_hf(tj, strlen(tj), &h, &t, &err) == EMBER_OK,
-          "tokenizer.json loads %s", err.msg);
-    free(tj);
+          "%s loads %s", label, err.msg);
     if (!t) return;
     CHECK(tokenizer_n_vocab(t) == 512 && tokenizer_bos(t) == 1 && tokenizer_eos(t) == 2 &&
               tokenizer_add_bos(t),
@@ -102,8 +100,7 @@ static void check_tokenizer(const char *dir, const char *ref_json) {
         bool same = text && tokenizer_encode(t, text, strlen(text), true, true, &ids, &n, &err) ==
                                 EMBER_OK && (int)n == nw;
         for (size_t i = 0; same && i < n; i++) same = ids[i] == (int32_t)want[i];
-        CHECK(same, "prompt %d %s: tokenizer.json gives the reference's %d ids", k,
-              text ? text : "?", nw);
+        CHECK(same, "%s, prompt %d %s: the reference's %d ids", label, k, text ? text : "?", nw);
         double g[MAXT] = {0};
         int ng = json_numbers_after(&p, "\"greedy_ids\"", g, MAXT);
         char *gtext = json_string_after(&p, "\"greedy_text\"");
@@ -117,7 +114,8 @@ static void check_tokenizer(const char *dir, const char *ref_json) {
                   tokenizer_decode(t, all + 1, n - 1 + (size_t)ng, false, &dec, &dl, &err) ==
                       EMBER_OK &&
                   !strcmp(dec, gtext),
-              "prompt %d: prompt + greedy ids decode to the reference text '%s'", k, dec ? dec : "");
+              "%s, prompt %d: prompt + greedy ids decode to the reference text '%s'", label, k,
+              dec ? dec : "");
         free(dec);
         free(gtext);
         free(ids);
@@ -138,7 +136,8 @@ static void check_tokenizer(const char *dir, const char *ref_json) {
                   (int)n == nw;
         while (ok && first_diff < n && ids[first_diff] == (int32_t)want[first_diff]) first_diff++;
         CHECK(ok && first_diff == n && nw == 3885,
-              "eval.txt: %zu ids, %d in ppl.json, first difference at %zu", n, nw, first_diff);
+              "%s, eval.txt: %zu ids, %d in ppl.json, first difference at %zu", label, n, nw,
+              first_diff);
         free(ids);
         free(want);
     } else {
@@ -211,7 +210,7 @@ int main(void) {
     const char *dir = shared_path(0, "models/hf/stories260K");
     const char *ref = shared_path(1, "models/hf/stories260K-reference.json");
     if (os_path_kind(dir) != OS_PATH_DIR) {
-        SKIP("hf: %s is missing (set EMBER_SHARED to the shared folder): its 32 checks not run", dir);
+        SKIP("hf: %s is missing (set EMBER_SHARED to the shared folder): its 40 checks not run", dir);
         return 0;
     }
     char *json = json_slurp(ref);
@@ -275,7 +274,31 @@ int main(void) {
             CHECK(dg <= TOL, "prompt %d: the GGUF and the directory agree (max abs diff %.2e)", k, dg);
         }
     }
-    check_tokenizer(dir, json);
+    char tpath[1200];
+    snprintf(tpath, sizeof tpath, "%s/tokenizer.json", dir);
+    char *tj = json_slurp(tpath);
+    check_tokenizer(tj, "tokenizer.json", json);
+    /* the same vocabulary in the newer form: no normalizer, a Metaspace
+     * pre-tokenizer that prepends U+2581 to the first word */
+    static const char norm[] =
+        "\"normalizer\": {\"type\": \"Sequence\", \"normalizers\": [{\"type\": \"Prepend\", \"prepend\": "
+        "\"\xe2\x96\x81\"}, {\"type\": \"Replace\", \"pattern\": {\"String\": \" \"}, \"content\": "
+        "\"\xe2\x96\x81\"}]}, \"pre_tokenizer\": null";
+    static const char meta[] =
+        "\"normalizer\": null, \"pre_tokenizer\": {\"type\": \"Metaspace\", \"replacement\": "
+        "\"\xe2\x96\x81\", \"prepend_scheme\": \"first\", \"split\": false}";
+    const char *at = tj ? strstr(tj, norm) : NULL;
+    CHECK(at != NULL, "tokenizer.json has the Prepend + Replace normalizer");
+    if (at) {
+        size_t pre = (size_t)(at - tj), rest = strlen(at + sizeof norm - 1);
+        char *mj = malloc(pre + sizeof meta + rest);
+        memcpy(mj, tj, pre);
+        memcpy(mj + pre, meta, sizeof meta - 1);
+        memcpy(mj + pre + sizeof meta - 1, at + sizeof norm - 1, rest + 1);
+        check_tokenizer(mj, "as Metaspace", json);
+        free(mj);
+    }
+    free(tj);
     free(want);
     free(got);
     free(other);
