@@ -46,7 +46,7 @@ static enum ember_status read_rope(struct model *m, const struct weight_source *
     r->beta_fast = 32.0f;
     r->beta_slow = 1.0f;
     r->n_ctx_orig = m->info.n_ctx_train;
-    r->neox = m->arch->rope_neox;
+    r->neox = m->arch->rope_neox || src->ops->qk_rotate_half;
     TRY(hp_int(src, a, "rope.dimension_count", true, 2, m->info.head_dim, &r->n_rot, err));
     if (r->n_rot % 2)
         return ember_fail(err, EMBER_ECORRUPT, "rope dimension count %d is odd", r->n_rot);

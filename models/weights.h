@@ -8,7 +8,8 @@
  * vocabulary ember's architectures are written against; another format
  * translates its own keys to these. Tensors are asked for by GGUF's names
  * ("blk.0.attn_q.weight") and come back as views into the source's memory,
- * which must outlive every model loaded from it.
+ * which must outlive every model loaded from it. weights_hf.h opens the
+ * second source, a Hugging Face directory.
  */
 #ifndef EMBER_WEIGHTS_H
 #define EMBER_WEIGHTS_H
@@ -29,7 +30,11 @@ struct weight_desc {
 };
 
 struct weight_source_ops {
-    const char *format; /* "gguf" */
+    const char *format; /* "gguf", "safetensors" */
+    /* q/k rows of each head in Hugging Face's rotate_half order (row i pairs
+     * with row i + head_dim/2), not GGUF's interleaved pairs: rope must
+     * rotate (i, i + n_rot/2) whatever the architecture's default. */
+    bool qk_rotate_half;
     /* Metadata: has_key whether it is present at all; the getters false
      * when absent or of another type. Strings are not NUL-terminated. */
     bool (*has_key)(const void *impl, const char *key);

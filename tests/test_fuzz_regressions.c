@@ -43,6 +43,16 @@
 #include "fuzz/fuzz_template.c"
 #undef FUZZ_ENTRY
 #undef FUZZ_INIT
+#define FUZZ_ENTRY fuzz_safetensors_one
+#define FUZZ_INIT fuzz_safetensors_init
+#include "fuzz/fuzz_safetensors.c"
+#undef FUZZ_ENTRY
+#undef FUZZ_INIT
+#define FUZZ_ENTRY fuzz_hf_one
+#define FUZZ_INIT fuzz_hf_init
+#include "fuzz/fuzz_hf.c"
+#undef FUZZ_ENTRY
+#undef FUZZ_INIT
 
 struct harness {
     const char *name;
@@ -56,6 +66,8 @@ static const struct harness harnesses[] = {
     {"model", fuzz_model_one},
     {"json", fuzz_json_one},
     {"template", fuzz_template_one},
+    {"safetensors", fuzz_safetensors_one},
+    {"hf", fuzz_hf_one},
 };
 
 static uint8_t *read_all(const char *path, size_t *n) {
@@ -83,6 +95,7 @@ int main(void) {
     int fails = 0;
     fuzz_tokenizer_init(NULL, NULL);
     fuzz_model_init(NULL, NULL);
+    fuzz_hf_init(NULL, NULL);
 #define LIT(s) {s, sizeof(s) - 1}
     static const struct { const char *p; size_t n; } builtin[] = {
         LIT(""), LIT("GGUF"), LIT("GGUF\3\0\0\0"), LIT("-m\0x\0-p\0hi\0--temp\0 0.5"),

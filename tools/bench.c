@@ -14,8 +14,9 @@
  *        test_gen starts at position 0 too), each asking for the logits.
  * As in llama-bench, the pp warm-up is a whole prompt and the tg warm-up is a
  * single token: enough to fault the mapping in and start the thread pool.
- * The model is read through gguf/model only: no tokenizer is loaded, so a
- * file with a tokenizer ember cannot read still benchmarks.
+ * The model is read through the loader (a GGUF file or a Hugging Face
+ * directory) and model only: no tokenizer is loaded, so a file with a
+ * tokenizer ember cannot read still benchmarks.
  *
  * Stdout carries the results only, one row as soon as each test is done;
  * the progress line goes to stderr. Sections: options, measurement, output,
@@ -29,7 +30,6 @@
 
 #include "args.h"
 #include "tools.h"
-#include "gguf.h"
 #include "loader.h"
 #include "model.h"
 #include "os.h"
@@ -387,22 +387,23 @@ static const char *base_name(const char *path) {
 static int bench_model(const struct bench_opts *o, struct ember_backend *be, const char *path,
                        const char *isa, int w, int *idx) {
     struct ember_err err = {0};
-    struct gguf_file *f = NULL;
+    struct loaded l;
     struct model *m = NULL;
-    if (gguf_open(path, &f, &err)) return loader_report(&err);
-    struct weight_source src = weight_source_gguf(f);
-    if (model_load(&src, be, &m, &err)) {
-        gguf_close(f);
+    int rc = loader_open_files(path, NULL, false, &l);
+    if (rc) return rc;
+    if (model_load(&l.src, be, &m, &err)) {
+        loader_close(&l);
         return loader_report(&err);
     }
     struct bench_result r = {.path = path, .file = base_name(path), .isa = isa};
     r.info = model_get_info(m);
-    struct gguf_str gs;
-    if (gguf_get_str(f, "general.name", &gs))
-        snprintf(r.name, sizeof r.name, "%.*s", (int)(gs.len < 127 ? gs.len : 127), gs.p);
+    const char *gs;
+    size_t gl;
+    if (loader_meta_str(&l, "general.name", &gs, &gl))
+        snprintf(r.name, sizeof r.name, "%.*s", (int)(gl < 127 ? gl : 127), gs);
     int64_t bos64;
     int32_t bos = -1;
-    if (gguf_get_i64(f, "tokenizer.ggml.bos_token_id", &bos64) && bos64 >= 0 &&
+    if (l.src.ops->get_int(l.src.impl, "tokenizer.ggml.bos_token_id", &bos64) && bos64 >= 0 &&
         bos64 < r.info->n_vocab)
         bos = (int32_t)bos64;
     int n_ctx = 1;
@@ -416,7 +417,6 @@ static int bench_model(const struct bench_opts *o, struct ember_backend *be, con
     float *logits = malloc((size_t)r.info->n_vocab * sizeof *logits);
     r.samples_ts = malloc((size_t)o->reps * sizeof *r.samples_ts);
     struct batch b;
-    int rc = 0;
     if (!batch_init(&b, n_toks) || !toks || !logits || !r.samples_ts) {
         cli_error("out of memory");
         rc = EXIT_RUNTIME;
@@ -458,7 +458,7 @@ static int bench_model(const struct bench_opts *o, struct ember_backend *be, con
     free(logits);
     free(toks);
     model_free(m);
-    gguf_close(f);
+    loader_close(&l);
     return rc;
 }
 

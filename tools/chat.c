@@ -60,7 +60,6 @@ static int load_template(const struct run_opts *o, const struct loaded *l, struc
     char *file = NULL;
     const char *src = NULL;
     size_t len = 0;
-    struct gguf_str gs;
     if (o->chat_template) {
         if ((src = template_builtin(o->chat_template))) {
             len = strlen(src);
@@ -76,8 +75,8 @@ static int load_template(const struct run_opts *o, const struct loaded *l, struc
             }
             src = file, len = (size_t)n;
         }
-    } else if (gguf_get_str(l->gguf, "tokenizer.chat_template", &gs) && gs.len) {
-        src = gs.p, len = gs.len;
+    } else if (loader_meta_str(l, "tokenizer.chat_template", &src, &len) && len) {
+        /* the model's */
     } else {
         fprintf(stderr, "ember: the model has no chat template; using ChatML\n");
         src = template_builtin("chatml");

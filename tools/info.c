@@ -1,7 +1,9 @@
 /*
  * info.c — `ember info -m FILE`: the metadata (long arrays summarised) and
  * the tensor table of a GGUF file, with totals. Only the GGUF layer is
- * needed, so it works on files whose architecture ember cannot run.
+ * needed, so it works on files whose architecture ember cannot run. For a
+ * Hugging Face directory: config.json as the GGUF metadata it becomes and
+ * the tensors ember uses, under both names.
  */
 #include <stdio.h>
 #include <string.h>
@@ -11,6 +13,7 @@
 #include "cpu_features.h"
 #include "gguf.h"
 #include "loader.h"
+#include "os.h"
 #include "quant.h"
 #include "tool_options.h"
 
@@ -84,6 +87,45 @@ static void print_tensors(const struct gguf_file *f) {
            total_elems ? 8.0 * (double)total_bytes / (double)total_elems : 0.0);
 }
 
+/* A Hugging Face directory (opened through the loader, so config.json must
+ * name an architecture ember knows). */
+static int print_hf(const char *path) {
+    struct loaded l;
+    int rc = loader_open_files(path, NULL, false, &l);
+    if (rc) return rc;
+    printf("directory: %s\nHugging Face model, %d safetensors file(s), %llu bytes\n", path,
+           hf_n_files(l.hf), (unsigned long long)hf_file_bytes(l.hf));
+    char val[96];
+    const char *key;
+    printf("\nmetadata (from config.json and friends, as GGUF keys):\n");
+    for (int i = 0; (key = hf_meta_at(l.hf, i, val, sizeof val)); i++)
+        printf("  %-44s = %s\n", key, val);
+    uint64_t total_bytes = 0, total_elems = 0;
+    int64_t n = l.src.ops->n_tensors(l.src.impl);
+    printf("\ntensors: %lld\n", (long long)n);
+    printf("  %-28s %-44s %-6s %-16s %12s\n", "name", "file name", "type", "shape", "bytes");
+    for (int64_t i = 0; i < n; i++) {
+        struct weight_desc d;
+        const char *hf_name, *name = hf_tensor_name(l.hf, i, &hf_name);
+        l.src.ops->tensor_at(l.src.impl, i, &d);
+        char shape[64];
+        int k = snprintf(shape, sizeof shape, "[");
+        for (int j = 0; j < d.n_dims; j++)
+            k += snprintf(shape + k, sizeof shape - (size_t)k, "%s%lld", j ? ", " : "",
+                          (long long)d.ne[j]);
+        snprintf(shape + k, sizeof shape - (size_t)k, "]");
+        printf("  %-28s %-44s %-6s %-16s %12llu\n", name, hf_name, quant_type_name(d.type), shape,
+               (unsigned long long)d.n_bytes);
+        total_bytes += d.n_bytes;
+        total_elems += d.n_elems;
+    }
+    printf("total: %llu parameters, %llu bytes (%.2f MiB)\n", (unsigned long long)total_elems,
+           (unsigned long long)total_bytes, (double)total_bytes / 1048576.0);
+    loader_close(&l);
+    out_write("", 0);
+    return 0;
+}
+
 /* --cpu: what was detected and which kernel set runs. */
 static int print_cpu(void) {
     struct ember_err err = {0};
@@ -119,7 +161,7 @@ int tool_info(int argc, char **argv) {
         } else if (!strcmp(argv[i], "-m") || !strcmp(argv[i], "--model")) {
             if (!(path = args_value(argc, argv, &i))) return EXIT_USAGE;
         } else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            puts("usage: ember info -m FILE | ember info --cpu");
+            puts("usage: ember info -m FILE|DIR | ember info --cpu");
             return 0;
         } else {
             cli_error("unknown option '%s' (usage: ember info -m FILE)", argv[i]);
@@ -130,6 +172,7 @@ int tool_info(int argc, char **argv) {
         cli_error("ember info needs a model: -m FILE");
         return EXIT_USAGE;
     }
+    if (os_path_kind(path) == OS_PATH_DIR) return print_hf(path);
     struct ember_err err = {0};
     struct gguf_file *f;
     if (gguf_open(path, &f, &err)) return loader_report(&err);

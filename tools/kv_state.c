@@ -68,7 +68,7 @@ static enum ember_status check(const struct state_header *h, const struct state_
                           h->version, VERSION);
     if (h->fingerprint != want->fingerprint)
         return ember_fail(err, EMBER_EINVAL, "%s was saved with another model (not %s)", path,
-                          gguf_path(l->gguf));
+                          l->src.id);
     if (h->n_layer != want->n_layer || h->n_head_kv != want->n_head_kv || h->head_dim != want->head_dim ||
         h->block_size != want->block_size || h->type_k != want->type_k || h->type_v != want->type_v ||
         h->block_bytes != want->block_bytes)

@@ -1,8 +1,11 @@
 /*
- * loader.c — the shared model-opening step of the CLI commands (loader.h).
+ * loader.c — the shared model-opening step of the CLI commands (loader.h):
+ * a path that is a directory is a Hugging Face model, anything else a GGUF
+ * file.
  */
 #include "loader.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "args.h"
@@ -13,21 +16,108 @@ int loader_report(const struct ember_err *err) {
     return EXIT_RUNTIME;
 }
 
+bool loader_meta_str(const struct loaded *l, const char *key, const char **s, size_t *len) {
+    return l->src.ops && l->src.ops->get_str(l->src.impl, key, s, len);
+}
+
+/* An integer by GGUF key, or dflt. */
+static int64_t meta_int(const struct loaded *l, const char *key, int64_t dflt) {
+    int64_t v;
+    return l->src.ops->get_int(l->src.impl, key, &v) ? v : dflt;
+}
+
+/* A metadata string as a C string in buf (empty when absent). */
+static const char *meta_cstr(const struct loaded *l, const char *key, char *buf, size_t cap) {
+    const char *s;
+    size_t n;
+    if (!loader_meta_str(l, key, &s, &n)) return NULL;
+    snprintf(buf, cap, "%.*s", (int)(n < cap ? n : cap - 1), s);
+    return buf;
+}
+
+/* The tokenizer of a Hugging Face directory: its tokenizer.json, with the
+ * ids and flags its other JSON files give. */
+static int hf_tokenizer(const char *dir, struct loaded *l) {
+    struct ember_err err = {0};
+    char path[4096], bos[256], eos[256], arch[64], key[96];
+    snprintf(path, sizeof path, "%s/tokenizer.json", dir);
+    if (os_path_kind(path) == OS_PATH_NONE) {
+        cli_error("%s has no tokenizer.json: give a vocabulary with --vocab FILE.gguf", dir);
+        return EXIT_RUNTIME;
+    }
+    struct os_map m;
+    if (os_map_file(path, &m, &err)) return loader_report(&err);
+    struct tokenizer_hf_hints h = {
+        .bos = meta_int(l, "tokenizer.ggml.bos_token_id", -1),
+        .eos = meta_int(l, "tokenizer.ggml.eos_token_id", -1),
+        .bos_text = meta_cstr(l, "hf.bos_token", bos, sizeof bos),
+        .eos_text = meta_cstr(l, "hf.eos_token", eos, sizeof eos),
+        .add_bos = (int)meta_int(l, "tokenizer.ggml.add_bos_token", -1),
+        .add_eos = (int)meta_int(l, "tokenizer.ggml.add_eos_token", -1),
+    };
+    if (meta_cstr(l, "general.architecture", arch, sizeof arch)) {
+        snprintf(key, sizeof key, "%s.vocab_size", arch);
+        h.n_vocab = meta_int(l, key, 0);
+    }
+    enum ember_status st = tokenizer_load_hf((const char *)m.data, (size_t)m.size, &h, &l->tok,
+                                             &err);
+    os_unmap(&m);
+    if (st) {
+        cli_error("%s/%s", dir, err.msg);
+        return EXIT_RUNTIME;
+    }
+    return 0;
+}
+
+static int open_tokenizer(const char *path, const char *vocab, struct loaded *l) {
+    struct ember_err err = {0};
+    if (vocab) {
+        struct gguf_file *v = NULL;
+        enum ember_status st = gguf_open(vocab, &v, &err);
+        if (!st) st = tokenizer_load(v, &l->tok, &err);
+        gguf_close(v); /* the tokenizer keeps its own copy */
+        return st ? loader_report(&err) : 0;
+    }
+    if (l->hf) return hf_tokenizer(path, l);
+    return tokenizer_load(l->gguf, &l->tok, &err) ? loader_report(&err) : 0;
+}
+
+int loader_open_files(const char *path, const char *vocab, bool with_tokenizer,
+                      struct loaded *l) {
+    struct ember_err err = {0};
+    memset(l, 0, sizeof *l);
+    if (os_path_kind(path) == OS_PATH_DIR) {
+        if (hf_open(path, &l->hf, &err)) return loader_report(&err);
+        l->src = weight_source_hf(l->hf);
+    } else {
+        if (gguf_open(path, &l->gguf, &err)) return loader_report(&err);
+        l->src = weight_source_gguf(l->gguf);
+    }
+    int rc = with_tokenizer ? open_tokenizer(path, vocab, l) : 0;
+    if (rc) loader_close(l);
+    return rc;
+}
+
 int loader_open(const char *path, const struct ember_options *o, bool with_tokenizer,
                 struct loaded *l) {
     struct ember_err err = {0};
     double t0 = os_now_ms();
-    memset(l, 0, sizeof *l);
-    if (ember_backend_new(o, &l->be, &err)) return loader_report(&err);
-    if (gguf_open(path, &l->gguf, &err)) {
+    struct ember_backend *be = NULL;
+    if (ember_backend_new(o, &be, &err)) return loader_report(&err);
+    int rc = loader_open_files(path, NULL, false, l);
+    l->be = be;
+    if (rc) {
+        loader_close(l);
+        return rc;
+    }
+    /* the model before the tokenizer, so a broken model says so first */
+    if (model_load(&l->src, l->be, &l->model, &err)) {
         loader_close(l);
         return loader_report(&err);
     }
-    struct weight_source src = weight_source_gguf(l->gguf);
-    if (model_load(&src, l->be, &l->model, &err) ||
-        (with_tokenizer && tokenizer_load(l->gguf, &l->tok, &err))) {
+    if (with_tokenizer && (rc = open_tokenizer(path, o->vocab, l))) {
         loader_close(l);
-        return loader_report(&err);
+        return rc;
     }
     int n_vocab = model_get_info(l->model)->n_vocab;
     if (with_tokenizer && tokenizer_n_vocab(l->tok) != n_vocab) {
@@ -44,6 +134,7 @@ void loader_close(struct loaded *l) {
     tokenizer_free(l->tok);
     model_free(l->model);
     gguf_close(l->gguf);
+    hf_close(l->hf);
     ember_backend_free(l->be);
     memset(l, 0, sizeof *l);
 }
@@ -55,7 +146,25 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n) {
     return h;
 }
 
+/* A directory's: its files' size, then per tensor (in name order) type,
+ * shape and a few bytes. */
+static uint64_t fingerprint_source(const struct weight_source *src, uint64_t size) {
+    uint64_t h = 0xcbf29ce484222325ull;
+    h = fnv(h, &size, sizeof size);
+    for (int64_t i = 0; i < src->ops->n_tensors(src->impl); i++) {
+        struct weight_desc d;
+        src->ops->tensor_at(src->impl, i, &d);
+        h = fnv(h, &d.type, sizeof d.type);
+        h = fnv(h, d.ne, sizeof d.ne);
+        size_t k = d.n_bytes < 64 ? (size_t)d.n_bytes : 64;
+        h = fnv(h, d.data, k);
+        h = fnv(h, (const unsigned char *)d.data + d.n_bytes - k, k);
+    }
+    return h;
+}
+
 uint64_t loader_fingerprint(const struct loaded *l) {
+    if (l->hf) return fingerprint_source(&l->src, hf_file_bytes(l->hf));
     uint64_t h = 0xcbf29ce484222325ull, size = gguf_file_size(l->gguf);
     h = fnv(h, &size, sizeof size);
     for (int64_t i = 0; i < gguf_n_tensors(l->gguf); i++) {

@@ -1,8 +1,9 @@
 /*
- * loader.h — open a model file for a CLI command: the backend the options
- * name, the GGUF mapping, the model and its tokenizer together. This is the
- * edge where errors are printed, so commands just return the exit code it
- * gives them.
+ * loader.h — open a model for a CLI command: the backend the options name,
+ * the weights (a GGUF file, or a Hugging Face directory: config.json +
+ * safetensors), the model and its tokenizer (the GGUF's, tokenizer.json, or
+ * --vocab's GGUF) together. This is the edge where errors are printed, so
+ * commands just return the exit code it gives them.
  */
 #ifndef EMBER_LOADER_H
 #define EMBER_LOADER_H
@@ -11,10 +12,13 @@
 #include "gguf.h"
 #include "model.h"
 #include "tokenizer.h"
+#include "weights_hf.h"
 
 struct loaded {
     struct ember_backend *be;
-    struct gguf_file *gguf;
+    struct gguf_file *gguf;   /* the model file, or NULL for a directory */
+    struct hf_model *hf;      /* the Hugging Face directory, or NULL */
+    struct weight_source src; /* metadata and weights of either */
     struct model *model;
     struct tokenizer *tok;
     double load_ms;
@@ -24,10 +28,18 @@ struct loaded {
  * returned. With_tokenizer false skips the tokenizer (bench). */
 int loader_open(const char *path, const struct ember_options *o, bool with_tokenizer,
                 struct loaded *l);
+/* The weights' files and (with_tokenizer) the tokenizer only: no backend,
+ * no model (tokenize, template, bench). vocab: --vocab's GGUF or NULL. */
+int loader_open_files(const char *path, const char *vocab, bool with_tokenizer,
+                      struct loaded *l);
 void loader_close(struct loaded *l);
 
-/* A 64-bit identity of the model file (its size, tensor table and a few
- * bytes of every tensor), for files that hold state computed with it. */
+/* A metadata string by GGUF key ("tokenizer.chat_template"), from either
+ * source; false when absent. Not NUL-terminated. */
+bool loader_meta_str(const struct loaded *l, const char *key, const char **s, size_t *len);
+
+/* A 64-bit identity of the model (its size, tensor table and a few bytes
+ * of every tensor), for files that hold state computed with it. */
 uint64_t loader_fingerprint(const struct loaded *l);
 
 /* Print an ember_err as the one-line error and return EXIT_RUNTIME. */

@@ -21,7 +21,7 @@ struct command {
 static const struct command commands[] = {
     {"run", cmd_run, "generate text from a prompt (-p, -f or stdin)"},
     {"chat", cmd_chat, "chat with a model in the terminal (or one message per line from a pipe)"},
-    {"info", tool_info, "print a GGUF file's metadata and tensor table"},
+    {"info", tool_info, "print a model's metadata and tensor table"},
     {"tokenize", tool_tokenize, "print the token ids of a text"},
     {"template", tool_template, "render a chat template into the prompt text"},
     {"perplexity", tool_perplexity, "perplexity of a text file, llama.cpp-style chunks"},
@@ -29,7 +29,7 @@ static const struct command commands[] = {
 };
 
 static void usage(FILE *o) {
-    fprintf(o, "ember %s: run GGUF language models on the CPU\n\n"
+    fprintf(o, "ember %s: run GGUF and Hugging Face language models on the CPU\n\n"
                "usage: ember COMMAND [options]    (ember COMMAND --help for its options)\n\n",
             EMBER_VERSION);
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)

@@ -35,6 +35,7 @@ static void run_usage(FILE *o, const char *cmd) {
     else
         fputs("usage: ember run -m MODEL [-p PROMPT | -f FILE] [options]\n"
               "  (with neither -p nor -f the prompt is read from standard input)\n", o);
+    fputs("  (MODEL: a GGUF file or a Hugging Face directory)\n", o);
     fputs("  -n N                 tokens to generate (default: until end of text)\n"
           "  -c N                 context size (default: trained length, at most 4096)\n"
           "  -t N                 threads (default: CPUs)\n"

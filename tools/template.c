@@ -14,8 +14,8 @@
 #include <time.h>
 
 #include "args.h"
-#include "gguf.h"
 #include "json.h"
+#include "loader.h"
 #include "template.h"
 #include "tokenizer.h"
 #include "tools.h"
@@ -26,7 +26,8 @@
 static const char usage[] =
     "usage: ember template [-m FILE] [--chat-template NAME|FILE] [--messages FILE]\n"
     "                      [--no-generation-prompt] [--bos TEXT] [--eos TEXT] [--now SECONDS]\n"
-    "  -m, --model FILE         GGUF file: its tokenizer.chat_template and BOS/EOS texts\n"
+    "  -m, --model FILE|DIR     GGUF file or Hugging Face directory: its chat template\n"
+    "                           and BOS/EOS texts\n"
     "  --chat-template NAME|FILE  a built-in template (see --list) or a template file;\n"
     "                           needed when the model has none, or without -m\n"
     "  --messages FILE          the conversation as JSON ('-' for stdin): a list of\n"
@@ -85,32 +86,26 @@ static int parse(int argc, char **argv, struct opts *o) {
 
 /* The model's template and BOS/EOS texts (malloc'd copies). */
 static int read_model(const char *path, bool want_template, char **tmpl, char **bos, char **eos) {
-    struct ember_err err = {0};
-    struct gguf_file *f = NULL;
-    struct tokenizer *tok = NULL;
-    if (gguf_open(path, &f, &err) || tokenizer_load(f, &tok, &err)) {
-        cli_error("%s", err.msg);
-        gguf_close(f);
-        return EXIT_RUNTIME;
-    }
-    struct gguf_str s;
-    int rc = 0;
-    if (want_template && !gguf_get_str(f, "tokenizer.chat_template", &s)) {
+    struct loaded l;
+    int rc = loader_open_files(path, NULL, true, &l);
+    if (rc) return rc;
+    const char *s;
+    size_t sl;
+    if (want_template && !loader_meta_str(&l, "tokenizer.chat_template", &s, &sl)) {
         cli_error("%s has no chat template (tokenizer.chat_template); give one with --chat-template "
                   "NAME|FILE (ember template --list shows the built-in names)", path);
         rc = EXIT_RUNTIME;
     } else if (want_template) {
-        *tmpl = strndup(s.p, s.len);
+        *tmpl = strndup(s, sl);
     }
-    int32_t ids[2] = {tokenizer_bos(tok), tokenizer_eos(tok)};
+    int32_t ids[2] = {tokenizer_bos(l.tok), tokenizer_eos(l.tok)};
     char **outs[2] = {bos, eos};
     for (int k = 0; k < 2 && !rc; k++) {
         size_t n = 0;
-        const char *p = ids[k] >= 0 ? tokenizer_piece(tok, ids[k], &n) : NULL;
+        const char *p = ids[k] >= 0 ? tokenizer_piece(l.tok, ids[k], &n) : NULL;
         *outs[k] = strndup(p ? p : "", p ? n : 0);
     }
-    tokenizer_free(tok);
-    gguf_close(f);
+    loader_close(&l);
     return rc;
 }
 

@@ -1,5 +1,5 @@
 /*
- * tokenize.c — `ember tokenize -m FILE -p TEXT`: the token ids of a text, as
+ * tokenize.c — `ember tokenize -m FILE|DIR -p TEXT`: the token ids of a text, as
  * one line of space-separated ids, or with --pieces one `id 'piece'` line per
  * token. Only the tokenizer metadata is read, so vocabulary-only GGUF files
  * work too. BOS/EOS are added as the vocabulary asks unless --no-bos, and
@@ -12,16 +12,17 @@
 #include <string.h>
 
 #include "args.h"
-#include "gguf.h"
+#include "loader.h"
 #include "tokenizer.h"
 #include "tools.h"
 
 #define MAX_TEXT (1u << 30) /* -f: the tokenizer's own input limit */
 
 static const char usage[] =
-    "usage: ember tokenize -m FILE (-p TEXT | -f FILE) [--pieces] [--no-bos]\n"
-    "                      [--no-parse-special]\n"
-    "  -m, --model FILE      GGUF file whose tokenizer to use\n"
+    "usage: ember tokenize -m FILE|DIR (-p TEXT | -f FILE) [--pieces] [--no-bos]\n"
+    "                      [--no-parse-special] [--vocab FILE.gguf]\n"
+    "  -m, --model FILE|DIR  GGUF file or Hugging Face directory whose tokenizer to use\n"
+    "  --vocab FILE.gguf     use this GGUF's tokenizer instead\n"
     "  -p, --prompt TEXT     text to tokenize\n"
     "  -f, --file FILE       read the text from FILE ('-' for stdin)\n"
     "  --pieces              print one `id 'piece'` line per token\n"
@@ -72,12 +73,14 @@ static int print_ids(const struct tokenizer *tok, const int32_t *ids, size_t n,
 }
 
 int tool_tokenize(int argc, char **argv) {
-    const char *model = NULL, *prompt = NULL, *file = NULL;
+    const char *model = NULL, *prompt = NULL, *file = NULL, *vocab = NULL;
     bool pieces = false, add_special = true, parse_special = true;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-m") || !strcmp(a, "--model")) {
             if (!(model = args_value(argc, argv, &i))) return EXIT_USAGE;
+        } else if (!strcmp(a, "--vocab")) {
+            if (!(vocab = args_value(argc, argv, &i))) return EXIT_USAGE;
         } else if (!strcmp(a, "-p") || !strcmp(a, "--prompt")) {
             if (!(prompt = args_value(argc, argv, &i))) return EXIT_USAGE;
         } else if (!strcmp(a, "-f") || !strcmp(a, "--file")) {
@@ -111,22 +114,23 @@ int tool_tokenize(int argc, char **argv) {
     }
 
     struct ember_err err = {0};
-    struct gguf_file *f = NULL;
-    struct tokenizer *tok = NULL;
+    struct loaded l;
     int32_t *ids = NULL;
     size_t n = 0;
-    int rc = 0;
-    if (gguf_open(model, &f, &err) || tokenizer_load(f, &tok, &err) ||
-        tokenizer_encode(tok, text ? text : prompt, (size_t)len, add_special,
-                         parse_special, &ids, &n, &err)) {
+    int rc = loader_open_files(model, vocab, true, &l);
+    if (rc) {
+        free(text);
+        return rc;
+    }
+    if (tokenizer_encode(l.tok, text ? text : prompt, (size_t)len, add_special, parse_special, &ids,
+                         &n, &err)) {
         cli_error("%s", err.msg);
         rc = EXIT_RUNTIME;
     } else {
-        rc = print_ids(tok, ids, n, pieces);
+        rc = print_ids(l.tok, ids, n, pieces);
     }
     free(ids);
-    tokenizer_free(tok);
-    gguf_close(f);
+    loader_close(&l);
     free(text);
     return rc;
 }

@@ -43,8 +43,13 @@ int tool_options_flag(int argc, char **argv, int *i, struct ember_options *o) {
     const char *a = argv[*i], *v;
     bool ctk = !strcmp(a, "-ctk") || !strcmp(a, "--cache-type-k");
     bool ctv = !strcmp(a, "-ctv") || !strcmp(a, "--cache-type-v");
-    if (strcmp(a, "--cpu-isa") && strcmp(a, "--kv-block") && !ctk && !ctv) return 0;
+    if (strcmp(a, "--cpu-isa") && strcmp(a, "--kv-block") && strcmp(a, "--vocab") && !ctk && !ctv)
+        return 0;
     if (!(v = args_value(argc, argv, i))) return EXIT_USAGE;
+    if (!strcmp(a, "--vocab")) {
+        o->vocab = v;
+        return 1;
+    }
     if (ctk || ctv) return cache_type_flag(a, v, ctk ? &o->cache_type_k : &o->cache_type_v);
     if (!strcmp(a, "--kv-block")) {
         long n;

@@ -23,6 +23,8 @@ int tool_options_flag(int argc, char **argv, int *i, struct ember_options *o);
     "  --cpu-isa SET           CPU kernel set: scalar, avx2, avx512, neon (best)\n"     \
     "  -ctk, --cache-type-k T  KV cache type of keys: f16 (default), f32, q8_0\n"      \
     "  -ctv, --cache-type-v T  KV cache type of values: f16 (default), f32, q8_0\n"    \
-    "  --kv-block N            positions per KV cache block (default 16)\n"
+    "  --kv-block N            positions per KV cache block (default 16)\n"         \
+    "  --vocab FILE.gguf       take the tokenizer from this GGUF (for a Hugging Face\n" \
+    "                          directory without tokenizer.json)\n"
 
 #endif

@@ -15,6 +15,9 @@ struct ember_options {
     bool no_pack;           /* batches read weights unpacked too (EMBER_REPACK=0) */
     int cache_type_k, cache_type_v; /* KV cache types, enum kv_type (0: f16) */
     int kv_block;           /* positions per KV block (0: the default, 16) */
+    const char *vocab;      /* --vocab: a GGUF whose tokenizer replaces the
+                               model's (a Hugging Face directory without
+                               tokenizer.json); read by tools/ only */
 };
 
 #endif

@@ -24,6 +24,11 @@ enum ember_status os_map_file(const char *path, struct os_map *m,
                               struct ember_err *err);
 void os_unmap(struct os_map *m);
 
+/* What path names: OS_PATH_NONE (absent or unreadable), a regular file or
+ * a directory (OS_PATH_OTHER for anything else). Follows symlinks. */
+enum os_path_kind { OS_PATH_NONE, OS_PATH_FILE, OS_PATH_DIR, OS_PATH_OTHER };
+enum os_path_kind os_path_kind(const char *path);
+
 /* A mapped file that shrinks under us turns reads of the lost pages into
  * SIGBUS (on Linux; never silently zeros). After this call, such a fault
  * inside any mapping made by os_map_file writes msg to stderr and exits the

@@ -109,6 +109,13 @@ enum ember_status os_map_file(const char *path, struct os_map *m,
     return EMBER_OK;
 }
 
+enum os_path_kind os_path_kind(const char *path) {
+    struct stat st;
+    if (stat(path, &st)) return OS_PATH_NONE;
+    if (S_ISREG(st.st_mode)) return OS_PATH_FILE;
+    return S_ISDIR(st.st_mode) ? OS_PATH_DIR : OS_PATH_OTHER;
+}
+
 void os_unmap(struct os_map *m) {
     if (m->data) {
         guard_remove(m->data);

@@ -1,10 +1,12 @@
 /*
- * tokenizer.c — the tokenizer of tokenizer.h: loading a vocabulary from GGUF
- * metadata and encoding/decoding text the way llama.cpp does.
+ * tokenizer.c — the tokenizer of tokenizer.h: building it from a vocabulary
+ * given as arrays (struct tokenizer_spec; tokenizer_gguf.c and
+ * tokenizer_hf.c fill one from a file) and encoding/decoding text the way
+ * llama.cpp does.
  *
- * The metadata comes from an untrusted file, so loading checks every array
- * type and length, refuses duplicate token texts and malformed byte tokens,
- * and treats special-token ids out of range as absent. Encoding accepts any
+ * The vocabulary comes from an untrusted file, so building refuses
+ * duplicate token texts and malformed byte tokens, and treats
+ * special-token ids out of range as absent. Encoding accepts any
  * bytes: invalid UTF-8 becomes U+FFFD where llama.cpp decodes text (BPE,
  * WordPiece) and falls back to byte tokens where it does not (SentencePiece).
  *
@@ -143,60 +145,6 @@ static int32_t merge_lookup(const struct tokenizer *t, const char *l,
  * Loading
  * ---------------------------------------------------------------------- */
 
-static const char *vtype_name(enum gguf_vtype v) {
-    static const char *names[] = {"u8", "i8", "u16", "i16", "u32", "i32",
-                                  "f32", "bool", "string", "array", "u64",
-                                  "i64", "f64"};
-    return (unsigned)v < sizeof names / sizeof names[0] ? names[v] : "?";
-}
-
-/* Find an array key of the given element type. Returns its index, -1 when
- * absent, -2 (err set) when present with another type. */
-static int64_t find_array(const struct gguf_file *f, const char *key,
-                          enum gguf_vtype elem, struct ember_err *err) {
-    int64_t i = gguf_find_key(f, key);
-    if (i < 0) return -1;
-    if (gguf_kv_type(f, i) != GGUF_ARR) {
-        EMBER_CORRUPT(err, "%s is a %s, expected an array of %s", key,
-                      vtype_name(gguf_kv_type(f, i)), vtype_name(elem));
-        return -2;
-    }
-    if (gguf_arr_type(f, i) != elem) {
-        EMBER_CORRUPT(err, "%s is an array of %s, expected %s", key,
-                      vtype_name(gguf_arr_type(f, i)), vtype_name(elem));
-        return -2;
-    }
-    return i;
-}
-
-/* Optional bool key: false (err set) when present with a non-bool type. */
-static bool get_flag(const struct gguf_file *f, const char *key, bool *v,
-                     struct ember_err *err) {
-    int64_t i = gguf_find_key(f, key);
-    if (i < 0) return true;
-    if (!gguf_get_bool(f, key, v)) {
-        EMBER_CORRUPT(err, "%s is a %s, expected a bool", key,
-                      vtype_name(gguf_kv_type(f, i)));
-        return false;
-    }
-    return true;
-}
-
-/* Optional special-token id: an id outside the vocabulary keeps the default
- * (llama.cpp does the same, with a warning). */
-static bool get_id(const struct gguf_file *f, const char *key, int32_t n_vocab,
-                   int32_t *id, struct ember_err *err) {
-    int64_t i = gguf_find_key(f, key), v;
-    if (i < 0) return true;
-    if (!gguf_get_i64(f, key, &v)) {
-        EMBER_CORRUPT(err, "%s is a %s, expected an integer", key,
-                      vtype_name(gguf_kv_type(f, i)));
-        return false;
-    }
-    if (v >= 0 && v < n_vocab) *id = (int32_t)v;
-    return true;
-}
-
 struct pre_info {
     const char *name;
     enum unicode_pre pre;
@@ -283,22 +231,18 @@ static enum ember_status oom(struct ember_err *err) {
 
 /* Copy the token texts into t->text and index them. */
 static enum ember_status load_tokens(struct tokenizer *t,
-                                     const struct gguf_file *f,
+                                     const struct tokenizer_spec *sp,
                                      struct ember_err *err) {
-    int64_t ki = find_array(f, "tokenizer.ggml.tokens", GGUF_STR, err);
-    if (ki == -2) return EMBER_ECORRUPT;
-    if (ki < 0)
-        return EMBER_CORRUPT(err, "tokenizer.ggml.tokens is missing");
-    uint64_t n = gguf_arr_len(f, ki);
+    uint64_t n = sp->n_vocab;
     if (n == 0 || n > INT32_MAX - 1)
-        return EMBER_CORRUPT(err, "tokenizer.ggml.tokens has %llu entries",
+        return EMBER_CORRUPT(err, "the vocabulary has %llu tokens",
                              (unsigned long long)n);
     t->n_vocab = (int32_t)n;
 
     /* sizes: each text plus a NUL; empty texts become "[EMPTY_<id>]" */
     uint64_t total = 0;
     for (uint64_t i = 0; i < n; i++) {
-        uint64_t len = gguf_arr_str(f, ki, i).len;
+        uint64_t len = sp->tokens[i].len;
         if (len == 0) len = 20;
         if (len > UINT32_MAX - 1 || !ember_add_u64(total, len + 1, &total))
             return EMBER_CORRUPT(err, "token %llu is too long",
@@ -311,7 +255,7 @@ static enum ember_status load_tokens(struct tokenizer *t,
 
     size_t off = 0;
     for (uint64_t i = 0; i < n; i++) {
-        struct gguf_str s = gguf_arr_str(f, ki, i);
+        struct tok_bytes s = sp->tokens[i];
         char *dst = t->text + off;
         size_t len;
         if (s.len == 0) {
@@ -342,58 +286,31 @@ static enum ember_status load_tokens(struct tokenizer *t,
     return EMBER_OK;
 }
 
-/* Scores (F32) and token types (I32), both optional, both n_vocab long. */
-static enum ember_status load_scores_types(struct tokenizer *t,
-                                           const struct gguf_file *f,
-                                           struct ember_err *err) {
-    int64_t si = find_array(f, "tokenizer.ggml.scores", GGUF_F32, err);
-    if (si == -2) return EMBER_ECORRUPT;
-    if (si >= 0) {
-        if (gguf_arr_len(f, si) != (uint64_t)t->n_vocab)
-            return EMBER_CORRUPT(err, "tokenizer.ggml.scores has %llu "
-                                 "entries for %d tokens",
-                                 (unsigned long long)gguf_arr_len(f, si),
-                                 t->n_vocab);
-        const unsigned char *p = gguf_arr_data(f, si);
-        for (int32_t i = 0; i < t->n_vocab; i++)
-            memcpy(&t->tok[i].score, p + 4 * (size_t)i, 4);
-    }
-    int64_t ti = find_array(f, "tokenizer.ggml.token_type", GGUF_I32, err);
-    if (ti == -2) return EMBER_ECORRUPT;
-    if (ti >= 0) {
-        if (gguf_arr_len(f, ti) != (uint64_t)t->n_vocab)
-            return EMBER_CORRUPT(err, "tokenizer.ggml.token_type has %llu "
-                                 "entries for %d tokens",
-                                 (unsigned long long)gguf_arr_len(f, ti),
-                                 t->n_vocab);
-        static const uint16_t attr_of_type[] = {
-            ATTR_UNDEFINED, ATTR_NORMAL, ATTR_UNKNOWN, ATTR_CONTROL,
-            ATTR_USER_DEFINED, ATTR_UNUSED, ATTR_BYTE};
-        const unsigned char *p = gguf_arr_data(f, ti);
-        for (int32_t i = 0; i < t->n_vocab; i++) {
-            int32_t ty;
-            memcpy(&ty, p + 4 * (size_t)i, 4);
+/* Scores and token types, both optional, both n_vocab long. */
+static void load_scores_types(struct tokenizer *t,
+                              const struct tokenizer_spec *sp) {
+    static const uint16_t attr_of_type[] = {
+        ATTR_UNDEFINED, ATTR_NORMAL, ATTR_UNKNOWN, ATTR_CONTROL,
+        ATTR_USER_DEFINED, ATTR_UNUSED, ATTR_BYTE};
+    for (int32_t i = 0; i < t->n_vocab; i++) {
+        if (sp->scores) t->tok[i].score = sp->scores[i];
+        if (sp->types) {
+            int32_t ty = sp->types[i];
             t->tok[i].attr = (ty >= 0 && ty <= 6) ? attr_of_type[ty]
                                                   : ATTR_UNDEFINED;
         }
     }
-    return EMBER_OK;
 }
 
 static enum ember_status load_merges(struct tokenizer *t,
-                                     const struct gguf_file *f,
+                                     const struct tokenizer_spec *sp,
                                      struct ember_err *err) {
-    int64_t mi = find_array(f, "tokenizer.ggml.merges", GGUF_STR, err);
-    if (mi == -2) return EMBER_ECORRUPT;
-    if (mi < 0)
-        return EMBER_CORRUPT(err, "tokenizer.ggml.merges is missing "
-                             "(needed by a gpt2 tokenizer)");
-    uint64_t n = gguf_arr_len(f, mi), total = 0;
+    uint64_t n = sp->n_merges, total = 0;
     if (n > INT32_MAX - 1)
-        return EMBER_CORRUPT(err, "tokenizer.ggml.merges has %llu entries",
+        return EMBER_CORRUPT(err, "the vocabulary has %llu merges",
                              (unsigned long long)n);
     for (uint64_t i = 0; i < n; i++) {
-        uint64_t len = gguf_arr_str(f, mi, i).len;
+        uint64_t len = sp->merges[i].len;
         if (len > UINT32_MAX || !ember_add_u64(total, len, &total))
             return EMBER_CORRUPT(err, "merge %llu is too long",
                                  (unsigned long long)i);
@@ -408,7 +325,7 @@ static enum ember_status load_merges(struct tokenizer *t,
         return oom(err);
     size_t off = 0;
     for (uint64_t i = 0; i < n; i++) {
-        struct gguf_str s = gguf_arr_str(f, mi, i);
+        struct tok_bytes s = sp->merges[i];
         memcpy(t->merge_text + off, s.p, s.len);
         t->merge_off[i] = off;
         t->merge_len[i] = (uint32_t)s.len;
@@ -479,39 +396,28 @@ static enum ember_status add_eog(struct tokenizer *t, int32_t id) {
 
 /* Special ids, end-of-generation set and the attribute fix-ups. */
 static enum ember_status load_specials(struct tokenizer *t,
-                                       const struct gguf_file *f,
+                                       const struct tokenizer_spec *sp,
                                        struct ember_err *err) {
-    static const struct { const char *key; size_t field; } keys[] = {
-        {"tokenizer.ggml.bos_token_id", offsetof(struct tokenizer, bos)},
-        {"tokenizer.ggml.eos_token_id", offsetof(struct tokenizer, eos)},
-        {"tokenizer.ggml.eot_token_id", offsetof(struct tokenizer, eot)},
-        {"tokenizer.ggml.eom_token_id", offsetof(struct tokenizer, eom)},
-        {"tokenizer.ggml.unknown_token_id", offsetof(struct tokenizer, unk)},
-        {"tokenizer.ggml.seperator_token_id", offsetof(struct tokenizer, sep)},
-        {"tokenizer.ggml.padding_token_id", offsetof(struct tokenizer, pad)},
-        {"tokenizer.ggml.fim_pre_token_id", offsetof(struct tokenizer, fim_pre)},
-        {"tokenizer.ggml.fim_suf_token_id", offsetof(struct tokenizer, fim_suf)},
-        {"tokenizer.ggml.fim_mid_token_id", offsetof(struct tokenizer, fim_mid)},
-        {"tokenizer.ggml.fim_pad_token_id", offsetof(struct tokenizer, fim_pad)},
-        {"tokenizer.ggml.fim_rep_token_id", offsetof(struct tokenizer, fim_rep)},
-        {"tokenizer.ggml.fim_sep_token_id", offsetof(struct tokenizer, fim_sep)},
-        {"tokenizer.ggml.prefix_token_id", offsetof(struct tokenizer, fim_pre)},
-        {"tokenizer.ggml.suffix_token_id", offsetof(struct tokenizer, fim_suf)},
-        {"tokenizer.ggml.middle_token_id", offsetof(struct tokenizer, fim_mid)},
-    };
-    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-        int32_t *id = (int32_t *)((char *)t + keys[i].field);
-        if (!get_id(f, keys[i].key, t->n_vocab, id, err)) return EMBER_ECORRUPT;
-    }
+    int32_t *ids[TOK_N_SPECIAL] = {
+        [TOK_BOS] = &t->bos, [TOK_EOS] = &t->eos, [TOK_EOT] = &t->eot,
+        [TOK_EOM] = &t->eom, [TOK_UNK] = &t->unk, [TOK_SEP] = &t->sep,
+        [TOK_PAD] = &t->pad, [TOK_FIM_PRE] = &t->fim_pre,
+        [TOK_FIM_SUF] = &t->fim_suf, [TOK_FIM_MID] = &t->fim_mid,
+        [TOK_FIM_PAD] = &t->fim_pad, [TOK_FIM_REP] = &t->fim_rep,
+        [TOK_FIM_SEP] = &t->fim_sep};
+    /* an id outside the vocabulary keeps the default (llama.cpp does the
+     * same, with a warning) */
+    for (int k = 0; k < TOK_N_SPECIAL; k++)
+        if (sp->special[k] >= 0 && sp->special[k] < t->n_vocab)
+            *ids[k] = (int32_t)sp->special[k];
     /* defaults that name no token are absent */
     int32_t *all[] = {&t->bos, &t->eos, &t->eot, &t->eom, &t->unk, &t->sep,
                       &t->pad};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         if (*all[i] >= t->n_vocab) *all[i] = -1;
 
-    if (!get_flag(f, "tokenizer.ggml.add_bos_token", &t->add_bos, err) ||
-        !get_flag(f, "tokenizer.ggml.add_eos_token", &t->add_eos, err))
-        return EMBER_ECORRUPT;
+    if (sp->flags[TOKF_ADD_BOS] >= 0) t->add_bos = sp->flags[TOKF_ADD_BOS];
+    if (sp->flags[TOKF_ADD_EOS] >= 0) t->add_eos = sp->flags[TOKF_ADD_EOS];
 
     static const char *const eot_texts[] = {
         "<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>",
@@ -662,7 +568,7 @@ static void make_piece(const struct tokenizer *t, int32_t id, char *buf,
 }
 
 static enum ember_status build_tables(struct tokenizer *t,
-                                      const struct gguf_file *f,
+                                      const struct tokenizer_spec *sp,
                                       struct ember_err *err) {
     /* byte tokens must be well-formed: their piece is the byte they name */
     if (t->kind == KIND_SPM) {
@@ -709,9 +615,7 @@ static enum ember_status build_tables(struct tokenizer *t,
     }
 
     /* Per-model strip rules llama.cpp applies by name. */
-    struct gguf_str name = {0}, arch = {0};
-    gguf_get_str(f, "general.name", &name);
-    gguf_get_str(f, "general.architecture", &arch);
+    struct tok_bytes name = sp->name, arch = sp->arch;
     char lname[256];
     size_t ln = name.len < sizeof lname - 1 ? (size_t)name.len : sizeof lname - 1;
     for (size_t i = 0; i < ln; i++) {
@@ -720,8 +624,7 @@ static enum ember_status build_tables(struct tokenizer *t,
         lname[i] = c;
     }
     lname[ln] = '\0';
-    struct gguf_str pre = {0};
-    gguf_get_str(f, "tokenizer.ggml.pre", &pre);
+    struct tok_bytes pre = sp->pre;
     bool jina = pre.p && (memmem(pre.p, pre.len, "jina-v2-de", 10) ||
                           memmem(pre.p, pre.len, "jina-v2-es", 10) ||
                           memmem(pre.p, pre.len, "jina-v2-code", 12));
@@ -743,17 +646,14 @@ static enum ember_status build_tables(struct tokenizer *t,
     return EMBER_OK;
 }
 
-enum ember_status tokenizer_load(const struct gguf_file *f,
-                                 struct tokenizer **out,
-                                 struct ember_err *err) {
-    *out = NULL;
-    struct gguf_str model;
-    int64_t mk = gguf_find_key(f, "tokenizer.ggml.model");
-    if (mk < 0) return EMBER_CORRUPT(err, "tokenizer.ggml.model is missing");
-    if (!gguf_get_str(f, "tokenizer.ggml.model", &model))
-        return EMBER_CORRUPT(err, "tokenizer.ggml.model is a %s, expected a "
-                             "string", vtype_name(gguf_kv_type(f, mk)));
+static bool bytes_eq(struct tok_bytes b, const char *c) {
+    return b.p && strlen(c) == b.len && memcmp(b.p, c, b.len) == 0;
+}
 
+enum ember_status tokenizer_new(const struct tokenizer_spec *sp,
+                                struct tokenizer **out,
+                                struct ember_err *err) {
+    *out = NULL;
     struct tokenizer *t = calloc(1, sizeof *t);
     if (!t) return oom(err);
     t->eot = t->eom = t->sep = t->pad = -1;
@@ -761,48 +661,34 @@ enum ember_status tokenizer_load(const struct gguf_file *f,
     t->fim_pad = t->fim_rep = t->fim_sep = -1;
     enum ember_status st;
 
-    if (gguf_str_eq(model, "llama")) {
+    if (bytes_eq(sp->model, "llama")) {
         t->kind = KIND_SPM;
         t->bos = 1; t->eos = 2; t->unk = 0;
         t->add_space_prefix = true;
         t->add_bos = true;
-    } else if (gguf_str_eq(model, "bert")) {
+    } else if (bytes_eq(sp->model, "bert")) {
         t->kind = KIND_WPM;
         t->bos = 101; t->eos = -1; t->unk = 100; t->sep = 102; t->pad = 0;
         t->add_bos = true;
         t->clean_spaces = true;
-        t->wpm_lowercase = true;
-        if (!get_flag(f, "tokenizer.ggml.normalizer.lowercase",
-                      &t->wpm_lowercase, err)) {
-            st = EMBER_ECORRUPT;
-            goto fail;
-        }
-        t->wpm_strip_accents = t->wpm_lowercase;
-        if (!get_flag(f, "tokenizer.ggml.normalizer.strip_accents",
-                      &t->wpm_strip_accents, err)) {
-            st = EMBER_ECORRUPT;
-            goto fail;
-        }
-    } else if (gguf_str_eq(model, "gpt2")) {
+        t->wpm_lowercase = sp->flags[TOKF_LOWERCASE] != 0;
+        t->wpm_strip_accents = sp->flags[TOKF_STRIP_ACCENTS] >= 0
+                                   ? sp->flags[TOKF_STRIP_ACCENTS] != 0
+                                   : t->wpm_lowercase;
+    } else if (bytes_eq(sp->model, "gpt2")) {
         t->kind = KIND_BPE;
         t->bos = 11; t->eos = 11; t->unk = -1;
         t->clean_spaces = true;
-        struct gguf_str pre;
         const struct pre_info *pi = &pre_table[0];
-        int64_t pk = gguf_find_key(f, "tokenizer.ggml.pre");
-        if (pk >= 0) {
-            if (!gguf_get_str(f, "tokenizer.ggml.pre", &pre)) {
-                st = EMBER_CORRUPT(err, "tokenizer.ggml.pre is a %s, expected "
-                                   "a string", vtype_name(gguf_kv_type(f, pk)));
-                goto fail;
-            }
+        if (sp->pre.p) {
             pi = NULL;
             for (size_t i = 0; i < sizeof pre_table / sizeof pre_table[0]; i++)
-                if (gguf_str_eq(pre, pre_table[i].name)) pi = &pre_table[i];
+                if (bytes_eq(sp->pre, pre_table[i].name)) pi = &pre_table[i];
             if (!pi) {
                 st = ember_fail(err, EMBER_EUNSUPPORTED,
                                 "pre-tokenizer '%.*s' is not supported",
-                                (int)(pre.len > 64 ? 64 : pre.len), pre.p);
+                                (int)(sp->pre.len > 64 ? 64 : sp->pre.len),
+                                sp->pre.p);
                 goto fail;
             }
         }
@@ -814,25 +700,37 @@ enum ember_status tokenizer_load(const struct gguf_file *f,
     } else {
         st = ember_fail(err, EMBER_EUNSUPPORTED,
                         "tokenizer model '%.*s' is not supported",
-                        (int)(model.len > 64 ? 64 : model.len), model.p);
+                        (int)(sp->model.len > 64 ? 64 : sp->model.len),
+                        sp->model.p ? sp->model.p : "");
         goto fail;
     }
-    if (!get_flag(f, "tokenizer.ggml.add_space_prefix", &t->add_space_prefix,
-                  err)) {
-        st = EMBER_ECORRUPT;
+    if (sp->flags[TOKF_ADD_SPACE_PREFIX] >= 0)
+        t->add_space_prefix = sp->flags[TOKF_ADD_SPACE_PREFIX];
+    if (sp->flags[TOKF_IGNORE_MERGES] >= 0)
+        t->ignore_merges = sp->flags[TOKF_IGNORE_MERGES];
+    if ((st = load_tokens(t, sp, err)) != EMBER_OK) goto fail;
+    load_scores_types(t, sp);
+    if (t->kind == KIND_BPE && !sp->merges) {
+        st = EMBER_CORRUPT(err, "the vocabulary has no merges (needed by a "
+                           "gpt2 tokenizer)");
         goto fail;
     }
-    if ((st = load_tokens(t, f, err)) != EMBER_OK) goto fail;
-    if ((st = load_scores_types(t, f, err)) != EMBER_OK) goto fail;
-    if (t->kind == KIND_BPE && (st = load_merges(t, f, err)) != EMBER_OK)
+    if (t->kind != KIND_WPM && sp->merges &&
+        (st = load_merges(t, sp, err)) != EMBER_OK)
         goto fail;
-    if ((st = load_specials(t, f, err)) != EMBER_OK) goto fail;
-    if ((st = build_tables(t, f, err)) != EMBER_OK) goto fail;
+    if ((st = load_specials(t, sp, err)) != EMBER_OK) goto fail;
+    if ((st = build_tables(t, sp, err)) != EMBER_OK) goto fail;
     *out = t;
     return EMBER_OK;
 fail:
     tokenizer_free(t);
     return st;
+}
+
+void tokenizer_spec_init(struct tokenizer_spec *sp) {
+    memset(sp, 0, sizeof *sp);
+    for (int k = 0; k < TOK_N_SPECIAL; k++) sp->special[k] = -1;
+    for (int k = 0; k < TOKF_N; k++) sp->flags[k] = -1;
 }
 
 int32_t tokenizer_n_vocab(const struct tokenizer *t) { return t->n_vocab; }
@@ -1111,6 +1009,9 @@ static int32_t spm_byte_token(const struct tokenizer *t, unsigned char b) {
     return id >= 0 ? id : t->unk;
 }
 
+static bool bpe_try_add(const struct tokenizer *t, struct scratch *s,
+                        int64_t l, int64_t r);
+
 static bool spm_encode(const struct tokenizer *t, struct scratch *s,
                        const char *text, size_t len, bool prefix,
                        struct ids_vec *out) {
@@ -1125,16 +1026,20 @@ static bool spm_encode(const struct tokenizer *t, struct scratch *s,
     if (n == 0) return true;
     int64_t ns = split_symbols(s, n);
     if (ns < 0) return false;
+    /* a vocabulary with merges (Hugging Face's BPE with byte fallback)
+     * merges by rank, as gpt2 does, instead of by score */
+    bool (*try_add)(const struct tokenizer *, struct scratch *, int64_t,
+                    int64_t) = t->merge_text ? bpe_try_add : spm_try_add;
     s->heap_n = 0;
     for (int64_t i = 1; i < ns; i++)
-        if (!spm_try_add(t, s, i - 1, i)) return false;
+        if (!try_add(t, s, i - 1, i)) return false;
     while (s->heap_n) {
         struct bigram b = heap_pop(s);
         struct symbol *L = &s->sym[b.left], *R = &s->sym[b.right];
-        if (L->n == 0 || R->n == 0 || L->n + R->n != b.ln + b.rn) continue;
+        if (L->n == 0 || R->n == 0 || L->n != b.ln || R->n != b.rn) continue;
         merge_symbols(s, &b);
-        if (!spm_try_add(t, s, L->prev, b.left) ||
-            !spm_try_add(t, s, b.left, L->next))
+        if (!try_add(t, s, L->prev, b.left) ||
+            !try_add(t, s, b.left, L->next))
             return false;
     }
     for (int64_t i = 0; i != -1; i = s->sym[i].next) {

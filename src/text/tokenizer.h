@@ -1,11 +1,12 @@
 /*
  * tokenizer.h — text <-> token ids, built from a GGUF file's tokenizer.ggml.*
- * metadata, behaving like llama.cpp's tokenizer.
+ * metadata or a Hugging Face tokenizer.json, behaving like llama.cpp's
+ * tokenizer.
  *
  * Three vocabulary kinds: "llama" (SentencePiece: score-driven merging, byte
  * fallback), "gpt2" (byte-level BPE with merge ranks and the pre-tokenizer
  * named by tokenizer.ggml.pre) and "bert" (WordPiece). The tokenizer copies
- * what it needs, so the gguf_file may be closed after tokenizer_load().
+ * what it needs, so the file may be closed after loading.
  * A loaded tokenizer is read-only: any number of threads may use it at once.
  */
 #ifndef EMBER_TOKENIZER_H
@@ -20,12 +21,79 @@
 
 struct tokenizer;
 
-/* Build from the metadata of f. EMBER_ECORRUPT for malformed or inconsistent
- * metadata, EMBER_EUNSUPPORTED for a tokenizer model or pre-tokenizer ember
- * does not implement. On failure *out is NULL. */
+/* A vocabulary as plain arrays, borrowed for the call: what every loader
+ * below fills and tokenizer_new builds from. Start from tokenizer_spec_init
+ * (every id and flag absent). */
+struct tok_bytes {
+    const char *p; /* not NUL-terminated; NULL: absent */
+    size_t len;
+};
+enum tok_special_id {
+    TOK_BOS, TOK_EOS, TOK_EOT, TOK_EOM, TOK_UNK, TOK_SEP, TOK_PAD,
+    TOK_FIM_PRE, TOK_FIM_SUF, TOK_FIM_MID, TOK_FIM_PAD, TOK_FIM_REP,
+    TOK_FIM_SEP, TOK_N_SPECIAL
+};
+enum tok_flag {
+    TOKF_ADD_BOS, TOKF_ADD_EOS, TOKF_ADD_SPACE_PREFIX, TOKF_IGNORE_MERGES,
+    TOKF_LOWERCASE, TOKF_STRIP_ACCENTS, TOKF_N
+};
+struct tokenizer_spec {
+    struct tok_bytes model;      /* "llama" (SentencePiece), "gpt2" (byte-level
+                                    BPE) or "bert" (WordPiece) */
+    struct tok_bytes pre;        /* the pre-tokenizer's name (gpt2 splits by it;
+                                    others only read per-model rules); absent:
+                                    default */
+    struct tok_bytes name, arch; /* the model's, for per-model rules; may be absent */
+    uint64_t n_vocab;
+    const struct tok_bytes *tokens; /* [n_vocab] token texts */
+    const float *scores;         /* [n_vocab] or NULL */
+    const int32_t *types;        /* [n_vocab] llama.cpp's token types (1 normal,
+                                    2 unknown, 3 control, 4 user-defined,
+                                    5 unused, 6 byte) or NULL */
+    const struct tok_bytes *merges; /* [n_merges] "left right" by rank, or NULL;
+                                    required by gpt2; with llama they replace
+                                    the scores (Hugging Face's BPE with byte
+                                    fallback merges by rank) */
+    uint64_t n_merges;
+    int64_t special[TOK_N_SPECIAL]; /* an id; negative or out of range: the
+                                       model kind's default */
+    int8_t flags[TOKF_N];        /* 0, 1, or -1: the model kind's default */
+};
+void tokenizer_spec_init(struct tokenizer_spec *sp);
+
+/* Build from a vocabulary. EMBER_ECORRUPT for an inconsistent one (duplicate
+ * texts, malformed byte tokens, gpt2 without merges), EMBER_EUNSUPPORTED for
+ * a model kind or pre-tokenizer ember does not implement. Copies what it
+ * needs. On failure *out is NULL. */
+enum ember_status tokenizer_new(const struct tokenizer_spec *sp,
+                                struct tokenizer **out,
+                                struct ember_err *err);
+
+/* From the tokenizer.ggml.* metadata of f (tokenizer_gguf.c): also
+ * EMBER_ECORRUPT for metadata of the wrong type or length. */
 enum ember_status tokenizer_load(const struct gguf_file *f,
                                  struct tokenizer **out,
                                  struct ember_err *err);
+
+/* From a Hugging Face tokenizer.json (json[0..len), tokenizer_hf.c): a BPE
+ * model, byte-level (GPT-2, Qwen, Llama 3) or SentencePiece-style (the "▁"
+ * normalizer or Metaspace, byte fallback), with its added tokens. Special
+ * ids and flags already set in *defaults (from tokenizer_config.json and
+ * friends) win over what the file implies; bos_text/eos_text name tokens by
+ * text. hints may be NULL. EMBER_EUNSUPPORTED, naming the field, for models, normalizers and
+ * pre-tokenizer regexes ember does not implement. */
+struct tokenizer_hf_hints {
+    int64_t bos, eos;           /* ids, -1: unknown */
+    const char *bos_text, *eos_text; /* or NULL */
+    int add_bos, add_eos;       /* -1: unknown */
+    int64_t n_vocab;            /* pad the vocabulary with unused "[PAD<id>]"
+                                   tokens up to this many (the embedding's
+                                   rows); 0: no padding */
+};
+enum ember_status tokenizer_load_hf(const char *json, size_t len,
+                                    const struct tokenizer_hf_hints *hints,
+                                    struct tokenizer **out,
+                                    struct ember_err *err);
 void tokenizer_free(struct tokenizer *t);
 
 int32_t tokenizer_n_vocab(const struct tokenizer *t);

@@ -14,7 +14,11 @@ Writes OUTDIR/<harness>/ for gguf, model, tokenizer and args:
   args         typical `ember run` command lines, NUL-separated;
   json         the JSON files of tests/data/templates and small edge cases;
   template     each real template of tests/data/templates behind the flag
-               byte fuzz_template.c reads.
+               byte fuzz_template.c reads;
+  safetensors  tiny valid files (gen_hostile_hf.py's llama, one per dtype)
+               and a few broken ones;
+  hf           config.json variants and small tokenizer.json files (both
+               shapes), behind the byte fuzz_hf.c reads (odd: config).
 Python 3 standard library only; deterministic (fixed random seed).
 """
 import os
@@ -28,6 +32,8 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "hostile"))
 from gen_hostile import (ARR, F32, I32, STR, U32, build, kv_arr, kv_str,  # noqa: E402
                          kv_u32)
+import gen_hostile_hf  # noqa: E402
+import json  # noqa: E402
 
 RNG = random.Random(1234)
 # ggml type ids and (block elements, block bytes)
@@ -156,7 +162,7 @@ def main():
         sys.exit("usage: make_seeds.py OUTDIR")
     out = sys.argv[1]
     data = os.path.join(ROOT, "tests", "data")
-    for h in ("gguf", "model", "tokenizer", "args", "json", "template"):
+    for h in ("gguf", "model", "tokenizer", "args", "json", "template", "safetensors", "hf"):
         os.makedirs(os.path.join(out, h), exist_ok=True)
     for name, b in tiny_models().items():
         for h in ("gguf", "model"):
@@ -195,8 +201,46 @@ def main():
     for i, j in enumerate(jsons):
         with open(os.path.join(out, "json", "small-%d" % i), "w") as f:
             f.write(j)
+    hf_seeds(out)
     print("seeds in %s: %d tokenizer cases, %d tiny models, %d command lines, JSON and templates"
           % (out, n + 1, len(tiny_models()), len(ARGS)))
+
+
+def hf_seeds(out):
+    """Seeds of fuzz_safetensors and fuzz_hf."""
+    ts = gen_hostile_hf.tensors()
+    st = {"llama-f32": gen_hostile_hf.st_bytes(ts),
+          "llama-bf16": gen_hostile_hf.st_bytes([(n, "BF16", s) for n, _, s in ts]),
+          "mixed": gen_hostile_hf.st_bytes([("a", "F16", [2, 3]), ("b", "I32", []), ("c", "U8", [0, 4])]),
+          "empty": gen_hostile_hf.st_bytes([])}
+    for name, b in st.items():
+        with open(os.path.join(out, "safetensors", name), "wb") as f:
+            f.write(b)
+    cfg = gen_hostile_hf.CONFIG
+    configs = [cfg, dict(cfg, head_dim=4, rope_scaling={"type": "linear", "factor": 2.0}),
+               dict(cfg, architectures=["Qwen2ForCausalLM"], model_type="qwen2"),
+               dict(cfg, rope_scaling={"rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": 32})]
+    for i, c in enumerate(configs):
+        with open(os.path.join(out, "hf", "config-%d" % i), "wb") as f:
+            f.write(b"\x01" + json.dumps(c).encode())
+    vocab = {"<unk>": 0, "<s>": 1, "</s>": 2, "<0x41>": 3, "\u2581": 4, "a": 5, "b": 6, "\u2581a": 7, "ab": 8}
+    spm = {"added_tokens": [{"id": 1, "content": "<s>", "special": True}],
+           "normalizer": {"type": "Sequence", "normalizers": [
+               {"type": "Prepend", "prepend": "\u2581"},
+               {"type": "Replace", "pattern": {"String": " "}, "content": "\u2581"}]},
+           "pre_tokenizer": None,
+           "post_processor": {"type": "TemplateProcessing", "single": [
+               {"SpecialToken": {"id": "<s>", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}]},
+           "model": {"type": "BPE", "unk_token": "<unk>", "byte_fallback": True, "vocab": vocab,
+                     "merges": ["\u2581 a", "a b"]}}
+    meta = dict(spm, normalizer=None, pre_tokenizer={"type": "Metaspace", "replacement": "\u2581",
+                                                     "prepend_scheme": "first", "split": False})
+    bl = {"added_tokens": [{"id": 4, "content": "<|endoftext|>", "special": True}],
+          "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": False, "use_regex": True},
+          "model": {"type": "BPE", "vocab": {"a": 0, "b": 1, "\u0120": 2, "ab": 3}, "merges": [["a", "b"]]}}
+    for name, t in (("spm", spm), ("metaspace", meta), ("bytelevel", bl)):
+        with open(os.path.join(out, "hf", "tokenizer-" + name), "wb") as f:
+            f.write(b"\x00" + json.dumps(t).encode())
 
 
 if __name__ == "__main__":

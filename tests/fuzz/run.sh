@@ -21,7 +21,9 @@ run_one() {
                tokenizer) dict=-dict=tests/fuzz/tokenizer.dict ;;
                args) dict=-dict=tests/fuzz/args.dict ;;
                json) dict=-dict=tests/fuzz/json.dict ;;
-               template) dict=-dict=tests/fuzz/template.dict ;; esac
+               template) dict=-dict=tests/fuzz/template.dict ;;
+               safetensors) dict=-dict=tests/fuzz/safetensors.dict ;;
+               hf) dict=-dict=tests/fuzz/hf.dict ;; esac
     mkdir -p "$B/corpus/$h" "$B/artifacts/$h" "tests/fuzz/regressions/$h"
     "$B/fuzz/fuzz_$h" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=2000000 \
         -close_fd_mask=3 -print_final_stats=1 -artifact_prefix="$B/artifacts/$h/" $dict \
