@@ -94,7 +94,12 @@ static void check_set(enum cpu_isa isa, const struct vec_kernels *k) {
         for (int i = 0; i < n; i++) y0[i] = y1[i] = a[i] * (i % 5 ? 1.0f : 1e-5f);
         k->scale_f16(y0, 0.37f, n);
         r->scale_f16(y1, 0.37f, n);
-        for (int i = 0; i < n; i++) f16_bad += memcmp(&y0[i], &y1[i], sizeof y0[i]) != 0;
+        for (int i = 0; i < n; i++) { /* bit patterns, so -0 and 0 differ */
+            uint32_t u0, u1;
+            memcpy(&u0, &y0[i], 4);
+            memcpy(&u1, &y1[i], 4);
+            f16_bad += u0 != u1;
+        }
         for (int i = 0; i < n; i++) y0[i] = y1[i] = a[i] * 3;
         k->silu_mul(y0, b, n);
         r->silu_mul(y1, b, n);

@@ -25,6 +25,7 @@ static const struct command commands[] = {
     {"tokenize", tool_tokenize, "print the token ids of a text"},
     {"template", tool_template, "render a chat template into the prompt text"},
     {"perplexity", tool_perplexity, "perplexity of a text file, llama.cpp-style chunks"},
+    {"quantize", tool_quantize, "re-encode a GGUF to Q4_K_M, Q8_0, … (llama-quantize's types and flags)"},
     {"bench", tool_bench, "prompt and generation speed, llama-bench style (pp/tg t/s)"},
 };
 

@@ -142,7 +142,6 @@ static inline __attribute__((always_inline)) void
 mad_tiles(float *y, long ldy, const void *v, bool half, long stride, const float *w, long ldw,
           int m, int rows, int NV, __mmask16 ml) {
     const int most = NV <= 2 ? 8 : 6;
-#define MR(k) (k < most ? k : most)
     for (int r0 = 0; r0 < m; r0 += most) {
         float *yr = y + r0 * ldy;
         const float *wr = w + r0 * ldw;
@@ -153,11 +152,10 @@ mad_tiles(float *y, long ldy, const void *v, bool half, long stride, const float
         case 4: mad_tile(yr, ldy, v, half, stride, wr, ldw, rows, 4, NV, ml); break;
         case 5: mad_tile(yr, ldy, v, half, stride, wr, ldw, rows, 5, NV, ml); break;
         case 6: mad_tile(yr, ldy, v, half, stride, wr, ldw, rows, 6, NV, ml); break;
-        case 7: mad_tile(yr, ldy, v, half, stride, wr, ldw, rows, MR(7), NV, ml); break;
-        default: mad_tile(yr, ldy, v, half, stride, wr, ldw, rows, MR(8), NV, ml); break;
+        case 7: mad_tile(yr, ldy, v, half, stride, wr, ldw, rows, most < 7 ? most : 7, NV, ml); break;
+        default: mad_tile(yr, ldy, v, half, stride, wr, ldw, rows, most < 8 ? most : 8, NV, ml); break;
         }
     }
-#undef MR
 }
 
 /* mad_rows_m over spans of up to 64 values, each span's NV a constant. */

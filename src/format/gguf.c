@@ -31,6 +31,7 @@ struct gguf_kv {
     enum gguf_vtype arr_type;
     uint64_t arr_len;
     uint64_t *str_off;       /* string arrays: offset of each element */
+    uint64_t start, end;     /* the whole pair (key, type, value) */
 };
 
 struct gguf_file {
@@ -218,6 +219,8 @@ static enum ember_status read_metadata(struct cursor *c, struct gguf_file *f) {
     for (int64_t i = 0; i < f->n_kv; i++) {
         uint64_t at = c->pos;
         if (read_kv(c, &f->kv[i])) return c->err->status;
+        f->kv[i].start = at;
+        f->kv[i].end = c->pos;
         if (index_insert(f->kv_index, f->kv_index_cap, &f->kv[0].key, sizeof f->kv[0], i) >= 0)
             return corrupt_at(c, at, "duplicate metadata key");
     }
@@ -481,6 +484,10 @@ int64_t gguf_find_key(const struct gguf_file *f, const char *key) {
 
 struct gguf_str gguf_key(const struct gguf_file *f, int64_t i) { return f->kv[i].key; }
 enum gguf_vtype gguf_kv_type(const struct gguf_file *f, int64_t i) { return f->kv[i].type; }
+
+struct gguf_str gguf_kv_raw(const struct gguf_file *f, int64_t i) {
+    return (struct gguf_str){(const char *)f->map.data + f->kv[i].start, f->kv[i].end - f->kv[i].start};
+}
 
 /* Read a numeric value of type t at file offset off. */
 static bool num_at(const struct gguf_file *f, enum gguf_vtype t, uint64_t off,

@@ -57,6 +57,9 @@ int64_t gguf_n_kv(const struct gguf_file *f);
 int64_t gguf_find_key(const struct gguf_file *f, const char *key); /* -1 if absent */
 struct gguf_str gguf_key(const struct gguf_file *f, int64_t i);
 enum gguf_vtype gguf_kv_type(const struct gguf_file *f, int64_t i);
+/* Pair i as the file encodes it (key, value type, value), for a writer
+ * that copies it unchanged (gguf_write.h). */
+struct gguf_str gguf_kv_raw(const struct gguf_file *f, int64_t i);
 
 /* Typed getters by key. They return false if the key is absent or holds a
  * type that cannot represent the result (any integer type converts to any
