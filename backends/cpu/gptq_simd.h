@@ -11,71 +11,211 @@
  * stay float: per output and group, acc += (q - z) * x, then y += s * acc
  * when the group changes (gptq_mul_mat_ref's order, with fused
  * multiply-adds). Up to GPTQ_COLS activation columns share each unpacked
- * vector, so a batch unpacks the weights once per GPTQ_COLS tokens.
+ * vector, so a batch unpacks the weights once per GPTQ_COLS tokens. A
+ * block spans GV_WIDE vectors of outputs so each word row is read a few
+ * whole cache lines at a time (rows are n_out words apart: one vector a
+ * row made decode 3x slower than Q4_0 on TinyLlama's shape).
  * Contiguous groups (g_idx NULL) run group by group; act-order looks up
  * g_idx per input and flushes when the group changes (correct, slower:
  * about one flush per input for a real permutation).
  *
  * The includer defines: gv (the float vector type), gvi (the int vector),
- * GV_LANES, gv_zero(), gv_fma(a, b, c) = a*b + c, gv_sub, gv_set1(float),
+ * GV_LANES, GV_WIDE (vectors per wide block: GV_WIDE * GPTQ_COLS
+ * accumulators must fit its registers), gv_zero(), gv_fma(a, b, c) = a*b + c, gv_sub, gv_set1(float),
  * gv_loadu(const float *), gv_storeu(float *, gv), gvi_loadu(const int32_t *),
  * gv_q(gvi q, int sh, int mask) = float((q >> sh) & mask),
- * gv_scales(const uint16_t *) (GV_LANES f16 to float), and GPTQ_NAME(x),
+ * gv_scales(const uint16_t *) (GV_LANES f16 to float), gv_prefetch(const
+ * void *) (a hint, never faults), and GPTQ_NAME(x),
  * the kernel's name.
  */
 
-#define GPTQ_COLS 4 /* activation columns per pass, their sums in registers */
+#define GPTQ_COLS 4  /* activation columns per pass, their sums in registers */
+/* Fully unroll the loops over columns, vectors and a word's values (their
+ * counts are constants), so the accumulators stay in registers: GCC's -O2
+ * does not on its own. */
+#define GPTQ_UNROLL _Pragma("GCC unroll 8")
+#define GPTQ_AHEAD 4
+#define GPTQ_BAND 512 /* outputs per row-major band (their sums: 8 KB of L1 at 4 columns) */ /* word rows prefetched ahead (past the end is harmless) */
 
-/* The zero points (z + zero_add) of outputs o..o+GV_LANES-1, group g. */
-static inline gv gptq_zeros_v(const struct gptq_matrix *m, int64_t g, int64_t o) {
+/* The zero points (z + zero_add) of outputs o..o+GV_LANES-1, group g;
+ * BITS a constant so the word and shift of each lane are shifts, not
+ * divisions (this runs once per group and vector). */
+static inline gv gptq_zeros_v(const struct gptq_matrix *m, int64_t g, int64_t o, const int BITS) {
+    const int pf = 32 / BITS;
+    const uint32_t *zr = (const uint32_t *)m->qzeros + g * ((m->n_out + pf - 1) / pf);
     float z[GV_LANES];
-    for (int l = 0; l < GV_LANES; l++) z[l] = (float)gptq_zero(m, g, o + l);
+    GPTQ_UNROLL
+    for (int l = 0; l < GV_LANES; l++) {
+        int64_t c = o + l;
+        z[l] = (float)((int)((zr[c / pf] >> (c % pf * BITS)) & ((1u << BITS) - 1)) +
+                       m->l.zero_add);
+    }
     return gv_loadu(z);
 }
 
-/* GV_LANES outputs from o for NC columns; BITS 4 or 8, contiguous groups
- * whose size is a multiple of the values per word. */
-static inline void GPTQ_NAME(block_grouped)(const struct gptq_matrix *m, int64_t o,
+/* W vectors of outputs from o (W * GV_LANES of them, so one word row is
+ * W adjacent loads: wide blocks read whole cache lines of a row before the
+ * next, GV_WIDE vectors per block) for NC columns; BITS 4 or 8; contiguous
+ * groups whose size is a multiple of the values per word. */
+static inline __attribute__((always_inline)) void GPTQ_NAME(block_grouped)(const struct gptq_matrix *m, int64_t o,
                                             const float *x, size_t xs, float *out, size_t os,
-                                            const int NC, const int BITS) {
+                                            const int NC, const int W, const int BITS) {
     const int pf = 32 / BITS, mask = (1 << BITS) - 1;
-    gv y[GPTQ_COLS];
-    for (int c = 0; c < NC; c++) y[c] = gv_zero();
+    gv y[GPTQ_COLS][GV_WIDE];
+    GPTQ_UNROLL
+    for (int c = 0; c < NC; c++)
+        GPTQ_UNROLL
+        for (int v = 0; v < W; v++) y[c][v] = gv_zero();
     const int64_t n_in = m->n_in, gs = m->l.group_size;
     for (int64_t g = 0; g < m->l.n_groups; g++) {
-        gv acc[GPTQ_COLS];
-        for (int c = 0; c < NC; c++) acc[c] = gv_zero();
-        gv z = gptq_zeros_v(m, g, o);
+        gv acc[GPTQ_COLS][GV_WIDE], z[GV_WIDE];
+        GPTQ_UNROLL
+        for (int v = 0; v < W; v++) {
+            z[v] = gptq_zeros_v(m, g, o + v * GV_LANES, BITS);
+            GPTQ_UNROLL
+            for (int c = 0; c < NC; c++) acc[c][v] = gv_zero();
+        }
         int64_t i1 = (g + 1) * gs < n_in ? (g + 1) * gs : n_in;
         for (int64_t i = g * gs; i < i1; i += pf) {
-            gvi q = gvi_loadu(m->qweight + (i / pf) * m->n_out + o);
+            const int32_t *row = m->qweight + (i / pf) * m->n_out + o;
+            /* rows are n_out words apart, a stride the hardware prefetchers
+             * do not follow across pages: ask for a row GPTQ_AHEAD ahead */
+            GPTQ_UNROLL
+            for (int v = 0; v < W; v++)
+                gv_prefetch(row + GPTQ_AHEAD * m->n_out + v * GV_LANES);
+            gvi q[GV_WIDE];
+            GPTQ_UNROLL
+            for (int v = 0; v < W; v++) q[v] = gvi_loadu(row + v * GV_LANES);
             int nj = i1 - i < pf ? (int)(i1 - i) : pf;
             if (nj == pf) {
+                GPTQ_UNROLL
                 for (int j = 0; j < pf; j++) {
-                    gv w = gv_sub(gv_q(q, j * BITS, mask), z);
-                    for (int c = 0; c < NC; c++)
-                        acc[c] = gv_fma(w, gv_set1(x[(size_t)c * xs + i + j]), acc[c]);
+                    gv xv[GPTQ_COLS];
+                    GPTQ_UNROLL
+                    for (int c = 0; c < NC; c++) xv[c] = gv_set1(x[(size_t)c * xs + i + j]);
+                    GPTQ_UNROLL
+                    for (int v = 0; v < W; v++) {
+                        gv w = gv_sub(gv_q(q[v], j * BITS, mask), z[v]);
+                        GPTQ_UNROLL
+                        for (int c = 0; c < NC; c++) acc[c][v] = gv_fma(w, xv[c], acc[c][v]);
+                    }
                 }
             } else {
-                for (int j = 0; j < nj; j++) {
-                    gv w = gv_sub(gv_q(q, j * BITS, mask), z);
-                    for (int c = 0; c < NC; c++)
-                        acc[c] = gv_fma(w, gv_set1(x[(size_t)c * xs + i + j]), acc[c]);
-                }
+                GPTQ_UNROLL
+                for (int j = 0; j < nj; j++)
+                    GPTQ_UNROLL
+                    for (int v = 0; v < W; v++) {
+                        gv w = gv_sub(gv_q(q[v], j * BITS, mask), z[v]);
+                        GPTQ_UNROLL
+                        for (int c = 0; c < NC; c++)
+                            acc[c][v] = gv_fma(w, gv_set1(x[(size_t)c * xs + i + j]), acc[c][v]);
+                    }
             }
         }
-        gv s = gv_scales(m->scales + g * m->n_out + o);
-        for (int c = 0; c < NC; c++) y[c] = gv_fma(s, acc[c], y[c]);
+        GPTQ_UNROLL
+        for (int v = 0; v < W; v++) {
+            gv s = gv_scales(m->scales + g * m->n_out + o + v * GV_LANES);
+            GPTQ_UNROLL
+            for (int c = 0; c < NC; c++) y[c][v] = gv_fma(s, acc[c][v], y[c][v]);
+        }
     }
-    for (int c = 0; c < NC; c++) gv_storeu(out + (size_t)c * os + o, y[c]);
+    GPTQ_UNROLL
+    for (int c = 0; c < NC; c++)
+        GPTQ_UNROLL
+        for (int v = 0; v < W; v++) gv_storeu(out + (size_t)c * os + o + v * GV_LANES, y[c][v]);
 }
 
-/* The same for any g_idx (act-order): the group looked up per input. */
-static inline void GPTQ_NAME(block_any)(const struct gptq_matrix *m, int64_t o, const float *x,
+/* A band of outputs [o0, o1) (o1 - o0 a multiple of GV_LANES, at most
+ * GPTQ_BAND) for NC columns, contiguous groups, walking qweight row by
+ * row across the whole band: each word row is read as one stretch of
+ * (o1 - o0) * 4 bytes, which the hardware prefetchers follow (a block of
+ * outputs walked down all rows is a page-crossing stride they do not; it
+ * decoded TinyLlama's shape at a quarter of Q4_0's speed). The group's
+ * running sums and zero points live in buffers in L1. */
+static inline __attribute__((always_inline)) void GPTQ_NAME(band)(
+    const struct gptq_matrix *m, int64_t o0, int64_t o1, const float *x, size_t xs, float *out,
+    size_t os, const int NC, const int BITS) {
+    const int pf = 32 / BITS, mask = (1 << BITS) - 1;
+    const int64_t nb = o1 - o0, n_in = m->n_in, gs = m->l.group_size;
+    _Alignas(64) float acc[GPTQ_COLS][GPTQ_BAND], zb[GPTQ_BAND];
+    GPTQ_UNROLL
+    for (int c = 0; c < NC; c++)
+        for (int64_t k = 0; k < nb; k++) out[(size_t)c * os + o0 + k] = 0;
+    for (int64_t g = 0; g < m->l.n_groups; g++) {
+        for (int64_t k = 0; k < nb; k += GV_LANES) {
+            gv_storeu(zb + k, gptq_zeros_v(m, g, o0 + k, BITS));
+            GPTQ_UNROLL
+            for (int c = 0; c < NC; c++) gv_storeu(acc[c] + k, gv_zero());
+        }
+        int64_t i1 = (g + 1) * gs < n_in ? (g + 1) * gs : n_in;
+        for (int64_t i = g * gs; i < i1; i += pf) {
+            const int32_t *row = m->qweight + (i / pf) * m->n_out + o0;
+            int nj = i1 - i < pf ? (int)(i1 - i) : pf;
+            gv xv[GPTQ_COLS][32 / 4]; /* at most pf = 8 values a word */
+            GPTQ_UNROLL
+            for (int c = 0; c < NC; c++)
+                GPTQ_UNROLL
+                for (int j = 0; j < pf; j++)
+                    xv[c][j] = gv_set1(j < nj ? x[(size_t)c * xs + i + j] : 0.0f);
+            int64_t k = 0;
+            for (; k + GV_WIDE * GV_LANES <= nb; k += GV_WIDE * GV_LANES) {
+                gvi q[GV_WIDE];
+                gv a[GPTQ_COLS][GV_WIDE], z[GV_WIDE];
+                GPTQ_UNROLL
+                for (int v = 0; v < GV_WIDE; v++) {
+                    gv_prefetch(row + GPTQ_AHEAD * m->n_out + k + v * GV_LANES);
+                    q[v] = gvi_loadu(row + k + v * GV_LANES);
+                    z[v] = gv_loadu(zb + k + v * GV_LANES);
+                    GPTQ_UNROLL
+                    for (int c = 0; c < NC; c++) a[c][v] = gv_loadu(acc[c] + k + v * GV_LANES);
+                }
+                GPTQ_UNROLL
+                for (int j = 0; j < pf; j++)
+                    GPTQ_UNROLL
+                    for (int v = 0; v < GV_WIDE; v++) {
+                        gv w = gv_sub(gv_q(q[v], j * BITS, mask), z[v]);
+                        GPTQ_UNROLL
+                        for (int c = 0; c < NC; c++) a[c][v] = gv_fma(w, xv[c][j], a[c][v]);
+                    }
+                GPTQ_UNROLL
+                for (int v = 0; v < GV_WIDE; v++)
+                    GPTQ_UNROLL
+                    for (int c = 0; c < NC; c++) gv_storeu(acc[c] + k + v * GV_LANES, a[c][v]);
+            }
+            for (; k < nb; k += GV_LANES) {
+                gvi q = gvi_loadu(row + k);
+                gv z = gv_loadu(zb + k), a[GPTQ_COLS];
+                GPTQ_UNROLL
+                for (int c = 0; c < NC; c++) a[c] = gv_loadu(acc[c] + k);
+                GPTQ_UNROLL
+                for (int j = 0; j < pf; j++) {
+                    gv w = gv_sub(gv_q(q, j * BITS, mask), z);
+                    GPTQ_UNROLL
+                    for (int c = 0; c < NC; c++) a[c] = gv_fma(w, xv[c][j], a[c]);
+                }
+                GPTQ_UNROLL
+                for (int c = 0; c < NC; c++) gv_storeu(acc[c] + k, a[c]);
+            }
+        }
+        for (int64_t k = 0; k < nb; k += GV_LANES) {
+            gv s = gv_scales(m->scales + g * m->n_out + o0 + k);
+            GPTQ_UNROLL
+            for (int c = 0; c < NC; c++) {
+                float *y = out + (size_t)c * os + o0 + k;
+                gv_storeu(y, gv_fma(s, gv_loadu(acc[c] + k), gv_loadu(y)));
+            }
+        }
+    }
+}
+
+/* One vector of outputs for any g_idx (act-order): the group looked up
+ * per input. */
+static inline __attribute__((always_inline)) void GPTQ_NAME(block_any)(const struct gptq_matrix *m, int64_t o, const float *x,
                                         size_t xs, float *out, size_t os, const int NC,
                                         const int BITS) {
     const int pf = 32 / BITS, mask = (1 << BITS) - 1;
     gv y[GPTQ_COLS], acc[GPTQ_COLS];
+    GPTQ_UNROLL
     for (int c = 0; c < NC; c++) y[c] = acc[c] = gv_zero();
     gv s = gv_zero(), z = gv_zero();
     int64_t cur = -1, end = 0;
@@ -83,10 +223,12 @@ static inline void GPTQ_NAME(block_any)(const struct gptq_matrix *m, int64_t o, 
     for (int64_t i0 = 0; i0 < n_in; i0 += pf) {
         gvi q = gvi_loadu(m->qweight + (i0 / pf) * m->n_out + o);
         int nj = n_in - i0 < pf ? (int)(n_in - i0) : pf;
+        GPTQ_UNROLL
         for (int j = 0; j < nj; j++) {
             int64_t i = i0 + j;
             int64_t g = m->g_idx ? m->g_idx[i] : i < end ? cur : i / gs;
             if (g != cur) {
+                GPTQ_UNROLL
                 for (int c = 0; c < NC; c++) {
                     y[c] = gv_fma(s, acc[c], y[c]);
                     acc[c] = gv_zero();
@@ -94,24 +236,28 @@ static inline void GPTQ_NAME(block_any)(const struct gptq_matrix *m, int64_t o, 
                 cur = g;
                 end = (g + 1) * gs;
                 s = gv_scales(m->scales + g * m->n_out + o);
-                z = gptq_zeros_v(m, g, o);
+                z = gptq_zeros_v(m, g, o, BITS);
             }
             gv w = gv_sub(gv_q(q, j * BITS, mask), z);
+            GPTQ_UNROLL
             for (int c = 0; c < NC; c++)
                 acc[c] = gv_fma(w, gv_set1(x[(size_t)c * xs + i]), acc[c]);
         }
     }
+    GPTQ_UNROLL
     for (int c = 0; c < NC; c++) gv_storeu(out + (size_t)c * os + o, gv_fma(s, acc[c], y[c]));
 }
 
-/* One block of outputs for any column count up to GPTQ_COLS, with the
- * counts and widths as constants so the loops unroll. */
+/* One block of outputs (wide: GV_WIDE vectors, else one) for any column
+ * count up to GPTQ_COLS, with counts and widths as constants so the loops
+ * unroll. */
 static void GPTQ_NAME(block)(const struct gptq_matrix *m, int64_t o, const float *x, size_t xs,
-                             int nc, float *out, size_t os) {
+                             int nc, bool wide, float *out, size_t os) {
     bool grouped = !m->g_idx && m->l.group_size % (32 / m->l.bits) == 0;
 #define GPTQ_CASE(NC, B)                                                                 \
-    if (grouped) GPTQ_NAME(block_grouped)(m, o, x, xs, out, os, NC, B);                  \
-    else GPTQ_NAME(block_any)(m, o, x, xs, out, os, NC, B);                              \
+    if (!grouped) GPTQ_NAME(block_any)(m, o, x, xs, out, os, NC, B);                     \
+    else if (wide) GPTQ_NAME(block_grouped)(m, o, x, xs, out, os, NC, GV_WIDE, B);       \
+    else GPTQ_NAME(block_grouped)(m, o, x, xs, out, os, NC, 1, B);                       \
     return
     if (m->l.bits == 4) {
         switch (nc) {
@@ -130,13 +276,47 @@ static void GPTQ_NAME(block)(const struct gptq_matrix *m, int64_t o, const float
 #undef GPTQ_CASE
 }
 
+/* A row-major band for any column count up to GPTQ_COLS. */
+static void GPTQ_NAME(band_nc)(const struct gptq_matrix *m, int64_t o0, int64_t o1,
+                               const float *x, size_t xs, int nc, float *out, size_t os) {
+#define GPTQ_BAND_CASE(NC, B) GPTQ_NAME(band)(m, o0, o1, x, xs, out, os, NC, B); return
+    if (m->l.bits == 4) {
+        switch (nc) {
+        case 1: GPTQ_BAND_CASE(1, 4);
+        case 2: GPTQ_BAND_CASE(2, 4);
+        case 3: GPTQ_BAND_CASE(3, 4);
+        default: GPTQ_BAND_CASE(4, 4);
+        }
+    }
+    switch (nc) {
+    case 1: GPTQ_BAND_CASE(1, 8);
+    case 2: GPTQ_BAND_CASE(2, 8);
+    case 3: GPTQ_BAND_CASE(3, 8);
+    default: GPTQ_BAND_CASE(4, 8);
+    }
+#undef GPTQ_BAND_CASE
+}
+
 void GPTQ_NAME(mul_mat)(const struct gptq_matrix *m, int64_t o0, int64_t o1, const float *x,
                         size_t x_stride, int n_cols, float *out, size_t out_stride) {
+    bool grouped = !m->g_idx && m->l.group_size % (32 / m->l.bits) == 0;
     int64_t o = o0;
+    if (grouped) { /* row-major bands of whole vectors */
+        int64_t end = o0 + (o1 - o0) / GV_LANES * GV_LANES;
+        for (; o < end; o += GPTQ_BAND) {
+            int64_t b1 = o + GPTQ_BAND < end ? o + GPTQ_BAND : end;
+            for (int c = 0; c < n_cols; c += GPTQ_COLS) {
+                int nc = n_cols - c < GPTQ_COLS ? n_cols - c : GPTQ_COLS;
+                GPTQ_NAME(band_nc)(m, o, b1, x + (size_t)c * x_stride, x_stride, nc,
+                                   out + (size_t)c * out_stride, out_stride);
+            }
+        }
+        o = end;
+    }
     for (; o + GV_LANES <= o1; o += GV_LANES)
         for (int c = 0; c < n_cols; c += GPTQ_COLS) {
             int nc = n_cols - c < GPTQ_COLS ? n_cols - c : GPTQ_COLS;
-            GPTQ_NAME(block)(m, o, x + (size_t)c * x_stride, x_stride, nc,
+            GPTQ_NAME(block)(m, o, x + (size_t)c * x_stride, x_stride, nc, false,
                              out + (size_t)c * out_stride, out_stride);
         }
     if (o < o1) gptq_mul_mat_ref(m, o, o1, x, x_stride, n_cols, out, out_stride);

@@ -13,6 +13,7 @@
 typedef float32x4_t gv;
 typedef uint32x4_t gvi;
 #define GV_LANES 4
+#define GV_WIDE 4 /* 4 x 4 accumulators of 32 registers */
 #define GPTQ_NAME(x) gptq_##x##_neon
 
 static inline gv gv_zero(void) { return vdupq_n_f32(0); }
@@ -30,5 +31,6 @@ static inline gv gv_scales(const uint16_t *p) {
     memcpy(&h, p, sizeof h);
     return vcvt_f32_f16(h);
 }
+static inline void gv_prefetch(const void *p) { __builtin_prefetch(p); }
 
 #include "gptq_simd.h"

@@ -12,6 +12,7 @@
 typedef __m256 gv;
 typedef __m256i gvi;
 #define GV_LANES 8
+#define GV_WIDE 2 /* 2 x 4 accumulators of 16 ymm */
 #define GPTQ_NAME(x) gptq_##x##_avx2
 
 static inline gv gv_zero(void) { return _mm256_setzero_ps(); }
@@ -27,5 +28,6 @@ static inline gv gv_q(gvi q, int sh, int mask) {
 static inline gv gv_scales(const uint16_t *p) {
     return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
 }
+static inline void gv_prefetch(const void *p) { _mm_prefetch((const char *)p, _MM_HINT_T0); }
 
 #include "gptq_simd.h"

@@ -12,6 +12,7 @@
 typedef __m512 gv;
 typedef __m512i gvi;
 #define GV_LANES 16
+#define GV_WIDE 4 /* 4 x 4 accumulators of 32 registers */
 #define GPTQ_NAME(x) gptq_##x##_avx512
 
 static inline gv gv_zero(void) { return _mm512_setzero_ps(); }
@@ -28,5 +29,6 @@ static inline gv gv_q(gvi q, int sh, int mask) {
 static inline gv gv_scales(const uint16_t *p) {
     return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p));
 }
+static inline void gv_prefetch(const void *p) { _mm_prefetch((const char *)p, _MM_HINT_T0); }
 
 #include "gptq_simd.h"
