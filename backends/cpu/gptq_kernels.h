@@ -15,6 +15,10 @@ void gptq_mul_mat_avx2(const struct gptq_matrix *m, int64_t o0, int64_t o1, cons
                        size_t x_stride, int n_cols, float *out, size_t out_stride);
 void gptq_mul_mat_avx512(const struct gptq_matrix *m, int64_t o0, int64_t o1, const float *x,
                          size_t x_stride, int n_cols, float *out, size_t out_stride);
+/* int8 activations (AVX-512 VNNI); the float kernel where it cannot */
+void gptq_mul_mat_vnni_avx512(const struct gptq_matrix *m, int64_t o0, int64_t o1,
+                              const float *x, size_t x_stride, int n_cols, float *out,
+                              size_t out_stride);
 void gptq_mul_mat_neon(const struct gptq_matrix *m, int64_t o0, int64_t o1, const float *x,
                        size_t x_stride, int n_cols, float *out, size_t out_stride);
 

@@ -24,5 +24,5 @@ void cpu_install_avx512(struct type_kernels *t) {
     cpu_install_avx2(t);
     cpu_install_avx512_basic(t);
     cpu_install_avx512_kquants(t);
-    t[EMBER_TYPE_GPTQ4].mul_mat_gptq = t[EMBER_TYPE_GPTQ8].mul_mat_gptq = gptq_mul_mat_avx512;
+    t[EMBER_TYPE_GPTQ4].mul_mat_gptq = t[EMBER_TYPE_GPTQ8].mul_mat_gptq = gptq_mul_mat_vnni_avx512;
 }
