@@ -144,7 +144,7 @@ static struct matmul_job matmul_job_for(const struct cpu_ctx *c, float *out,
     int64_t band = pack || n == 1 ? 64 : n >= 4 ? 32 : 16;
     /* GPTQ's qweight is [in/pf][out]: a task's band of outputs is a stretch
      * of every word row, read row after row; wide stretches stream */
-    if (q->mul_mat_gptq) band = 512;
+    if (q->mul_mat_gptq) band = 1024;
     return (struct matmul_job){out, w, vec, vec_stride(q->vec_type, w->n_in), n, q,
                                &c->k->type[q->vec_type], band, pack ? c->pack : NULL};
 }

@@ -33,7 +33,7 @@
 #define GPTQ_VNNI_MAX_IN 16384 /* activations kept on the stack: 16 KB a column */
 #define GPTQ_VNNI_COLS 4       /* columns per pass: 4 x 4 int32 sums in registers */
 #define GPTQ_VNNI_WIDE 4       /* vectors of 16 outputs per chunk */
-#define GPTQ_VNNI_BAND 512     /* outputs whose float sums stay in L1 */
+#define GPTQ_VNNI_BAND 1024    /* outputs whose float sums stay in L1 (and L2) */
 #define QB 32                  /* inputs per activation block */
 
 struct gptq_act {
@@ -49,11 +49,14 @@ static void quantize_act(const float *x, int64_t n, int bits, struct gptq_act *a
         int8_t q[QB] = {0};
         float amax = 0;
         int64_t i0 = b * QB, k = n - i0 < QB ? n - i0 : QB;
-        for (int64_t i = 0; i < k; i++) amax = fmaxf(amax, fabsf(x[i0 + i]));
+        for (int64_t i = 0; i < k; i++) {
+            float v = fabsf(x[i0 + i]);
+            amax = v > amax ? v : amax;
+        }
         float d = amax / 127.0f, id = amax > 0 ? 127.0f / amax : 0.0f;
         int sum = 0;
-        for (int64_t i = 0; i < k; i++) {
-            q[i] = (int8_t)lrintf(x[i0 + i] * id);
+        for (int64_t i = 0; i < k; i++) { /* round to nearest even, as lrintf */
+            q[i] = (int8_t)_mm_cvtss_si32(_mm_set_ss(x[i0 + i] * id));
             sum += q[i];
         }
         a->d[b] = d;
@@ -85,12 +88,21 @@ static inline __attribute__((always_inline)) void gptq_vnni_band(
     for (int c = 0; c < NC; c++)
         for (int64_t k = 0; k < nb; k++) out[(size_t)c * os + o0 + k] = 0;
     for (int64_t g = 0; g < m->l.n_groups; g++) {
-        const uint32_t *zr = (const uint32_t *)m->qzeros + g * zw;
-        for (int64_t k = 0; k < nb; k++) {
-            int64_t o = o0 + k;
-            zb[k] = (float)((int)((zr[o / pf] >> (o % pf * BITS)) & ((1u << BITS) - 1)) +
-                            m->l.zero_add);
-            for (int c = 0; c < NC; c++) facc[c][k] = 0;
+        /* the band's zero points, 16 at a time: 16 / pf words of qzeros
+         * spread over the lanes (o0 is a multiple of 16) */
+        const int32_t *zr = m->qzeros + g * zw;
+        const __m512i lane = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+        const __m512i zidx = _mm512_srli_epi32(lane, BITS == 4 ? 3 : 2);
+        const __m512i zsh = _mm512_slli_epi32(_mm512_and_si512(lane, _mm512_set1_epi32(pf - 1)),
+                                              BITS == 4 ? 2 : 3);
+        for (int64_t k = 0; k < nb; k += 16) {
+            __m512i w = _mm512_maskz_loadu_epi32((__mmask16)((1u << (16 / pf)) - 1),
+                                                 zr + (o0 + k) / pf);
+            w = _mm512_srlv_epi32(_mm512_permutexvar_epi32(zidx, w), zsh);
+            w = _mm512_add_epi32(_mm512_and_si512(w, _mm512_set1_epi32((1 << BITS) - 1)),
+                                 _mm512_set1_epi32(m->l.zero_add));
+            _mm512_store_ps(zb + k, _mm512_cvtepi32_ps(w));
+            for (int c = 0; c < NC; c++) _mm512_store_ps(facc[c] + k, _mm512_setzero_ps());
         }
         float xs[GPTQ_VNNI_COLS] = {0};
         int64_t b1 = (g + 1) * bpg < n_blocks ? (g + 1) * bpg : n_blocks;
@@ -122,6 +134,7 @@ static inline __attribute__((always_inline)) void gptq_vnni_band(
 #pragma GCC unroll 4
                         for (int v = 0; v < GPTQ_VNNI_WIDE; v++) {
                             if (v >= W) break;
+                            _mm_prefetch((const char *)(row + rows * m->n_out + v * 16), _MM_HINT_T0);
                             __m512i q = _mm512_loadu_si512((const void *)(row + v * 16));
                             __m512i qe = _mm512_and_si512(q, lo);
                             __m512i qo = _mm512_and_si512(_mm512_srli_epi32(q, 4), lo);
@@ -138,6 +151,7 @@ static inline __attribute__((always_inline)) void gptq_vnni_band(
 #pragma GCC unroll 4
                         for (int v = 0; v < GPTQ_VNNI_WIDE; v++) {
                             if (v >= W) break;
+                            _mm_prefetch((const char *)(row + rows * m->n_out + v * 16), _MM_HINT_T0);
                             __m512i q = _mm512_loadu_si512((const void *)(row + v * 16));
 #pragma GCC unroll 4
                             for (int c = 0; c < NC; c++)
