@@ -95,8 +95,8 @@ static double perplexity(const struct model *m, const int32_t *ids, int n) {
             const float *r = lg + (size_t)j * nv;
             float mx = r[0];
             for (int v = 1; v < nv; v++) mx = fmaxf(mx, r[v]);
-            double s = 0;
-            for (int v = 0; v < nv; v++) s += exp((double)r[v] - mx);
+            double s = exp((double)r[0] - mx);
+            for (int v = 1; v < nv; v++) s += exp((double)r[v] - mx);
             nll += log(s) - ((double)r[win[j + 1]] - mx);
             scored++;
         }
