@@ -7,7 +7,8 @@
 # for --vocab and with it runs the same; the same weights in two shards,
 # and in F16 and BF16, run (the shards give the same text); a chat
 # template in tokenizer_config.json reaches ember template; the GPTQ
-# checkpoints print their reference's greedy text.
+# checkpoints print their reference's greedy text; ember perplexity
+# --score-all matches ppl.json within 0.5% for the F32 and GPTQ directories.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 source tests/lib.sh
@@ -151,4 +152,26 @@ c = json.load(open(sys.argv[1])); c["quantization_config"]["checkpoint_format"] 
     out=$("$E" run -m "$T/v2" -p "$first" -n 32 --temp 0 2>&1)
     [ -n "$out" ] && [ "$first$out" != "$want_g" ] && ok "GPTQ read as gptq_v2 (zeros off by one): other text" \
         || bad "GPTQ as gptq_v2: got '$first$out', the reference's text or nothing"
+fi
+
+# ember perplexity --score-all (ppl.json's windows: BOS + 255 eval ids,
+# every id scored once) on eval.txt: within 0.5% of ppl.json's table for the
+# F32 directory and each GPTQ checkpoint (best kernel set, f16 KV cache)
+if [ -f "$S/ppl.json" ] && [ -f "$S/eval.txt" ]; then
+    while IFS='|' read -r dir want; do
+        [ -d "$S/$dir" ] || continue
+        got=$("$E" perplexity -m "$S/$dir" -f "$S/eval.txt" -c 256 --score-all 2>/dev/null | sed -n 's/.*PPL = \([0-9.]*\).*/\1/p')
+        if [ -n "$got" ] && awk -v a="$got" -v b="$want" 'BEGIN { d = (a - b) / b; exit !(d * d < 0.005 ^ 2) }'; then
+            ok "perplexity --score-all $dir: $got, ppl.json $want (within 0.5%)"
+        else
+            bad "perplexity --score-all $dir: '$got', ppl.json $want"
+        fi
+    done < <(python3 -c '
+import json, sys
+p = json.load(open(sys.argv[1]))["ppl"]
+for d, k in (("stories260K", "F32 (unquantized)"), ("stories260K-gptq-4bit-g32", "GPTQ 4-bit g32"),
+             ("stories260K-gptq-4bit-g32-actorder", "GPTQ 4-bit g32 act-order"), ("stories260K-gptq-8bit-g64", "GPTQ 8-bit g64")):
+    print("%s|%.6f" % (d, p[k]))' "$S/ppl.json")
+else
+    echo "SKIP hf perplexity --score-all: ppl.json or eval.txt missing from $S"
 fi
