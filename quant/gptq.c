@@ -6,8 +6,10 @@
  * The product keeps, per output, one running sum of (q - z) * x for the
  * current group and adds scale * sum to the result whenever the group
  * changes (for contiguous groups: once per group; with act-order's g_idx
- * possibly at every input). The SIMD kernels follow the same order, so
- * they differ from this only by fused multiply-adds.
+ * possibly at every input). The SIMD kernels follow the same order for
+ * contiguous groups, so they differ from this only by fused multiply-adds;
+ * their act-order path sums each group whole and takes the zero point off
+ * with the group's activation sum (another rounding order, same value).
  */
 #include "quant_impl.h"
 

@@ -32,5 +32,6 @@ static inline gv gv_scales(const uint16_t *p) {
     return vcvt_f32_f16(h);
 }
 static inline void gv_prefetch(const void *p) { __builtin_prefetch(p); }
+static inline gv gv_mul(gv a, gv b) { return vmulq_f32(a, b); }
 
 #include "gptq_simd.h"

@@ -29,5 +29,6 @@ static inline gv gv_scales(const uint16_t *p) {
     return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
 }
 static inline void gv_prefetch(const void *p) { _mm_prefetch((const char *)p, _MM_HINT_T0); }
+static inline gv gv_mul(gv a, gv b) { return _mm256_mul_ps(a, b); }
 
 #include "gptq_simd.h"

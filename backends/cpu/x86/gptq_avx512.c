@@ -30,5 +30,6 @@ static inline gv gv_scales(const uint16_t *p) {
     return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p));
 }
 static inline void gv_prefetch(const void *p) { _mm_prefetch((const char *)p, _MM_HINT_T0); }
+static inline gv gv_mul(gv a, gv b) { return _mm512_mul_ps(a, b); }
 
 #include "gptq_simd.h"
