@@ -11,13 +11,13 @@
  * stay float: per output and group, acc += (q - z) * x, then y += s * acc
  * when the group changes (gptq_mul_mat_ref's order, with fused
  * multiply-adds). Up to GPTQ_COLS activation columns share each unpacked
- * vector, so a batch unpacks the weights once per GPTQ_COLS tokens. A
- * block spans GV_WIDE vectors of outputs so each word row is read a few
- * whole cache lines at a time (rows are n_out words apart: one vector a
- * row made decode 3x slower than Q4_0 on TinyLlama's shape).
- * Contiguous groups (g_idx NULL) run group by group; act-order (g_idx)
- * keeps one running sum per group in L1 and adds each input's q * x to its
- * group's, the zero points coming off at the end through the groups'
+ * vector, so a batch unpacks the weights once per GPTQ_COLS tokens.
+ * Contiguous groups (g_idx NULL) run as row-major bands (band): each word
+ * row is read as one stretch of up to GPTQ_BAND outputs, GV_WIDE vectors
+ * at a time (rows are n_out words apart: walking one vector of outputs
+ * down all rows made decode 3x slower than Q4_0 on TinyLlama's shape), the
+ * group's sums kept in L1. Act-order (g_idx) keeps one running sum per
+ * group in L1 and adds each input's q * x to its group's, the zero points coming off at the end through the groups'
  * activation sums (block_act: about 5x slower than contiguous groups for
  * one token, it walks all rows for each vector of outputs); block_any,
  * which flushes whenever the group changes, is left for the shapes
@@ -25,13 +25,13 @@
  * GPTQ_ACT_MAX_GROUPS groups).
  *
  * The includer defines: gv (the float vector type), gvi (the int vector),
- * GV_LANES, GV_WIDE (vectors per wide block: GV_WIDE * GPTQ_COLS
- * accumulators must fit its registers), gv_zero(), gv_fma(a, b, c) = a*b + c, gv_sub, gv_mul, gv_set1(float),
- * gv_loadu(const float *), gv_storeu(float *, gv), gvi_loadu(const int32_t *),
- * gv_q(gvi q, int sh, int mask) = float((q >> sh) & mask),
- * gv_scales(const uint16_t *) (GV_LANES f16 to float), gv_prefetch(const
- * void *) (a hint, never faults), and GPTQ_NAME(x),
- * the kernel's name.
+ * GV_LANES, GV_WIDE (vectors per chunk of a band: GV_WIDE * GPTQ_COLS
+ * accumulators must fit its registers), gv_zero(), gv_fma(a, b, c) =
+ * a*b + c, gv_sub, gv_mul, gv_set1(float), gv_loadu(const float *),
+ * gv_storeu(float *, gv), gvi_loadu(const int32_t *), gv_q(gvi q, int sh,
+ * int mask) = float((q >> sh) & mask), gv_scales(const uint16_t *)
+ * (GV_LANES f16 to float), gv_prefetch(const void *) (a hint, never
+ * faults), and GPTQ_NAME(x), the kernel's name.
  */
 
 #define GPTQ_COLS 4  /* activation columns per pass, their sums in registers */
@@ -57,78 +57,6 @@ static inline gv gptq_zeros_v(const struct gptq_matrix *m, int64_t g, int64_t o,
                        m->l.zero_add);
     }
     return gv_loadu(z);
-}
-
-/* W vectors of outputs from o (W * GV_LANES of them, so one word row is
- * W adjacent loads: wide blocks read whole cache lines of a row before the
- * next, GV_WIDE vectors per block) for NC columns; BITS 4 or 8; contiguous
- * groups whose size is a multiple of the values per word. */
-static inline __attribute__((always_inline)) void GPTQ_NAME(block_grouped)(const struct gptq_matrix *m, int64_t o,
-                                            const float *x, size_t xs, float *out, size_t os,
-                                            const int NC, const int W, const int BITS) {
-    const int pf = 32 / BITS, mask = (1 << BITS) - 1;
-    gv y[GPTQ_COLS][GV_WIDE];
-    GPTQ_UNROLL
-    for (int c = 0; c < NC; c++)
-        GPTQ_UNROLL
-        for (int v = 0; v < W; v++) y[c][v] = gv_zero();
-    const int64_t n_in = m->n_in, gs = m->l.group_size;
-    for (int64_t g = 0; g < m->l.n_groups; g++) {
-        gv acc[GPTQ_COLS][GV_WIDE], z[GV_WIDE];
-        GPTQ_UNROLL
-        for (int v = 0; v < W; v++) {
-            z[v] = gptq_zeros_v(m, g, o + v * GV_LANES, BITS);
-            GPTQ_UNROLL
-            for (int c = 0; c < NC; c++) acc[c][v] = gv_zero();
-        }
-        int64_t i1 = (g + 1) * gs < n_in ? (g + 1) * gs : n_in;
-        for (int64_t i = g * gs; i < i1; i += pf) {
-            const int32_t *row = m->qweight + (i / pf) * m->n_out + o;
-            /* rows are n_out words apart, a stride the hardware prefetchers
-             * do not follow across pages: ask for a row GPTQ_AHEAD ahead */
-            GPTQ_UNROLL
-            for (int v = 0; v < W; v++)
-                gv_prefetch(row + GPTQ_AHEAD * m->n_out + v * GV_LANES);
-            gvi q[GV_WIDE];
-            GPTQ_UNROLL
-            for (int v = 0; v < W; v++) q[v] = gvi_loadu(row + v * GV_LANES);
-            int nj = i1 - i < pf ? (int)(i1 - i) : pf;
-            if (nj == pf) {
-                GPTQ_UNROLL
-                for (int j = 0; j < pf; j++) {
-                    gv xv[GPTQ_COLS];
-                    GPTQ_UNROLL
-                    for (int c = 0; c < NC; c++) xv[c] = gv_set1(x[(size_t)c * xs + i + j]);
-                    GPTQ_UNROLL
-                    for (int v = 0; v < W; v++) {
-                        gv w = gv_sub(gv_q(q[v], j * BITS, mask), z[v]);
-                        GPTQ_UNROLL
-                        for (int c = 0; c < NC; c++) acc[c][v] = gv_fma(w, xv[c], acc[c][v]);
-                    }
-                }
-            } else {
-                GPTQ_UNROLL
-                for (int j = 0; j < nj; j++)
-                    GPTQ_UNROLL
-                    for (int v = 0; v < W; v++) {
-                        gv w = gv_sub(gv_q(q[v], j * BITS, mask), z[v]);
-                        GPTQ_UNROLL
-                        for (int c = 0; c < NC; c++)
-                            acc[c][v] = gv_fma(w, gv_set1(x[(size_t)c * xs + i + j]), acc[c][v]);
-                    }
-            }
-        }
-        GPTQ_UNROLL
-        for (int v = 0; v < W; v++) {
-            gv s = gv_scales(m->scales + g * m->n_out + o + v * GV_LANES);
-            GPTQ_UNROLL
-            for (int c = 0; c < NC; c++) y[c][v] = gv_fma(s, acc[c][v], y[c][v]);
-        }
-    }
-    GPTQ_UNROLL
-    for (int c = 0; c < NC; c++)
-        GPTQ_UNROLL
-        for (int v = 0; v < W; v++) gv_storeu(out + (size_t)c * os + o + v * GV_LANES, y[c][v]);
 }
 
 /* A band of outputs [o0, o1) (o1 - o0 a multiple of GV_LANES, at most
@@ -340,17 +268,11 @@ static inline __attribute__((always_inline)) void GPTQ_NAME(block_any)(const str
     for (int c = 0; c < NC; c++) gv_storeu(out + (size_t)c * os + o, gv_fma(s, acc[c], y[c]));
 }
 
-/* One block of outputs (wide: GV_WIDE vectors, else one) for any column
- * count up to GPTQ_COLS, with counts and widths as constants so the loops
- * unroll. */
+/* block_any for any column count up to GPTQ_COLS, with the counts as
+ * constants so the loops unroll. */
 static void GPTQ_NAME(block)(const struct gptq_matrix *m, int64_t o, const float *x, size_t xs,
-                             int nc, bool wide, float *out, size_t os) {
-    bool grouped = !m->g_idx && m->l.group_size % (32 / m->l.bits) == 0;
-#define GPTQ_CASE(NC, B)                                                                 \
-    if (!grouped) GPTQ_NAME(block_any)(m, o, x, xs, out, os, NC, B);                     \
-    else if (wide) GPTQ_NAME(block_grouped)(m, o, x, xs, out, os, NC, GV_WIDE, B);       \
-    else GPTQ_NAME(block_grouped)(m, o, x, xs, out, os, NC, 1, B);                       \
-    return
+                             int nc, float *out, size_t os) {
+#define GPTQ_CASE(NC, B) GPTQ_NAME(block_any)(m, o, x, xs, out, os, NC, B); return
     if (m->l.bits == 4) {
         switch (nc) {
         case 1: GPTQ_CASE(1, 4);
@@ -408,7 +330,7 @@ void GPTQ_NAME(mul_mat)(const struct gptq_matrix *m, int64_t o0, int64_t o1, con
     for (; o + GV_LANES <= o1; o += GV_LANES)
         for (int c = 0; c < n_cols; c += GPTQ_COLS) {
             int nc = n_cols - c < GPTQ_COLS ? n_cols - c : GPTQ_COLS;
-            GPTQ_NAME(block)(m, o, x + (size_t)c * x_stride, x_stride, nc, false,
+            GPTQ_NAME(block)(m, o, x + (size_t)c * x_stride, x_stride, nc,
                              out + (size_t)c * out_stride, out_stride);
         }
     if (o < o1) gptq_mul_mat_ref(m, o, o1, x, x_stride, n_cols, out, out_stride);
