@@ -26,6 +26,7 @@
 #include "ember.h"
 #include "kv_cache.h"
 #include "options.h"
+#include "quant.h"
 
 /* ------------------------------------------------------------ tensors */
 
@@ -45,6 +46,10 @@ struct tensor {
     size_t row_bytes;          /* bytes of one row of part[0] */
     int n_parts;
     const void *part[TENSOR_MAX_PARTS]; /* part[0]: the rows */
+    /* GPTQ types only (n_parts 4): part[] = qweight, scales, qzeros, g_idx
+     * (g_idx NULL when groups are contiguous), and their geometry; see
+     * quant.h's struct gptq_matrix. row_bytes is 0. */
+    struct gptq_layout gptq;
     /* Set by prepare_weights: the buffer holding the backend's own copy and
      * that copy's address (a GPU's upload), or NULL when the backend reads
      * part[] where it is (the CPU always does). */

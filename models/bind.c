@@ -29,6 +29,12 @@ enum ember_status model_bind_matrix(const struct model *m, const struct weight_s
     t->type = d.type;
     t->n_in = n_in;
     t->n_out = n_out;
+    if (d.n_parts) { /* GPTQ: the source checked the parts' shapes */
+        t->n_parts = d.n_parts;
+        for (int i = 0; i < d.n_parts && i < TENSOR_MAX_PARTS; i++) t->part[i] = d.parts[i];
+        t->gptq = d.gptq;
+        return EMBER_OK;
+    }
     t->row_bytes = quant_row_bytes(d.type, n_in);
     t->n_parts = 1;
     t->part[0] = d.data;

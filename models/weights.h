@@ -19,6 +19,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "quant.h"
+
 struct gguf_file;
 
 struct weight_desc {
@@ -27,6 +29,12 @@ struct weight_desc {
     int64_t ne[4];     /* ne[0] fastest; unused dims 1 */
     uint64_t n_elems, n_bytes;
     const void *data;  /* n_bytes, checked against the source's bounds */
+    /* GPTQ types (quant.h): ne = {n_in, n_out}, data = qweight, parts =
+     * qweight, scales, qzeros, g_idx (NULL: contiguous groups), every
+     * shape already checked by the source. n_parts 0 otherwise. */
+    int n_parts;
+    const void *parts[4];
+    struct gptq_layout gptq;
 };
 
 struct weight_source_ops {

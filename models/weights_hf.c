@@ -19,6 +19,7 @@
 #include "os.h"
 #include "quant.h"
 #include "safetensors.h"
+#include "weights_hf_gptq.h"
 
 #define HF_MAX_SHARDS 4096
 #define HF_MAX_KV 48
@@ -36,6 +37,8 @@ struct hf_tensor {
     const struct st_tensor *t; /* NULL: made here (rope_freqs), f32[0..n) */
     float *f32;                /* a converted 1-D copy, or NULL */
     int64_t n;                 /* values of a tensor made here */
+    bool gptq;                 /* a GPTQ layer: t is its qweight, d its description */
+    struct weight_desc d;
 };
 
 struct hf_model {
@@ -43,7 +46,10 @@ struct hf_model {
     char *path_buf[HF_MAX_SHARDS]; /* shard paths, kept for st_path */
     struct st_file **files;
     int n_files;
-    struct json_doc *config, *tok_config, *gen_config;
+    struct json_doc *config, *tok_config, *gen_config, *quant_config;
+    bool gptq;                 /* quantization_config present */
+    struct gptq_config gq;
+    char qc_where[64];         /* the file it came from, for messages */
     struct hf_kv kv[HF_MAX_KV];
     int n_kv;
     struct hf_tensor *t;       /* sorted by name */
@@ -302,10 +308,19 @@ static void tokenizer_keys(struct hf_model *h) {
 /* The architecture config.json names, and its metadata. */
 static enum ember_status read_config(struct hf_model *h, struct ember_err *err) {
     const struct json_value *c = json_root(h->config);
-    if (member(c, "quantization_config"))
-        return ember_fail(err, EMBER_EUNSUPPORTED,
-                          "%s/config.json: 'quantization_config': quantized (GPTQ) checkpoints "
-                          "are not supported yet", h->dir);
+    const struct json_value *qc = member(c, "quantization_config");
+    snprintf(h->qc_where, sizeof h->qc_where, "config.json");
+    if (!qc) {
+        TRY(read_json(h->dir, "quantize_config.json", true, &h->quant_config, err));
+        if (h->quant_config) qc = json_root(h->quant_config);
+        snprintf(h->qc_where, sizeof h->qc_where, "quantize_config.json");
+    }
+    if (qc) {
+        char where[4200];
+        snprintf(where, sizeof where, "%s/%s", h->dir, h->qc_where);
+        TRY(gptq_read_config(qc, where, &h->gq, err));
+        h->gptq = true;
+    }
     static const struct { const char *cls, *type, *arch; } known[] = {
         {"LlamaForCausalLM", "llama", "llama"},
         {"Qwen2ForCausalLM", "qwen2", "qwen2"},
@@ -398,15 +413,51 @@ static bool gguf_name(const char *hf, char *out, size_t cap) {
     return false;
 }
 
-/* GPTQ's parts of a layer: not supported yet. */
-static bool is_gptq_part(const char *name) {
-    static const char *const parts[] = {".qweight", ".qzeros", ".scales", ".g_idx"};
+/* GPTQ's parts of a layer, in gptq_describe_layer's order. */
+static const char *const gptq_parts[] = {".qweight", ".scales", ".qzeros", ".g_idx"};
+
+/* Which GPTQ part name is (0..3), or -1. */
+static int gptq_part(const char *name) {
     size_t n = strlen(name);
-    for (size_t i = 0; i < 4; i++) {
-        size_t k = strlen(parts[i]);
-        if (n > k && !strcmp(name + n - k, parts[i])) return true;
+    for (int i = 0; i < 4; i++) {
+        size_t k = strlen(gptq_parts[i]);
+        if (n > k && !strcmp(name + n - k, gptq_parts[i])) return i;
     }
-    return false;
+    return -1;
+}
+
+/* The tensor called name in any of the files, or NULL. */
+static const struct st_tensor *find_any(const struct hf_model *h, const char *name) {
+    for (int f = 0; f < h->n_files; f++) {
+        const struct st_tensor *t = st_find(h->files[f], name);
+        if (t) return t;
+    }
+    return NULL;
+}
+
+/* The GPTQ layer whose qweight is t (HF name P.qweight) as entry e, under
+ * the GGUF name of P.weight; false (skipped) for a layer ember does not
+ * use. */
+static enum ember_status gptq_entry(struct hf_model *h, const struct st_file *f,
+                                    const struct st_tensor *t, struct hf_tensor *e, bool *used,
+                                    struct ember_err *err) {
+    char base[256], name[300];
+    size_t n = strlen(t->name) - strlen(gptq_parts[0]);
+    *used = false;
+    if (n >= sizeof base) return EMBER_OK;
+    memcpy(base, t->name, n);
+    base[n] = 0;
+    snprintf(name, sizeof name, "%s.weight", base);
+    if (!gguf_name(name, e->name, sizeof e->name)) return EMBER_OK;
+    const struct st_tensor *part[4] = {t, NULL, NULL, NULL};
+    for (int k = 1; k < 4; k++) {
+        snprintf(name, sizeof name, "%s%s", base, gptq_parts[k]);
+        part[k] = find_any(h, name);
+    }
+    e->t = t;
+    e->gptq = true;
+    *used = true;
+    return gptq_describe_layer(&h->gq, st_path(f), base, part, &e->d, err);
 }
 
 static int by_name(const void *a, const void *b) {
@@ -441,11 +492,19 @@ static enum ember_status index_tensors(struct hf_model *h, struct ember_err *err
     for (int f = 0; f < h->n_files; f++) {
         for (int64_t i = 0; i < st_n_tensors(h->files[f]); i++) {
             const struct st_tensor *t = st_tensor(h->files[f], i);
-            if (is_gptq_part(t->name))
-                return ember_fail(err, EMBER_EUNSUPPORTED,
-                                  "%s: tensor '%s' is part of a GPTQ layer: GPTQ checkpoints are "
-                                  "not supported yet", st_path(h->files[f]), t->name);
             struct hf_tensor *e = &h->t[h->n_t];
+            int part = gptq_part(t->name);
+            if (part >= 0 && !h->gptq)
+                return EMBER_CORRUPT(err, "%s: tensor '%s' is part of a GPTQ layer but "
+                                     "config.json has no 'quantization_config'",
+                                     st_path(h->files[f]), t->name);
+            if (part > 0) continue; /* found through its qweight */
+            if (part == 0) {
+                bool used;
+                TRY(gptq_entry(h, h->files[f], t, e, &used, err));
+                h->n_t += used;
+                continue;
+            }
             if (!gguf_name(t->name, e->name, sizeof e->name)) continue;
             if (t->dtype != ST_F32 && t->dtype != ST_F16 && t->dtype != ST_BF16)
                 return ember_fail(err, EMBER_EUNSUPPORTED,
@@ -570,6 +629,10 @@ static bool h_get_str(const void *impl, const char *key, const char **s, size_t 
 
 static void describe(const struct hf_tensor *e, struct weight_desc *d) {
     const struct st_tensor *t = e->t;
+    if (e->gptq) {
+        *d = e->d;
+        return;
+    }
     if (!t) { /* made here: 1-D F32 */
         *d = (struct weight_desc){.type = EMBER_TYPE_F32, .n_dims = 1, .ne = {e->n, 1, 1, 1},
                                   .n_elems = (uint64_t)e->n,
@@ -682,5 +745,6 @@ void hf_close(struct hf_model *h) {
     json_free(h->config);
     json_free(h->tok_config);
     json_free(h->gen_config);
+    json_free(h->quant_config);
     free(h);
 }

@@ -18,10 +18,16 @@
  * tokenizer.chat_template, plus hf.bos_token / hf.eos_token (the token
  * texts tokenizer_config.json names).
  *
+ * GPTQ checkpoints (quantization_config in config.json or
+ * quantize_config.json; weights_hf_gptq.h): each linear layer's qweight,
+ * scales, qzeros and g_idx become one tensor of type GPTQ4/GPTQ8 under the
+ * GGUF name of its .weight, its four parts pointing into the mapping
+ * (weight_desc.parts), every shape and g_idx value checked here.
+ *
  * Refused with a message naming the field: an unknown architecture,
  * rope_scaling of an unsupported type, biases or activations the llama
- * family does not have, sliding-window attention, GPTQ checkpoints (not
- * supported yet).
+ * family does not have, sliding-window attention, GPTQ settings or parts
+ * ember cannot run (weights_hf_gptq.h lists what it can).
  */
 #ifndef EMBER_WEIGHTS_HF_H
 #define EMBER_WEIGHTS_HF_H

@@ -32,6 +32,8 @@ static const struct type_info {
     [28] = {"F64", 1, 8},         [29] = {"IQ1_M", 256, 56},
     [30] = {"BF16", 1, 2},        [34] = {"TQ1_0", 256, 54},
     [35] = {"TQ2_0", 256, 66},    [39] = {"MXFP4", 32, 17},
+    /* ember's multi-part GPTQ matrices: no block geometry (row bytes 0) */
+    [40] = {"GPTQ4", 0, 0},       [41] = {"GPTQ8", 0, 0},
 };
 
 /* One entry per implemented type. The geometry repeats type_info on purpose
@@ -91,6 +93,6 @@ size_t quant_row_bytes(int type, int64_t n) {
     if (type < 0 || type >= EMBER_TYPE_COUNT || !type_info[type].name || n < 0)
         return 0;
     const struct type_info *ti = &type_info[type];
-    if (n % ti->block_elems) return 0;
+    if (!ti->block_elems || n % ti->block_elems) return 0;
     return (size_t)(n / ti->block_elems) * (size_t)ti->block_bytes;
 }

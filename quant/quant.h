@@ -33,7 +33,11 @@ enum ember_type {
     EMBER_TYPE_Q6_K = 14,
     EMBER_TYPE_Q8_K = 15,
     EMBER_TYPE_BF16 = 30,
-    EMBER_TYPE_COUNT = 40 /* ids at or above this are unknown */
+    /* ember's own, above ggml's ids (a GGUF never stores them): GPTQ
+     * matrices of several parts (gptq.c), INT4 and INT8 */
+    EMBER_TYPE_GPTQ4 = 40,
+    EMBER_TYPE_GPTQ8 = 41,
+    EMBER_TYPE_COUNT = 42 /* ids at or above this are unknown */
 };
 
 struct quant_traits {
@@ -62,6 +66,51 @@ const char *quant_type_name(int type);
 
 /* Bytes of a row of n values of a supported type (n % block_elems == 0). */
 size_t quant_row_bytes(int type, int64_t n);
+
+/* ---------------------------------------------------------------- GPTQ */
+
+/* A GPTQ matrix is not a block type (quant_traits_for returns NULL for its
+ * ids, so no GGUF can claim one): W[o][i], o < n_out, i < n_in, lives in
+ * four arrays of a checkpoint, read where they are:
+ *   qweight int32 [ceil(n_in/pf)][n_out], pf = 32/bits values a word along
+ *           the input dim, lowest bits first (input r*pf + j in bits
+ *           [j*bits, (j+1)*bits));
+ *   scales  f16 [n_groups][n_out];
+ *   qzeros  int32 [n_groups][ceil(n_out/pf)], packed along the output dim;
+ *   g_idx   int32 [n_in], the group of each input, or NULL: i / group_size.
+ * W[o][i] = scale[g][o] * (q[i][o] - (qzero[g][o] + zero_add)), g = g(i).
+ * Padding slots past n_in / n_out are never read. */
+struct gptq_layout {
+    int bits;           /* 4 or 8 */
+    int zero_add;       /* 1: zeros stored minus one (AutoGPTQ's "gptq"), 0: as is */
+    int64_t group_size; /* inputs per group (n_in for group_size -1) */
+    int64_t n_groups;
+};
+
+struct gptq_matrix {
+    struct gptq_layout l;
+    int64_t n_in, n_out;
+    const int32_t *qweight;
+    const uint16_t *scales;
+    const int32_t *qzeros;
+    const int32_t *g_idx; /* NULL: contiguous groups (i / group_size) */
+};
+
+/* The scalar references (gptq.c), the oracle of the CPU kernels. */
+/* Row o of W (n_in values) into dst. */
+void gptq_dequant_row_ref(const struct gptq_matrix *m, int64_t o, float *dst);
+/* For o0 <= o < o1 and c < n_cols: out[c*out_stride + o] = W[o] . x[c*x_stride ..],
+ * float activations; per output, each group's sum of (q - z) x in input
+ * order, times the group's scale, added in order of first appearance. */
+void gptq_mul_mat_ref(const struct gptq_matrix *m, int64_t o0, int64_t o1, const float *x,
+                      size_t x_stride, int n_cols, float *out, size_t out_stride);
+/* The zero point (z + zero_add) of output o in group g. */
+static inline int gptq_zero(const struct gptq_matrix *m, int64_t g, int64_t o) {
+    int pf = 32 / m->l.bits;
+    int64_t zw = (m->n_out + pf - 1) / pf;
+    uint32_t w = (uint32_t)m->qzeros[g * zw + o / pf];
+    return (int)((w >> (o % pf * m->l.bits)) & ((1u << m->l.bits) - 1)) + m->l.zero_add;
+}
 
 /* IEEE half and bfloat16 conversions used by several kernels. */
 float quant_f16_to_f32(uint16_t h);

@@ -7,6 +7,14 @@ n_embd 896, 24 layers, 14 heads, 2 KV heads, n_ff 4864, vocab 151936, q/k/v
 biases, tied embeddings, gpt2 tokenizer), one file per weight type:
     models-cache/bench/<model>-<type>.gguf     type in f16, q8_0, q4_0, q4_k_m
                                                (default), q5_k_m, q6_k (on request)
+and, for type gptq4_g128, a Hugging Face GPTQ directory instead:
+    models-cache/bench/<model>-gptq4_g128/     config.json (quantization_config:
+                                               bits 4, group 128, desc_act false,
+                                               asym, checkpoint_format gptq) and
+                                               model.safetensors: every linear
+                                               layer's qweight/scales/qzeros/g_idx,
+                                               F16 embeddings, norms and lm_head
+                                               (no tokenizer: for ember bench)
 with the tensor names, shapes and hyper-parameter metadata of the real models
 and the per-tensor type choices llama.cpp's quantizer makes for that file type
 (output in Q6_K, the Q4_K_M/Q5_K_M attn_v/ffn_down Q6_K layer pattern, and the
@@ -28,7 +36,10 @@ packages. Takes a minute or two per file on a laptop.
     python3 scripts/make-bench-model.py                  # both models, default types
     python3 scripts/make-bench-model.py --models tinyllama-1.1b --types q4_0,f16
     python3 scripts/make-bench-model.py --models tinyllama-1.1b --types q6_k,q5_k_m
+    python3 scripts/make-bench-model.py --models tinyllama-1.1b --types gptq4_g128
 """
+import json
+import struct
 import argparse
 import glob
 import os
@@ -56,6 +67,7 @@ ARCHS = {
 # general.file_type values (llama_ftype)
 FTYPES = {"f16": 1, "q4_0": 2, "q8_0": 7, "q4_k_m": 15, "q5_k_m": 17, "q6_k": 18}
 DEFAULT_TYPES = "q4_0,q8_0,q4_k_m,f16"
+GPTQ_TYPES = {"gptq4_g128": (4, 128)}
 
 # the type of most weight matrices for each quantized file type
 BASE_TYPE = {"q4_0": T.Q4_0, "q8_0": T.Q8_0, "q4_k_m": T.Q4_K, "q5_k_m": T.Q5_K,
@@ -286,12 +298,88 @@ def write_model(key, ftype, path, seed):
           file=sys.stderr)
 
 
+# ---- GPTQ directories --------------------------------------------------------
+
+def gptq_layer(rng, prefix, n_in, n_out, bits, gs):
+    """A GPTQ layer's four tensors with random codes, zero 2^(bits-1) (stored
+    minus one) and f16 scales for a weight std near 1/sqrt(n_in)."""
+    pf = 32 // bits
+    groups = (n_in + gs - 1) // gs
+    qweight = rng.integers(0, 2**32, size=((n_in + pf - 1) // pf, n_out), dtype=np.uint32)
+    zstored = (1 << (bits - 1)) - 1
+    word = sum(zstored << (bits * j) for j in range(pf))
+    qzeros = np.full((groups, (n_out + pf - 1) // pf), word, dtype=np.uint32)
+    code_std = ((1 << bits) ** 2 - 1) ** 0.5 / 12 ** 0.5
+    scales = (rng.uniform(0.75, 1.25, (groups, n_out)) / (code_std * n_in ** 0.5)).astype(np.float16)
+    g_idx = (np.arange(n_in) // gs).astype(np.int32)
+    return [(prefix + ".qweight", "I32", qweight.view(np.int32)),
+            (prefix + ".qzeros", "I32", qzeros.view(np.int32)),
+            (prefix + ".scales", "F16", scales), (prefix + ".g_idx", "I32", g_idx)]
+
+
+def write_gptq_dir(key, ftype, path, seed):
+    """The model as a Hugging Face GPTQ directory (see the docstring)."""
+    a = ARCHS[key]
+    bits, gs = GPTQ_TYPES[ftype]
+    e, ff, hd = a["n_embd"], a["n_ff"], a["n_embd"] // a["n_head"]
+    kv = hd * a["n_head_kv"]
+    rng = np.random.default_rng(seed)
+    norm = lambda n: (1 + 0.1 * rng.standard_normal(n)).astype(np.float16)
+    t = [("model.embed_tokens.weight", "F16",
+          (rng.standard_normal((a["n_vocab"], e)) * 0.02).astype(np.float16)),
+         ("model.norm.weight", "F16", norm(e))]
+    if not a["tied"]:
+        t.append(("lm_head.weight", "F16",
+                  (rng.standard_normal((a["n_vocab"], e)) / e ** 0.5).astype(np.float16)))
+    for i in range(a["n_layer"]):
+        p = f"model.layers.{i}."
+        t += [(p + "input_layernorm.weight", "F16", norm(e)),
+              (p + "post_attention_layernorm.weight", "F16", norm(e))]
+        for name, n_in, n_out in (("self_attn.q_proj", e, e), ("self_attn.k_proj", e, kv),
+                                  ("self_attn.v_proj", e, kv), ("self_attn.o_proj", e, e),
+                                  ("mlp.gate_proj", e, ff), ("mlp.up_proj", e, ff),
+                                  ("mlp.down_proj", ff, e)):
+            t += gptq_layer(rng, p + name, n_in, n_out, bits, gs)
+        if a["bias"]:
+            for name, n in (("q_proj", e), ("k_proj", kv), ("v_proj", kv)):
+                t.append((p + f"self_attn.{name}.bias", "F16",
+                          (0.02 * rng.standard_normal(n)).astype(np.float16)))
+    os.makedirs(path, exist_ok=True)
+    header, off = {"__metadata__": {"format": "pt"}}, 0
+    for name, dt, arr in t:
+        header[name] = {"dtype": dt, "shape": list(arr.shape), "data_offsets": [off, off + arr.nbytes]}
+        off += arr.nbytes
+    h = json.dumps(header).encode()
+    h += b" " * (-len(h) % 8)
+    tmp = os.path.join(path, "model.safetensors.tmp")
+    with open(tmp, "wb") as f:
+        f.write(struct.pack("<Q", len(h)) + h)
+        for _, _, arr in t:
+            f.write(np.ascontiguousarray(arr).tobytes())
+    os.replace(tmp, os.path.join(path, "model.safetensors"))
+    cls = {"llama": "LlamaForCausalLM", "qwen2": "Qwen2ForCausalLM"}[a["arch"]]
+    config = {"architectures": [cls], "model_type": a["arch"], "hidden_size": e,
+              "intermediate_size": ff, "num_attention_heads": a["n_head"],
+              "num_key_value_heads": a["n_head_kv"], "num_hidden_layers": a["n_layer"],
+              "rms_norm_eps": a["eps"], "vocab_size": a["n_vocab"],
+              "max_position_embeddings": a["n_ctx"], "rope_theta": a["rope_base"],
+              "hidden_act": "silu", "tie_word_embeddings": a["tied"], "torch_dtype": "float16",
+              "_name_or_path": f'{a["name"]} GPTQ {bits}-bit g{gs}',
+              "quantization_config": {"quant_method": "gptq", "bits": bits, "group_size": gs,
+                                      "desc_act": False, "sym": False,
+                                      "checkpoint_format": "gptq"}}
+    with open(os.path.join(path, "config.json"), "w") as f:
+        json.dump(config, f, indent=1)
+    print(f"  {os.path.basename(path)}: {len(t)} tensors, {off / 2**30:.2f} GiB", file=sys.stderr)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", default=os.path.join(ROOT, "models-cache", "bench"))
     ap.add_argument("--models", default=",".join(ARCHS), help="comma list of " + ", ".join(ARCHS))
     ap.add_argument("--types", default=DEFAULT_TYPES,
-                    help="comma list of " + ", ".join(FTYPES) + " (default " + DEFAULT_TYPES + ")")
+                    help="comma list of " + ", ".join(list(FTYPES) + list(GPTQ_TYPES)) +
+                    " (default " + DEFAULT_TYPES + ")")
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--force", action="store_true", help="rewrite existing files")
     args = ap.parse_args()
@@ -301,16 +389,16 @@ def main():
         if m not in ARCHS:
             ap.error(f"unknown model {m!r}")
     for t in types:
-        if t not in FTYPES:
+        if t not in FTYPES and t not in GPTQ_TYPES:
             ap.error(f"unknown type {t!r}")
     os.makedirs(args.out, exist_ok=True)
     for m in models:
         for t in types:
-            path = os.path.join(args.out, f"{m}-{t}.gguf")
+            path = os.path.join(args.out, f"{m}-{t}" + ("" if t in GPTQ_TYPES else ".gguf"))
             if os.path.exists(path) and not args.force:
                 print(f"  {path}: exists, kept", file=sys.stderr)
                 continue
-            write_model(m, t, path, args.seed)
+            (write_gptq_dir if t in GPTQ_TYPES else write_model)(m, t, path, args.seed)
             print(path)
 
 

@@ -6,7 +6,8 @@
 #   - tests/test_quant_isa (every installed kernel against the scalar refs)
 #     twice: under -cpu max, which has i8mm (so the SMMLA products of
 #     int8_i8mm.c are installed), and -cpu neoverse-n1, which has only the
-#     dot product; tests/test_vec and tests/test_kv under -cpu max; then
+#     dot product; tests/test_vec, tests/test_kv and tests/test_gptq_kernels
+#     under -cpu max; then
 #     what `ember info --cpu` detects under each,
 #   - for every model and prompt in tests/data/models/reference.json,
 #     `ember run --temp 0 -n N -p PROMPT` must print llama.cpp's greedy text,
@@ -58,9 +59,9 @@ else
     tail -20 "$log"
     fail=1
 fi
-# the float vector kernels (attention's mad_rows/mad_rows_h among them) and
-# the paged KV cache's attention, on NEON
-for t in test_vec test_kv; do
+# the float vector kernels (attention's mad_rows/mad_rows_h among them),
+# the paged KV cache's attention and the GPTQ matrix kernels, on NEON
+for t in test_vec test_kv test_gptq_kernels; do
     if make ARCH=aarch64 BUILD="$BUILD" -j"$JOBS" "$BUILD/tests/$t" >"$log" 2>&1; then
         "$QEMU" -cpu max "$BUILD/tests/$t" 2>&1 | sed -E "s/^(ok|not ok|SKIP) /\1 aarch64 (max): /"
         rc=${PIPESTATUS[0]}

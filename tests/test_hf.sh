@@ -7,7 +7,8 @@
 # for --vocab and with it runs the same; the same weights in two shards,
 # and in F16 and BF16, run (the shards give the same text); a chat
 # template in tokenizer_config.json reaches ember template; the GPTQ
-# checkpoints are refused as not supported yet.
+# checkpoints print their reference's greedy text; ember perplexity
+# --score-all matches ppl.json within 0.5% for the F32 and GPTQ directories.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 source tests/lib.sh
@@ -116,8 +117,61 @@ got=$("$E" template -m "$T/chat" --messages "$T/msgs.json" --no-generation-promp
 [ "$got" = "[user]hi</s>" ] && ok "template -m DIR: tokenizer_config.json's chat_template and eos_token" \
     || bad "template -m DIR: got '$got'"
 
+# GPTQ checkpoints (test_gptq.c checks their logits and perplexity): ember
+# run prints each reference.json's greedy text, on every kernel set this
+# CPU has; the 4-bit one with its quantization_config only in
+# quantize_config.json runs the same; read as gptq_v2 (zeros as stored,
+# not plus one) its text changes (a negative control)
 for g in "$S"/stories260K-gptq-*; do
     [ -d "$g" ] || continue
-    expect 1 "GPTQ checkpoint $(basename "$g") refused" "$E" run -m "$g" -p hi -n 1
-    grep -q 'GPTQ' "$T/err" && grep -q 'not supported yet' "$T/err" || bad "$(basename "$g"): $(cat "$T/err")"
+    n=$(basename "$g")
+    want_g=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["prompts"][0]["greedy_text"])' "$g/reference.json")
+    isas=$("$E" info --cpu 2>/dev/null | sed -n 's/^supported sets: *//p')
+    [ -n "$isas" ] || bad "ember info --cpu lists no kernel sets"
+    for isa in $isas; do
+        out=$("$E" run --cpu-isa "$isa" -m "$g" -p "$first" -n 32 --temp 0 2>"$T/err")
+        [ "$first$out" = "$want_g" ] && ok "GPTQ $n ($isa): the reference's 32 greedy tokens" \
+            || bad "GPTQ $n ($isa): got '$first$out' want '$want_g' ($(head -c 200 "$T/err"))"
+    done
 done
+G4=$S/stories260K-gptq-4bit-g32
+if [ -d "$G4" ]; then
+    want_g=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["prompts"][0]["greedy_text"])' "$G4/reference.json")
+    for v in qcfg v2; do
+        mkdir "$T/$v"
+        for f in model.safetensors tokenizer.json tokenizer_config.json quantize_config.json; do ln -s "$(cd "$G4" && pwd)/$f" "$T/$v/$f"; done
+    done
+    python3 -c '
+import json, sys
+c = json.load(open(sys.argv[1])); c.pop("quantization_config"); json.dump(c, open(sys.argv[2], "w"))
+c = json.load(open(sys.argv[1])); c["quantization_config"]["checkpoint_format"] = "gptq_v2"; json.dump(c, open(sys.argv[3], "w"))' \
+        "$G4/config.json" "$T/qcfg/config.json" "$T/v2/config.json"
+    out=$("$E" run -m "$T/qcfg" -p "$first" -n 32 --temp 0 2>&1)
+    [ "$first$out" = "$want_g" ] && ok "GPTQ with quantize_config.json only: the same greedy text" \
+        || bad "GPTQ quantize_config.json: got '$first$out'"
+    out=$("$E" run -m "$T/v2" -p "$first" -n 32 --temp 0 2>&1)
+    [ -n "$out" ] && [ "$first$out" != "$want_g" ] && ok "GPTQ read as gptq_v2 (zeros off by one): other text" \
+        || bad "GPTQ as gptq_v2: got '$first$out', the reference's text or nothing"
+fi
+
+# ember perplexity --score-all (ppl.json's windows: BOS + 255 eval ids,
+# every id scored once) on eval.txt: within 0.5% of ppl.json's table for the
+# F32 directory and each GPTQ checkpoint (best kernel set, f16 KV cache)
+if [ -f "$S/ppl.json" ] && [ -f "$S/eval.txt" ]; then
+    while IFS='|' read -r dir want; do
+        [ -d "$S/$dir" ] || continue
+        got=$("$E" perplexity -m "$S/$dir" -f "$S/eval.txt" -c 256 --score-all 2>/dev/null | sed -n 's/.*PPL = \([0-9.]*\).*/\1/p')
+        if [ -n "$got" ] && awk -v a="$got" -v b="$want" 'BEGIN { d = (a - b) / b; exit !(d * d < 0.005 ^ 2) }'; then
+            ok "perplexity --score-all $dir: $got, ppl.json $want (within 0.5%)"
+        else
+            bad "perplexity --score-all $dir: '$got', ppl.json $want"
+        fi
+    done < <(python3 -c '
+import json, sys
+p = json.load(open(sys.argv[1]))["ppl"]
+for d, k in (("stories260K", "F32 (unquantized)"), ("stories260K-gptq-4bit-g32", "GPTQ 4-bit g32"),
+             ("stories260K-gptq-4bit-g32-actorder", "GPTQ 4-bit g32 act-order"), ("stories260K-gptq-8bit-g64", "GPTQ 8-bit g64")):
+    print("%s|%.6f" % (d, p[k]))' "$S/ppl.json")
+else
+    echo "SKIP hf perplexity --score-all: ppl.json or eval.txt missing from $S"
+fi

@@ -3,7 +3,8 @@
 # ~30 tiny llama directories, each with one thing broken (safetensors
 # header, shard index, config.json, tensors); `ember run -m DIR` on each
 # must exit 1 with one "ember: error:" line holding the case's expected
-# words (a clear error, never a crash or a hang).
+# words (a clear error, never a crash or a hang). The valid tiny GPTQ
+# checkpoint the GPTQ cases break (gptq_ok) must run.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 source tests/lib.sh
@@ -20,3 +21,11 @@ while IFS='|' read -r name words what; do
         bad "hostile hf $name: the error does not say '$words': $(head -c 300 "$T/err")"
     fi
 done <"$T/cases.txt"
+# the GPTQ cases' unbroken base must run, or they could fail for another reason
+if [ -d "$T/gptq_ok" ]; then
+    "$E" bench -m "$T/gptq_ok" -p 4 -n 2 -r 1 >"$T/ok.log" 2>&1 && grep -q 'tg2' "$T/ok.log" \
+        && ok "hostile hf gptq_ok (the GPTQ cases' valid base) runs" \
+        || bad "hostile hf gptq_ok does not run: $(tail -c 300 "$T/ok.log")"
+else
+    bad "hostile hf: the generator wrote no gptq_ok"
+fi

@@ -76,11 +76,20 @@ static void check_table(void) {
     int bad_unknown = 0;
     for (int id = -1; id <= EMBER_TYPE_COUNT + 1; id++) {
         int known = id >= 0 && id < EMBER_TYPE_COUNT && seen[id];
+        if (id == EMBER_TYPE_GPTQ4 || id == EMBER_TYPE_GPTQ8) continue; /* ember's own, below */
         if (!known && (quant_type_name(id) || quant_traits_for(id) || quant_row_bytes(id, 32))) bad_unknown++;
     }
     CHECK(rows >= 30 && !bad_name, "type names match gguf for %d ids %s", rows, why);
     CHECK(!bad_size, "row bytes match gguf.GGML_QUANT_SIZES (Q8_1 = 36, ggml's layout) %s", why);
-    CHECK(!bad_unknown, "removed/unknown ids (4, 5, 31-33, 36-38, <0, >=40) have no name, ops or size");
+    CHECK(!bad_unknown, "removed/unknown ids (4, 5, 31-33, 36-38, <0, >=42) have no name, ops or size");
+    /* ember's GPTQ ids: above ggml's, named, but no block traits or row
+     * size, so a GGUF claiming one is refused as unsupported */
+    CHECK(!seen[EMBER_TYPE_GPTQ4] && !seen[EMBER_TYPE_GPTQ8] &&
+              !strcmp(quant_type_name(EMBER_TYPE_GPTQ4), "GPTQ4") &&
+              !strcmp(quant_type_name(EMBER_TYPE_GPTQ8), "GPTQ8") &&
+              !quant_traits_for(EMBER_TYPE_GPTQ4) && !quant_traits_for(EMBER_TYPE_GPTQ8) &&
+              !quant_row_bytes(EMBER_TYPE_GPTQ4, 32) && !quant_row_bytes(EMBER_TYPE_GPTQ8, 32),
+          "GPTQ4/GPTQ8 (40, 41): not ggml ids, named, no block traits or row bytes");
 
     int bad_ops = 0, n_ops = 0;
     for (int t = 0; t < EMBER_TYPE_COUNT; t++) {

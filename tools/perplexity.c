@@ -8,6 +8,11 @@
  * N-2 predicting the next token), so every scored token has at least N/2
  * tokens of context. Prints the running perplexity per chunk, as llama.cpp
  * does, and the final estimate with its standard error.
+ *
+ * --score-all instead follows the rule of the shared Hugging Face fixtures'
+ * ppl.json: the text (one final newline dropped) tokenized without BOS,
+ * cut into windows of BOS + the next N-1 tokens, none overlapping, the
+ * last one shorter, and every token scored exactly once.
  */
 #include <math.h>
 #include <stdio.h>
@@ -32,6 +37,7 @@ static double nll_of(const float *logits, int n_vocab, int tok) {
 struct ppl_opts {
     const char *model, *file;
     long n_ctx, n_threads, n_chunks;
+    bool score_all; /* ppl.json's windows: BOS + N-1 tokens, all scored */
     struct ember_options eo;
 };
 
@@ -45,6 +51,9 @@ static int parse_ppl(int argc, char **argv, struct ppl_opts *o) {
         int r;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             fputs("usage: ember perplexity -m MODEL -f TEXT [-c N (512)] [-t N] [--chunks N]\n"
+                  "  --score-all             windows of BOS + N-1 tokens of the text (tokenized\n"
+                  "                          without BOS, one final newline dropped), each token\n"
+                  "                          scored once (instead of llama.cpp's second halves)\n"
                   TOOL_OPTIONS_HELP, stdout);
             exit(0);
         } else if ((r = tool_options_flag(argc, argv, &i, &o->eo))) {
@@ -59,6 +68,8 @@ static int parse_ppl(int argc, char **argv, struct ppl_opts *o) {
         } else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) {
             if (!(v = args_value(argc, argv, &i)) || !args_int(a, v, 1, 256, &o->n_threads))
                 return EXIT_USAGE;
+        } else if (!strcmp(a, "--score-all")) {
+            o->score_all = true;
         } else if (!strcmp(a, "--chunks")) {
             if (!(v = args_value(argc, argv, &i)) || !args_int(a, v, 1, 1L << 30, &o->n_chunks))
                 return EXIT_USAGE;
@@ -78,6 +89,10 @@ static int score(const struct ppl_opts *o, struct loaded *l, int32_t *ids, size_
     const struct model_info *mi = model_get_info(l->model);
     int n_ctx = (int)o->n_ctx, first = n_ctx / 2;
     long n_chunks = (long)(n_ids / (size_t)n_ctx);
+    if (o->score_all) { /* windows of BOS + n_ctx - 1 tokens, the last shorter */
+        n_chunks = (long)((n_ids + (size_t)n_ctx - 2) / (size_t)(n_ctx - 1));
+        first = 0;
+    }
     if (o->n_chunks > 0 && o->n_chunks < n_chunks) n_chunks = o->n_chunks;
     if (n_chunks < 1) {
         cli_error("%s has %zu tokens; perplexity with -c %d needs at least %d", o->file, n_ids,
@@ -106,15 +121,26 @@ static int score(const struct ppl_opts *o, struct loaded *l, int32_t *ids, size_
     int rc = 0;
     bool bos = tokenizer_add_bos(l->tok);
     for (long c = 0; c < n_chunks && !rc; c++) {
-        const int32_t *src = ids + (size_t)c * (size_t)n_ctx;
-        memcpy(chunk, src, (size_t)n_ctx * sizeof *chunk);
-        if (bos) chunk[0] = tokenizer_bos(l->tok);
-        batch_set_run(&b, chunk, n_ctx, 0, 0, true);
+        int n = n_ctx;
+        if (o->score_all) {
+            size_t at = (size_t)c * (size_t)(n_ctx - 1), k = n_ids - at;
+            if (k > (size_t)n_ctx - 1) k = (size_t)n_ctx - 1;
+            chunk[0] = tokenizer_bos(l->tok);
+            memcpy(chunk + 1, ids + at, k * sizeof *chunk);
+            n = (int)k + 1;
+        } else {
+            memcpy(chunk, ids + (size_t)c * (size_t)n_ctx, (size_t)n_ctx * sizeof *chunk);
+            if (bos) chunk[0] = tokenizer_bos(l->tok);
+        }
+        batch_set_run(&b, chunk, n, 0, 0, true);
         if (model_decode(mc, &b, logits, &err)) {
             rc = loader_report(&err);
             break;
         }
-        for (int j = first; j < n_ctx - 1; j++) {
+        /* the targets: the chunk's next tokens (the original ids: chunk[0]
+         * may have been replaced by BOS) */
+        const int32_t *src = o->score_all ? chunk : ids + (size_t)c * (size_t)n_ctx;
+        for (int j = first; j < n - 1; j++) {
             double v = nll_of(logits + (size_t)j * mi->n_vocab, mi->n_vocab, src[j + 1]);
             nll += v;
             nll2 += v * v;
@@ -154,7 +180,9 @@ int tool_perplexity(int argc, char **argv) {
     struct ember_err err = {0};
     int32_t *ids = NULL;
     size_t n = 0;
-    if (tokenizer_encode(l.tok, text, len, true, false, &ids, &n, &err)) rc = loader_report(&err);
+    if (o.score_all && len && text[len - 1] == '\n') len--;
+    if (tokenizer_encode(l.tok, text, len, !o.score_all, false, &ids, &n, &err))
+        rc = loader_report(&err);
     else rc = score(&o, &l, ids, n);
     free(ids);
     free(text);

@@ -25,8 +25,8 @@ static const char *cpu_device(const struct ember_backend *be) {
 static bool cpu_supports(const struct ember_backend *be, enum ember_op op, int type) {
     const struct type_kernels *q = cpu_type_kernels(((const struct cpu_backend *)be)->k, type);
     switch (op) {
-    case EMBER_OP_MATMUL: return q && q->dot;
-    case EMBER_OP_GET_ROWS: return q != NULL;
+    case EMBER_OP_MATMUL: return q && (q->dot || q->mul_mat_gptq);
+    case EMBER_OP_GET_ROWS: return q != NULL; /* GPTQ: the reference's rows */
     default: return type == EMBER_TYPE_F32;
     }
 }

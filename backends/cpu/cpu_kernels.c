@@ -23,6 +23,9 @@ static void fill_reference(struct cpu_kernels *k) {
             .vec_type = q->vec_type, .dequant = q->dequant, .quantize = q->quantize, .dot = q->dot,
         };
     }
+    for (int t = EMBER_TYPE_GPTQ4; t <= EMBER_TYPE_GPTQ8; t++)
+        k->type[t] = (struct type_kernels){.vec_type = EMBER_TYPE_F32,
+                                           .mul_mat_gptq = gptq_mul_mat_ref};
     k->vec = vec_ref;
 }
 

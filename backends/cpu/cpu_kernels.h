@@ -55,11 +55,16 @@ struct type_kernels {
      * beats mul_mat on the rows as they are (the copy is paid per band and
      * batch, so it pays off from some batch width on, per type and set). */
     int pack_min_cols;
+    /* GPTQ types only (their dequant and dot are NULL): out[c * out_stride
+     * + o] = W[o] . x[c * x_stride ..] for o0 <= o < o1, c < n_cols, float
+     * activations (vec_type F32), as gptq_mul_mat_ref. */
+    void (*mul_mat_gptq)(const struct gptq_matrix *m, int64_t o0, int64_t o1, const float *x,
+                         size_t x_stride, int n_cols, float *out, size_t out_stride);
 };
 
 struct cpu_kernels {
     enum cpu_isa isa;
-    struct type_kernels type[EMBER_TYPE_COUNT]; /* dequant NULL: unsupported type */
+    struct type_kernels type[EMBER_TYPE_COUNT]; /* dequant and mul_mat_gptq NULL: unsupported */
     struct vec_kernels vec;
 };
 
@@ -70,7 +75,9 @@ const struct cpu_kernels *cpu_kernels_for(enum cpu_isa isa);
 /* The kernels of one type in a table, or NULL for a type ember does not
  * implement. */
 static inline const struct type_kernels *cpu_type_kernels(const struct cpu_kernels *k, int type) {
-    return type >= 0 && type < EMBER_TYPE_COUNT && k->type[type].dequant ? &k->type[type] : NULL;
+    return type >= 0 && type < EMBER_TYPE_COUNT && (k->type[type].dequant || k->type[type].mul_mat_gptq)
+               ? &k->type[type]
+               : NULL;
 }
 
 /* For installers: a type's dot and mul_mat; NULL keeps what is there (an

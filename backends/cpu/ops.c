@@ -85,6 +85,12 @@ static const uint8_t *pack_band(const struct matmul_job *j, int64_t r0, int64_t 
     return ps->data;
 }
 
+/* A GPTQ tensor's parts as quant/'s view of them. */
+static struct gptq_matrix gptq_of(const struct tensor *w) {
+    return (struct gptq_matrix){w->gptq, w->n_in, w->n_out, w->part[0], w->part[1], w->part[2],
+                                w->part[3]};
+}
+
 /* Each task owns a band of weight rows and computes them for every input
  * row, so a weight row is read from memory once per batch. A batch packs
  * its band first (BLIS's way: for many columns the copy is a small part
@@ -94,6 +100,12 @@ static void matmul_rows(const struct matmul_job *j, int task) {
     int64_t r0 = (int64_t)task * j->rows_per_task;
     int64_t r1 = r0 + j->rows_per_task;
     if (r1 > j->w->n_out) r1 = j->w->n_out;
+    if (j->q->mul_mat_gptq) { /* GPTQ: bands of output columns, float activations */
+        struct gptq_matrix m = gptq_of(j->w);
+        j->q->mul_mat_gptq(&m, r0, r1, (const float *)j->vec, j->vec_stride / sizeof(float), j->n,
+                           j->out, (size_t)j->w->n_out);
+        return;
+    }
     const uint8_t *band = j->pack ? pack_band(j, r0, r1 - r0) : NULL;
     if (band) {
         j->q->mul_mat_packed(j->w->n_in, band, (int)(r1 - r0), j->vec, j->vec_stride, j->n,
@@ -130,6 +142,9 @@ static struct matmul_job matmul_job_for(const struct cpu_ctx *c, float *out,
      * faster than 16 on a Zen 4); small batches take 32 (the panel GEMM
      * packs 32 rows at a time). */
     int64_t band = pack || n == 1 ? 64 : n >= 4 ? 32 : 16;
+    /* GPTQ's qweight is [in/pf][out]: a task's band of outputs is a stretch
+     * of every word row, read row after row; wide stretches stream */
+    if (q->mul_mat_gptq) band = 1024;
     return (struct matmul_job){out, w, vec, vec_stride(q->vec_type, w->n_in), n, q,
                                &c->k->type[q->vec_type], band, pack ? c->pack : NULL};
 }
@@ -186,6 +201,11 @@ void cpu_matmul(struct backend_ctx *bc, int n_mats, float *const out[],
 void cpu_get_rows(struct backend_ctx *c, float *out, const struct tensor *w, const int32_t *rows,
                   int n) {
     const struct type_kernels *q = &cpu_ctx_of(c)->k->type[w->type];
+    if (q->mul_mat_gptq) {
+        struct gptq_matrix m = gptq_of(w);
+        for (int i = 0; i < n; i++) gptq_dequant_row_ref(&m, rows[i], out + (size_t)i * w->n_in);
+        return;
+    }
     for (int i = 0; i < n; i++)
         q->dequant((const uint8_t *)w->part[0] + (size_t)rows[i] * w->row_bytes,
                    out + (size_t)i * w->n_in, w->n_in);

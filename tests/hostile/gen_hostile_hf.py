@@ -7,9 +7,13 @@ Writes one directory per case under OUTDIR, each a tiny llama (hidden 8,
 with its byte range, a header length of 2^63, a header that is not JSON,
 an empty file), the shard index (a path outside the directory, a tensor
 not where it says, a tensor in two shards), config.json (not JSON, an
-unknown architecture, unsupported rope_scaling, a GPTQ quantization_config,
-another activation, untied embeddings without lm_head, a vocab_size that
-disagrees) or the tensors (GPTQ parts, integer weights, 3-D weights).
+unknown architecture, unsupported rope_scaling, a GPTQ quantization_config
+without group_size, another activation, untied embeddings without lm_head, a
+vocab_size that disagrees) or the tensors (GPTQ parts without a
+quantization_config, integer weights, 3-D weights), and a valid tiny GPTQ
+INT4 checkpoint (gptq_ok, not a case: it must run) broken one way at a time
+(bits, group_size, checkpoint_format, quant_method, desc_act, a missing
+qzeros or g_idx, wrong shapes and dtypes, g_idx out of range).
 tests/test_hostile_hf.sh runs `ember run -m DIR -p hi -n 1` on each: exit 1
 with one "ember: error:" line that contains the case's expected words.
 
@@ -57,8 +61,9 @@ def numel(shape):
     return n
 
 
-def st_bytes(ts, mutate=None):
-    """A safetensors file of ts; mutate(header dict) may damage the header."""
+def st_bytes(ts, mutate=None, data=None):
+    """A safetensors file of ts; mutate(header dict) may damage the header;
+    data maps a tensor name to its bytes (others: a byte pattern)."""
     header, off = {"__metadata__": {"format": "pt"}}, 0
     for name, dt, shape in ts:
         n = numel(shape) * SIZES[dt]
@@ -68,7 +73,42 @@ def st_bytes(ts, mutate=None):
         mutate(header)
     h = json.dumps(header).encode()
     h += b" " * (-len(h) % 8)
-    return struct.pack("<Q", len(h)) + h + bytes(i % 251 for i in range(off))
+    body = bytearray(i % 251 for i in range(off))
+    for name, b in (data or {}).items():
+        o = header[name]["data_offsets"][0]
+        body[o:o + len(b)] = b
+    return struct.pack("<Q", len(h)) + h + bytes(body)
+
+
+GPTQ_QC = {"quant_method": "gptq", "bits": 4, "group_size": 8, "desc_act": False, "sym": True,
+           "checkpoint_format": "gptq"}
+
+
+def gptq_tensors(drop=None, change=None):
+    """The tiny model with every linear layer as GPTQ INT4, group 8: (tensors,
+    data). drop: a part name to leave out; change(name, dtype, shape) may
+    return another (dtype, shape)."""
+    t, data = [], {}
+    for name, dt, shape in tensors():
+        if not name.endswith("_proj.weight"):
+            t.append((name, dt, shape))
+            continue
+        base, (out, inp) = name[:-len(".weight")], shape
+        groups = (inp + 7) // 8
+        parts = [("qweight", "I32", [(inp + 7) // 8, out]), ("scales", "F16", [groups, out]),
+                 ("qzeros", "I32", [groups, (out + 7) // 8]), ("g_idx", "I32", [inp])]
+        for p, pdt, pshape in parts:
+            n = base + "." + p
+            if n == drop:
+                continue
+            if change and change(n, pdt, pshape):
+                pdt, pshape = change(n, pdt, pshape)
+            t.append((n, pdt, pshape))
+            if p == "g_idx":
+                data[n] = struct.pack("<%di" % inp, *[i // 8 for i in range(inp)])
+            if p == "scales":
+                data[n] = struct.pack("<%de" % numel(pshape), *[0.01] * numel(pshape))
+    return t, data
 
 
 def write(out, name, files, expect, what, cases):
@@ -140,7 +180,7 @@ def main():
     case("rope_llama3", "low_freq_factor", "llama3 rope_scaling with high_freq_factor <= low_freq_factor",
          good, config=dict(CONFIG, rope_scaling={"rope_type": "llama3", "factor": 8.0,
                                                  "low_freq_factor": 4.0, "high_freq_factor": 1.0}))
-    case("gptq_config", "GPTQ", "quantization_config (gptq)", good,
+    case("gptq_config", "group_size", "quantization_config (gptq) without group_size", good,
          config=dict(CONFIG, quantization_config={"quant_method": "gptq", "bits": 4}))
     case("gelu", "hidden_act", "hidden_act gelu", good, config=dict(CONFIG, hidden_act="gelu"))
     case("attn_bias", "attention_bias", "llama with attention_bias", good,
@@ -165,6 +205,47 @@ def main():
     case("wrong_shape", "shape", "o_proj of the wrong shape for config.json", st_bytes(t))
     t = [x for x in tensors() if "down_proj" not in x[0]]
     case("missing_tensor", "missing tensor", "no down_proj", st_bytes(t))
+
+    # --- GPTQ: a valid tiny INT4 checkpoint (gptq_ok, which runs) broken one
+    # way at a time
+    gt, gd = gptq_tensors()
+    gcfg = dict(CONFIG, quantization_config=GPTQ_QC)
+    gok = os.path.join(out, "gptq_ok")
+    os.makedirs(gok, exist_ok=True)
+    for fn, dat in (("config.json", json.dumps(gcfg).encode()), ("model.safetensors", st_bytes(gt, data=gd))):
+        with open(os.path.join(gok, fn), "wb") as f:
+            f.write(dat)
+    for name, key, val, what in (("gptq_bits3", "bits", 3, "bits 3"),
+                                 ("gptq_group0", "group_size", 0, "group_size 0"),
+                                 ("gptq_format", "checkpoint_format", "marlin", "checkpoint_format marlin"),
+                                 ("gptq_awq", "quant_method", "awq", "quant_method awq"),
+                                 ("gptq_desc_bool", "desc_act", "yes", "desc_act a string")):
+        case(name, "'" + key + "'", "GPTQ " + what, st_bytes(gt, data=gd),
+             config=dict(CONFIG, quantization_config=dict(GPTQ_QC, **{key: val})))
+    q = "model.layers.0.self_attn.q_proj"
+    t, d = gptq_tensors(drop=q + ".qzeros")
+    case("gptq_no_qzeros", "no 'qzeros'", "GPTQ q_proj without qzeros", st_bytes(t, data=d), config=gcfg)
+    t, d = gptq_tensors(drop=q + ".g_idx")
+    case("gptq_desc_no_gidx", "desc_act", "GPTQ desc_act true without g_idx", st_bytes(t, data=d),
+         config=dict(CONFIG, quantization_config=dict(GPTQ_QC, desc_act=True)))
+    t, d = gptq_tensors(change=lambda n, dt, s: (dt, [s[0] + 1, s[1]]) if n == q + ".scales" else None)
+    case("gptq_scales_shape", "scales' has the wrong shape", "GPTQ scales with a group too many",
+         st_bytes(t, data=d), config=gcfg)
+    wide = {"qweight": [1, 2 * H], "scales": [1, 2 * H], "qzeros": [1, 2]}
+    t, d = gptq_tensors(change=lambda n, dt, s: (dt, wide[n.rsplit(".", 1)[1]])
+                        if n.startswith(q + ".") and not n.endswith("g_idx") else None)
+    case("gptq_layer_shape", "has shape [8, 16], expected [8, 8]",
+         "GPTQ q_proj consistent in itself but wider than config.json's layer", st_bytes(t, data=d),
+         config=gcfg)
+    t, d = gptq_tensors(change=lambda n, dt, s: ("F32", s) if n == q + ".scales" else None)
+    d.pop(q + ".scales")
+    case("gptq_scales_f32", "dtype F32", "GPTQ scales stored as F32", st_bytes(t, data=d), config=gcfg)
+    t, d = gptq_tensors()
+    d[q + ".g_idx"] = struct.pack("<8i", 0, 0, 0, 5, 0, 0, 0, 0)
+    case("gptq_gidx_range", "g_idx' has group 5", "GPTQ g_idx naming a group past the last",
+         st_bytes(t, data=d), config=gcfg)
+    d[q + ".g_idx"] = struct.pack("<8i", 0, 0, 0, -1, 0, 0, 0, 0)
+    case("gptq_gidx_neg", "g_idx' has group -1", "GPTQ g_idx negative", st_bytes(t, data=d), config=gcfg)
 
     with open(os.path.join(out, "cases.txt"), "w") as f:
         f.write("\n".join(cases) + "\n")

@@ -10,6 +10,7 @@
  */
 #include "cpu_features.h"
 #include "cpu_kernels.h"
+#include "gptq_kernels.h"
 #include "kernels_neon.h"
 
 void cpu_install_neon(struct type_kernels *t) {
@@ -26,6 +27,7 @@ void cpu_install_neon(struct type_kernels *t) {
     cpu_set_dot(t, EMBER_TYPE_Q4_K, q4_k_dot_neon, NULL);
     cpu_set_dot(t, EMBER_TYPE_Q5_K, q5_k_dot_neon, NULL);
     cpu_set_dot(t, EMBER_TYPE_Q6_K, q6_k_dot_neon, NULL);
+    t[EMBER_TYPE_GPTQ4].mul_mat_gptq = t[EMBER_TYPE_GPTQ8].mul_mat_gptq = gptq_mul_mat_neon;
 
     struct type_kernels *q4 = &t[EMBER_TYPE_Q4_0], *q8 = &t[EMBER_TYPE_Q8_0];
     q4->mul_mat = q4_0_mul_mat_neon_4x4;

@@ -7,6 +7,7 @@
  * Built without ISA flags: it only stores pointers.
  */
 #include "cpu_kernels.h"
+#include "gptq_kernels.h"
 
 void cpu_install_avx2_basic(struct type_kernels *t);
 void cpu_install_avx2_kquants(struct type_kernels *t);
@@ -16,10 +17,12 @@ void cpu_install_avx512_kquants(struct type_kernels *t);
 void cpu_install_avx2(struct type_kernels *t) {
     cpu_install_avx2_basic(t);
     cpu_install_avx2_kquants(t);
+    t[EMBER_TYPE_GPTQ4].mul_mat_gptq = t[EMBER_TYPE_GPTQ8].mul_mat_gptq = gptq_mul_mat_avx2;
 }
 
 void cpu_install_avx512(struct type_kernels *t) {
     cpu_install_avx2(t);
     cpu_install_avx512_basic(t);
     cpu_install_avx512_kquants(t);
+    t[EMBER_TYPE_GPTQ4].mul_mat_gptq = t[EMBER_TYPE_GPTQ8].mul_mat_gptq = gptq_mul_mat_vnni_avx512;
 }
