@@ -26,6 +26,7 @@
 
 #include "check.h"
 #include "engine.h"
+#include "hf_ref.h"
 #include "json_mini.h"
 #include "os.h"
 #include "weights_hf.h"
@@ -36,47 +37,6 @@
 #define MAXT 64
 #define WIN 256
 
-static char path_buf[4][1024];
-
-static const char *shared_path(int slot, const char *rel) {
-    const char *root = getenv("EMBER_SHARED") ? getenv("EMBER_SHARED") : "../shared";
-    snprintf(path_buf[slot], sizeof path_buf[slot], "%s/%s", root, rel);
-    return path_buf[slot];
-}
-
-static enum ember_status all_logits(const struct model *m, const int32_t *ids, int n, float *out,
-                                    struct ember_err *err) {
-    struct model_ctx *c = NULL;
-    enum ember_status st = test_ctx_kv(m, WIN, 2, KV_F32, KV_F32, 0, &c, err);
-    if (!st) st = test_eval(c, ids, n, 0, true, out, err);
-    model_ctx_free(c);
-    return st;
-}
-
-static double max_diff(const float *a, const double *b, size_t n) {
-    double d = 0;
-    for (size_t i = 0; i < n; i++) d = fmax(d, fabs((double)a[i] - b[i]));
-    return d;
-}
-
-static enum ember_status greedy(const struct model *m, const int32_t *prompt, int n, int n_gen,
-                                int32_t *out, struct ember_err *err) {
-    int nv = model_get_info(m)->n_vocab;
-    struct model_ctx *c = NULL;
-    float *lg = malloc((size_t)nv * sizeof *lg);
-    enum ember_status st = test_ctx_kv(m, MAXT, 2, KV_F32, KV_F32, 0, &c, err);
-    if (!st) st = test_eval(c, prompt, n, 0, false, lg, err);
-    for (int k = 0; k < n_gen && !st; k++) {
-        int best = 0;
-        for (int j = 1; j < nv; j++)
-            if (lg[j] > lg[best]) best = j;
-        out[k] = best;
-        st = test_eval(c, &out[k], 1, n + k, false, lg, err);
-    }
-    model_ctx_free(c);
-    free(lg);
-    return st;
-}
 
 /* ppl.json's rule: windows of [BOS] + the next WIN-1 ids; -1 on failure. */
 static double perplexity(const struct model *m, const int32_t *ids, int n) {
@@ -90,7 +50,7 @@ static double perplexity(const struct model *m, const int32_t *ids, int n) {
         int k = n - at < WIN - 1 ? n - at : WIN - 1;
         win[0] = 1;
         memcpy(win + 1, ids + at, (size_t)k * sizeof *win);
-        if (all_logits(m, win, k + 1, lg, &err)) break;
+        if (all_logits(m, WIN, win, k + 1, lg, &err)) break;
         for (int j = 0; j < k; j++) {
             const float *r = lg + (size_t)j * nv;
             float mx = r[0];
@@ -169,11 +129,11 @@ static void check_dir(struct ember_backend *be, const char *isa, double tol, con
         if (n <= 0 || nl != n * nv || ng != 32) break;
         int32_t ids[MAXT] = {0}, gen[32] = {0};
         for (int i = 0; i < n; i++) ids[i] = (int32_t)ids_d[i];
-        CHECK(all_logits(m, ids, n, got, &err) == EMBER_OK, "eval %s", err.msg);
+        CHECK(all_logits(m, WIN, ids, n, got, &err) == EMBER_OK, "eval %s", err.msg);
         double d = max_diff(got, want, (size_t)n * nv);
         CHECK(d <= tol, "%s %s prompt %d: logits at all %d positions within %g (max abs diff %.2e)",
               isa, name, k, n, tol, d);
-        CHECK(greedy(m, ids, n, 32, gen, &err) == EMBER_OK, "greedy %s", err.msg);
+        CHECK(greedy(m, WIN, ids, n, 32, gen, &err) == EMBER_OK, "greedy %s", err.msg);
         int match = 0;
         while (match < 32 && gen[match] == (int32_t)gd[match]) match++;
         CHECK(match == 32, "%s %s prompt %d: 32 greedy ids equal the reference's (%d match)", isa,

@@ -27,6 +27,7 @@
 
 #include "check.h"
 #include "engine.h"
+#include "hf_ref.h"
 #include "json_mini.h"
 #include "os.h"
 #include "tokenizer.h"
@@ -35,49 +36,6 @@
 #define TOL 1e-4
 #define MAXT 64
 
-static char path_buf[4][1024];
-
-static const char *shared_path(int slot, const char *rel) {
-    const char *root = getenv("EMBER_SHARED") ? getenv("EMBER_SHARED") : "../shared";
-    snprintf(path_buf[slot], sizeof path_buf[slot], "%s/%s", root, rel);
-    return path_buf[slot];
-}
-
-/* Logits of every position of ids[0..n) in a fresh F32-cache context. */
-static enum ember_status all_logits(const struct model *m, const int32_t *ids, int n, float *out,
-                                    struct ember_err *err) {
-    struct model_ctx *c = NULL;
-    enum ember_status st = test_ctx_kv(m, MAXT, 2, KV_F32, KV_F32, 0, &c, err);
-    if (!st) st = test_eval(c, ids, n, 0, true, out, err);
-    model_ctx_free(c);
-    return st;
-}
-
-static double max_diff(const float *a, const double *b, size_t n) {
-    double d = 0;
-    for (size_t i = 0; i < n; i++) d = fmax(d, fabs((double)a[i] - b[i]));
-    return d;
-}
-
-/* n_gen greedy ids after the prompt. */
-static enum ember_status greedy(const struct model *m, const int32_t *prompt, int n, int n_gen,
-                                int32_t *out, struct ember_err *err) {
-    int nv = model_get_info(m)->n_vocab;
-    struct model_ctx *c = NULL;
-    float *lg = malloc((size_t)nv * sizeof *lg);
-    enum ember_status st = test_ctx_kv(m, MAXT, 2, KV_F32, KV_F32, 0, &c, err);
-    if (!st) st = test_eval(c, prompt, n, 0, false, lg, err);
-    for (int k = 0; k < n_gen && !st; k++) {
-        int best = 0;
-        for (int j = 1; j < nv; j++)
-            if (lg[j] > lg[best]) best = j;
-        out[k] = best;
-        st = test_eval(c, &out[k], 1, n + k, false, lg, err);
-    }
-    model_ctx_free(c);
-    free(lg);
-    return st;
-}
 
 /* The tokenizer of tokenizer.json text tj (label names the variant). */
 static void check_tokenizer(const char *tj, const char *label, const char *ref_json) {
@@ -188,7 +146,7 @@ static void check_llama3(const char *dir, struct ember_backend *be, const int32_
     CHECK(same, "llama3: rope_freqs.weight = 1, 1, 3.23964, 8 (Meta's rule, computed in Python)");
     CHECK(h && model_load(&src, be, &m, &err) == EMBER_OK, "llama3: the model loads %s", err.msg);
     int32_t gen[32] = {0};
-    if (m && greedy(m, prompt, n, 32, gen, &err) == EMBER_OK) {
+    if (m && greedy(m, MAXT, prompt, n, 32, gen, &err) == EMBER_OK) {
         int match = 0;
         while (match < 32 && gen[match] == (int32_t)ref_greedy[match]) match++;
         CHECK(match >= 10 && match < 32,
@@ -254,21 +212,21 @@ int main(void) {
         if (n <= 0 || nl != n * nv || ng != 32) break;
         int32_t ids[MAXT] = {0}, gen[32] = {0};
         for (int i = 0; i < n; i++) ids[i] = (int32_t)ids_d[i];
-        CHECK(all_logits(m, ids, n, got, &err) == EMBER_OK, "eval %s", err.msg);
+        CHECK(all_logits(m, MAXT, ids, n, got, &err) == EMBER_OK, "eval %s", err.msg);
         double d = max_diff(got, want, (size_t)n * nv);
         CHECK(d <= TOL, "prompt %d: logits at all %d positions within %g of the reference (max abs diff %.2e)",
               k, n, TOL, d);
-        CHECK(greedy(m, ids, n, 32, gen, &err) == EMBER_OK, "greedy %s", err.msg);
+        CHECK(greedy(m, MAXT, ids, n, 32, gen, &err) == EMBER_OK, "greedy %s", err.msg);
         int match = 0;
         while (match < 32 && gen[match] == (int32_t)gd[match]) match++;
         CHECK(match == 32, "prompt %d: 32 greedy ids equal the reference's (%d match)", k, match);
         if (k == 0) check_llama3(dir, be, ids, n, gd);
-        if (flat && all_logits(flat, ids, n, other, &err) == EMBER_OK) {
+        if (flat && all_logits(flat, MAXT, ids, n, other, &err) == EMBER_OK) {
             double df = max_diff(other, want, (size_t)n * nv);
             CHECK(df > 0.1, "prompt %d: without rotate_half the logits are off by %.2f (must be > 0.1)", k,
                   df);
         }
-        if (g && all_logits(g, ids, n, other, &err) == EMBER_OK) {
+        if (g && all_logits(g, MAXT, ids, n, other, &err) == EMBER_OK) {
             double dg = 0;
             for (int i = 0; i < n * nv; i++) dg = fmax(dg, fabs(other[i] - got[i]));
             CHECK(dg <= TOL, "prompt %d: the GGUF and the directory agree (max abs diff %.2e)", k, dg);
