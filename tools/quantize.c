@@ -59,21 +59,21 @@ static int parse_type(const char *flag, const char *s) {
     return -1;
 }
 
+/* REGEX=TYPE, the expression compiled here once for every tensor. */
 static int parse_override(struct qopts *o, const char *s) {
     const char *eq = strrchr(s, '=');
-    regex_t re;
     if (!eq || eq == s) return cli_error("--tensor-type: '%s' is not REGEX=TYPE", s), -1;
     if (o->plan.n_ov == MAX_OV) return cli_error("--tensor-type: at most %d", MAX_OV), -1;
-    char *pat = strndup(s, (size_t)(eq - s));
-    if (!pat || regcomp(&re, pat, REG_EXTENDED | REG_NOSUB)) {
-        cli_error("--tensor-type: '%s' is not a regular expression", pat ? pat : s);
-        free(pat);
-        return -1;
-    }
-    regfree(&re);
     int t = parse_type("--tensor-type", eq + 1);
-    if (t < 0) return free(pat), -1;
-    o->ov[o->plan.n_ov++] = (struct quant_override){pat, t};
+    if (t < 0) return -1;
+    char *pat = strndup(s, (size_t)(eq - s));
+    struct quant_override *ov = &o->ov[o->plan.n_ov];
+    bool ok = pat && !regcomp(&ov->re, pat, REG_EXTENDED | REG_NOSUB);
+    if (!ok) cli_error("--tensor-type: '%s' is not a regular expression", pat ? pat : s);
+    free(pat);
+    if (!ok) return -1;
+    ov->type = t;
+    o->plan.n_ov++;
     return 0;
 }
 
@@ -203,6 +203,7 @@ static int layer_of(struct gguf_str n) {
 }
 
 static const struct gguf_file *sort_file;
+static const int *sort_layer; /* each tensor's layer_of, found once */
 
 /* llama-quantize's order: by layer (the others first), then by name. The
  * mixes' rules count attn_v and ffn_down tensors in this order, so it
@@ -210,7 +211,7 @@ static const struct gguf_file *sort_file;
 static int by_layer_then_name(const void *a, const void *b) {
     struct gguf_str x = gguf_tensor(sort_file, *(const int64_t *)a)->name;
     struct gguf_str y = gguf_tensor(sort_file, *(const int64_t *)b)->name;
-    int lx = layer_of(x), ly = layer_of(y);
+    int lx = sort_layer[*(const int64_t *)a], ly = sort_layer[*(const int64_t *)b];
     if (lx != ly) return lx < ly ? -1 : 1;
     int c = memcmp(x.p, y.p, x.len < y.len ? x.len : y.len);
     return c ? c : (x.len > y.len) - (x.len < y.len);
@@ -256,10 +257,14 @@ static int run(struct qopts *o, const struct gguf_file *f, struct gguf_writer *w
     int64_t n = gguf_n_tensors(f);
     int *types = calloc((size_t)(n ? n : 1), sizeof *types);
     int64_t *order = calloc((size_t)(n ? n : 1), sizeof *order);
-    if (!types || !order) return free(types), free(order), cli_error("out of memory"), EXIT_RUNTIME;
-    for (int64_t i = 0; i < n; i++) order[i] = i;
+    int *layers = calloc((size_t)(n ? n : 1), sizeof *layers);
+    if (!types || !order || !layers)
+        return free(types), free(order), free(layers), cli_error("out of memory"), EXIT_RUNTIME;
+    for (int64_t i = 0; i < n; i++) order[i] = i, layers[i] = layer_of(gguf_tensor(f, i)->name);
     sort_file = f;
+    sort_layer = layers;
     qsort(order, (size_t)n, sizeof *order, by_layer_then_name);
+    free(layers);
     plan_model(&o->plan, f);
     int rc = plan_all(o, f, w, order, types, err);
     if (!rc && (copy_meta(w, f, o->mix->ftype, err) || gguf_write_begin(w, o->out, err))) rc = EXIT_RUNTIME;
@@ -289,7 +294,7 @@ int tool_quantize(int argc, char **argv) {
     struct qopts o = {0};
     int rc = parse_args(argc, argv, &o);
     if (rc) {
-        for (int i = 0; i < o.plan.n_ov; i++) free((char *)o.ov[i].pattern);
+        for (int i = 0; i < o.plan.n_ov; i++) regfree(&o.ov[i].re);
         return rc < 0 ? 0 : rc;
     }
     struct ember_err err = {0};
@@ -302,6 +307,6 @@ int tool_quantize(int argc, char **argv) {
     threadpool_free(pool);
     gguf_writer_free(w);
     gguf_close(f);
-    for (int i = 0; i < o.plan.n_ov; i++) free((char *)o.ov[i].pattern);
+    for (int i = 0; i < o.plan.n_ov; i++) regfree(&o.ov[i].re);
     return rc;
 }

@@ -4,7 +4,6 @@
 #include "quantize_plan.h"
 
 #include <ctype.h>
-#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,7 +109,8 @@ static int rule_attn_v(struct quant_plan *p, int t) {
 
 static int rule_ffn_down(struct quant_plan *p, int t, const char *name) {
     int ft = p->mix->ftype, i = p->i_ffn_down++, n = p->n_layer;
-    if (p->n_expert > 1 && quant_plan_layer(name) >= 0) i = quant_plan_layer(name); /* experts: not in layer order */
+    int named = quant_plan_layer(name);
+    if (p->n_expert > 1 && named >= 0) i = named; /* experts' tensors are not in layer order */
     if (ft == FT_Q2_K) t = Q3_K;
     else if (ft == FT_Q2_K_S) t = i < n / 8 ? Q4_K : t;
     else if (ft == FT_Q3_K_M) t = i < n / 16 ? Q5_K : !p->falcon || more_bits(i, n) ? Q4_K : Q3_K;
@@ -168,12 +168,8 @@ struct quant_choice quant_plan_tensor(struct quant_plan *p, const char *name, in
     int t = p->mix->base;
     if (!quantized(t)) return (ch.type = t, ch);
     bool manual = false;
-    for (int i = 0; i < p->n_ov && !manual; i++) {
-        regex_t re;
-        if (regcomp(&re, p->ov[i].pattern, REG_EXTENDED | REG_NOSUB)) continue; /* checked by the caller */
-        if (!regexec(&re, name, 0, NULL, 0)) t = p->ov[i].type, manual = true;
-        regfree(&re);
-    }
+    for (int i = 0; i < p->n_ov && !manual; i++)
+        if (!regexec(&p->ov[i].re, name, 0, NULL, 0)) t = p->ov[i].type, manual = true;
     if (!manual && !p->pure) t = by_rules(p, c, name, ne0);
     ch.type = fit(t, ne0, &ch, name);
     return ch;

@@ -15,6 +15,7 @@
 #ifndef EMBER_QUANTIZE_PLAN_H
 #define EMBER_QUANTIZE_PLAN_H
 
+#include <regex.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -30,7 +31,7 @@ const struct quant_mix *quant_mix_find(const char *name);
 const struct quant_mix *quant_mix_at(int i);
 
 struct quant_override {
-    const char *pattern; /* POSIX extended regex, searched in the name */
+    regex_t re; /* compiled once (REG_EXTENDED | REG_NOSUB), searched in the name */
     int type;
 };
 
