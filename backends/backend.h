@@ -25,6 +25,7 @@
 
 #include "ember.h"
 #include "kv_cache.h"
+#include "kv_mem.h"
 #include "options.h"
 #include "quant.h"
 
@@ -82,7 +83,8 @@ struct rope_params {
     float attn_factor;    /* YaRN magnitude scale */
     float beta_fast, beta_slow;
     int n_ctx_orig;
-    const float *freq_factors; /* per pair divisor of theta (llama 3.1), or NULL */
+    /* per pair divisor of theta (llama 3.1): F32, n_rot/2 values, or NULL */
+    const struct tensor *freq_factors;
 };
 
 /* Causal multi-head attention of a batch: row i, the query of position
@@ -104,6 +106,13 @@ struct backend_ctx_params {
     int64_t max_width; /* widest matmul input row */
     int n_head, max_pos; /* attention scores: n_head rows of max_pos */
     int head_dim, kv_block; /* attention's per-head scratch: a query, a block */
+};
+
+/* One device a backend could run on (`ember info --devices`). */
+struct backend_device {
+    char name[64];        /* what --device takes: "vulkan0", "cuda0" */
+    char description[128];
+    uint64_t memory;      /* bytes, 0 when unknown */
 };
 
 struct ember_backend {
@@ -145,10 +154,35 @@ struct ember_backend_ops {
     /* where the weights are read from, for -v (CPU: "mapped") */
     const char *(*weights_note)(const struct backend_weights *w);
 
+    /* Devices and their memory, for -ngl's plan and `ember info --devices`.
+     * devices: up to max of the devices this backend could run on here
+     * (none when its driver or hardware is missing: not an error); the
+     * instance's device is the one o->device named, or the first.
+     * memory: the instance's device memory, free and total bytes (the
+     * CPU: 0 and 0, host memory is checked elsewhere). */
+    int (*devices)(struct backend_device *out, int max);
+    void (*memory)(const struct ember_backend *be, uint64_t *free, uint64_t *total);
+    /* Where this backend keeps the KV blocks of the layers it runs (the
+     * cache calls it for their part of every block); NULL: host memory. */
+    const struct kv_mem *(*kv_memory)(struct ember_backend *be);
+
     /* execution contexts */
     enum ember_status (*ctx_new)(struct ember_backend *be, const struct backend_ctx_params *p,
                                  struct backend_ctx **out, struct ember_err *err);
     void (*ctx_free)(struct backend_ctx *c);
+    /* Activation memory. The float pointers the ops below take (x, out,
+     * q, ...) and a kv_view's block addresses are memory of the context
+     * (or the instance's kv_memory), not host memory: a GPU hands out
+     * device addresses that the host must never dereference, the CPU plain
+     * host memory. ctx_alloc: bytes freed with the context, NULL when out
+     * of memory. copy_in/copy_out move n bytes between host memory and
+     * such an address (pointer arithmetic on it is allowed: rows inside an
+     * allocation); copy_out waits for the work queued before it, so the
+     * host sees every result. Small per-row arrays (pos, seq, rows) and
+     * matmul's host-side tensor descriptors stay host memory. */
+    void *(*ctx_alloc)(struct backend_ctx *c, size_t bytes);
+    void (*copy_in)(struct backend_ctx *c, void *dst, const void *src, size_t n);
+    void (*copy_out)(struct backend_ctx *c, void *dst, const void *src, size_t n);
 
     /* the forward pass; every op works on n rows at once */
     /* out[k] = w[k] x for k < n_mats (<= BACKEND_MATMUL_MAX), n input rows,
@@ -158,8 +192,8 @@ struct ember_backend_ops {
     /* out[i] = row rows[i] of w, dequantized (embedding lookup) */
     void (*get_rows)(struct backend_ctx *c, float *out, const struct tensor *w,
                      const int32_t *rows, int n);
-    /* out[i] = x[i] / rms(x[i]) * w, n rows of width values */
-    void (*rmsnorm)(struct backend_ctx *c, float *out, const float *x, const float *w,
+    /* out[i] = x[i] / rms(x[i]) * w, n rows of width values (w: F32, width) */
+    void (*rmsnorm)(struct backend_ctx *c, float *out, const float *x, const struct tensor *w,
                     int n, int width, float eps);
     /* rotate the n_heads heads of each of n rows, row i at position pos[i] */
     void (*rope)(struct backend_ctx *c, float *x, int n, int n_heads, int head_dim,
@@ -167,10 +201,10 @@ struct ember_backend_ops {
     void (*attention)(struct backend_ctx *c, const struct attn_args *a);
     void (*softmax)(struct backend_ctx *c, float *x, int n);          /* in place */
     void (*silu_mul)(struct backend_ctx *c, float *g, const float *u, int n); /* g = silu(g) u */
-    /* x[i] += y[i] for n rows of width: y one row per x row, or (broadcast)
-     * the same row for all (a bias) */
-    void (*add)(struct backend_ctx *c, float *x, const float *y, int n, int width,
-                bool broadcast);
+    /* x[i] += y[i] for n rows of width (a residual) */
+    void (*add)(struct backend_ctx *c, float *x, const float *y, int n, int width);
+    /* x[i] += b for n rows of width (b: F32, width values: a bias) */
+    void (*add_bias)(struct backend_ctx *c, float *x, const struct tensor *b, int n, int width);
     /* the n rows of k and v ([n][n_head_kv*head_dim]) into their
      * sequences' caches (kv[seq[i]], one layer) at positions pos[i] */
     void (*store_kv)(struct backend_ctx *c, const struct kv_view *kv, const float *k,
@@ -202,8 +236,8 @@ static inline void be_get_rows(struct backend_ctx *c, float *out, const struct t
                                const int32_t *rows, int n) {
     c->ops->get_rows(c, out, w, rows, n);
 }
-static inline void be_rmsnorm(struct backend_ctx *c, float *out, const float *x, const float *w,
-                              int n, int width, float eps) {
+static inline void be_rmsnorm(struct backend_ctx *c, float *out, const float *x,
+                              const struct tensor *w, int n, int width, float eps) {
     c->ops->rmsnorm(c, out, x, w, n, width, eps);
 }
 static inline void be_rope(struct backend_ctx *c, float *x, int n, int n_heads, int head_dim,
@@ -216,9 +250,21 @@ static inline void be_attention(struct backend_ctx *c, const struct attn_args *a
 static inline void be_silu_mul(struct backend_ctx *c, float *g, const float *u, int n) {
     c->ops->silu_mul(c, g, u, n);
 }
-static inline void be_add(struct backend_ctx *c, float *x, const float *y, int n, int width,
-                          bool broadcast) {
-    c->ops->add(c, x, y, n, width, broadcast);
+static inline void be_add(struct backend_ctx *c, float *x, const float *y, int n, int width) {
+    c->ops->add(c, x, y, n, width);
+}
+static inline void be_add_bias(struct backend_ctx *c, float *x, const struct tensor *b, int n,
+                               int width) {
+    c->ops->add_bias(c, x, b, n, width);
+}
+static inline void *be_alloc(struct backend_ctx *c, size_t bytes) {
+    return c->ops->ctx_alloc(c, bytes);
+}
+static inline void be_copy_in(struct backend_ctx *c, void *dst, const void *src, size_t n) {
+    c->ops->copy_in(c, dst, src, n);
+}
+static inline void be_copy_out(struct backend_ctx *c, void *dst, const void *src, size_t n) {
+    c->ops->copy_out(c, dst, src, n);
 }
 static inline void be_store_kv(struct backend_ctx *c, const struct kv_view *kv, const float *k,
                                const float *v, const int32_t *pos, const int32_t *seq, int n,

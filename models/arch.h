@@ -16,10 +16,11 @@
 #include "model.h"
 
 struct layer_weights {
-    const float *attn_norm;        /* [n_embd] */
+    struct tensor attn_norm;       /* F32 [n_embd]; vectors are 1-row tensors so a
+                                      backend can place them with the matrices */
     struct tensor wq, wk, wv, wo;  /* [n_embd -> n_head*hd], [-> n_kv*hd] x2, [n_head*hd -> n_embd] */
-    const float *bq, *bk, *bv;     /* q/k/v biases or NULL */
-    const float *ffn_norm;         /* [n_embd] */
+    struct tensor bq, bk, bv;      /* q/k/v biases (part[0] NULL when absent) */
+    struct tensor ffn_norm;        /* F32 [n_embd] */
     struct tensor w_gate, w_up;    /* [n_embd -> n_ff] */
     struct tensor w_down;          /* [n_ff -> n_embd] */
 };
@@ -29,9 +30,10 @@ struct model {
     const struct model_arch *arch;
     struct ember_backend *be;
     float rms_eps;
-    struct rope_params rope;
+    struct rope_params rope;       /* rope.freq_factors: &rope_freqs or NULL */
+    struct tensor rope_freqs;      /* F32 [n_rot/2] (llama 3.1) or absent */
     struct tensor tok_embd;        /* [n_embd] x n_vocab rows */
-    const float *output_norm;      /* [n_embd] */
+    struct tensor output_norm;     /* F32 [n_embd] */
     struct tensor output;          /* [n_embd -> n_vocab]; tok_embd when tied */
     struct layer_weights *layers;  /* [n_layer] */
     struct backend_weights *prepared; /* what the backend made of the matrices */
@@ -78,12 +80,13 @@ extern const struct model_arch llama_arch, qwen2_arch;
 
 /* Shared by architecture files (bind.c): a weight matrix checked against
  * its shape (n_in x n_out) and the backend's support, or a 1-D F32 vector
- * of n values. Optional ones that are absent leave t zeroed / *v NULL. */
+ * of n values (a tensor of one row). Optional ones that are absent leave t
+ * zeroed. */
 enum ember_status model_bind_matrix(const struct model *m, const struct weight_source *src,
                                     const char *name, int64_t n_in, int64_t n_out, bool optional,
                                     struct tensor *t, struct ember_err *err);
 enum ember_status model_bind_vector(const struct weight_source *src, const char *name, int64_t n,
-                                    bool optional, const float **v, struct ember_err *err);
+                                   bool optional, struct tensor *t, struct ember_err *err);
 
 /* hparams.c: the llama family's common hyper-parameters and rope. */
 enum ember_status model_read_hparams(struct model *m, const struct weight_source *src,

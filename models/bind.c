@@ -42,9 +42,9 @@ enum ember_status model_bind_matrix(const struct model *m, const struct weight_s
 }
 
 enum ember_status model_bind_vector(const struct weight_source *src, const char *name, int64_t n,
-                                    bool optional, const float **v, struct ember_err *err) {
+                                   bool optional, struct tensor *t, struct ember_err *err) {
     struct weight_desc d;
-    *v = NULL;
+    memset(t, 0, sizeof *t);
     if (!src->ops->find(src->impl, name, &d)) {
         if (optional) return EMBER_OK;
         return ember_fail(err, EMBER_ECORRUPT, "model is missing tensor '%s'", name);
@@ -55,8 +55,14 @@ enum ember_status model_bind_vector(const struct weight_source *src, const char 
     if (d.type != EMBER_TYPE_F32)
         return ember_fail(err, EMBER_EUNSUPPORTED, "tensor '%s' has type %s, expected F32",
                           name, quant_type_name(d.type));
-    *v = d.data; /* the data section is aligned to at least 4 bytes... */
-    if ((uintptr_t)*v % sizeof(float))
+    /* the data section is aligned to at least 4 bytes... */
+    if ((uintptr_t)d.data % sizeof(float))
         return ember_fail(err, EMBER_ECORRUPT, "tensor '%s' is not 4-byte aligned", name);
+    t->type = EMBER_TYPE_F32;
+    t->n_in = n;
+    t->n_out = 1;
+    t->row_bytes = (size_t)n * sizeof(float);
+    t->n_parts = 1;
+    t->part[0] = d.data;
     return EMBER_OK;
 }

@@ -9,8 +9,9 @@
 #include "arch.h"
 #include "os.h"
 
-static void *alloc_floats(uint64_t n, bool *ok) {
-    void *p = calloc(n ? n : 1, sizeof(float));
+/* n floats of the backend context's activation memory (backend.h). */
+static float *alloc_floats(struct backend_ctx *be, uint64_t n, bool *ok) {
+    float *p = be_alloc(be, (n ? n : 1) * sizeof(float));
     if (!p) *ok = false;
     return p;
 }
@@ -49,18 +50,19 @@ static enum ember_status check_memory(const struct model_info *in, const struct 
     return EMBER_OK;
 }
 
-/* The scratch buffers of c; false when one could not be allocated. */
+/* The scratch buffers of c, in its backend context's memory; false when
+ * one could not be allocated. */
 static bool alloc_scratch(struct model_ctx *c, const struct widths *w) {
     bool ok = true;
     uint64_t B = (uint64_t)c->n_batch;
-    c->x = alloc_floats(B * w->embd, &ok);
-    c->xb = alloc_floats(B * w->xb, &ok);
-    c->xb2 = alloc_floats(B * w->embd, &ok);
-    c->q = alloc_floats(B * w->q_dim, &ok);
-    c->hb = alloc_floats(B * w->ff, &ok);
-    c->hb2 = alloc_floats(B * w->ff, &ok);
-    c->kb = alloc_floats(B * w->kv_dim, &ok);
-    c->vb = alloc_floats(B * w->kv_dim, &ok);
+    c->x = alloc_floats(c->be, B * w->embd, &ok);
+    c->xb = alloc_floats(c->be, B * w->xb, &ok);
+    c->xb2 = alloc_floats(c->be, B * w->embd, &ok);
+    c->q = alloc_floats(c->be, B * w->q_dim, &ok);
+    c->hb = alloc_floats(c->be, B * w->ff, &ok);
+    c->hb2 = alloc_floats(c->be, B * w->ff, &ok);
+    c->kb = alloc_floats(c->be, B * w->kv_dim, &ok);
+    c->vb = alloc_floats(c->be, B * w->kv_dim, &ok);
     c->views = calloc((size_t)c->n_seq, sizeof *c->views);
     c->seq_first = calloc((size_t)c->n_seq, sizeof *c->seq_first);
     c->seq_rows = calloc((size_t)c->n_seq, sizeof *c->seq_rows);
@@ -76,8 +78,10 @@ enum ember_status model_ctx_new(const struct model *m, const struct model_ctx_pa
     if (n_batch > n_ctx) n_batch = n_ctx;
     if (n_ctx < 1)
         return ember_fail(err, EMBER_EINVAL, "a context of %d tokens is too small", n_ctx);
-    struct kv_layout l = {in->n_layer, in->n_head_kv, in->head_dim, n_ctx, n_seq, p->kv_block,
-                          kv_type_ember(p->type_k), kv_type_ember(p->type_v)};
+    struct kv_layout l = {.n_layer = in->n_layer, .n_head_kv = in->n_head_kv,
+                          .head_dim = in->head_dim, .n_ctx = n_ctx, .n_seq = n_seq,
+                          .block_size = p->kv_block, .type_k = kv_type_ember(p->type_k),
+                          .type_v = kv_type_ember(p->type_v)};
     const char *why = kv_layout_problem(&l);
     if (why)
         return ember_fail(err, EMBER_EINVAL, "%s (KV cache %s/%s, head size %d, block %d)", why,
@@ -96,10 +100,9 @@ enum ember_status model_ctx_new(const struct model *m, const struct model_ctx_pa
         .n_head = in->n_head, .max_pos = n_ctx, .head_dim = in->head_dim,
         .kv_block = p->kv_block > 0 ? p->kv_block : KV_DEFAULT_BLOCK,
     };
-    enum ember_status st = EMBER_OK;
-    if (!alloc_scratch(c, &w)) st = ember_fail(err, EMBER_ENOMEM, "out of memory");
+    enum ember_status st = m->be->ops->ctx_new(m->be, &bp, &c->be, err);
+    if (!st && !alloc_scratch(c, &w)) st = ember_fail(err, EMBER_ENOMEM, "out of memory");
     if (!st) st = kv_cache_new(&l, &c->kv, err);
-    if (!st) st = m->be->ops->ctx_new(m->be, &bp, &c->be, err);
     if (st) {
         model_ctx_free(c);
         if (st == EMBER_ENOMEM)
@@ -112,13 +115,11 @@ enum ember_status model_ctx_new(const struct model *m, const struct model_ctx_pa
 
 void model_ctx_free(struct model_ctx *c) {
     if (!c) return;
-    if (c->be) c->be->ops->ctx_free(c->be);
+    if (c->be) c->be->ops->ctx_free(c->be); /* and the scratch it holds */
     kv_cache_free(c->kv);
     free(c->views);
     free(c->seq_first);
     free(c->seq_rows);
-    free(c->x); free(c->xb); free(c->xb2); free(c->q);
-    free(c->hb); free(c->hb2); free(c->kb); free(c->vb);
     free(c);
 }
 

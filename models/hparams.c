@@ -72,7 +72,8 @@ static enum ember_status read_rope(struct model *m, const struct weight_source *
     }
     r->freq_scale = 1.0f / factor;
     /* Llama 3.1 style per-frequency divisors. */
-    TRY(model_bind_vector(src, "rope_freqs.weight", r->n_rot / 2, true, &r->freq_factors, err));
+    TRY(model_bind_vector(src, "rope_freqs.weight", r->n_rot / 2, true, &m->rope_freqs, err));
+    r->freq_factors = m->rope_freqs.part[0] ? &m->rope_freqs : NULL;
     return EMBER_OK;
 }
 

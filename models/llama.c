@@ -73,13 +73,13 @@ static void llama_forward(struct model_ctx *c, const struct pass *p) {
         for (int s = 0; s < c->n_seq; s++) c->views[s] = kv_cache_view(c->kv, l, s);
 
         /* attention norm, then q, k, v */
-        be_rmsnorm(be, c->xb, x, w->attn_norm, n, e, m->rms_eps);
+        be_rmsnorm(be, c->xb, x, &w->attn_norm, n, e, m->rms_eps);
         float *const qkv[3] = {c->q, c->kb, c->vb};
         const struct tensor *const wqkv[3] = {&w->wq, &w->wk, &w->wv};
         be_matmul_many(be, 3, qkv, wqkv, c->xb, n);
-        if (w->bq) be_add(be, c->q, w->bq, n, q_dim, true);
-        if (w->bk) be_add(be, c->kb, w->bk, n, kv_dim, true);
-        if (w->bv) be_add(be, c->vb, w->bv, n, kv_dim, true);
+        if (w->bq.part[0]) be_add_bias(be, c->q, &w->bq, n, q_dim);
+        if (w->bk.part[0]) be_add_bias(be, c->kb, &w->bk, n, kv_dim);
+        if (w->bv.part[0]) be_add_bias(be, c->vb, &w->bv, n, kv_dim);
 
         /* rotary position embedding of q and k, then k and v into the cache */
         be_rope(be, c->q, n, in->n_head, hd, p->pos, &m->rope);
@@ -93,16 +93,16 @@ static void llama_forward(struct model_ctx *c, const struct pass *p) {
         };
         be_attention(be, &aa);
         be_matmul(be, c->xb2, &w->wo, c->xb, n);
-        be_add(be, x, c->xb2, n, e, false);
+        be_add(be, x, c->xb2, n, e);
 
         /* ffn norm, SwiGLU: down(silu(gate(x)) * up(x)), residual */
-        be_rmsnorm(be, c->xb, x, w->ffn_norm, n, e, m->rms_eps);
+        be_rmsnorm(be, c->xb, x, &w->ffn_norm, n, e, m->rms_eps);
         float *const gu[2] = {c->hb, c->hb2};
         const struct tensor *const wgu[2] = {&w->w_gate, &w->w_up};
         be_matmul_many(be, 2, gu, wgu, c->xb, n);
         be_silu_mul(be, c->hb, c->hb2, n * ff);
         be_matmul(be, c->xb2, &w->w_down, c->hb, n);
-        be_add(be, x, c->xb2, n, e, false);
+        be_add(be, x, c->xb2, n, e);
     }
     if (!p->out) return; /* prompt tokens whose logits nobody reads */
 
@@ -110,7 +110,7 @@ static void llama_forward(struct model_ctx *c, const struct pass *p) {
     int n_out = 0;
     for (int i = 0; i < n; i++)
         if (p->logits[i])
-            be_rmsnorm(be, c->xb + (size_t)n_out++ * e, x + (size_t)i * e, m->output_norm, 1, e,
+            be_rmsnorm(be, c->xb + (size_t)n_out++ * e, x + (size_t)i * e, &m->output_norm, 1, e,
                        m->rms_eps);
     if (n_out) be_matmul(be, p->out, &m->output, c->xb, n_out);
 }

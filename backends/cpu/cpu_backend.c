@@ -3,6 +3,7 @@
  * (backend.h). An instance is one kernel set (cpu_kernels.h) plus the
  * packing switch; its contexts (ops.c) hold the threads and scratch.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -77,6 +78,30 @@ static const char *cpu_weights_note(const struct backend_weights *w) {
     return "mapped";
 }
 
+/* The host is one device; -ngl plans device memory, not this. */
+static int cpu_devices(struct backend_device *out, int max) {
+    if (max < 1) return 0;
+    memset(out, 0, sizeof *out);
+    snprintf(out->name, sizeof out->name, "cpu");
+    snprintf(out->description, sizeof out->description, "host CPU");
+    return 1;
+}
+
+static void cpu_memory(const struct ember_backend *be, uint64_t *free_bytes, uint64_t *total) {
+    (void)be;
+    *free_bytes = *total = 0;
+}
+
+static const struct kv_mem *cpu_kv_memory(struct ember_backend *be) {
+    (void)be;
+    return NULL;
+}
+
+static void cpu_copy(struct backend_ctx *c, void *dst, const void *src, size_t n) {
+    (void)c;
+    memcpy(dst, src, n);
+}
+
 const struct ember_backend_ops cpu_backend_ops = {
     .name = "cpu",
     .init = cpu_init,
@@ -90,8 +115,14 @@ const struct ember_backend_ops cpu_backend_ops = {
     .prepare_weights = cpu_prepare_weights,
     .release_weights = cpu_release_weights,
     .weights_note = cpu_weights_note,
+    .devices = cpu_devices,
+    .memory = cpu_memory,
+    .kv_memory = cpu_kv_memory,
     .ctx_new = cpu_ctx_new,
     .ctx_free = cpu_ctx_free,
+    .ctx_alloc = cpu_ctx_alloc,
+    .copy_in = cpu_copy,
+    .copy_out = cpu_copy,
     .matmul = cpu_matmul,
     .get_rows = cpu_get_rows,
     .rmsnorm = cpu_rmsnorm,
@@ -100,6 +131,7 @@ const struct ember_backend_ops cpu_backend_ops = {
     .softmax = cpu_softmax,
     .silu_mul = cpu_silu_mul,
     .add = cpu_add,
+    .add_bias = cpu_add_bias,
     .store_kv = cpu_store_kv,
 };
 

@@ -35,6 +35,8 @@ struct cpu_ctx {
     struct pack_scratch *pack; /* per pool thread: a band of weights packed for a batch */
     int n_pack;
     bool no_pack;              /* the backend's switch */
+    void **allocs;             /* ctx_alloc's blocks, freed with the context */
+    int n_allocs;
 };
 
 struct backend_buffer {
@@ -56,8 +58,8 @@ void cpu_matmul(struct backend_ctx *c, int n_mats, float *const out[],
                 const struct tensor *const w[], const float *x, int n);
 void cpu_get_rows(struct backend_ctx *c, float *out, const struct tensor *w, const int32_t *rows,
                   int n);
-void cpu_rmsnorm(struct backend_ctx *c, float *out, const float *x, const float *w, int n,
-                 int width, float eps);
+void cpu_rmsnorm(struct backend_ctx *c, float *out, const float *x, const struct tensor *w,
+                 int n, int width, float eps);
 void cpu_rope(struct backend_ctx *c, float *x, int n, int n_heads, int head_dim,
               const int32_t *pos, const struct rope_params *rp);
 /* attention.c */
@@ -65,7 +67,9 @@ size_t cpu_attention_tmp_floats(int head_dim, int kv_block, int max_pos);
 void cpu_attention(struct backend_ctx *c, const struct attn_args *a);
 void cpu_softmax(struct backend_ctx *c, float *x, int n);
 void cpu_silu_mul(struct backend_ctx *c, float *g, const float *u, int n);
-void cpu_add(struct backend_ctx *c, float *x, const float *y, int n, int width, bool broadcast);
+void cpu_add(struct backend_ctx *c, float *x, const float *y, int n, int width);
+void cpu_add_bias(struct backend_ctx *c, float *x, const struct tensor *b, int n, int width);
+void *cpu_ctx_alloc(struct backend_ctx *c, size_t bytes);
 void cpu_store_kv(struct backend_ctx *c, const struct kv_view *kv, const float *k, const float *v,
                   const int32_t *pos, const int32_t *seq, int n, int n_head_kv, int head_dim);
 

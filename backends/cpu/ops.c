@@ -55,7 +55,23 @@ void cpu_ctx_free(struct backend_ctx *bc) {
     free(c->pack);
     free(c->vec);
     free(c->attn_tmp);
+    for (int i = 0; i < c->n_allocs; i++) free(c->allocs[i]);
+    free(c->allocs);
     free(c);
+}
+
+/* Activations are host memory: 64-byte aligned (a cache line, and what
+ * the widest vector loads like), zeroed, kept in a list for ctx_free. */
+void *cpu_ctx_alloc(struct backend_ctx *bc, size_t bytes) {
+    struct cpu_ctx *c = cpu_ctx_of(bc);
+    void **list = realloc(c->allocs, (size_t)(c->n_allocs + 1) * sizeof *list);
+    if (!list) return NULL;
+    c->allocs = list;
+    size_t size = (bytes + 63) / 64 * 64;
+    void *p = aligned_alloc(64, size ? size : 64);
+    if (!p) return NULL;
+    memset(p, 0, size);
+    return c->allocs[c->n_allocs++] = p;
 }
 
 struct matmul_job {
@@ -211,9 +227,10 @@ void cpu_get_rows(struct backend_ctx *c, float *out, const struct tensor *w, con
                    out + (size_t)i * w->n_in, w->n_in);
 }
 
-void cpu_rmsnorm(struct backend_ctx *c, float *out, const float *x, const float *w, int n,
-                 int width, float eps) {
+void cpu_rmsnorm(struct backend_ctx *c, float *out, const float *x, const struct tensor *wt,
+                 int n, int width, float eps) {
     const struct vec_kernels *vk = &cpu_ctx_of(c)->k->vec;
+    const float *w = wt->part[0];
     for (int r = 0; r < n; r++) {
         const float *xr = x + (size_t)r * width;
         float *o = out + (size_t)r * width;
@@ -223,12 +240,18 @@ void cpu_rmsnorm(struct backend_ctx *c, float *out, const float *x, const float 
     }
 }
 
-void cpu_add(struct backend_ctx *c, float *x, const float *y, int n, int width, bool broadcast) {
+void cpu_add(struct backend_ctx *c, float *x, const float *y, int n, int width) {
     (void)c;
+    size_t len = (size_t)n * (size_t)width;
+    for (size_t i = 0; i < len; i++) x[i] += y[i];
+}
+
+void cpu_add_bias(struct backend_ctx *c, float *x, const struct tensor *b, int n, int width) {
+    (void)c;
+    const float *y = b->part[0];
     for (int r = 0; r < n; r++) {
         float *xr = x + (size_t)r * width;
-        const float *yr = broadcast ? y : y + (size_t)r * width;
-        for (int i = 0; i < width; i++) xr[i] += yr[i];
+        for (int i = 0; i < width; i++) xr[i] += y[i];
     }
 }
 
@@ -270,7 +293,7 @@ static void rope_row(float *v, int n_heads, int head_dim, int pos, const struct 
     float theta_pos = (float)pos;
     for (int i0 = 0; i0 < n_rot; i0 += 2, theta_pos *= theta_scale) {
         float theta_extrap = theta_pos;
-        if (rp->freq_factors) theta_extrap /= rp->freq_factors[i0 / 2];
+        if (rp->freq_factors) theta_extrap /= ((const float *)rp->freq_factors->part[0])[i0 / 2];
         float theta = rp->freq_scale * theta_extrap;
         float mscale = rp->attn_factor;
         if (rp->ext_factor != 0.0f) {

@@ -11,6 +11,11 @@
 
 struct ember_options {
     const char *backend;    /* "cpu" (NULL: cpu) */
+    /* issue [7]: --device NAME (NULL: the first usable GPU), and -ngl:
+     * repeating layers to run there (the last ones; >= the layer count:
+     * all of them and the output layer; 0: none, the CPU runs all) */
+    const char *device;
+    int n_gpu_layers;
     const char *cpu_isa;    /* CPU kernel set by name; NULL: the best this CPU runs */
     bool no_pack;           /* batches read weights unpacked too (EMBER_REPACK=0) */
     int cache_type_k, cache_type_v; /* KV cache types, enum kv_type (0: f16) */

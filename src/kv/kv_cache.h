@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #include "ember.h"
+#include "kv_mem.h"
 #include "quant.h"
 
 enum { KV_DEFAULT_BLOCK = 16 };
@@ -47,6 +48,9 @@ struct kv_layout {
     int n_seq;      /* sequences */
     int block_size; /* positions per block; 0: KV_DEFAULT_BLOCK */
     enum ember_type type_k, type_v; /* F32, F16 or Q8_0 */
+    /* [n_layer]: where each layer's keys and values live (kv_mem.h); NULL,
+     * or a NULL entry: host memory. Issue [7]: not yet read by the cache. */
+    const struct kv_mem *const *layer_mem;
 };
 
 struct kv_view {
