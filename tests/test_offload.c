@@ -8,7 +8,8 @@
  * once per pass (copy_out, copy_in) and the logits leave a device stage by
  * copy_out, and the logits equal the CPU-only model's bit for bit (the
  * same kernels run). A budget too small for everything offloads fewer
- * layers, and says it was memory.
+ * layers, and says it was memory; a matrix type the device lacks keeps
+ * its layer (and those before it) on the host.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -198,6 +199,42 @@ static void check_budget(const struct gguf_file *f, struct ember_backend *host) 
     ember_backend_free(dev);
 }
 
+/* A device that cannot multiply Q8_0. */
+static bool no_q8_0(const struct ember_backend *be, enum ember_op op, int type) {
+    return type != EMBER_TYPE_Q8_0 && cpu_ops->supports(be, op, type);
+}
+
+/* A layer with a matrix type the device lacks stays on the host, and the
+ * layers before it (the device runs a run of last layers). Layer 2's
+ * ffn_down is labelled Q8_0 for the plan only, its type put back before
+ * anything runs. */
+static void check_unsupported(const struct gguf_file *f, struct ember_backend *host, const float *ref) {
+    struct ember_err err = {0};
+    struct model *m = NULL;
+    struct ember_backend *dev = new_device(1ull << 30);
+    if (!dev || test_load(f, host, &m, &err)) {
+        ember_backend_free(dev);
+        return;
+    }
+    rec_ops.supports = no_q8_0;
+    int type = m->layers[2].w_down.type;
+    m->layers[2].w_down.type = EMBER_TYPE_Q8_0;
+    struct model_offload mo = {.dev = dev, .n_layers = 99, .n_ctx = N_CTX, .n_seq = 1};
+    struct offload_plan p;
+    bool ok = model_offload(m, &mo, &p, &err) == EMBER_OK;
+    m->layers[2].w_down.type = type;
+    CHECK(ok && p.kept_layer == 2 && p.kept_type == EMBER_TYPE_Q8_0 && p.n_layers == 2 && p.output &&
+              !p.short_of_memory && prepared_exactly(m, 3, true),
+          "a Q8_0 matrix in layer 2, which the device lacks: layers 0-2 stay home, %d/%d and the output go", p.n_layers,
+          p.n_layer);
+    float *out = malloc((size_t)m->info.n_vocab * sizeof *out);
+    CHECK(out && eval(m, out) && !memcmp(out, ref, (size_t)m->info.n_vocab * sizeof *out),
+          "and the logits are the CPU-only ones");
+    free(out);
+    model_free(m);
+    ember_backend_free(dev);
+}
+
 int main(void) {
     struct ember_err err = {0};
     struct gguf_file *f = NULL;
@@ -212,6 +249,7 @@ int main(void) {
     model_free(m);
     for (int ngl = 0; ref && ngl <= 6; ngl += ngl < 2 ? 1 : 3) check_ngl(f, host, ngl, ref);
     check_budget(f, host);
+    if (ref) check_unsupported(f, host, ref);
     free(ref);
     ember_backend_free(host);
     gguf_close(f);
