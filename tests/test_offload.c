@@ -29,6 +29,9 @@ static struct {
     const struct tensor *prepared[64];
     int n_prepared;
     int copy_in, copy_out;
+    int misplaced; /* copies whose device side is not the device's memory, or host side is */
+    struct { const char *p; size_t n; } allocs[32]; /* the device contexts' ctx_alloc */
+    int n_allocs;
     int kv_allocs, kv_releases;
     size_t kv_bytes;
 } rec;
@@ -38,12 +41,29 @@ static enum ember_status rec_prepare(struct ember_backend *be, const char *id, s
     for (int i = 0; i < n && rec.n_prepared < 64; i++) rec.prepared[rec.n_prepared++] = ts[i];
     return cpu_ops->prepare_weights(be, id, ts, n, out, err);
 }
+static void *rec_alloc(struct backend_ctx *c, size_t bytes) {
+    void *p = cpu_ops->ctx_alloc(c, bytes);
+    if (p && rec.n_allocs < 32) {
+        rec.allocs[rec.n_allocs].p = p;
+        rec.allocs[rec.n_allocs++].n = bytes;
+    }
+    return p;
+}
+/* Whether n bytes at p lie inside one of the device's allocations. */
+static bool device_memory(const void *p, size_t n) {
+    for (int i = 0; i < rec.n_allocs; i++)
+        if ((const char *)p >= rec.allocs[i].p && (const char *)p + n <= rec.allocs[i].p + rec.allocs[i].n)
+            return true;
+    return false;
+}
 static void rec_copy_in(struct backend_ctx *c, void *dst, const void *src, size_t n) {
     rec.copy_in++;
+    rec.misplaced += !device_memory(dst, n) || device_memory(src, 1);
     cpu_ops->copy_in(c, dst, src, n);
 }
 static void rec_copy_out(struct backend_ctx *c, void *dst, const void *src, size_t n) {
     rec.copy_out++;
+    rec.misplaced += !device_memory(src, n) || device_memory(dst, 1);
     cpu_ops->copy_out(c, dst, src, n);
 }
 static void *kv_alloc(void *ctx, size_t bytes) {
@@ -80,6 +100,7 @@ static struct ember_backend *new_device(uint64_t budget) {
     cpu_ops = be->ops;
     rec_ops = *be->ops;
     rec_ops.prepare_weights = rec_prepare;
+    rec_ops.ctx_alloc = rec_alloc;
     rec_ops.copy_in = rec_copy_in;
     rec_ops.copy_out = rec_copy_out;
     rec_ops.kv_memory = rec_kv_memory;
@@ -148,9 +169,9 @@ static void check_ngl(const struct gguf_file *f, struct ember_backend *host, int
     /* two passes, each: x into the device once, and out of it once (x
      * back to the host, or the logits) */
     bool on = ngl > 0;
-    CHECK(rec.copy_in == (on ? 2 : 0) && rec.copy_out == (on ? 2 : 0),
-          "-ngl %d: per pass %d copy_in into the device and %d copy_out (x back, or the logits): %d, %d", ngl,
-          on, on, rec.copy_in, rec.copy_out);
+    CHECK(rec.copy_in == (on ? 2 : 0) && rec.copy_out == (on ? 2 : 0) && !rec.misplaced,
+          "-ngl %d: per pass %d copy_in into the device's memory and %d copy_out from it (x back, or the "
+          "logits): %d, %d, %d misplaced", ngl, on, on, rec.copy_in, rec.copy_out, rec.misplaced);
     CHECK(on ? rec.kv_allocs > 0 && rec.kv_allocs == rec.kv_releases : rec.kv_allocs == 0,
           "-ngl %d: the device's KV chunks (%d, %zu bytes) taken and given back", ngl, rec.kv_allocs,
           rec.kv_bytes);
