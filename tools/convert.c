@@ -19,6 +19,7 @@
 
 #include "args.h"
 #include "encode.h"
+#include "gguf.h"
 #include "gguf_write.h"
 #include "loader.h"
 #include "os.h"
@@ -30,16 +31,18 @@
 #include "weights_hf.h"
 
 static const char usage_text[] =
-    "usage: ember convert DIR OUT.gguf [--type T] [-t N]\n"
+    "usage: ember convert DIR OUT.gguf [--type T] [--vocab FILE.gguf] [-t N]\n"
     "  DIR            a Hugging Face model directory ember runs (config.json, safetensors,\n"
     "                 tokenizer.json; plain or GPTQ)\n"
     "  --type T       f32 f16 bf16 q8_0 q4_0 q4_1 q5_0 q5_1 q2_k q3_k_s q3_k_m q3_k_l\n"
     "                 q4_k_s q4_k_m q5_k_s q5_k_m q6_k (the mixes of ember quantize)\n"
     "                 default f16, as llama.cpp's convert_hf_to_gguf.py\n"
+    "  --vocab FILE.gguf  the tokenizer.* metadata of this GGUF instead of DIR's\n"
+    "                 tokenizer.json (a directory without one)\n"
     "  -t, --threads N  threads encoding the rows (default: the cores)\n";
 
 struct copts {
-    const char *dir, *out;
+    const char *dir, *out, *vocab;
     int threads;
     struct quant_plan plan;
 };
@@ -59,16 +62,15 @@ static int parse_args(int argc, char **argv, struct copts *o) {
             if (!(v = args_value(argc, argv, &i))) return EXIT_USAGE;
             if (!(o->plan.mix = quant_mix_find(v)))
                 return cli_error("convert: unknown type '%s' (ember convert --help lists them)", v), EXIT_USAGE;
+        } else if (!strcmp(a, "--vocab")) {
+            if (!(o->vocab = args_value(argc, argv, &i))) return EXIT_USAGE;
         } else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) {
             if (!(v = args_value(argc, argv, &i)) || !args_int(a, v, 1, 1024, &t)) return EXIT_USAGE;
         } else if (a[0] == '-' && a[1]) return cli_error("convert: unknown option %s", a), EXIT_USAGE;
         else if (n_pos == 2) return cli_error("convert: too many arguments (%s)", a), EXIT_USAGE;
         else pos[n_pos++] = a;
     }
-    if (n_pos < 2) {
-        fputs(usage_text, stderr);
-        return EXIT_USAGE;
-    }
+    if (n_pos < 2) return cli_error("convert: needs DIR and OUT.gguf (ember convert --help)"), EXIT_USAGE;
     o->dir = pos[0], o->out = pos[1], o->threads = (int)t;
     return 0;
 }
@@ -263,6 +265,22 @@ static enum ember_status vocab_ids(const struct tokenizer_spec *sp, struct gguf_
     return EMBER_OK;
 }
 
+/* Token types as tokenizer.json gave them, but a SentencePiece vocabulary's
+ * unknown token UNKNOWN (2), as SentencePiece models and llama.cpp's
+ * converter of them mark it (tokenizer.json lists it as a special, control,
+ * token). */
+static enum ember_status token_types(const struct tokenizer_spec *sp, bool spm, struct gguf_writer *w,
+                                     struct ember_err *err) {
+    int32_t *ty = malloc(sp->n_vocab * sizeof *ty);
+    if (!ty) return ember_fail(err, EMBER_ENOMEM, "out of memory");
+    memcpy(ty, sp->types, sp->n_vocab * sizeof *ty);
+    int64_t unk = sp->special[TOK_UNK];
+    if (spm && unk >= 0 && (uint64_t)unk < sp->n_vocab) ty[unk] = 2;
+    enum ember_status st = gguf_writer_arr(w, "tokenizer.ggml.token_type", GGUF_I32, ty, sp->n_vocab, err);
+    free(ty);
+    return st;
+}
+
 /* The vocabulary as tokenizer.ggml.* (model, pre, tokens, scores for
  * SentencePiece, token types, merges, special ids, flags). */
 static enum ember_status vocab_meta(const struct tokenizer_spec *sp, struct gguf_writer *w, struct ember_err *err) {
@@ -277,7 +295,7 @@ static enum ember_status vocab_meta(const struct tokenizer_spec *sp, struct gguf
     if (!st) st = gguf_writer_arr_str(w, "tokenizer.ggml.tokens", s, sp->n_vocab, err);
     if (!st && spm)
         st = gguf_writer_arr(w, "tokenizer.ggml.scores", GGUF_F32, sp->scores ? sp->scores : scores, sp->n_vocab, err);
-    if (!st && sp->types) st = gguf_writer_arr(w, "tokenizer.ggml.token_type", GGUF_I32, sp->types, sp->n_vocab, err);
+    if (!st && sp->types) st = token_types(sp, spm, w, err);
     for (uint64_t i = 0; !st && i < sp->n_merges; i++) s[i] = (struct gguf_str){sp->merges[i].p, sp->merges[i].len};
     if (!st && sp->n_merges) st = gguf_writer_arr_str(w, "tokenizer.ggml.merges", s, sp->n_merges, err);
     if (!st) st = vocab_ids(sp, w, err);
@@ -288,18 +306,37 @@ static enum ember_status vocab_meta(const struct tokenizer_spec *sp, struct gguf
 
 /* ----------------------------------------------------------------- run */
 
-static int write_meta(const struct copts *o, const struct loaded *l, const struct tokenizer_spec *sp,
-                      struct gguf_writer *w, struct ember_err *err) {
+/* Where the tokenizer comes from: DIR's tokenizer.json or --vocab's GGUF. */
+struct vocab {
+    struct tokenizer_hf_vocab *hf;
+    struct gguf_file *file;
+};
+
+/* --vocab's tokenizer.* pairs, as they are. */
+static enum ember_status copy_vocab(const struct gguf_file *v, struct gguf_writer *w, struct ember_err *err) {
+    for (int64_t i = 0; i < gguf_n_kv(v); i++) {
+        struct gguf_str k = gguf_key(v, i);
+        if (k.len > 10 && !memcmp(k.p, "tokenizer.", 10) && gguf_writer_raw(w, gguf_kv_raw(v, i), err))
+            return err->status;
+    }
+    return EMBER_OK;
+}
+
+/* The model's keys, then the vocabulary's (DIR's or --vocab's), then DIR's
+ * chat template unless --vocab had one. */
+static int write_meta(const struct copts *o, const struct loaded *l, const struct vocab *v, struct gguf_writer *w,
+                      struct ember_err *err) {
     const char *ct;
     size_t len;
     enum ember_status st = model_meta(l->hf, &l->src, o->plan.mix->ftype, w, err);
-    if (!st) st = vocab_meta(sp, w, err);
-    if (!st && loader_meta_str(l, "tokenizer.chat_template", &ct, &len))
+    if (!st) st = v->file ? copy_vocab(v->file, w, err) : vocab_meta(tokenizer_hf_spec(v->hf), w, err);
+    bool have_ct = v->file && gguf_find_key(v->file, "tokenizer.chat_template") >= 0;
+    if (!st && !have_ct && loader_meta_str(l, "tokenizer.chat_template", &ct, &len))
         st = gguf_writer_str(w, "tokenizer.chat_template", ct, len, err);
     return st ? (cli_error("%s", err->msg), EXIT_RUNTIME) : 0;
 }
 
-static int run(struct copts *o, const struct loaded *l, const struct tokenizer_spec *sp, struct gguf_writer *w,
+static int run(struct copts *o, const struct loaded *l, const struct vocab *v, struct gguf_writer *w,
                struct threadpool *pool, struct ember_err *err) {
     int64_t n = l->src.ops->n_tensors(l->src.impl);
     struct encode_job j = {.tool = "convert", .in = o->dir, .out = o->out, .plan = &o->plan, .n = n};
@@ -308,28 +345,28 @@ static int run(struct copts *o, const struct loaded *l, const struct tokenizer_s
     int rc = !rows || !j.t ? (cli_error("out of memory"), EXIT_RUNTIME) : list_tensors(l->hf, &l->src, j.t, rows);
     encode_plan_model(&o->plan, &l->src);
     if (!rc) rc = encode_plan(&j, w, err);
-    if (!rc) rc = write_meta(o, l, sp, w, err);
+    if (!rc) rc = write_meta(o, l, v, w, err);
     if (!rc) rc = encode_write(&j, w, pool, err);
     free(j.t);
     free(rows);
     return rc;
 }
 
-/* The directory, its vocabulary (checked by building a tokenizer from it,
- * so a file llama.cpp would load wrongly is refused before writing). */
-static int open_dir(const struct copts *o, struct loaded *l, struct tokenizer_hf_vocab **v) {
+/* The directory loaded as `ember run` loads it, tokenizer included (every
+ * hparam and tensor shape checked, the vocabulary built and its size
+ * matched to the embedding's: what ember cannot run it does not write),
+ * then the vocabulary again as data to write out. */
+static int open_dir(const struct copts *o, struct loaded *l, struct vocab *v) {
     if (os_path_kind(o->dir) != OS_PATH_DIR)
         return cli_error("%s: %s (ember convert reads a Hugging Face model directory)", o->dir,
                          os_path_kind(o->dir) == OS_PATH_NONE ? "no such directory" : "not a directory"),
                EXIT_RUNTIME;
-    int rc = loader_open_files(o->dir, NULL, false, l);
-    if (!rc) rc = loader_hf_vocab(o->dir, l, v);
-    struct tokenizer *tok = NULL;
+    struct ember_options eo = {.vocab = o->vocab};
+    int rc = loader_open(o->dir, &eo, true, l);
+    if (rc) return rc;
     struct ember_err err = {0};
-    if (!rc && tokenizer_new(tokenizer_hf_spec(*v), &tok, &err))
-        rc = (cli_error("%s/tokenizer.json: %s", o->dir, err.msg), EXIT_RUNTIME);
-    tokenizer_free(tok);
-    return rc;
+    if (o->vocab) return gguf_open(o->vocab, &v->file, &err) ? loader_report(&err) : 0;
+    return loader_hf_vocab(o->dir, l, &v->hf);
 }
 
 int tool_convert(int argc, char **argv) {
@@ -337,17 +374,18 @@ int tool_convert(int argc, char **argv) {
     int rc = parse_args(argc, argv, &o);
     if (rc) return rc < 0 ? 0 : rc;
     struct loaded l = {0};
-    struct tokenizer_hf_vocab *v = NULL;
+    struct vocab v = {0};
     struct gguf_writer *w = NULL;
     struct threadpool *pool = NULL;
     struct ember_err err = {0};
     rc = open_dir(&o, &l, &v);
     if (!rc && gguf_writer_new(&w, &err)) rc = (cli_error("%s", err.msg), EXIT_RUNTIME);
     if (!rc && !(pool = threadpool_new(o.threads))) rc = (cli_error("cannot start %d threads", o.threads), EXIT_RUNTIME);
-    if (!rc) rc = run(&o, &l, tokenizer_hf_spec(v), w, pool, &err);
+    if (!rc) rc = run(&o, &l, &v, w, pool, &err);
     threadpool_free(pool);
     gguf_writer_free(w);
-    tokenizer_hf_vocab_free(v);
+    tokenizer_hf_vocab_free(v.hf);
+    gguf_close(v.file);
     loader_close(&l);
     return rc;
 }
