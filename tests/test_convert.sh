@@ -9,7 +9,8 @@
 # --type Q4_K_M gives the tensors `ember quantize` gives from the F32 file;
 # a qwen2 directory made here (stories260K's weights, q/k/v biases, linear
 # rope scaling) keeps HF's q/k order and runs the same; a directory without
-# tokenizer.json converts with --vocab. With llama.cpp's llama-completion
+# tokenizer.json converts with --vocab; a byte-level BPE vocabulary made
+# here is written as gpt2 with its merges. With llama.cpp's llama-completion
 # (scripts/build-llamacpp.sh's cache; skipped, saying so, without it), every
 # converted file gives llama.cpp the same greedy text as ember.
 set -uo pipefail
@@ -188,6 +189,61 @@ if f("general.architecture") != "qwen2" or f("qwen2.rope.scaling.type") != "line
     bad.append("metadata: %s" % [(k, f(k)) for k in ("general.architecture", "qwen2.rope.scaling.type", "qwen2.rope.scaling.factor", "qwen2.rope.dimension_count")])
 print("ok qwen2: q/k rows kept in HF's order (neox rope), q/k/v biases, rope.scaling.type linear factor 2, rope.dimension_count 8"
       if not bad else "not ok qwen2: %s" % bad)
+PY
+
+# a byte-level BPE vocabulary (GPT-2's pre-tokenizer; 255 merges learnt here
+# from the eval text, <|endoftext|> as BOS/EOS, no BOS added) on
+# stories260K's weights: tokenizer.ggml.model gpt2, pre gpt-2, merges
+mkdir "$T/bpe"
+python3 - "$D" "$T/bpe" tests/data/models/tinystory-eval.txt <<'PY'
+import json, os, re, sys
+from collections import Counter
+src, out, text = sys.argv[1], sys.argv[2], open(sys.argv[3]).read()
+bs = list(range(33, 127)) + list(range(161, 173)) + list(range(174, 256))
+cs, n = bs[:], 0
+for b in range(256):
+    if b not in bs: bs.append(b); cs.append(256 + n); n += 1
+b2u = dict(zip(bs, map(chr, cs)))
+words = Counter(tuple(b2u[b] for b in w.encode()) for w in re.findall(r" ?[A-Za-z]+| ?[0-9]+| ?[^\sA-Za-z0-9]+|\s+", text))
+vocab, merges, have = [b2u[i] for i in range(256)], [], set()
+while len(vocab) < 511:
+    pairs = Counter()
+    for w, c in words.items():
+        for p in zip(w, w[1:]): pairs[p] += c
+    (a, b), _ = pairs.most_common(1)[0]
+    merges.append(a + " " + b)
+    if a + b not in have: have.add(a + b); vocab.append(a + b)
+    nw = Counter()
+    for w, c in words.items():
+        o, i = [], 0
+        while i < len(w):
+            if i + 1 < len(w) and w[i] == a and w[i + 1] == b: o.append(a + b); i += 2
+            else: o.append(w[i]); i += 1
+        nw[tuple(o)] += c
+    words = nw
+tok = {"model": {"type": "BPE", "vocab": {t: i for i, t in enumerate(vocab)}, "merges": merges},
+       "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": False, "use_regex": True},
+       "decoder": {"type": "ByteLevel"},
+       "added_tokens": [{"id": 511, "content": "<|endoftext|>", "special": True}]}
+json.dump(tok, open(os.path.join(out, "tokenizer.json"), "w"))
+json.dump({"eos_token": "<|endoftext|>", "add_bos_token": False}, open(os.path.join(out, "tokenizer_config.json"), "w"))
+c = json.load(open(os.path.join(src, "config.json")))
+c.update(bos_token_id=511, eos_token_id=511)
+json.dump(c, open(os.path.join(out, "config.json"), "w"))
+os.symlink(os.path.abspath(os.path.join(src, "model.safetensors")), os.path.join(out, "model.safetensors"))
+PY
+convert "byte-level BPE vocabulary --type f32" "$T/bpe" "$T/bpe.gguf" --type f32
+same_text "byte-level BPE" "$T/bpe" "$T/bpe.gguf"
+python3 - "$T/bpe.gguf" <<'PY'
+import sys
+from gguf import GGUFReader
+r = GGUFReader(sys.argv[1])
+f = lambda k: r.fields[k].contents() if k in r.fields else None
+got = (f("tokenizer.ggml.model"), f("tokenizer.ggml.pre"), len(f("tokenizer.ggml.merges") or []),
+       f("tokenizer.ggml.eos_token_id"), f("tokenizer.ggml.add_bos_token"), f("tokenizer.ggml.token_type")[511],
+       "tokenizer.ggml.scores" in r.fields)
+print("ok byte-level BPE metadata: %s" % (got,) if got == ("gpt2", "gpt-2", 255, 511, False, 3, False)
+      else "not ok byte-level BPE metadata: %s" % (got,))
 PY
 
 # a directory without tokenizer.json: --vocab's tokenizer.* keys
