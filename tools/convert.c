@@ -216,8 +216,8 @@ static int by_text(const void *a, const void *b) {
  * (LlamaHfVocab writes -1000 for every token, which merges in another
  * order.) Pieces no merge makes score below all of them. */
 static float *merge_scores(const struct tokenizer_spec *sp) {
-    float *sc = malloc(sp->n_vocab * sizeof *sc);
-    uint32_t *sorted = malloc(sp->n_vocab * sizeof *sorted);
+    float *sc = malloc(sp->n_vocab * sizeof *sc + 1); /* + 1: never malloc(0) */
+    uint32_t *sorted = malloc(sp->n_vocab * sizeof *sorted + 1);
     if (!sc || !sorted) return free(sc), free(sorted), NULL;
     for (uint64_t i = 0; i < sp->n_vocab; i++) sc[i] = -(float)sp->n_merges - 1, sorted[i] = (uint32_t)i;
     sort_spec = sp;
@@ -271,7 +271,7 @@ static enum ember_status vocab_ids(const struct tokenizer_spec *sp, struct gguf_
  * token). */
 static enum ember_status token_types(const struct tokenizer_spec *sp, bool spm, struct gguf_writer *w,
                                      struct ember_err *err) {
-    int32_t *ty = malloc(sp->n_vocab * sizeof *ty);
+    int32_t *ty = malloc(sp->n_vocab * sizeof *ty + 1); /* + 1: never malloc(0) */
     if (!ty) return ember_fail(err, EMBER_ENOMEM, "out of memory");
     memcpy(ty, sp->types, sp->n_vocab * sizeof *ty);
     int64_t unk = sp->special[TOK_UNK];
