@@ -93,22 +93,32 @@ static int64_t hf_row(const struct src_rows *s, int64_t r) {
     return r - k + (k % 2) * (hd / 2) + k / 2;
 }
 
+/* GPTQ rows r0 .. r0+n (GGUF's order) into x, dequantized. */
+static void read_gptq_rows(const struct src_rows *s, int64_t r0, int64_t n, float *x) {
+    struct gptq_matrix m = {.l = s->d.gptq, .n_in = s->d.ne[0], .n_out = s->d.ne[1],
+                            .qweight = s->d.parts[0], .scales = s->d.parts[1],
+                            .qzeros = s->d.parts[2], .g_idx = s->d.parts[3]};
+    float *st = malloc((size_t)m.l.n_groups * sizeof *st);
+    int *zt = malloc((size_t)m.l.n_groups * sizeof *zt);
+    for (int64_t i = 0; i < n; i++) {
+        if (st && zt) gptq_dequant_row(&m, hf_row(s, r0 + i), x + i * m.n_in, st, zt);
+        else gptq_dequant_row_ref(&m, hf_row(s, r0 + i), x + i * m.n_in); /* no memory: slower, same */
+    }
+    free(st);
+    free(zt);
+}
+
 static void read_rows(const struct encode_tensor *t, int64_t r0, int64_t n, float *x) {
     const struct src_rows *s = t->ctx;
     int64_t ne0 = t->ne[0];
+    if (s->d.n_parts) {
+        read_gptq_rows(s, r0, n, x);
+        return;
+    }
     for (int64_t i = 0; i < n; i++) {
-        int64_t r = hf_row(s, r0 + i);
-        float *dst = x + i * ne0;
-        if (s->d.n_parts) {
-            struct gptq_matrix m = {.l = s->d.gptq, .n_in = s->d.ne[0], .n_out = s->d.ne[1],
-                                    .qweight = s->d.parts[0], .scales = s->d.parts[1],
-                                    .qzeros = s->d.parts[2], .g_idx = s->d.parts[3]};
-            gptq_dequant_row_ref(&m, r, dst);
-            continue;
-        }
-        const uint8_t *src = (const uint8_t *)s->d.data + quant_row_bytes(s->d.type, ne0) * (size_t)r;
-        if (s->d.type == EMBER_TYPE_F32) memcpy(dst, src, (size_t)ne0 * sizeof *dst);
-        else quant_traits_for(s->d.type)->dequant(src, dst, ne0);
+        const uint8_t *src = (const uint8_t *)s->d.data + quant_row_bytes(s->d.type, ne0) * (size_t)hf_row(s, r0 + i);
+        if (s->d.type == EMBER_TYPE_F32) memcpy(x + i * ne0, src, (size_t)ne0 * sizeof *x);
+        else quant_traits_for(s->d.type)->dequant(src, x + i * ne0, ne0);
     }
 }
 
