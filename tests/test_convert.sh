@@ -162,7 +162,8 @@ for k in sorted(blobs):
 j = json.dumps(h).encode(); j += b" " * (-len(j) % 8)
 open(os.path.join(out, "model.safetensors"), "wb").write(struct.pack("<Q", len(j)) + j + b"".join(parts))
 c = json.load(open(os.path.join(src, "config.json")))
-c.update(architectures=["Qwen2ForCausalLM"], model_type="qwen2", rope_scaling={"type": "linear", "factor": 2.0})
+c.update(architectures=["Qwen2ForCausalLM"], model_type="qwen2", rope_scaling={"type": "linear", "factor": 2.0},
+         pad_token_id=2)
 for k in ("attention_bias", "mlp_bias", "head_dim"): c.pop(k)
 json.dump(c, open(os.path.join(out, "config.json"), "w"))
 for f in ("tokenizer.json", "tokenizer_config.json"):
@@ -185,9 +186,11 @@ if not np.array_equal(tq["blk.0.attn_q.weight"], hf_q): bad.append("attn_q is no
 if np.array_equal(tq["blk.0.attn_q.weight"], tr["blk.0.attn_q.weight"]): bad.append("attn_q was permuted")
 if tq.get("blk.4.attn_v.bias") is None or tq["blk.4.attn_v.bias"].shape != (32,): bad.append("no attn_v.bias")
 if f("general.architecture") != "qwen2" or f("qwen2.rope.scaling.type") != "linear" or f("qwen2.rope.scaling.factor") != 2.0 \
-        or f("qwen2.rope.dimension_count") != 8:
-    bad.append("metadata: %s" % [(k, f(k)) for k in ("general.architecture", "qwen2.rope.scaling.type", "qwen2.rope.scaling.factor", "qwen2.rope.dimension_count")])
-print("ok qwen2: q/k rows kept in HF's order (neox rope), q/k/v biases, rope.scaling.type linear factor 2, rope.dimension_count 8"
+        or f("qwen2.rope.dimension_count") != 8 or f("tokenizer.ggml.padding_token_id") != 2:
+    bad.append("metadata: %s" % [(k, f(k)) for k in ("general.architecture", "qwen2.rope.scaling.type", "qwen2.rope.scaling.factor",
+                                                      "qwen2.rope.dimension_count", "tokenizer.ggml.padding_token_id")])
+print("ok qwen2: q/k rows kept in HF's order (neox rope), q/k/v biases, rope.scaling.type linear factor 2, rope.dimension_count 8, "
+      "padding id 2 (config.json's pad_token_id)"
       if not bad else "not ok qwen2: %s" % bad)
 PY
 
@@ -226,7 +229,8 @@ tok = {"model": {"type": "BPE", "vocab": {t: i for i, t in enumerate(vocab)}, "m
        "decoder": {"type": "ByteLevel"},
        "added_tokens": [{"id": 511, "content": "<|endoftext|>", "special": True}]}
 json.dump(tok, open(os.path.join(out, "tokenizer.json"), "w"))
-json.dump({"eos_token": "<|endoftext|>", "add_bos_token": False}, open(os.path.join(out, "tokenizer_config.json"), "w"))
+json.dump({"eos_token": "<|endoftext|>", "pad_token": "<|endoftext|>", "add_bos_token": False},
+          open(os.path.join(out, "tokenizer_config.json"), "w"))
 c = json.load(open(os.path.join(src, "config.json")))
 c.update(bos_token_id=511, eos_token_id=511)
 json.dump(c, open(os.path.join(out, "config.json"), "w"))
@@ -240,9 +244,10 @@ from gguf import GGUFReader
 r = GGUFReader(sys.argv[1])
 f = lambda k: r.fields[k].contents() if k in r.fields else None
 got = (f("tokenizer.ggml.model"), f("tokenizer.ggml.pre"), len(f("tokenizer.ggml.merges") or []),
-       f("tokenizer.ggml.eos_token_id"), f("tokenizer.ggml.add_bos_token"), f("tokenizer.ggml.token_type")[511],
-       "tokenizer.ggml.scores" in r.fields)
-print("ok byte-level BPE metadata: %s" % (got,) if got == ("gpt2", "gpt-2", 255, 511, False, 3, False)
+       f("tokenizer.ggml.eos_token_id"), f("tokenizer.ggml.padding_token_id"), f("tokenizer.ggml.add_bos_token"),
+       f("tokenizer.ggml.token_type")[511], "tokenizer.ggml.scores" in r.fields)
+print("ok byte-level BPE metadata (model, pre, merges, eos, pad by its text, add_bos, types, no scores): %s" % (got,)
+      if got == ("gpt2", "gpt-2", 255, 511, 511, False, 3, False)
       else "not ok byte-level BPE metadata: %s" % (got,))
 PY
 

@@ -257,13 +257,29 @@ static const char *const special_keys[TOK_N_SPECIAL] = {
     [TOK_FIM_SEP] = "tokenizer.ggml.fim_sep_token_id",
 };
 
+/* The padding id: config.json's pad_token_id, else the id of
+ * tokenizer_config.json's pad_token text; -1 when neither names one (the
+ * tokenizer itself has no use for it, llama.cpp's converter writes it). */
+static int64_t pad_id(const struct weight_source *src, const struct tokenizer_spec *sp) {
+    int64_t id = -1;
+    const char *s;
+    size_t len;
+    if (src->ops->get_int(src->impl, "tokenizer.ggml.padding_token_id", &id)) return id;
+    if (!src->ops->get_str(src->impl, "hf.pad_token", &s, &len)) return -1;
+    for (uint64_t i = 0; i < sp->n_vocab; i++)
+        if (sp->tokens[i].len == len && !memcmp(sp->tokens[i].p, s, len)) return (int64_t)i;
+    return -1;
+}
+
 /* Special ids and flags the vocabulary sets (absent ones keep llama.cpp's
  * defaults, which ember shares). */
-static enum ember_status vocab_ids(const struct tokenizer_spec *sp, struct gguf_writer *w, struct ember_err *err) {
-    for (int i = 0; i < TOK_N_SPECIAL; i++)
-        if (sp->special[i] >= 0 && (uint64_t)sp->special[i] < sp->n_vocab &&
-            gguf_writer_u32(w, special_keys[i], (uint32_t)sp->special[i], err))
+static enum ember_status vocab_ids(const struct tokenizer_spec *sp, int64_t pad, struct gguf_writer *w,
+                                   struct ember_err *err) {
+    for (int i = 0; i < TOK_N_SPECIAL; i++) {
+        int64_t id = i == TOK_PAD && sp->special[i] < 0 ? pad : sp->special[i];
+        if (id >= 0 && (uint64_t)id < sp->n_vocab && gguf_writer_u32(w, special_keys[i], (uint32_t)id, err))
             return err->status;
+    }
     static const struct { enum tok_flag f; const char *key; } flags[] = {
         {TOKF_ADD_BOS, "tokenizer.ggml.add_bos_token"},
         {TOKF_ADD_EOS, "tokenizer.ggml.add_eos_token"},
@@ -293,7 +309,8 @@ static enum ember_status token_types(const struct tokenizer_spec *sp, bool spm, 
 
 /* The vocabulary as tokenizer.ggml.* (model, pre, tokens, scores for
  * SentencePiece, token types, merges, special ids, flags). */
-static enum ember_status vocab_meta(const struct tokenizer_spec *sp, struct gguf_writer *w, struct ember_err *err) {
+static enum ember_status vocab_meta(const struct tokenizer_spec *sp, int64_t pad, struct gguf_writer *w,
+                                    struct ember_err *err) {
     bool spm = weight_str_is(sp->model.p, sp->model.len, "llama");
     if (gguf_writer_str(w, "tokenizer.ggml.model", sp->model.p, sp->model.len, err)) return err->status;
     if (sp->pre.p && gguf_writer_str(w, "tokenizer.ggml.pre", sp->pre.p, sp->pre.len, err)) return err->status;
@@ -308,7 +325,7 @@ static enum ember_status vocab_meta(const struct tokenizer_spec *sp, struct gguf
     if (!st && sp->types) st = token_types(sp, spm, w, err);
     for (uint64_t i = 0; !st && i < sp->n_merges; i++) s[i] = (struct gguf_str){sp->merges[i].p, sp->merges[i].len};
     if (!st && sp->n_merges) st = gguf_writer_arr_str(w, "tokenizer.ggml.merges", s, sp->n_merges, err);
-    if (!st) st = vocab_ids(sp, w, err);
+    if (!st) st = vocab_ids(sp, pad, w, err);
     free(s);
     free(scores);
     return st;
@@ -339,7 +356,8 @@ static int write_meta(const struct copts *o, const struct loaded *l, const struc
     const char *ct;
     size_t len;
     enum ember_status st = model_meta(l->hf, &l->src, o->plan.mix->ftype, w, err);
-    if (!st) st = v->file ? copy_vocab(v->file, w, err) : vocab_meta(tokenizer_hf_spec(v->hf), w, err);
+    if (!st && v->file) st = copy_vocab(v->file, w, err);
+    else if (!st && v->hf) st = vocab_meta(tokenizer_hf_spec(v->hf), pad_id(&l->src, tokenizer_hf_spec(v->hf)), w, err);
     bool have_ct = v->file && gguf_find_key(v->file, "tokenizer.chat_template") >= 0;
     if (!st && !have_ct && loader_meta_str(l, "tokenizer.chat_template", &ct, &len))
         st = gguf_writer_str(w, "tokenizer.chat_template", ct, len, err);
