@@ -279,11 +279,13 @@ static void special_id(struct hf_model *h, const char *key, const char *gguf) {
 static void tokenizer_keys(struct hf_model *h) {
     special_id(h, "bos_token_id", "tokenizer.ggml.bos_token_id");
     special_id(h, "eos_token_id", "tokenizer.ggml.eos_token_id");
+    special_id(h, "pad_token_id", "tokenizer.ggml.padding_token_id");
     const struct json_value *tc = h->tok_config ? json_root(h->tok_config) : NULL;
     if (!tc) return;
     const char *s;
     if ((s = token_text(json_get(tc, "bos_token")))) kv_str(h, NULL, "hf.bos_token", s);
     if ((s = token_text(json_get(tc, "eos_token")))) kv_str(h, NULL, "hf.eos_token", s);
+    if ((s = token_text(json_get(tc, "pad_token")))) kv_str(h, NULL, "hf.pad_token", s);
     static const char *const flags[][2] = {{"add_bos_token", "tokenizer.ggml.add_bos_token"},
                                            {"add_eos_token", "tokenizer.ggml.add_eos_token"}};
     for (int i = 0; i < 2; i++) {

@@ -14,9 +14,9 @@
  * matrices are handed out as they are. rope_scaling of type llama3
  * becomes the tensor GGUF files carry for it, rope_freqs.weight (computed
  * here, half a head of F32 divisors). Tokenizer-side keys: the GGUF names
- * tokenizer.ggml.{bos,eos}_token_id, tokenizer.ggml.add_{bos,eos}_token,
- * tokenizer.chat_template, plus hf.bos_token / hf.eos_token (the token
- * texts tokenizer_config.json names).
+ * tokenizer.ggml.{bos,eos,padding}_token_id, tokenizer.ggml.add_{bos,eos}_token,
+ * tokenizer.chat_template, plus hf.bos_token / hf.eos_token / hf.pad_token
+ * (the token texts tokenizer_config.json names).
  *
  * GPTQ checkpoints (quantization_config in config.json or
  * quantize_config.json; weights_hf_gptq.h): each linear layer's qweight,

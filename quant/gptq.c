@@ -32,6 +32,24 @@ void gptq_dequant_row_ref(const struct gptq_matrix *m, int64_t o, float *dst) {
     }
 }
 
+void gptq_dequant_row(const struct gptq_matrix *m, int64_t o, float *dst, float *scale_tmp, int *zero_tmp) {
+    for (int64_t g = 0; g < m->l.n_groups; g++) {
+        scale_tmp[g] = quant_f16_to_f32(m->scales[g * m->n_out + o]);
+        zero_tmp[g] = gptq_zero(m, g, o);
+    }
+    int bits = m->l.bits, pf = 32 / bits;
+    uint32_t mask = (1u << bits) - 1;
+    int64_t g = 0, next = m->l.group_size; /* contiguous groups: g changes at next */
+    for (int64_t i = 0, wi = 0; i < m->n_in; wi++) {
+        uint32_t w = (uint32_t)m->qweight[wi * m->n_out + o];
+        for (int j = 0; j < pf && i < m->n_in; j++, i++, w >>= bits) {
+            if (m->g_idx) g = m->g_idx[i];
+            else if (i == next) g++, next += m->l.group_size;
+            dst[i] = scale_tmp[g] * (float)((int)(w & mask) - zero_tmp[g]);
+        }
+    }
+}
+
 void gptq_mul_mat_ref(const struct gptq_matrix *m, int64_t o0, int64_t o1, const float *x,
                       size_t x_stride, int n_cols, float *out, size_t out_stride) {
     for (int c = 0; c < n_cols; c++) {

@@ -99,6 +99,10 @@ struct gptq_matrix {
 /* The scalar references (gptq.c), the oracle of the CPU kernels. */
 /* Row o of W (n_in values) into dst. */
 void gptq_dequant_row_ref(const struct gptq_matrix *m, int64_t o, float *dst);
+/* The same row, bit for bit, at the cost of a conversion rather than of a
+ * reference: each packed word read once, each group's scale and zero
+ * decoded once into scale_tmp and zero_tmp (n_groups each, the caller's). */
+void gptq_dequant_row(const struct gptq_matrix *m, int64_t o, float *dst, float *scale_tmp, int *zero_tmp);
 /* For o0 <= o < o1 and c < n_cols: out[c*out_stride + o] = W[o] . x[c*x_stride ..],
  * float activations; per output, each group's sum of (q - z) x in input
  * order, times the group's scale, added in order of first appearance. */

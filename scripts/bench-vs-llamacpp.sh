@@ -22,6 +22,15 @@
 # read from the file's tensor table by the gguf Python package, or by
 # `ember info -m` where gguf (or numpy) is not installed.
 #
+# With -g, one more row pairs different files: ember on a GPTQ 4-bit g128
+# Hugging Face directory of TinyLlama's shape (GPTQ_MODEL=qwen2.5-0.5b for
+# that shape; made by scripts/make-bench-model.py --types gptq4_g128 if
+# missing) against llama.cpp on the same weights converted by `ember convert
+# DIR OUT.gguf --type q4_0` (the tokenizer from --vocab: llama's SPM test
+# vocabulary, or a qwen2 model in models-cache/), in the same run; its
+# "weights read/token" shows both sides' bytes (ember's from the safetensors
+# headers) and each side's % of the limit uses its own.
+#
 # Inputs: models (default: models-cache/bench/*.gguf, made by
 # scripts/make-bench-model.py if missing, plus models-cache/*.gguf from
 # scripts/get-models.sh). llama-bench comes from scripts/build-llamacpp.sh
@@ -32,7 +41,7 @@
 # bandwidth); progress on stderr; raw JSON in build/bench-vs-llamacpp/.
 #
 #   scripts/bench-vs-llamacpp.sh [-t THREADS (2)] [-r REPS (3)] [-p P (512)]
-#                                [-n N (128)] [-k IK_LLAMA_BENCH]
+#                                [-n N (128)] [-k IK_LLAMA_BENCH] [-g]
 #                                [MODEL.gguf ...]
 #
 # Slow on small machines (minutes per model on 2 cores). Timings are only as
@@ -43,13 +52,15 @@ cd "$(dirname "$0")/.."
 THREADS=2 REPS=3 NP=512 NG=128
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//' >&2; exit 2; }
 IK_BENCH="${IK_BENCH:-}"
-while getopts "t:r:p:n:k:h" opt; do
+GPTQ=""
+while getopts "t:r:p:n:k:gh" opt; do
     case "$opt" in
         t) THREADS=$OPTARG ;;
         r) REPS=$OPTARG ;;
         p) NP=$OPTARG ;;
         n) NG=$OPTARG ;;
         k) IK_BENCH=$OPTARG ;;
+        g) GPTQ=1 ;;
         *) usage ;;
     esac
 done
@@ -88,6 +99,8 @@ for s in "${ISAS[@]}"; do [[ "$s" == scalar ]] || SETS+=("$s"); done
 # ---- models -----------------------------------------------------------------
 if [[ $# -gt 0 ]]; then
     MODELS=("$@")
+elif [[ -n "$GPTQ" ]]; then
+    MODELS=() # -g alone: the GPTQ row only
 else
     if ! compgen -G "models-cache/bench/*.gguf" >/dev/null; then
         log "no bench models yet: running scripts/make-bench-model.py"
@@ -97,7 +110,30 @@ else
     MODELS=(models-cache/bench/*.gguf models-cache/*.gguf)
     shopt -u nullglob
 fi
-[[ ${#MODELS[@]} -gt 0 ]] || { log "no models"; exit 1; }
+[[ ${#MODELS[@]} -gt 0 || -n "$GPTQ" ]] || { log "no models"; exit 1; }
+# ember reads EMBER_MODELS[i], llama.cpp MODELS[i]: the same file but for -g
+EMBER_MODELS=("${MODELS[@]}")
+CONVERT_CMD=""
+if [[ -n "$GPTQ" ]]; then
+    GM=${GPTQ_MODEL:-tinyllama-1.1b}
+    GDIR=models-cache/bench/$GM-gptq4_g128 GGGUF=models-cache/bench/$GM-gptq4_g128-q4_0.gguf
+    if [[ ! -f "$GDIR/model.safetensors" ]]; then
+        log "making $GDIR (scripts/make-bench-model.py)"
+        python3 scripts/make-bench-model.py --models "$GM" --types gptq4_g128 >&2
+    fi
+    case "$GM" in
+        tinyllama*) VOCAB=tests/data/vocab/ggml-vocab-llama-spm.gguf ;;
+        *) VOCAB=$(compgen -G "models-cache/qwen2*.gguf" | head -n1) ;;
+    esac
+    [[ -n "$VOCAB" ]] || { log "no qwen2 model in models-cache/ for the vocabulary (scripts/get-models.sh)"; exit 1; }
+    CONVERT_CMD="ember convert $GDIR $GGGUF --type q4_0 --vocab $VOCAB"
+    if [[ ! -f "$GGGUF" || "$GDIR/model.safetensors" -nt "$GGGUF" ]]; then
+        log "$CONVERT_CMD"
+        ./ember convert "$GDIR" "$GGGUF" --type q4_0 --vocab "$VOCAB" -t "$THREADS" >&2
+    fi
+    MODELS+=("$GGGUF")
+    EMBER_MODELS+=("$GDIR")
+fi
 
 # ---- measure ----------------------------------------------------------------
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -129,8 +165,9 @@ for m in "${MODELS[@]}"; do
     done
     for s in "${SETS[@]}"; do
         f="$OUT/ember-$i-$s"
-        log "[$i/${#MODELS[@]}] $(basename "$m"): ember ($s)"
-        if ! EMBER_ISA="$s" ./ember bench -m "$m" -p "$NP" -n "$NG" -t "$THREADS" -r "$REPS" \
+        em=${EMBER_MODELS[$((i - 1))]}
+        log "[$i/${#MODELS[@]}] $(basename "$em"): ember ($s)"
+        if ! EMBER_ISA="$s" ./ember bench -m "$em" -p "$NP" -n "$NG" -t "$THREADS" -r "$REPS" \
             -o json >"$f.json" 2>"$f.log"; then
             log "  ember bench ($s) failed: $(tail -n1 "$f.log")"
             echo "[]" >"$f.json"
@@ -153,15 +190,18 @@ cat <<EOF
 - machine: ${CPU:-unknown}, $(nproc) CPUs online, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo); ember's default kernel set: ${ISA:-?}, benched: ${SETS[*]}
 - ember commit: $COMMIT; llama.cpp: $LLAMA_STAMP${IK_STAMP:+; ik_llama.cpp: $IK_STAMP}
 - date: $(date -u '+%Y-%m-%d %H:%M UTC')
-- commands: \`$LLAMA_CMD\`${IK_STAMP:+, \`$IK_CMD\` for ik_llama.cpp (the better of the two),} and \`$EMBER_CMD\` for each benched SET
+- commands: \`$LLAMA_CMD\`${IK_STAMP:+, \`$IK_CMD\` for ik_llama.cpp (the better of the two),} and \`$EMBER_CMD\` for each benched SET${CONVERT_CMD:+; the GPTQ row: ember on the directory, llama.cpp on \`$CONVERT_CMD\`}
 - read bandwidth (membw, $THREADS threads, best of 5): ${BW:-?} GB/s ($(grep -v '^#' "$OUT/membw.txt" | awk '{ printf "%s%s thr %s", sep, $1, $2; sep = ", " }'))
 - load average before / after: $LOAD_BEFORE / $LOAD_AFTER (other processes share the CPUs when it is above 0)
 
 EOF
-IK=${IK_BENCH:+1} python3 - "$OUT" "${BW:-0}" "${SETS[*]}" "${MODELS[@]}" <<'PY'
-import json, os, subprocess, sys
+PAIRS=()
+for k in "${!MODELS[@]}"; do PAIRS+=("${MODELS[$k]}|${EMBER_MODELS[$k]}"); done
+IK=${IK_BENCH:+1} python3 - "$OUT" "${BW:-0}" "${SETS[*]}" "${PAIRS[@]}" <<'PY'
+import json, os, struct, subprocess, sys
 
-out, bw, sets, models = sys.argv[1], float(sys.argv[2]), sys.argv[3].split(), sys.argv[4:]
+out, bw, sets = sys.argv[1], float(sys.argv[2]), sys.argv[3].split()
+pairs = [p.split("|", 1) for p in sys.argv[4:]]  # (llama.cpp's file, ember's file or directory)
 ik = bool(os.environ.get("IK"))
 
 def tensor_bytes(path):
@@ -181,9 +221,26 @@ def tensor_bytes(path):
         return by
     return {t.name: int(t.n_bytes) for t in GGUFReader(path).tensors}
 
+def st_bytes(path):
+    """{tensor name: bytes} of a Hugging Face directory's safetensors files,
+    from their headers; GGUF-style names for the two the rule below needs."""
+    by = {}
+    for f in sorted(os.listdir(path)):
+        if not f.endswith(".safetensors"):
+            continue
+        with open(os.path.join(path, f), "rb") as fh:
+            n = struct.unpack("<Q", fh.read(8))[0]
+            hdr = json.loads(fh.read(n))
+        for name, e in hdr.items():
+            if name != "__metadata__":
+                name = {"lm_head.weight": "output.weight",
+                        "model.embed_tokens.weight": "token_embd.weight"}.get(name, name)
+                by[name] = e["data_offsets"][1] - e["data_offsets"][0]
+    return by
+
 def weight_bytes(path):
     """Bytes of weights one generated token reads (see the script header)."""
-    by = tensor_bytes(path)
+    by = st_bytes(path) if os.path.isdir(path) else tensor_bytes(path)
     total = sum(by.values())
     if "output.weight" in by:
         total -= by.get("token_embd.weight", 0)
@@ -214,7 +271,7 @@ cols += ["ember t/s", "ember/llama.cpp"] + (["ember/ik"] if ik else [])
 cols += ["llama.cpp % of BW limit"] + (["ik % of BW limit"] if ik else []) + ["ember % of BW limit"]
 print("| " + " | ".join(cols) + " |")
 print("| " + " | ".join("---" if c in ("model", "test", "ember set") else "---:" for c in cols) + " |")
-for i, m in enumerate(models, 1):
+for i, (m, em) in enumerate(pairs, 1):
     lr = rows("llama-%d.json" % i)
     # ik: the better of -rtr 0 and -rtr 1, per test
     ir, rtr = {}, {}
@@ -225,6 +282,9 @@ for i, m in enumerate(models, 1):
                     ir[test], rtr[test] = r, flag
     er = {s: rows("ember-%d-%s.json" % (i, s)) for s in sets}
     wb = weight_bytes(m)
+    ewb = wb if em == m else weight_bytes(em)
+    name = os.path.basename(m) if em == m else "%s (ember) vs %s" % (os.path.basename(em), os.path.basename(m))
+    wcell = "%.1f MiB" % (wb / 2**20) if em == m else "%.1f / %.1f MiB" % (ewb / 2**20, wb / 2**20)
     tests = set(lr) | set(ir)
     for s in sets:
         tests |= set(er[s])
@@ -232,13 +292,13 @@ for i, m in enumerate(models, 1):
         l, k = lr.get(test), ir.get(test)
         for s in sets:
             e = er[s].get(test)
-            pct = lambda r: ""
+            pct = epct = lambda r: ""
             if test.startswith("tg") and bw > 0:
-                limit = bw * 1e9 / wb
-                pct = lambda r: "%.0f%%" % (100 * r["avg_ts"] / limit) if r else "n/a"
-            cells = [os.path.basename(m), "%.1f MiB" % (wb / 2**20), test, s, ts(l)]
+                pct = lambda r: "%.0f%%" % (100 * r["avg_ts"] * wb / (bw * 1e9)) if r else "n/a"
+                epct = lambda r: "%.0f%%" % (100 * r["avg_ts"] * ewb / (bw * 1e9)) if r else "n/a"
+            cells = [name, wcell, test, s, ts(l)]
             cells += [ts(k, " (%d)" % rtr[test] if k else "")] if ik else []
             cells += [ts(e), ratio(e, l)] + ([ratio(e, k)] if ik else [])
-            cells += [pct(l)] + ([pct(k)] if ik else []) + [pct(e)]
+            cells += [pct(l)] + ([pct(k)] if ik else []) + [epct(e)]
             print("| " + " | ".join(cells) + " |")
 PY

@@ -36,9 +36,7 @@ static const char *meta_cstr(const struct loaded *l, const char *key, char *buf,
     return buf;
 }
 
-/* The tokenizer of a Hugging Face directory: its tokenizer.json, with the
- * ids and flags its other JSON files give. */
-static int hf_tokenizer(const char *dir, struct loaded *l) {
+int loader_hf_vocab(const char *dir, const struct loaded *l, struct tokenizer_hf_vocab **out) {
     struct ember_err err = {0};
     char path[4096], bos[256], eos[256], arch[64], key[96];
     snprintf(path, sizeof path, "%s/tokenizer.json", dir);
@@ -60,14 +58,27 @@ static int hf_tokenizer(const char *dir, struct loaded *l) {
         snprintf(key, sizeof key, "%s.vocab_size", arch);
         h.n_vocab = meta_int(l, key, 0);
     }
-    enum ember_status st = tokenizer_load_hf((const char *)m.data, (size_t)m.size, &h, &l->tok,
-                                             &err);
+    enum ember_status st = tokenizer_hf_read((const char *)m.data, (size_t)m.size, &h, out, &err);
     os_unmap(&m);
     if (st) {
         cli_error("%s/%s", dir, err.msg);
         return EXIT_RUNTIME;
     }
     return 0;
+}
+
+/* The tokenizer of a Hugging Face directory: its vocabulary, built. */
+static int hf_tokenizer(const char *dir, struct loaded *l) {
+    struct tokenizer_hf_vocab *v = NULL;
+    int rc = loader_hf_vocab(dir, l, &v);
+    if (rc) return rc;
+    struct ember_err err = {0};
+    if (tokenizer_new(tokenizer_hf_spec(v), &l->tok, &err)) {
+        cli_error("%s/tokenizer.json: %s", dir, err.msg);
+        rc = EXIT_RUNTIME;
+    }
+    tokenizer_hf_vocab_free(v);
+    return rc;
 }
 
 static int open_tokenizer(const char *path, const char *vocab, struct loaded *l) {

@@ -43,6 +43,12 @@ int loader_offload(struct loaded *l, const struct ember_options *o);
 int loader_open_files(const char *path, const char *vocab, bool with_tokenizer,
                       struct loaded *l);
 void loader_close(struct loaded *l);
+/* The vocabulary of the Hugging Face directory dir opened in l (its
+ * tokenizer.json with the ids and flags of its other JSON files), for
+ * writing it out (ember convert). 0, or the error printed and the exit
+ * status; free *out with tokenizer_hf_vocab_free. */
+int loader_hf_vocab(const char *dir, const struct loaded *l, struct tokenizer_hf_vocab **out);
+
 
 /* A metadata string by GGUF key ("tokenizer.chat_template"), from either
  * source; false when absent. Not NUL-terminated. */

@@ -26,6 +26,7 @@ static const struct command commands[] = {
     {"template", tool_template, "render a chat template into the prompt text"},
     {"perplexity", tool_perplexity, "perplexity of a text file, llama.cpp-style chunks"},
     {"quantize", tool_quantize, "re-encode a GGUF to Q4_K_M, Q8_0, … (llama-quantize's types and flags)"},
+    {"convert", tool_convert, "a Hugging Face directory (plain or GPTQ) as a GGUF llama.cpp loads"},
     {"bench", tool_bench, "prompt and generation speed, llama-bench style (pp/tg t/s)"},
 };
 

@@ -4,26 +4,24 @@
  * (Q4_K_M, Q8_0, …; quantize_plan.h picks each tensor's type), the metadata
  * copied with general.file_type and general.quantization_version set.
  *
- * Each tensor's rows are decoded to floats by their type's reference
- * dequantizer and encoded by the target type's reference quantizer (quant/,
- * bit-identical to ggml's where tests/test_quant.c says so), rows split over
- * threads. The output goes to OUT.tmp and is renamed when complete.
+ * The tensors are re-encoded by encode.h (shared with `ember convert`);
+ * the output goes to OUT.tmp and is renamed when complete.
  */
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 #include "args.h"
+#include "encode.h"
 #include "gguf.h"
 #include "gguf_write.h"
-#include "os.h"
 #include "quant.h"
 #include "quantize_plan.h"
 #include "threadpool.h"
 #include "tools.h"
+#include "weights.h"
 
 static const char usage_text[] =
     "usage: ember quantize [options] IN.gguf OUT.gguf TYPE [THREADS]\n"
@@ -112,28 +110,6 @@ static int parse_args(int argc, char **argv, struct qopts *o) {
     return 0;
 }
 
-/* The model facts the rules need, from the metadata and the tensor names. */
-static void plan_model(struct quant_plan *p, const struct gguf_file *f) {
-    struct gguf_str arch = {"", 0};
-    gguf_get_str(f, "general.architecture", &arch);
-    char key[128];
-    int64_t v = 0, kv = 0;
-#define ARCH_KEY(k) (snprintf(key, sizeof key, "%.*s." k, (int)(arch.len < 64 ? arch.len : 64), arch.p), key)
-    p->n_layer = gguf_get_i64(f, ARCH_KEY("block_count"), &v) ? (int)v : 0;
-    int64_t heads = gguf_get_i64(f, ARCH_KEY("attention.head_count"), &v) ? v : 1;
-    p->n_gqa = gguf_get_i64(f, ARCH_KEY("attention.head_count_kv"), &kv) && kv > 0 ? (int)(heads / kv) : 1;
-    p->n_expert = gguf_get_i64(f, ARCH_KEY("expert_count"), &v) ? (int)v : 0;
-#undef ARCH_KEY
-    p->falcon = gguf_str_eq(arch, "falcon");
-    p->tied = !gguf_find_tensor(f, "output.weight");
-    for (int64_t i = 0; i < gguf_n_tensors(f); i++) {
-        char name[256];
-        struct gguf_str n = gguf_tensor(f, i)->name;
-        snprintf(name, sizeof name, "%.*s", (int)(n.len < 255 ? n.len : 255), n.p);
-        p->n_attn_v += quant_plan_is_attn_v(name);
-    }
-}
-
 /* Metadata: every pair copied, the file type and quantization version set
  * (where they were, or appended), split keys dropped. */
 static enum ember_status copy_meta(struct gguf_writer *w, const struct gguf_file *f, int ftype, struct ember_err *err) {
@@ -152,141 +128,31 @@ static enum ember_status copy_meta(struct gguf_writer *w, const struct gguf_file
     return EMBER_OK;
 }
 
-struct conv_job {
-    const struct gguf_tensor *t;
-    int to;
-    uint8_t *dst;
-    float *scratch; /* per thread: rows_per_task rows of floats */
-    int64_t rows_per_task, n_rows;
-};
-
-static void convert_rows(void *arg, int task) {
-    const struct conv_job *j = arg;
-    int64_t ne0 = j->t->ne[0], r0 = (int64_t)task * j->rows_per_task;
-    int64_t n = j->n_rows - r0 < j->rows_per_task ? j->n_rows - r0 : j->rows_per_task;
-    float *x = j->scratch + (size_t)threadpool_worker() * (size_t)(j->rows_per_task * ne0);
-    const uint8_t *src = (const uint8_t *)j->t->data + quant_row_bytes(j->t->type, ne0) * (size_t)r0;
-    if (j->t->type == EMBER_TYPE_F32) memcpy(x, src, (size_t)(n * ne0) * sizeof *x);
-    else quant_traits_for(j->t->type)->dequant(src, x, n * ne0);
-    uint8_t *dst = j->dst + quant_row_bytes(j->to, ne0) * (size_t)r0;
-    if (j->to == EMBER_TYPE_F32) memcpy(dst, x, (size_t)(n * ne0) * sizeof *x);
-    else quant_traits_for(j->to)->quantize(x, dst, n * ne0);
-}
-
-/* One tensor's data re-encoded to type `to` and written. */
-static enum ember_status convert(struct gguf_writer *w, struct threadpool *pool, const struct gguf_tensor *t, int to,
-                                 struct ember_err *err) {
-    int64_t ne0 = t->ne[0], rows = (int64_t)(t->n_elems / (uint64_t)ne0);
-    int th = threadpool_size(pool);
-    struct conv_job j = {.t = t, .to = to, .n_rows = rows};
-    j.rows_per_task = (rows + 4 * th - 1) / (4 * th);
-    if (j.rows_per_task * ne0 > (1 << 22)) j.rows_per_task = (1 << 22) / ne0 + 1;
-    size_t out_bytes = quant_row_bytes(to, ne0) * (size_t)rows;
-    j.dst = malloc(out_bytes ? out_bytes : 1);
-    j.scratch = malloc((size_t)th * (size_t)(j.rows_per_task * ne0) * sizeof(float));
-    enum ember_status st = EMBER_OK;
-    if (!j.dst || !j.scratch) st = ember_fail(err, EMBER_ENOMEM, "out of memory converting %.*s", (int)t->name.len, t->name.p);
-    else {
-        threadpool_run(pool, convert_rows, &j, (int)((rows + j.rows_per_task - 1) / j.rows_per_task));
-        st = gguf_write_data(w, j.dst, out_bytes, err);
-    }
-    free(j.dst);
-    free(j.scratch);
-    return st;
-}
-
-/* The layer of a tensor name ("blk.N."), -1 for the others. */
-static int layer_of(struct gguf_str n) {
-    char buf[32];
-    snprintf(buf, sizeof buf, "%.*s", (int)(n.len < 31 ? n.len : 31), n.p);
-    return quant_plan_layer(buf);
-}
-
-static const struct gguf_file *sort_file;
-static const int *sort_layer; /* each tensor's layer_of, found once */
-
-/* llama-quantize's order: by layer (the others first), then by name. The
- * mixes' rules count attn_v and ffn_down tensors in this order, so it
- * decides which layers get more bits; the output is written in it too. */
-static int by_layer_then_name(const void *a, const void *b) {
-    struct gguf_str x = gguf_tensor(sort_file, *(const int64_t *)a)->name;
-    struct gguf_str y = gguf_tensor(sort_file, *(const int64_t *)b)->name;
-    int lx = sort_layer[*(const int64_t *)a], ly = sort_layer[*(const int64_t *)b];
-    if (lx != ly) return lx < ly ? -1 : 1;
-    int c = memcmp(x.p, y.p, x.len < y.len ? x.len : y.len);
-    return c ? c : (x.len > y.len) - (x.len < y.len);
-}
-
-static bool is_float(int t) { return t == EMBER_TYPE_F32 || t == EMBER_TYPE_F16 || t == EMBER_TYPE_BF16; }
-
-/* The plan for every tensor, checked (requantizing, types ember cannot
- * write), and the table given to the writer. */
-static int plan_all(struct qopts *o, const struct gguf_file *f, struct gguf_writer *w, const int64_t *order,
-                    int *types, struct ember_err *err) {
-    for (int64_t k = 0; k < gguf_n_tensors(f); k++) {
-        int64_t i = order[k];
+/* The file's tensors as the encoder's list: their bytes as they are. */
+static struct encode_tensor *tensors_of(const struct gguf_file *f) {
+    int64_t n = gguf_n_tensors(f);
+    struct encode_tensor *ts = calloc((size_t)(n ? n : 1), sizeof *ts);
+    for (int64_t i = 0; ts && i < n; i++) {
         const struct gguf_tensor *t = gguf_tensor(f, i);
-        char name[256];
-        snprintf(name, sizeof name, "%.*s", (int)(t->name.len < 255 ? t->name.len : 255), t->name.p);
-        struct quant_choice ch = quant_plan_tensor(&o->plan, name, t->n_dims, t->ne[0], t->type);
-        if (ch.fallback) fprintf(stderr, "ember quantize: %s\n", ch.note);
-        if (ch.type != t->type && !is_float(t->type) && !o->requant)
-            return cli_error("%s: %s is already %s: --allow-requantize to encode it again (quality suffers)", o->in,
-                             name, quant_type_name(t->type)),
-                   EXIT_USAGE;
-        if (ch.type != t->type && ch.type != EMBER_TYPE_F32 && !quant_traits_for(ch.type)->quantize)
-            return cli_error("quantize: ember cannot write %s (%s)", quant_type_name(ch.type), name), EXIT_USAGE;
-        types[i] = ch.type;
-        uint64_t bytes = quant_row_bytes(ch.type, t->ne[0]) * (t->n_elems / (uint64_t)t->ne[0]);
-        if (gguf_writer_tensor(w, t->name.p, t->name.len, ch.type, t->n_dims, t->ne, bytes, err))
-            return cli_error("%s", err->msg), EXIT_RUNTIME;
+        ts[i] = (struct encode_tensor){.name = t->name.p, .name_len = (size_t)t->name.len, .n_dims = t->n_dims,
+                                       .n_elems = t->n_elems, .type = t->type, .data = t->data,
+                                       .n_bytes = t->n_bytes};
+        memcpy(ts[i].ne, t->ne, sizeof ts[i].ne);
     }
-    return 0;
-}
-
-static void progress(int64_t i, int64_t n, const struct gguf_tensor *t, int to) {
-    if (!isatty(STDERR_FILENO)) return;
-    int w = 30, done = (int)(w * (i + 1) / n);
-    fprintf(stderr, "\r[%.*s%*s] %4lld/%lld %-32.*s %-6s", done, "##############################", w - done, "",
-            (long long)i + 1, (long long)n, (int)(t->name.len < 32 ? t->name.len : 32), t->name.p, quant_type_name(to));
-    if (i + 1 == n) fputc('\n', stderr);
+    return ts;
 }
 
 static int run(struct qopts *o, const struct gguf_file *f, struct gguf_writer *w, struct threadpool *pool,
                struct ember_err *err) {
-    int64_t n = gguf_n_tensors(f);
-    int *types = calloc((size_t)(n ? n : 1), sizeof *types);
-    int64_t *order = calloc((size_t)(n ? n : 1), sizeof *order);
-    int *layers = calloc((size_t)(n ? n : 1), sizeof *layers);
-    if (!types || !order || !layers)
-        return free(types), free(order), free(layers), cli_error("out of memory"), EXIT_RUNTIME;
-    for (int64_t i = 0; i < n; i++) order[i] = i, layers[i] = layer_of(gguf_tensor(f, i)->name);
-    sort_file = f;
-    sort_layer = layers;
-    qsort(order, (size_t)n, sizeof *order, by_layer_then_name);
-    free(layers);
-    plan_model(&o->plan, f);
-    int rc = plan_all(o, f, w, order, types, err);
-    if (!rc && (copy_meta(w, f, o->mix->ftype, err) || gguf_write_begin(w, o->out, err))) rc = EXIT_RUNTIME;
-    uint64_t in_bytes = 0, out_bytes = 0;
-    double t0 = os_now_ms();
-    for (int64_t k = 0; !rc && k < n; k++) {
-        int64_t i = order[k];
-        const struct gguf_tensor *t = gguf_tensor(f, i);
-        enum ember_status st = types[i] == t->type ? gguf_write_data(w, t->data, t->n_bytes, err)
-                                                   : convert(w, pool, t, types[i], err);
-        if (st) rc = EXIT_RUNTIME;
-        in_bytes += t->n_bytes;
-        out_bytes += quant_row_bytes(types[i], t->ne[0]) * (t->n_elems / (uint64_t)t->ne[0]);
-        progress(k, n, t, types[i]);
-    }
-    if (!rc && gguf_write_end(w, err)) rc = EXIT_RUNTIME;
-    if (rc == EXIT_RUNTIME && err->msg[0]) cli_error("%s", err->msg);
-    if (!rc)
-        fprintf(stderr, "ember quantize: %s (%s): %.1f MiB -> %.1f MiB, %lld tensors, %.1f s\n", o->out, o->mix->name,
-                (double)in_bytes / 1048576.0, (double)out_bytes / 1048576.0, (long long)n, (os_now_ms() - t0) / 1000.0);
-    free(types);
-    free(order);
+    struct encode_job j = {.tool = "quantize", .in = o->in, .out = o->out, .plan = &o->plan,
+                           .requant = o->requant, .t = tensors_of(f), .n = gguf_n_tensors(f)};
+    if (!j.t) return cli_error("out of memory"), EXIT_RUNTIME;
+    struct weight_source src = weight_source_gguf(f);
+    encode_plan_model(&o->plan, &src);
+    int rc = encode_plan(&j, w, err);
+    if (!rc && copy_meta(w, f, o->mix->ftype, err)) rc = (cli_error("%s", err->msg), EXIT_RUNTIME);
+    if (!rc) rc = encode_write(&j, w, pool, err);
+    free(j.t);
     return rc;
 }
 

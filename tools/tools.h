@@ -16,6 +16,7 @@ int tool_perplexity(int argc, char **argv);
 int tool_tokenize(int argc, char **argv);
 int tool_template(int argc, char **argv);
 int tool_quantize(int argc, char **argv);
+int tool_convert(int argc, char **argv);
 
 /* Write and flush stdout; exits 0 on a closed pipe, 1 on other errors. */
 void out_write(const char *s, size_t n);

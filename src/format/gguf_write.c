@@ -5,6 +5,7 @@
  */
 #include "gguf_write.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -261,7 +262,7 @@ enum ember_status gguf_write_begin(struct gguf_writer *w, const char *path, stru
     memcpy(w->tmp, path, n);
     memcpy(w->tmp + n, ".tmp", 5);
     w->out = fopen(w->tmp, "wb");
-    if (!w->out) return ember_fail(err, EMBER_EIO, "%s: cannot create it", w->tmp);
+    if (!w->out) return ember_fail(err, EMBER_EIO, "%s: cannot create it: %s", w->tmp, strerror(errno));
     uint64_t at = 0;
     if (write_head(w, &at, err) || out_pad(w, at, err)) return err->status;
     w->cur = 0;

@@ -94,6 +94,16 @@ enum ember_status tokenizer_load_hf(const char *json, size_t len,
                                     const struct tokenizer_hf_hints *hints,
                                     struct tokenizer **out,
                                     struct ember_err *err);
+/* The vocabulary tokenizer_load_hf builds from, as a spec (tokenizer.json's
+ * texts, kept alive by v), for writing it elsewhere (ember convert): the
+ * same reading and the same errors, without tokenizer_new's checks. */
+struct tokenizer_hf_vocab;
+enum ember_status tokenizer_hf_read(const char *json, size_t len,
+                                    const struct tokenizer_hf_hints *hints,
+                                    struct tokenizer_hf_vocab **out,
+                                    struct ember_err *err);
+const struct tokenizer_spec *tokenizer_hf_spec(const struct tokenizer_hf_vocab *v);
+void tokenizer_hf_vocab_free(struct tokenizer_hf_vocab *v);
 void tokenizer_free(struct tokenizer *t);
 
 int32_t tokenizer_n_vocab(const struct tokenizer *t);

@@ -27,6 +27,8 @@
 
 #define MAX_VOCAB (1 << 24)
 
+#define TRY_ST(x) do { enum ember_status st_ = (x); if (st_) return st_; } while (0)
+
 /* The splitter regexes ember implements (unicode_split.c), as tokenizer.json
  * files write them, and the pre-tokenizer names that select them. */
 static const struct { const char *regex, *pre; } known_regex[] = {
@@ -312,70 +314,110 @@ static enum ember_status check_model(const struct json_value *model, struct embe
     return EMBER_OK;
 }
 
+struct tokenizer_hf_vocab {
+    struct json_doc *doc; /* the texts the spec points into */
+    struct built b;
+    struct tokenizer_spec sp;
+};
+
+void tokenizer_hf_vocab_free(struct tokenizer_hf_vocab *v) {
+    if (!v) return;
+    built_free(&v->b);
+    json_free(v->doc);
+    free(v);
+}
+
+const struct tokenizer_spec *tokenizer_hf_spec(const struct tokenizer_hf_vocab *v) { return &v->sp; }
+
+/* The normalizer and pre-tokenizer into r: which of the two shapes. */
+static enum ember_status read_shape(struct hf_read *r, const struct json_value *model,
+                                    const struct json_value *added, struct ember_err *err) {
+    if (r->root->type != JSON_OBJECT) return EMBER_CORRUPT(err, "tokenizer.json: not an object");
+    TRY_ST(check_model(model, err));
+    if (added && added->type != JSON_ARRAY)
+        return EMBER_CORRUPT(err, "tokenizer.json: added_tokens is not a list");
+    TRY_ST(normalizer(r, json_get(r->root, "normalizer"), 0, err));
+    TRY_ST(pre_tokenizer(r, json_get(r->root, "pre_tokenizer"), 0, err));
+    if (r->byte_level == r->spm)
+        return ember_fail(err, EMBER_EUNSUPPORTED, "tokenizer.json: %s", r->spm
+                          ? "both byte-level and SentencePiece-style: not supported"
+                          : "neither byte-level (ByteLevel) nor SentencePiece-style (U+2581 "
+                            "normalizer or Metaspace): not supported");
+    if (r->byte_level && !r->pre)
+        return ember_fail(err, EMBER_EUNSUPPORTED, "tokenizer.json: ByteLevel without a regex "
+                          "pre_tokenizer is not supported");
+    post_processor(r, json_get(r->root, "post_processor"));
+    return EMBER_OK;
+}
+
+/* Model kind, flags and special ids of the spec, once its vocabulary is
+ * built. */
+static void spec_ids(const struct hf_read *r, const struct json_value *model,
+                     const struct tokenizer_hf_hints *hints, struct tokenizer_spec *sp,
+                     struct built *b) {
+    sp->model = r->spm ? (struct tok_bytes){"llama", 5} : (struct tok_bytes){"gpt2", 4};
+    if (r->pre) sp->pre = (struct tok_bytes){r->pre, strlen(r->pre)};
+    if (r->spm) sp->flags[TOKF_ADD_SPACE_PREFIX] = r->prefix_space ? 1 : 0;
+    const struct json_value *im = json_get(model, "ignore_merges");
+    if (im && (im->type == JSON_TRUE || im->type == JSON_FALSE))
+        sp->flags[TOKF_IGNORE_MERGES] = im->type == JSON_TRUE ? 1 : 0;
+    const struct json_value *unk = json_get(model, "unk_token");
+    sp->special[TOK_UNK] = id_of(b->tokens, sp->n_vocab, unk && unk->type == JSON_STRING
+                                                             ? unk->str : NULL);
+    if (sp->special[TOK_UNK] >= 0 && b->types[sp->special[TOK_UNK]] != 3)
+        b->types[sp->special[TOK_UNK]] = 2;
+    /* BOS/EOS: the hints' ids, else their texts, else the post-processor's */
+    sp->special[TOK_BOS] = hints && hints->bos >= 0 ? hints->bos
+                           : id_of(b->tokens, sp->n_vocab, hints && hints->bos_text
+                                                               ? hints->bos_text : r->bos_text);
+    sp->special[TOK_EOS] = hints && hints->eos >= 0 ? hints->eos
+                           : id_of(b->tokens, sp->n_vocab, hints && hints->eos_text
+                                                               ? hints->eos_text : r->eos_text);
+    sp->flags[TOKF_ADD_BOS] = (int8_t)(hints && hints->add_bos >= 0 ? hints->add_bos : r->add_bos);
+    sp->flags[TOKF_ADD_EOS] = (int8_t)(hints && hints->add_eos >= 0 ? hints->add_eos : r->add_eos);
+}
+
+enum ember_status tokenizer_hf_read(const char *json, size_t len,
+                                    const struct tokenizer_hf_hints *hints,
+                                    struct tokenizer_hf_vocab **out, struct ember_err *err) {
+    *out = NULL;
+    struct tokenizer_hf_vocab *v = calloc(1, sizeof *v);
+    if (!v) return ember_fail(err, EMBER_ENOMEM, "out of memory");
+    struct ember_err je = {0};
+    if (json_parse(json, len, &v->doc, &je)) {
+        free(v);
+        return ember_fail(err, je.status, "tokenizer.json: %s", je.msg);
+    }
+    struct hf_read r = {.root = json_root(v->doc), .add_bos = -1, .add_eos = -1};
+    tokenizer_spec_init(&v->sp);
+    const struct json_value *model = json_get(r.root, "model");
+    const struct json_value *added = json_get(r.root, "added_tokens");
+    enum ember_status st = read_shape(&r, model, added, err);
+    if (!st) st = build_vocab(&r, json_get(model, "vocab"), added, hints ? hints->n_vocab : 0,
+                              &v->sp, &v->b, err);
+    if (!st) st = build_merges(json_get(model, "merges"), &v->sp, &v->b, err);
+    if (st) {
+        tokenizer_hf_vocab_free(v);
+        return st;
+    }
+    spec_ids(&r, model, hints, &v->sp, &v->b);
+    *out = v;
+    return EMBER_OK;
+}
+
 enum ember_status tokenizer_load_hf(const char *json, size_t len,
                                     const struct tokenizer_hf_hints *hints,
                                     struct tokenizer **out, struct ember_err *err) {
     *out = NULL;
-    struct json_doc *doc = NULL;
-    struct ember_err je = {0};
-    if (json_parse(json, len, &doc, &je))
-        return ember_fail(err, je.status, "tokenizer.json: %s", je.msg);
-    struct hf_read r = {.root = json_root(doc), .add_bos = -1, .add_eos = -1};
-    struct built b = {0};
-    struct tokenizer_spec sp;
-    tokenizer_spec_init(&sp);
-    enum ember_status st = EMBER_OK;
-    const struct json_value *model = json_get(r.root, "model");
-    const struct json_value *added = json_get(r.root, "added_tokens");
-    if (r.root->type != JSON_OBJECT) st = EMBER_CORRUPT(err, "tokenizer.json: not an object");
-    if (!st) st = check_model(model, err);
-    if (!st && added && added->type != JSON_ARRAY)
-        st = EMBER_CORRUPT(err, "tokenizer.json: added_tokens is not a list");
-    if (!st) st = normalizer(&r, json_get(r.root, "normalizer"), 0, err);
-    if (!st) st = pre_tokenizer(&r, json_get(r.root, "pre_tokenizer"), 0, err);
-    if (!st && r.byte_level == r.spm)
-        st = ember_fail(err, EMBER_EUNSUPPORTED, "tokenizer.json: %s", r.spm
-                        ? "both byte-level and SentencePiece-style: not supported"
-                        : "neither byte-level (ByteLevel) nor SentencePiece-style (U+2581 "
-                          "normalizer or Metaspace): not supported");
-    if (!st && r.byte_level && !r.pre)
-        st = ember_fail(err, EMBER_EUNSUPPORTED, "tokenizer.json: ByteLevel without a regex "
-                        "pre_tokenizer is not supported");
-    if (st) goto done;
-    post_processor(&r, json_get(r.root, "post_processor"));
-    if ((st = build_vocab(&r, json_get(model, "vocab"), added, hints ? hints->n_vocab : 0, &sp,
-                          &b, err)) ||
-        (st = build_merges(json_get(model, "merges"), &sp, &b, err)))
-        goto done;
-
-    sp.model = r.spm ? (struct tok_bytes){"llama", 5} : (struct tok_bytes){"gpt2", 4};
-    if (r.pre) sp.pre = (struct tok_bytes){r.pre, strlen(r.pre)};
-    if (r.spm) sp.flags[TOKF_ADD_SPACE_PREFIX] = r.prefix_space ? 1 : 0;
-    const struct json_value *im = json_get(model, "ignore_merges");
-    if (im && (im->type == JSON_TRUE || im->type == JSON_FALSE))
-        sp.flags[TOKF_IGNORE_MERGES] = im->type == JSON_TRUE ? 1 : 0;
-    const struct json_value *unk = json_get(model, "unk_token");
-    sp.special[TOK_UNK] = id_of(b.tokens, sp.n_vocab, unk && unk->type == JSON_STRING ? unk->str
-                                                                                       : NULL);
-    if (sp.special[TOK_UNK] >= 0 && b.types[sp.special[TOK_UNK]] != 3)
-        b.types[sp.special[TOK_UNK]] = 2;
-    /* BOS/EOS: the hints' ids, else their texts, else the post-processor's */
-    sp.special[TOK_BOS] = hints && hints->bos >= 0 ? hints->bos
-                          : id_of(b.tokens, sp.n_vocab, hints && hints->bos_text ? hints->bos_text
-                                                                                 : r.bos_text);
-    sp.special[TOK_EOS] = hints && hints->eos >= 0 ? hints->eos
-                          : id_of(b.tokens, sp.n_vocab, hints && hints->eos_text ? hints->eos_text
-                                                                                 : r.eos_text);
-    sp.flags[TOKF_ADD_BOS] = (int8_t)(hints && hints->add_bos >= 0 ? hints->add_bos : r.add_bos);
-    sp.flags[TOKF_ADD_EOS] = (int8_t)(hints && hints->add_eos >= 0 ? hints->add_eos : r.add_eos);
-    st = tokenizer_new(&sp, out, err);
+    struct tokenizer_hf_vocab *v = NULL;
+    enum ember_status st = tokenizer_hf_read(json, len, hints, &v, err);
+    if (st) return st;
+    st = tokenizer_new(&v->sp, out, err);
     if (st) {
         char msg[sizeof err->msg];
         snprintf(msg, sizeof msg, "%s", err->msg);
         ember_fail(err, st, "tokenizer.json: %s", msg);
     }
-done:
-    built_free(&b);
-    json_free(doc);
+    tokenizer_hf_vocab_free(v);
     return st;
 }

@@ -11,11 +11,13 @@ unknown architecture, unsupported rope_scaling, a GPTQ quantization_config
 without group_size, another activation, untied embeddings without lm_head, a
 vocab_size that disagrees) or the tensors (GPTQ parts without a
 quantization_config, integer weights, 3-D weights), and a valid tiny GPTQ
-INT4 checkpoint (gptq_ok, not a case: it must run) broken one way at a time
+INT4 checkpoint (gptq_ok, not a case: it must run, and with its tokenizer.json
+convert) broken one way at a time
 (bits, group_size, checkpoint_format, quant_method, desc_act, a missing
 qzeros or g_idx, wrong shapes and dtypes, g_idx out of range).
-tests/test_hostile_hf.sh runs `ember run -m DIR -p hi -n 1` on each: exit 1
-with one "ember: error:" line that contains the case's expected words.
+tests/test_hostile_hf.sh runs `ember run -m DIR -p hi -n 1` and `ember
+convert DIR OUT.gguf` on each: exit 1 with one "ember: error:" line that
+contains the case's expected words (and no OUT.gguf left).
 
 Usage: python3 tests/hostile/gen_hostile_hf.py OUTDIR
 Writes OUTDIR/cases.txt, one case per line: "NAME|EXPECTED WORDS|DESCRIPTION".
@@ -35,6 +37,17 @@ CONFIG = {
     "hidden_act": "silu",
 }
 SIZES = {"F32": 4, "F16": 2, "BF16": 2, "I32": 4, "U8": 1}
+# A SentencePiece-style tokenizer.json of V tokens (gptq_ok's, so that
+# ember convert has a vocabulary to write).
+_PIECES = ["<unk>", "<s>", "</s>", "\u2581"] + list("abcdefghijkl")
+TOKENIZER = {
+    "model": {"type": "BPE", "vocab": {p: i for i, p in enumerate(_PIECES)}, "merges": [],
+              "unk_token": "<unk>"},
+    "normalizer": {"type": "Sequence", "normalizers": [
+        {"type": "Prepend", "prepend": "\u2581"},
+        {"type": "Replace", "pattern": {"String": " "}, "content": "\u2581"}]},
+    "added_tokens": [{"id": i, "content": p, "special": True} for i, p in enumerate(_PIECES[:3])],
+}
 
 
 def tensors():
@@ -212,7 +225,8 @@ def main():
     gcfg = dict(CONFIG, quantization_config=GPTQ_QC)
     gok = os.path.join(out, "gptq_ok")
     os.makedirs(gok, exist_ok=True)
-    for fn, dat in (("config.json", json.dumps(gcfg).encode()), ("model.safetensors", st_bytes(gt, data=gd))):
+    for fn, dat in (("config.json", json.dumps(gcfg).encode()), ("model.safetensors", st_bytes(gt, data=gd)),
+                    ("tokenizer.json", json.dumps(TOKENIZER).encode())):
         with open(os.path.join(gok, fn), "wb") as f:
             f.write(dat)
     for name, key, val, what in (("gptq_bits3", "bits", 3, "bits 3"),
