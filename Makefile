@@ -8,6 +8,17 @@ CC      ?= cc
 INC     := -Itools -Imodels -Ibackends -Ibackends/cpu -Isrc/core -Isrc/format -Isrc/text \
            -Isrc/kv -Iquant
 BUILD   ?= build
+# VULKAN=1 adds the Vulkan backend (backends/vulkan/, libvulkan, shaders
+# compiled by glslc into the build dir) in its own build dir, so the
+# default objects and ./ember are never rebuilt without it.
+VULKAN ?=
+ifeq ($(VULKAN),1)
+  BUILD   := build-vulkan
+  BIN     := $(BUILD)/ember
+  CFLAGS  += -DEMBER_VULKAN=1 -Ibackends/vulkan -I$(BUILD)/shaders
+  LDLIBS  += -lvulkan
+  VK_SRCS := $(wildcard backends/vulkan/*.c)
+endif
 OPT     ?= -O2
 CFLAGS  ?=
 CFLAGS  += -std=c11 $(OPT) -g -Wall -Wextra -D_GNU_SOURCE -MMD -MP \
@@ -40,7 +51,7 @@ $(BUILD)/%_avx512.o: ISA_FLAGS := -mavx2 -mfma -mf16c -mavx512f -mavx512bw -mavx
 $(BUILD)/%_neon.o:   ISA_FLAGS := -march=armv8.2-a+dotprod+fp16
 $(BUILD)/%_i8mm.o:   ISA_FLAGS := -march=armv8.2-a+dotprod+fp16+i8mm
 
-COMMON_SRCS := $(filter-out %_x86.c %_arm.c %_avx2.c %_avx512.c %_neon.c %_i8mm.c,$(wildcard src/*/*.c quant/*.c models/*.c backends/*.c backends/cpu/*.c tools/*.c))
+COMMON_SRCS := $(filter-out %_x86.c %_arm.c %_avx2.c %_avx512.c %_neon.c %_i8mm.c,$(wildcard src/*/*.c quant/*.c models/*.c backends/*.c backends/cpu/*.c tools/*.c)) $(VK_SRCS)
 SRCS     := $(COMMON_SRCS) $(ARCH_SRCS)
 LIB_SRCS := $(filter-out tools/main.c,$(SRCS))
 OBJS     := $(patsubst %.c,$(BUILD)/%.o,$(SRCS))
@@ -69,6 +80,27 @@ $(BUILD)/%.o: %.c
 $(BUILD)/tests/%: tests/%.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -Itests -o $@ $< $(LIB_OBJS) $(LDLIBS)
+
+# Vulkan shaders: each .comp to SPIR-V as a C initializer (glslc -mfmt=c)
+# that vk_pipelines.c includes; matmul and get_rows once per weight type.
+VK_TYPES   := f32 f16 q8_0 q4_0 q4_k q6_k
+VK_PLAIN   := rmsnorm rope softmax silu_mul add store_kv attention
+VK_SHADERS := $(patsubst %,$(BUILD)/shaders/matmul_%.h,$(VK_TYPES)) \
+              $(patsubst %,$(BUILD)/shaders/get_rows_%.h,$(VK_TYPES)) \
+              $(patsubst %,$(BUILD)/shaders/%.h,$(VK_PLAIN))
+VK_GLSL    := $(wildcard backends/vulkan/shaders/*.glsl)
+GLSLC      ?= glslc
+GLSLC_FLAGS := -fshader-stage=compute --target-env=vulkan1.1 -O -mfmt=c
+$(BUILD)/shaders/matmul_%.h: backends/vulkan/shaders/matmul.comp $(VK_GLSL)
+	@mkdir -p $(dir $@)
+	$(GLSLC) $(GLSLC_FLAGS) -DTYPE_$* -o $@ $<
+$(BUILD)/shaders/get_rows_%.h: backends/vulkan/shaders/get_rows.comp $(VK_GLSL)
+	@mkdir -p $(dir $@)
+	$(GLSLC) $(GLSLC_FLAGS) -DTYPE_$* -o $@ $<
+$(BUILD)/shaders/%.h: backends/vulkan/shaders/%.comp $(VK_GLSL)
+	@mkdir -p $(dir $@)
+	$(GLSLC) $(GLSLC_FLAGS) -o $@ $<
+$(BUILD)/backends/vulkan/vk_pipelines.o: $(VK_SHADERS)
 
 # Helpers the shell tests run (not tests themselves, so not named test_*).
 HELPER_BINS := $(BUILD)/tests/run_hostile
