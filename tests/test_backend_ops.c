@@ -329,9 +329,10 @@ static void side_close(struct side *s) {
 
 static void test_backend(const char *name) {
     struct side g, c;
+    struct ember_options o = {.backend = name};
     struct backend_device dev[4];
     int nd = 0;
-    if (!side_open(&g, name, NULL) || !(nd = g.be->ops->devices(dev, 4))) {
+    if (!side_open(&g, name, NULL) || !(nd = g.be->ops->devices(&o, dev, 4))) {
         SKIP("backend ops %s: no device", name);
         if (g.be) side_close(&g);
         return;

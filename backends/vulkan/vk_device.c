@@ -44,7 +44,8 @@ static uint64_t device_heap(VkPhysicalDevice p) {
     return best;
 }
 
-int vk_devices(struct backend_device *out, int max) {
+int vk_devices(const struct ember_options *o, struct backend_device *out, int max) {
+    (void)o;
     VkInstance inst = instance_new();
     if (!inst) return 0; /* no loader or no driver: no devices, not an error */
     uint32_t n;

@@ -186,7 +186,7 @@ static inline struct vk_backend *vk_ctx_backend(struct backend_ctx *c) {
 /* vk_device.c */
 enum ember_status vk_device_open(struct vk_backend *b, const char *want, struct ember_err *err);
 void vk_device_close(struct vk_backend *b);
-int vk_devices(struct backend_device *out, int max);
+int vk_devices(const struct ember_options *o, struct backend_device *out, int max);
 void vk_memory(const struct ember_backend *be, uint64_t *free_bytes, uint64_t *total);
 /* A memory type index with these flags among `bits`, or -1. */
 int vk_memory_type(const struct vk_backend *b, uint32_t bits, VkMemoryPropertyFlags want);
