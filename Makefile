@@ -59,7 +59,7 @@ LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS))
 TEST_SRCS := $(wildcard tests/test_*.c)
 TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 
-.PHONY: all test demo clean tests lib sanitize lint fuzz fuzz-long fuzz-build bench-kernels
+.PHONY: all test demo clean tests lib sanitize lint lint-vulkan fuzz fuzz-long fuzz-build bench-kernels
 
 BIN     ?= ember
 
@@ -81,23 +81,27 @@ $(BUILD)/tests/%: tests/%.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -Itests -o $@ $< $(LIB_OBJS) $(LDLIBS)
 
-# Vulkan shaders: each .comp to SPIR-V as a C initializer (glslc -mfmt=c)
+# Vulkan shaders: each .comp to SPIR-V as a C initializer (glslc -mfmt=c, NAME.spv.h)
 # that vk_pipelines.c includes; matmul and get_rows once per weight type.
 VK_TYPES   := f32 f16 q8_0 q4_0 q4_k q6_k
 VK_PLAIN   := rmsnorm rope softmax silu_mul add store_kv attention
-VK_SHADERS := $(patsubst %,$(BUILD)/shaders/matmul_%.h,$(VK_TYPES)) \
-              $(patsubst %,$(BUILD)/shaders/get_rows_%.h,$(VK_TYPES)) \
-              $(patsubst %,$(BUILD)/shaders/%.h,$(VK_PLAIN))
+VK_SHADERS := $(patsubst %,$(BUILD)/shaders/matmul_%.spv.h,$(VK_TYPES)) \
+              $(patsubst %,$(BUILD)/shaders/matmul_sg_%.spv.h,$(VK_TYPES)) \
+              $(patsubst %,$(BUILD)/shaders/get_rows_%.spv.h,$(VK_TYPES)) \
+              $(patsubst %,$(BUILD)/shaders/%.spv.h,$(VK_PLAIN))
 VK_GLSL    := $(wildcard backends/vulkan/shaders/*.glsl)
 GLSLC      ?= glslc
 GLSLC_FLAGS := -fshader-stage=compute --target-env=vulkan1.1 -O -mfmt=c
-$(BUILD)/shaders/matmul_%.h: backends/vulkan/shaders/matmul.comp $(VK_GLSL)
+$(BUILD)/shaders/matmul_sg_%.spv.h: backends/vulkan/shaders/matmul.comp $(VK_GLSL)
+	@mkdir -p $(dir $@)
+	$(GLSLC) $(GLSLC_FLAGS) -DSUBGROUP -DTYPE_$* -o $@ $<
+$(BUILD)/shaders/matmul_%.spv.h: backends/vulkan/shaders/matmul.comp $(VK_GLSL)
 	@mkdir -p $(dir $@)
 	$(GLSLC) $(GLSLC_FLAGS) -DTYPE_$* -o $@ $<
-$(BUILD)/shaders/get_rows_%.h: backends/vulkan/shaders/get_rows.comp $(VK_GLSL)
+$(BUILD)/shaders/get_rows_%.spv.h: backends/vulkan/shaders/get_rows.comp $(VK_GLSL)
 	@mkdir -p $(dir $@)
 	$(GLSLC) $(GLSLC_FLAGS) -DTYPE_$* -o $@ $<
-$(BUILD)/shaders/%.h: backends/vulkan/shaders/%.comp $(VK_GLSL)
+$(BUILD)/shaders/%.spv.h: backends/vulkan/shaders/%.comp $(VK_GLSL)
 	@mkdir -p $(dir $@)
 	$(GLSLC) $(GLSLC_FLAGS) -o $@ $<
 $(BUILD)/backends/vulkan/vk_pipelines.o: $(VK_SHADERS)
@@ -163,6 +167,24 @@ lint:
 	  --enable=warning,portability --inline-suppr --suppressions-list=tests/lint/cppcheck.supp \
 	  $(LINT_INC) $(LINT_SRCS)
 	LINT_INC="$(LINT_INC)" bash tests/lint/clang-tidy.sh $(LINT_SRCS)
+	$(MAKE) lint-vulkan
+
+# make lint-vulkan: the Vulkan backend's files (and the registry and op test
+# that name it) under EMBER_VULKAN=1 with gcc and clang -Werror, cppcheck and
+# clang-tidy; skipped with a note where glslc or the Vulkan headers are
+# missing (CI installs them).
+VK_LINT_SRCS := $(wildcard backends/vulkan/*.c) backends/registry.c tests/test_backend_ops.c
+VK_LINT_INC  := $(LINT_INC) -Ibackends/vulkan -Ibuild-lint-vk/shaders
+lint-vulkan:
+	@if ! command -v $(GLSLC) >/dev/null || [ ! -f /usr/include/vulkan/vulkan.h ]; then \
+	  echo "lint-vulkan: skipped (no glslc or Vulkan headers)"; exit 0; fi; \
+	set -e; \
+	$(MAKE) -j$(JOBS) VULKAN=1 CC=gcc BUILD=build-lint-vk BIN=build-lint-vk/ember EXTRA_CFLAGS=-Werror build-lint-vk/ember build-lint-vk/tests/test_backend_ops; \
+	$(MAKE) -j$(JOBS) VULKAN=1 CC=clang BUILD=build-lint-vk-clang BIN=build-lint-vk-clang/ember EXTRA_CFLAGS=-Werror build-lint-vk-clang/ember build-lint-vk-clang/tests/test_backend_ops; \
+	cppcheck --quiet --error-exitcode=1 --std=c11 -D_GNU_SOURCE -D__x86_64__ -DEMBER_VULKAN=1 \
+	  --enable=warning,portability --inline-suppr --suppressions-list=tests/lint/cppcheck.supp \
+	  $(VK_LINT_INC) $(VK_LINT_SRCS); \
+	LINT_INC="$(VK_LINT_INC) -DEMBER_VULKAN=1" bash tests/lint/clang-tidy.sh $(VK_LINT_SRCS)
 
 # make fuzz: each libFuzzer harness in tests/fuzz/ for FUZZ_SECONDS (60) with
 # clang; make fuzz-long SECONDS=N for longer runs. A crash leaves its input in

@@ -44,7 +44,7 @@ static void vk_free(struct ember_backend *be) {
 }
 
 static const char *vk_device_name(const struct ember_backend *be) {
-    return ((const struct vk_backend *)be)->name;
+    return ((const struct vk_backend *)be)->report;
 }
 
 static bool vk_supports(const struct ember_backend *be, enum ember_op op, int type) {

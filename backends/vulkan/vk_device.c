@@ -87,12 +87,24 @@ static bool has_extension(VkPhysicalDevice p, const char *name) {
     return found;
 }
 
+/* Whether compute shaders may use subgroupAdd (Vulkan 1.1's query). */
+static bool has_subgroup_arithmetic(VkPhysicalDevice p) {
+    VkPhysicalDeviceSubgroupProperties sg = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
+    VkPhysicalDeviceProperties2 pr = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &sg};
+    vkGetPhysicalDeviceProperties2(p, &pr);
+    if (pr.properties.apiVersion < VK_API_VERSION_1_1) return false;
+    return (sg.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) &&
+           (sg.supportedOperations & VK_SUBGROUP_FEATURE_ARITHMETIC_BIT) &&
+           (sg.supportedOperations & VK_SUBGROUP_FEATURE_BASIC_BIT);
+}
+
 /* Index of the device `want` names ("vulkan<i>"; NULL: 0), or -1. */
 static int device_index(const char *want, uint32_t n) {
     if (!want || !strcmp(want, "vulkan")) return 0;
-    unsigned i;
-    char tail;
-    if (sscanf(want, "vulkan%u%c", &i, &tail) != 1 || i >= n) return -1;
+    if (strncmp(want, "vulkan", 6) || want[6] < '0' || want[6] > '9') return -1;
+    char *end;
+    unsigned long i = strtoul(want + 6, &end, 10);
+    if (*end || i >= n) return -1;
     return (int)i;
 }
 
@@ -130,8 +142,11 @@ enum ember_status vk_device_open(struct vk_backend *b, const char *want, struct 
     b->phys = d[i];
     free(d);
     vkGetPhysicalDeviceProperties(b->phys, &b->props);
+    b->subgroups = has_subgroup_arithmetic(b->phys);
     vkGetPhysicalDeviceMemoryProperties(b->phys, &b->mem_props);
     snprintf(b->name, sizeof b->name, "vulkan%d (%.40s)", i, b->props.deviceName);
+    snprintf(b->report, sizeof b->report, "%s, %s", b->name,
+             b->subgroups ? "subgroup reductions" : "shared-memory reductions");
     int qf = compute_family(b->phys);
     if (qf < 0) return ember_fail(err, EMBER_EUNSUPPORTED, "vulkan: %s has no compute queue", b->name);
     b->queue_family = (uint32_t)qf;

@@ -67,7 +67,9 @@ struct vk_backend {
     VkPhysicalDeviceMemoryProperties mem_props;
     VkPhysicalDeviceProperties props;
     bool has_budget; /* VK_EXT_memory_budget */
-    char name[64];
+    bool subgroups;  /* subgroup arithmetic in compute shaders: the matmuls reduce with it */
+    char name[64]; /* "vulkan0 (device name)" */
+    char report[128]; /* device(): the name and how matmuls reduce */
     /* the address range and the buffers in it, sorted by addr */
     uint8_t *va;
     size_t va_bytes;

@@ -12,61 +12,79 @@
 /* Each header is glslc -mfmt=c output: a braced list of words. */
 #define SPV(name) static const uint32_t spv_##name[] =
 SPV(matmul_f32)
-#include "matmul_f32.h"
+#include "matmul_f32.spv.h"
 ;
 SPV(matmul_f16)
-#include "matmul_f16.h"
+#include "matmul_f16.spv.h"
 ;
 SPV(matmul_q8_0)
-#include "matmul_q8_0.h"
+#include "matmul_q8_0.spv.h"
 ;
 SPV(matmul_q4_0)
-#include "matmul_q4_0.h"
+#include "matmul_q4_0.spv.h"
 ;
 SPV(matmul_q4_k)
-#include "matmul_q4_k.h"
+#include "matmul_q4_k.spv.h"
 ;
 SPV(matmul_q6_k)
-#include "matmul_q6_k.h"
+#include "matmul_q6_k.spv.h"
+;
+SPV(matmul_sg_f32)
+#include "matmul_sg_f32.spv.h"
+;
+SPV(matmul_sg_f16)
+#include "matmul_sg_f16.spv.h"
+;
+SPV(matmul_sg_q8_0)
+#include "matmul_sg_q8_0.spv.h"
+;
+SPV(matmul_sg_q4_0)
+#include "matmul_sg_q4_0.spv.h"
+;
+SPV(matmul_sg_q4_k)
+#include "matmul_sg_q4_k.spv.h"
+;
+SPV(matmul_sg_q6_k)
+#include "matmul_sg_q6_k.spv.h"
 ;
 SPV(get_rows_f32)
-#include "get_rows_f32.h"
+#include "get_rows_f32.spv.h"
 ;
 SPV(get_rows_f16)
-#include "get_rows_f16.h"
+#include "get_rows_f16.spv.h"
 ;
 SPV(get_rows_q8_0)
-#include "get_rows_q8_0.h"
+#include "get_rows_q8_0.spv.h"
 ;
 SPV(get_rows_q4_0)
-#include "get_rows_q4_0.h"
+#include "get_rows_q4_0.spv.h"
 ;
 SPV(get_rows_q4_k)
-#include "get_rows_q4_k.h"
+#include "get_rows_q4_k.spv.h"
 ;
 SPV(get_rows_q6_k)
-#include "get_rows_q6_k.h"
+#include "get_rows_q6_k.spv.h"
 ;
 SPV(rmsnorm)
-#include "rmsnorm.h"
+#include "rmsnorm.spv.h"
 ;
 SPV(rope)
-#include "rope.h"
+#include "rope.spv.h"
 ;
 SPV(softmax)
-#include "softmax.h"
+#include "softmax.spv.h"
 ;
 SPV(silu_mul)
-#include "silu_mul.h"
+#include "silu_mul.spv.h"
 ;
 SPV(add)
-#include "add.h"
+#include "add.spv.h"
 ;
 SPV(store_kv)
-#include "store_kv.h"
+#include "store_kv.spv.h"
 ;
 SPV(attention)
-#include "attention.h"
+#include "attention.spv.h"
 ;
 
 struct spv {
@@ -85,6 +103,13 @@ static const struct spv shaders[VK_PIPE_COUNT] = {
     [VK_PIPE_SOFTMAX] = S(softmax),         [VK_PIPE_SILU_MUL] = S(silu_mul),
     [VK_PIPE_ADD] = S(add),                 [VK_PIPE_ADD_BIAS] = S(add),
     [VK_PIPE_STORE_KV] = S(store_kv),       [VK_PIPE_ATTENTION] = S(attention),
+};
+
+/* The matmuls reducing with subgroup arithmetic, where the device has it
+ * in compute shaders (vk_backend.subgroups). */
+static const struct spv matmul_sg[VK_PIPE_MATMUL_Q6_K - VK_PIPE_MATMUL_F32 + 1] = {
+    S(matmul_sg_f32), S(matmul_sg_f16), S(matmul_sg_q8_0), S(matmul_sg_q4_0), S(matmul_sg_q4_k),
+    S(matmul_sg_q6_k),
 };
 
 bool vk_pipelines_init(struct vk_backend *b) {
@@ -121,9 +146,11 @@ void vk_pipelines_free(struct vk_backend *b) {
  * never pays for its pipeline); VK_NULL_HANDLE when the driver refuses. */
 VkPipeline vk_pipeline(struct vk_backend *b, enum vk_pipe p) {
     if (b->pipes[p]) return b->pipes[p];
+    bool sg = b->subgroups && p >= VK_PIPE_MATMUL_F32 && p <= VK_PIPE_MATMUL_Q6_K;
+    const struct spv *code = sg ? &matmul_sg[p - VK_PIPE_MATMUL_F32] : &shaders[p];
     VkShaderModuleCreateInfo mi = {.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO,
-                                   .codeSize = shaders[p].bytes,
-                                   .pCode = shaders[p].code};
+                                   .codeSize = code->bytes,
+                                   .pCode = code->code};
     VkShaderModule mod;
     if (vkCreateShaderModule(b->device, &mi, NULL, &mod) != VK_SUCCESS) return VK_NULL_HANDLE;
     VkComputePipelineCreateInfo ci = {

@@ -4,9 +4,17 @@
 // once for all of them (a 1 x NCOL tile: the matvec of a single token is
 // the same shader with one column). Threads stride over the row, then
 // reduce in shared memory.
+// Built twice: with -DSUBGROUP the reduction adds within each subgroup
+// first (subgroupAdd) and only the subgroups' sums go through shared
+// memory; without it, a shared-memory tree (devices lacking subgroup
+// arithmetic in compute shaders).
 // Bindings: 0 weights (dequant.glsl), 1 x [n][n_in], 2 out [n][n_out].
 // p: n_in, n_out, n, row_bytes, groups_x.
 #extension GL_GOOGLE_include_directive : enable
+#ifdef SUBGROUP
+#extension GL_KHR_shader_subgroup_arithmetic : enable
+#extension GL_KHR_shader_subgroup_basic : enable
+#endif
 #include "common.glsl"
 #include "dequant.glsl"
 
@@ -47,6 +55,18 @@ void main() {
         }
     }
 #endif
+#ifdef SUBGROUP
+    for (uint c = 0u; c < NCOL; c++) {
+        float s = subgroupAdd(acc[c]);
+        if (subgroupElect()) red[c][gl_SubgroupID] = s;
+    }
+    barrier();
+    if (tid < nc) {
+        float s = 0.0;
+        for (uint g = 0u; g < gl_NumSubgroups; g++) s += red[tid][g];
+        o[pc.o2 + (c0 + tid) * n_out + row] = s;
+    }
+#else
     for (uint c = 0u; c < NCOL; c++) red[c][tid] = acc[c];
     barrier();
     for (uint s = WG / 2; s > 0u; s >>= 1) {
@@ -55,4 +75,5 @@ void main() {
         barrier();
     }
     if (tid < nc) o[pc.o2 + (c0 + tid) * n_out + row] = red[tid][0];
+#endif
 }
