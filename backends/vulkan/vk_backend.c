@@ -73,8 +73,10 @@ static struct backend_buffer *vk_buffer_alloc(struct ember_backend *be, size_t b
     return bb;
 }
 
+/* Pending work of any stream may still read the buffer: it runs first. */
 static void vk_buffer_free(struct backend_buffer *bb) {
     if (!bb) return;
+    vk_sync_all(bb->b);
     vk_buf_free(bb->b, bb->buf);
     free(bb);
 }
