@@ -87,12 +87,14 @@ static bool has_extension(VkPhysicalDevice p, const char *name) {
     return found;
 }
 
-/* Whether compute shaders may use subgroupAdd (Vulkan 1.1's query). */
-static bool has_subgroup_arithmetic(VkPhysicalDevice p) {
+/* Whether compute shaders may use subgroupAdd (Vulkan 1.1's query), and
+ * the subgroup size into *size. */
+static bool has_subgroup_arithmetic(VkPhysicalDevice p, uint32_t *size) {
     VkPhysicalDeviceSubgroupProperties sg = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
     VkPhysicalDeviceProperties2 pr = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &sg};
     vkGetPhysicalDeviceProperties2(p, &pr);
-    if (pr.properties.apiVersion < VK_API_VERSION_1_1) return false;
+    *size = sg.subgroupSize;
+    if (pr.properties.apiVersion < VK_API_VERSION_1_1 || !sg.subgroupSize) return false;
     return (sg.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) &&
            (sg.supportedOperations & VK_SUBGROUP_FEATURE_ARITHMETIC_BIT) &&
            (sg.supportedOperations & VK_SUBGROUP_FEATURE_BASIC_BIT);
@@ -142,7 +144,9 @@ enum ember_status vk_device_open(struct vk_backend *b, const char *want, struct 
     b->phys = d[i];
     free(d);
     vkGetPhysicalDeviceProperties(b->phys, &b->props);
-    b->subgroups = has_subgroup_arithmetic(b->phys);
+    uint32_t sg_size = 0;
+    b->subgroups = has_subgroup_arithmetic(b->phys, &sg_size);
+    b->rows_per_wg = b->subgroups && sg_size < 64 ? 64 / sg_size : 1;
     vkGetPhysicalDeviceMemoryProperties(b->phys, &b->mem_props);
     snprintf(b->name, sizeof b->name, "vulkan%d (%.40s)", i, b->props.deviceName);
     snprintf(b->report, sizeof b->report, "%s, %s", b->name,

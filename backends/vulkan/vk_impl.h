@@ -68,6 +68,7 @@ struct vk_backend {
     VkPhysicalDeviceProperties props;
     bool has_budget; /* VK_EXT_memory_budget */
     bool subgroups;  /* subgroup arithmetic in compute shaders: the matmuls reduce with it */
+    uint32_t rows_per_wg; /* matmul rows per workgroup: 64 / subgroup size, 1 without */
     char name[64]; /* "vulkan0 (device name)" */
     char report[128]; /* device(): the name and how matmuls reduce */
     /* the address range and the buffers in it, sorted by addr */

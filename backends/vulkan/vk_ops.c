@@ -64,10 +64,12 @@ static void matmul_one(struct backend_ctx *c, float *out, const struct tensor *w
     d.buf[0] = vk_tensor_loc(c, w, tensor_bytes(w));
     d.buf[1] = loc_of(c, x);
     d.buf[2] = loc_of(c, out);
-    vk_grid((uint32_t)w->n_out, d.groups);
+    /* with subgroups, a workgroup's rows: one per subgroup (matmul.comp) */
+    uint32_t per_wg = vk_ctx_backend(c)->rows_per_wg;
+    vk_grid(((uint32_t)w->n_out + per_wg - 1) / per_wg, d.groups);
     d.groups[1] = (uint32_t)(n + MATMUL_NCOL - 1) / MATMUL_NCOL;
     uint32_t p[] = {(uint32_t)w->n_in, (uint32_t)w->n_out, (uint32_t)n, (uint32_t)row_bytes,
-                    d.groups[0]};
+                    d.groups[0], per_wg};
     memcpy(d.p, p, sizeof p);
     vk_stream_dispatch(vc->s, &d);
 }
