@@ -1,9 +1,8 @@
 /*
  * vk_attention.c — attention over the paged KV cache in the KV arena and
- * the writes into it (store_kv), for F32 and F16 caches. Q8_0 caches are
- * not supported here (supports() says so, and the framework keeps such
- * layers' caches and attention on the CPU): quantizing a row of 32 needs a
- * reduction per block on the way in, left for later.
+ * the writes into it (store_kv), for F32, F16 and Q8_0 caches (Q8_0 as
+ * the CPU does it: rows quantized by quant/q8_0.c's rule on the way in,
+ * the query quantized for integer dots against the keys).
  *
  * Both ops pass the shaders a table in the ring (kv.glsl): per row its
  * position and where its sequence's block list starts, then each
@@ -53,19 +52,27 @@ static struct vk_loc kv_table(struct backend_ctx *c, const struct kv_view *kv, c
     return at;
 }
 
+/* kv.glsl's type codes. */
+static uint32_t kv_code(enum ember_type t) {
+    return t == EMBER_TYPE_F32 ? 0 : t == EMBER_TYPE_F16 ? 1 : 2;
+}
+
 /* The view's geometry into p[0..11] (kv.glsl's order). */
 static void kv_params(struct vk_dispatch *d, const struct kv_view *v, int n_head_kv, int head_dim,
                       int n_head) {
     uint32_t p[] = {(uint32_t)n_head_kv,  (uint32_t)head_dim, (uint32_t)v->block_size,
                     (uint32_t)v->k_off,   (uint32_t)v->v_off, (uint32_t)v->k_head,
                     (uint32_t)v->v_head,  (uint32_t)v->k_row, (uint32_t)v->v_row,
-                    v->type_k == EMBER_TYPE_F16, v->type_v == EMBER_TYPE_F16, (uint32_t)n_head};
+                    kv_code(v->type_k),   kv_code(v->type_v), (uint32_t)n_head};
     memcpy(d->p, p, sizeof p);
 }
 
-static bool kv_types_ok(const struct kv_view *v) {
-    return (v->type_k == EMBER_TYPE_F32 || v->type_k == EMBER_TYPE_F16) &&
-           (v->type_v == EMBER_TYPE_F32 || v->type_v == EMBER_TYPE_F16);
+static bool kv_type_ok(enum ember_type t, int head_dim) {
+    return t == EMBER_TYPE_F32 || t == EMBER_TYPE_F16 || (t == EMBER_TYPE_Q8_0 && head_dim % 32 == 0);
+}
+
+static bool kv_types_ok(const struct kv_view *v, int head_dim) {
+    return kv_type_ok(v->type_k, head_dim) && kv_type_ok(v->type_v, head_dim);
 }
 
 void vk_store_kv(struct backend_ctx *c, const struct kv_view *kv, const float *k, const float *v,
@@ -73,7 +80,7 @@ void vk_store_kv(struct backend_ctx *c, const struct kv_view *kv, const float *k
     struct vk_backend *b = vk_ctx_backend(c);
     if (n < 1) return;
     struct vk_dispatch d = {.pipe = VK_PIPE_STORE_KV};
-    d.buf[3] = kv_types_ok(&kv[seq[0]]) ? kv_table(c, kv, pos, seq, n) : (struct vk_loc){NULL, 0};
+    d.buf[3] = kv_types_ok(&kv[seq[0]], head_dim) ? kv_table(c, kv, pos, seq, n) : (struct vk_loc){NULL, 0};
     if (!d.buf[3].b) {
         b->failed = true;
         return;
@@ -94,7 +101,7 @@ void vk_attention(struct backend_ctx *c, const struct attn_args *a) {
     if (a->n < 1) return;
     struct vk_dispatch d = {.pipe = VK_PIPE_ATTENTION};
     const struct kv_view *v0 = &a->kv[a->seq[0]];
-    bool ok = kv_types_ok(v0) && a->head_dim <= 512;
+    bool ok = kv_types_ok(v0, a->head_dim) && a->head_dim <= 512;
     d.buf[3] = ok ? kv_table(c, a->kv, a->pos, a->seq, a->n) : (struct vk_loc){NULL, 0};
     if (!d.buf[3].b) {
         b->failed = true;

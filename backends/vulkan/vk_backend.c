@@ -54,7 +54,8 @@ static bool vk_supports(const struct ember_backend *be, enum ember_op op, int ty
     case EMBER_OP_MATMUL:
     case EMBER_OP_GET_ROWS: return vk_supports_matmul(type) || (q && q->dequant);
     case EMBER_OP_ATTENTION:
-    case EMBER_OP_STORE_KV: return type == EMBER_TYPE_F32 || type == EMBER_TYPE_F16;
+    case EMBER_OP_STORE_KV:
+        return type == EMBER_TYPE_F32 || type == EMBER_TYPE_F16 || type == EMBER_TYPE_Q8_0;
     default: return type == EMBER_TYPE_F32;
     }
 }
