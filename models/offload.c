@@ -110,7 +110,7 @@ static void plan_layers(struct model *m, const struct model_offload *o, struct o
     int first = supported_from(m, o->dev, p, &output_ok);
     int want = o->n_layers < n_layer ? o->n_layers : n_layer;
     if (n_layer - want > first) first = n_layer - want;
-    bool output = o->n_layers >= n_layer && output_ok && first == 0;
+    bool output = o->n_layers >= n_layer && output_ok;
     uint64_t total, margin;
     o->dev->ops->memory(o->dev, &p->free_bytes, &total);
     margin = p->free_bytes / 16 < MARGIN_MAX ? p->free_bytes / 16 : MARGIN_MAX;

@@ -76,7 +76,7 @@ static void bench_usage(FILE *o) {
           "  -r, --repetitions N     timed runs per test (5)\n"
           "  -o, --output FMT        md, csv or json (md)\n"
           "      --no-warmup         skip the warm-up run\n"
-          TOOL_OPTIONS_HELP, o);
+          TOOL_OPTIONS_HELP_NO_NGL, o);
 }
 
 /* Parse "a,b,c" into l (appending after the first use). False and a printed

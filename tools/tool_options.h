@@ -26,9 +26,13 @@ bool tool_options_is_ngl(const char *a);
  * printing one line when its value is missing. */
 int tool_options_flag(int argc, char **argv, int *i, struct ember_options *o);
 
+/* The help of every shared flag; bench, whose -ngl takes a list, prints
+ * its own -ngl line and TOOL_OPTIONS_HELP_NO_NGL. */
 #define TOOL_OPTIONS_HELP                                                              \
     "  -ngl, --n-gpu-layers N  run the last N layers on a GPU (N >= the layer count:\n" \
     "                          all of them and the output layer; default 0)\n"          \
+    TOOL_OPTIONS_HELP_NO_NGL
+#define TOOL_OPTIONS_HELP_NO_NGL                                                       \
     "  --device NAME           the GPU for -ngl (ember info --devices; default: the\n"  \
     "                          first)\n"                                                 \
     "  --cpu-isa SET           CPU kernel set: scalar, avx2, avx512, neon (best)\n"     \

@@ -9,7 +9,12 @@
  * owner's ops take them as they are, and kv_view's block pointers are such
  * addresses for those layers). The cache only allocates, releases, copies
  * (copy on write of a shared block) and moves bytes to and from the host
- * (kv_seq_export / kv_seq_import).
+ * (kv_seq_export / kv_seq_import). These calls come between decode steps
+ * (kv_seq_prepare runs before a batch's forward pass): an owner with a
+ * queue orders copy and write after the work queued before them, and read
+ * waits for that work, as backend.h's copy_out does. A chunk comes from
+ * alloc the first time one of its blocks is needed, KV_POOL_CHUNK blocks'
+ * part at once, and goes back through release when the cache is freed.
  */
 #ifndef EMBER_KV_MEM_H
 #define EMBER_KV_MEM_H
