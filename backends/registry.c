@@ -9,9 +9,15 @@
 #include "backend.h"
 
 extern const struct ember_backend_ops cpu_backend_ops;
+#if EMBER_VULKAN
+extern const struct ember_backend_ops vulkan_backend_ops;
+#endif
 
 static const struct ember_backend_ops *const backends[] = {
     &cpu_backend_ops,
+#if EMBER_VULKAN
+    &vulkan_backend_ops,
+#endif
 };
 #define N_BACKENDS (sizeof backends / sizeof backends[0])
 
