@@ -47,6 +47,7 @@ struct hf_model {
     struct st_file **files;
     int n_files;
     struct json_doc *config, *tok_config, *gen_config, *quant_config;
+    char *chat_template;       /* chat_template.jinja's text, or NULL */
     bool gptq;                 /* quantization_config present */
     struct gptq_config gq;
     char qc_where[64];         /* the file it came from, for messages */
@@ -309,6 +310,33 @@ static void tokenizer_keys(struct hf_model *h) {
     if (ct && ct->type == JSON_STRING) kv_str(h, NULL, "tokenizer.chat_template", ct->str);
 }
 
+/* transformers 5 saves the chat template as chat_template.jinja beside
+ * tokenizer_config.json instead of inside it: used when tokenizer_config.json
+ * has none. */
+static enum ember_status chat_template_file(struct hf_model *h, struct ember_err *err) {
+    if (kv_find(h, "tokenizer.chat_template")) return EMBER_OK;
+    char *path = join(h->dir, "chat_template.jinja");
+    if (!path) return ember_fail(err, EMBER_ENOMEM, "out of memory");
+    enum ember_status st = EMBER_OK;
+    struct os_map m;
+    if (os_path_kind(path) != OS_PATH_NONE && !(st = os_map_file(path, &m, err))) {
+        if (m.size > (1u << 20)) {
+            st = EMBER_CORRUPT(err, "%s: larger than 1 MiB", path);
+        } else if (m.size && memchr(m.data, 0, (size_t)m.size)) {
+            st = EMBER_CORRUPT(err, "%s: holds a NUL byte", path);
+        } else if (!(h->chat_template = malloc((size_t)m.size + 1))) {
+            st = ember_fail(err, EMBER_ENOMEM, "out of memory");
+        } else {
+            if (m.size) memcpy(h->chat_template, m.data, (size_t)m.size);
+            h->chat_template[m.size] = 0;
+            kv_str(h, NULL, "tokenizer.chat_template", h->chat_template);
+        }
+        os_unmap(&m);
+    }
+    free(path);
+    return st;
+}
+
 /* The architecture config.json names, and its metadata. */
 static enum ember_status read_config(struct hf_model *h, struct ember_err *err) {
     const struct json_value *c = json_root(h->config);
@@ -375,7 +403,7 @@ static enum ember_status read_config(struct hf_model *h, struct ember_err *err) 
                   "rope_theta", "rope.freq_base", err));
     TRY(cfg_rope_scaling(h, a, err));
     tokenizer_keys(h);
-    return EMBER_OK;
+    return chat_template_file(h, err);
 }
 
 /* --------------------------------------------------------- tensor names */
@@ -753,5 +781,6 @@ void hf_close(struct hf_model *h) {
     json_free(h->tok_config);
     json_free(h->gen_config);
     json_free(h->quant_config);
+    free(h->chat_template);
     free(h);
 }

@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 source tests/lib.sh
 S=${EMBER_SHARED:-../shared}/models/hf
 D=$S/stories260K
-if [ ! -d "$D" ]; then echo "SKIP hf cli: $D is missing (set EMBER_SHARED): 19 checks not run"; exit 0; fi
+if [ ! -d "$D" ]; then echo "SKIP hf cli: $D is missing (set EMBER_SHARED): 20 checks not run"; exit 0; fi
 if ! command -v python3 >/dev/null; then echo "SKIP hf cli: needs python3"; exit 0; fi
 
 # reference: per prompt "text|ids|greedy_text"
@@ -116,6 +116,13 @@ printf '[{"role": "user", "content": "hi"}]' >"$T/msgs.json"
 got=$("$E" template -m "$T/chat" --messages "$T/msgs.json" --no-generation-prompt 2>&1)
 [ "$got" = "[user]hi</s>" ] && ok "template -m DIR: tokenizer_config.json's chat_template and eos_token" \
     || bad "template -m DIR: got '$got'"
+
+# transformers 5 saves the template as chat_template.jinja instead
+mkdir "$T/chatj"
+for f in config.json model.safetensors tokenizer.json tokenizer_config.json generation_config.json; do ln -s "$(cd "$D" && pwd)/$f" "$T/chatj/$f"; done
+printf '%s' '{% for m in messages %}<{{ m.role }}>{{ m.content }}{% endfor %}' >"$T/chatj/chat_template.jinja"
+got=$("$E" template -m "$T/chatj" --messages "$T/msgs.json" --no-generation-prompt 2>&1)
+[ "$got" = "<user>hi" ] && ok "template -m DIR: chat_template.jinja (transformers 5)" || bad "chat_template.jinja: got '$got'"
 
 # transformers 5's config.json: rope_theta (and the rope_scaling members)
 # inside "rope_parameters" instead of at the top level. With the same base
