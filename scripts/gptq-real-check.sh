@@ -15,12 +15,16 @@
 #   2. GPTQModel on it for each config BITS:GROUP[:act] ->
 #      WORKDIR/<name>-gptq-<BITS>bit-g<GROUP>[-act]; calibration: 32 windows of
 #      256 tokens of this repo's README.md and ARCHITECTURE.md
-#   3. for the F32 directory (baseline) and each GPTQ one: transformers'
-#      reference (GPTQModel's torch CPU kernel for GPTQ), the numpy
-#      dequantization of the checkpoint (independent reference) run by
-#      transformers as a plain float32 model, ember's logits
-#      (build/gptq-logits), `ember run` texts, `ember perplexity`; a table
-#      in WORKDIR/table.md
+#   3. references, for the F32 directory (baseline) and each GPTQ one:
+#      "transformers" (float32, CPU; GPTQ layers by GPTQModel's torch kernel
+#      through optimum) and, for GPTQ, "numpy-dequant" (the checkpoint
+#      dequantized in numpy from the AutoGPTQ layout, run by transformers as
+#      a plain float32 model): logits of every position of three prompts, 32
+#      greedy ids and their text, perplexity (-c N, ember's scheme)
+#   4. ember on each kernel set in ISAS: logits and greedy ids
+#      (build/gptq-logits, F32 KV cache), `ember run --temp 0 -n 32` text
+#      (default f16 KV cache), `ember perplexity -c N`; compared with each
+#      reference into WORKDIR/table.md
 #
 # Environment: PY (a python with torch, transformers, gguf, gptqmodel;
 # default python3). Install, e.g.:
