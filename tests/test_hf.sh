@@ -6,7 +6,9 @@
 # lists both names of a tensor; the directory without tokenizer.json asks
 # for --vocab and with it runs the same; the same weights in two shards,
 # and in F16 and BF16, run (the shards give the same text); a chat
-# template in tokenizer_config.json reaches ember template; the GPTQ
+# template in tokenizer_config.json, or in chat_template.jinja (transformers
+# 5), reaches ember template; rope_theta and the rope type inside
+# transformers 5's rope_parameters are read; the GPTQ
 # checkpoints print their reference's greedy text; ember perplexity
 # --score-all matches ppl.json within 0.5% for the F32 and GPTQ directories.
 set -uo pipefail
