@@ -59,7 +59,7 @@ LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS))
 TEST_SRCS := $(wildcard tests/test_*.c)
 TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 
-.PHONY: all test demo clean tests lib sanitize lint lint-vulkan fuzz fuzz-long fuzz-build bench-kernels
+.PHONY: all test demo clean tests lib sanitize lint lint-vulkan fuzz fuzz-long fuzz-build bench-kernels gptq-logits
 
 BIN     ?= ember
 
@@ -122,6 +122,11 @@ test: ember tests
 # Kernel throughput per type for the chosen set (EMBER_ISA=...), one thread.
 bench-kernels: $(BUILD)/bench-kernels
 $(BUILD)/bench-kernels: scripts/bench-kernels.c $(LIB_OBJS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS)
+
+# ember's logits for scripts/gptq-real-check.sh (torch-side cross-check, not in make test).
+gptq-logits: $(BUILD)/gptq-logits
+$(BUILD)/gptq-logits: scripts/gptq-logits.c $(LIB_OBJS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS)
 
 demo: ember

@@ -47,6 +47,7 @@ struct hf_model {
     struct st_file **files;
     int n_files;
     struct json_doc *config, *tok_config, *gen_config, *quant_config;
+    char *chat_template;       /* chat_template.jinja's text, or NULL */
     bool gptq;                 /* quantization_config present */
     struct gptq_config gq;
     char qc_where[64];         /* the file it came from, for messages */
@@ -192,7 +193,7 @@ static enum ember_status llama3_freqs(struct hf_model *h, const struct json_valu
     double factor = pos_num(rs, "factor", NAN), lo = pos_num(rs, "low_freq_factor", 1.0),
            hi = pos_num(rs, "high_freq_factor", 4.0),
            orig = pos_num(rs, "original_max_position_embeddings", 8192.0),
-           base = pos_num(c, "rope_theta", 10000.0);
+           base = pos_num(member(c, "rope_theta") ? c : rs, "rope_theta", 10000.0);
     const struct json_value *hd = member(c, "head_dim"), *hs = member(c, "hidden_size"),
                             *nh = member(c, "num_attention_heads");
     int64_t dim = hd && hd->type == JSON_NUMBER && hd->is_int ? hd->integer
@@ -223,23 +224,27 @@ static enum ember_status llama3_freqs(struct hf_model *h, const struct json_valu
 }
 
 /* rope_scaling: null, or {"type"/"rope_type": "linear"|"yarn"|"default"|
- * "llama3", ...}. */
+ * "llama3", ...}. transformers 5 writes `rope_parameters` instead: the same
+ * members plus rope_theta (read by the caller), used when there is no
+ * rope_scaling. */
 static enum ember_status cfg_rope_scaling(struct hf_model *h, const char *a,
                                           struct ember_err *err) {
-    const struct json_value *rs = member(json_root(h->config), "rope_scaling");
+    const char *key = "rope_scaling";
+    const struct json_value *rs = member(json_root(h->config), key);
+    if (!rs) rs = member(json_root(h->config), key = "rope_parameters");
     if (!rs) return EMBER_OK;
     if (rs->type != JSON_OBJECT)
-        return EMBER_CORRUPT(err, "%s/config.json: 'rope_scaling' is not an object", h->dir);
+        return EMBER_CORRUPT(err, "%s/config.json: '%s' is not an object", h->dir, key);
     const struct json_value *ty = member(rs, "rope_type");
     if (!ty) ty = member(rs, "type");
     if (!ty || ty->type != JSON_STRING)
-        return EMBER_CORRUPT(err, "%s/config.json: 'rope_scaling' has no type", h->dir);
+        return EMBER_CORRUPT(err, "%s/config.json: '%s' has no type", h->dir, key);
     if (!strcmp(ty->str, "default")) return EMBER_OK;
     if (!strcmp(ty->str, "llama3")) return llama3_freqs(h, rs, err);
     if (strcmp(ty->str, "linear") && strcmp(ty->str, "yarn"))
         return ember_fail(err, EMBER_EUNSUPPORTED,
-                          "%s/config.json: 'rope_scaling.type' = '%.40s' is not supported "
-                          "(supported: linear, yarn, llama3)", h->dir, ty->str);
+                          "%s/config.json: '%s.type' = '%.40s' is not supported "
+                          "(supported: linear, yarn, llama3)", h->dir, key, ty->str);
     kv_str(h, a, "rope.scaling.type", ty->str);
     TRY(cfg_float(h, rs, a, "factor", "rope.scaling.factor", err));
     TRY(cfg_float(h, rs, a, "attention_factor", "rope.scaling.attn_factor", err));
@@ -247,8 +252,8 @@ static enum ember_status cfg_rope_scaling(struct hf_model *h, const char *a,
     if (orig) {
         if (orig->type != JSON_NUMBER || !orig->is_int || orig->integer < 1 ||
             orig->integer > INT32_MAX)
-            return EMBER_CORRUPT(err, "%s/config.json: 'rope_scaling.original_max_position_"
-                                 "embeddings' is not a positive integer", h->dir);
+            return EMBER_CORRUPT(err, "%s/config.json: '%s.original_max_position_"
+                                 "embeddings' is not a positive integer", h->dir, key);
         kv_int(h, a, "rope.scaling.original_context_length", orig->integer);
     }
     return EMBER_OK;
@@ -305,6 +310,33 @@ static void tokenizer_keys(struct hf_model *h) {
         ct = pick;
     }
     if (ct && ct->type == JSON_STRING) kv_str(h, NULL, "tokenizer.chat_template", ct->str);
+}
+
+/* transformers 5 saves the chat template as chat_template.jinja beside
+ * tokenizer_config.json instead of inside it: used when tokenizer_config.json
+ * has none. */
+static enum ember_status chat_template_file(struct hf_model *h, struct ember_err *err) {
+    if (kv_find(h, "tokenizer.chat_template")) return EMBER_OK;
+    char *path = join(h->dir, "chat_template.jinja");
+    if (!path) return ember_fail(err, EMBER_ENOMEM, "out of memory");
+    enum ember_status st = EMBER_OK;
+    struct os_map m;
+    if (os_path_kind(path) != OS_PATH_NONE && !(st = os_map_file(path, &m, err))) {
+        if (m.size > (1u << 20)) {
+            st = EMBER_CORRUPT(err, "%s: larger than 1 MiB", path);
+        } else if (m.size && memchr(m.data, 0, (size_t)m.size)) {
+            st = EMBER_CORRUPT(err, "%s: holds a NUL byte", path);
+        } else if (!(h->chat_template = malloc((size_t)m.size + 1))) {
+            st = ember_fail(err, EMBER_ENOMEM, "out of memory");
+        } else {
+            if (m.size) memcpy(h->chat_template, m.data, (size_t)m.size);
+            h->chat_template[m.size] = 0;
+            kv_str(h, NULL, "tokenizer.chat_template", h->chat_template);
+        }
+        os_unmap(&m);
+    }
+    free(path);
+    return st;
 }
 
 /* The architecture config.json names, and its metadata. */
@@ -367,10 +399,13 @@ static enum ember_status read_config(struct hf_model *h, struct ember_err *err) 
     TRY(cfg_int(h, a, "max_position_embeddings", "context_length", false, err));
     TRY(cfg_int(h, a, "vocab_size", "vocab_size", false, err));
     TRY(cfg_float(h, c, a, "rms_norm_eps", "attention.layer_norm_rms_epsilon", err));
-    TRY(cfg_float(h, c, a, "rope_theta", "rope.freq_base", err));
+    /* rope_theta: top level, or inside transformers 5's rope_parameters */
+    const struct json_value *rp = member(c, "rope_parameters");
+    TRY(cfg_float(h, !member(c, "rope_theta") && rp && rp->type == JSON_OBJECT ? rp : c, a,
+                  "rope_theta", "rope.freq_base", err));
     TRY(cfg_rope_scaling(h, a, err));
     tokenizer_keys(h);
-    return EMBER_OK;
+    return chat_template_file(h, err);
 }
 
 /* --------------------------------------------------------- tensor names */
@@ -748,5 +783,6 @@ void hf_close(struct hf_model *h) {
     json_free(h->tok_config);
     json_free(h->gen_config);
     json_free(h->quant_config);
+    free(h->chat_template);
     free(h);
 }

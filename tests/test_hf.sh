@@ -6,7 +6,9 @@
 # lists both names of a tensor; the directory without tokenizer.json asks
 # for --vocab and with it runs the same; the same weights in two shards,
 # and in F16 and BF16, run (the shards give the same text); a chat
-# template in tokenizer_config.json reaches ember template; the GPTQ
+# template in tokenizer_config.json, or in chat_template.jinja (transformers
+# 5), reaches ember template; rope_theta and the rope type inside
+# transformers 5's rope_parameters are read; the GPTQ
 # checkpoints print their reference's greedy text; ember perplexity
 # --score-all matches ppl.json within 0.5% for the F32 and GPTQ directories.
 set -uo pipefail
@@ -14,7 +16,7 @@ cd "$(dirname "$0")/.."
 source tests/lib.sh
 S=${EMBER_SHARED:-../shared}/models/hf
 D=$S/stories260K
-if [ ! -d "$D" ]; then echo "SKIP hf cli: $D is missing (set EMBER_SHARED): 16 checks not run"; exit 0; fi
+if [ ! -d "$D" ]; then echo "SKIP hf cli: $D is missing (set EMBER_SHARED): 20 checks not run"; exit 0; fi
 if ! command -v python3 >/dev/null; then echo "SKIP hf cli: needs python3"; exit 0; fi
 
 # reference: per prompt "text|ids|greedy_text"
@@ -116,6 +118,35 @@ printf '[{"role": "user", "content": "hi"}]' >"$T/msgs.json"
 got=$("$E" template -m "$T/chat" --messages "$T/msgs.json" --no-generation-prompt 2>&1)
 [ "$got" = "[user]hi</s>" ] && ok "template -m DIR: tokenizer_config.json's chat_template and eos_token" \
     || bad "template -m DIR: got '$got'"
+
+# transformers 5 saves the template as chat_template.jinja instead
+mkdir "$T/chatj"
+for f in config.json model.safetensors tokenizer.json tokenizer_config.json generation_config.json; do ln -s "$(cd "$D" && pwd)/$f" "$T/chatj/$f"; done
+printf '%s' '{% for m in messages %}<{{ m.role }}>{{ m.content }}{% endfor %}' >"$T/chatj/chat_template.jinja"
+got=$("$E" template -m "$T/chatj" --messages "$T/msgs.json" --no-generation-prompt 2>&1)
+[ "$got" = "<user>hi" ] && ok "template -m DIR: chat_template.jinja (transformers 5)" || bad "chat_template.jinja: got '$got'"
+
+# transformers 5's config.json: rope_theta (and the rope_scaling members)
+# inside "rope_parameters" instead of at the top level. With the same base
+# the text is the F32 one; another base and a linear type are read from it.
+for v in rp rp5 rplin; do
+    mkdir "$T/$v"
+    for f in model.safetensors tokenizer.json tokenizer_config.json generation_config.json; do ln -s "$(cd "$D" && pwd)/$f" "$T/$v/$f"; done
+done
+python3 -c '
+import json, sys
+for out, rp in ((sys.argv[2], {"rope_theta": 10000.0, "rope_type": "default"}),
+                (sys.argv[3], {"rope_theta": 500000.0, "rope_type": "default"}),
+                (sys.argv[4], {"rope_theta": 10000.0, "rope_type": "linear", "factor": 2.0})):
+    c = json.load(open(sys.argv[1])); c.pop("rope_theta", None); c.pop("rope_scaling", None)
+    c["rope_parameters"] = rp; json.dump(c, open(out, "w"))' "$D/config.json" "$T/rp/config.json" "$T/rp5/config.json" "$T/rplin/config.json"
+out=$("$E" run -m "$T/rp" -p "$first" -n 32 --temp 0 2>&1)
+[ "$first$out" = "$want" ] && ok "rope_parameters (transformers 5 config): the same greedy text" || bad "rope_parameters: got '$first$out'"
+"$E" info -m "$T/rp5" 2>&1 | grep -q 'llama.rope.freq_base *= 500000$' \
+    && ok "rope_parameters.rope_theta 500000 -> llama.rope.freq_base" || bad "rope_parameters.rope_theta not read: $("$E" info -m "$T/rp5" 2>&1 | grep rope)"
+"$E" info -m "$T/rplin" >"$T/info" 2>&1
+grep -q 'llama.rope.scaling.type *= linear' "$T/info" && grep -q 'llama.rope.scaling.factor *= 2$' "$T/info" \
+    && ok "rope_parameters with rope_type linear: scaling type and factor" || bad "rope_parameters linear: $(grep rope "$T/info")"
 
 # GPTQ checkpoints (test_gptq.c checks their logits and perplexity): ember
 # run prints each reference.json's greedy text, on every kernel set this
