@@ -2,8 +2,8 @@
  * blas.c — the CPU backend's optional route for wide F32/F16 products
  * through OpenBLAS's cblas_sgemm (`make BLAS=1`, which defines EMBER_BLAS
  * and links -lopenblas). Every other build compiles the stubs at the end,
- * so ops.c calls the same functions in every build and nothing outside
- * this file names BLAS.
+ * so ops.c and cpu_backend.c call the same functions in every build and
+ * no other file has an #if on it.
  *
  * Shape of the work: ember's pool splits the output rows of each matrix
  * into fixed bands, as ops.c does for its own kernels; a task converts its
@@ -21,8 +21,9 @@
 #include "cpu_impl.h"
 
 /* Rows of weights per task: a 256-row F32 panel of a 4864-wide matrix is
- * 5 MB, which the conversion streams once while sgemm reuses it for every
- * input row; wider bands only cut the per-call packing of the inputs. */
+ * 5 MB, which the conversion writes once while sgemm reuses it for every
+ * input row; wider bands would only cut sgemm's per-call packing of the
+ * inputs (a 256th of its work). Not tuned further. */
 #define BLAS_BAND 256
 
 #if EMBER_BLAS
