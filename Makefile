@@ -1,5 +1,6 @@
 # ember — build with `make`, test with `make test`, demo with `make demo`.
-# Only libc, libm and pthreads are linked. `make CC=clang` works too.
+# Only libc, libm and pthreads are linked (`make BLAS=1` adds OpenBLAS, in
+# build-blas/). `make CC=clang` works too.
 
 CC      ?= cc
 # The floors, top to bottom (ARCHITECTURE.md): tools -> models -> backends ->
@@ -42,6 +43,18 @@ ifeq ($(ARCH),aarch64)
   ARCH_SRCS := $(wildcard backends/cpu/*_arm.c backends/cpu/*_neon.c backends/cpu/arm/*.c)
 else
   ARCH_SRCS := $(wildcard backends/cpu/*_x86.c backends/cpu/*_avx2.c backends/cpu/*_avx512.c backends/cpu/x86/*.c)
+endif
+
+# BLAS=1: wide F32/F16 products through OpenBLAS's cblas_sgemm
+# (backends/cpu/blas.c; Debian's libopenblas-dev), objects and binary in
+# build-blas/ so the default build's stay as they are. Host builds only: a
+# cross build (test_aarch64.sh runs one under `make BLAS=1 test`) ignores it.
+BLAS ?= 0
+ifeq ($(BLAS)$(ARCH),1$(HOST_ARCH))
+  BUILD   := build-blas
+  BIN     := $(BUILD)/ember
+  CFLAGS  += -DEMBER_BLAS=1
+  LDLIBS  += -lopenblas
 endif
 
 # Per-ISA kernel files get their target flags; nothing else does, so one
@@ -117,7 +130,7 @@ lib: $(LIB_OBJS)
 
 # Runs every C test binary and every tests/test_*.sh; last line "N passed, N failed".
 test: ember tests
-	@EMBER=./ember TEST_BIN=$(BUILD)/tests bash tests/run.sh
+	@EMBER=./$(BIN) TEST_BIN=$(BUILD)/tests bash tests/run.sh
 
 # Kernel throughput per type for the chosen set (EMBER_ISA=...), one thread.
 bench-kernels: $(BUILD)/bench-kernels

@@ -2,11 +2,13 @@
 # Runs every test (C binaries in $TEST_BIN, then tests/test_*.sh) and counts
 # their "ok" / "not ok" / "SKIP" lines. A test that exits non-zero without a
 # "not ok" line counts as one failure. Last line: "N passed, N failed".
+# ONLY="test_blas test_bench.sh ...": just the tests of those file names.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 : "${EMBER:=./ember}" "${TEST_BIN:=build/tests}"
 export EMBER TEST_BIN
 pass=0 fail=0 skip=0
+wanted() { [ -z "${ONLY:-}" ] || [[ " $ONLY " == *" $1 "* ]]; }
 run_one() {
     local name=$1; shift
     local out rc
@@ -22,10 +24,12 @@ run_one() {
 for t in "$TEST_BIN"/test_*; do
     [ -x "$t" ] || continue
     case "$t" in *.d) continue ;; esac
+    wanted "$(basename "$t")" || continue
     run_one "$(basename "$t")" "$t"
 done
 for t in tests/test_*.sh; do
     [ -f "$t" ] || continue
+    wanted "$(basename "$t")" || continue
     run_one "$(basename "$t")" bash "$t"
 done
 echo "$pass passed, $fail failed"

@@ -1,7 +1,8 @@
 /*
  * cpu_backend.c — the CPU backend's instance and its ops table
  * (backend.h). An instance is one kernel set (cpu_kernels.h) plus the
- * packing switch; its contexts (ops.c) hold the threads and scratch.
+ * packing and BLAS switches; its contexts (ops.c) hold the threads and
+ * scratch.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +21,7 @@ static void cpu_free(struct ember_backend *be) {
 }
 
 static const char *cpu_device(const struct ember_backend *be) {
-    return cpu_isa_name(((const struct cpu_backend *)be)->k->isa);
+    return ((const struct cpu_backend *)be)->device;
 }
 
 static bool cpu_supports(const struct ember_backend *be, enum ember_op op, int type) {
@@ -168,6 +169,19 @@ const struct ember_backend_ops cpu_backend_ops = {
     .store_kv = cpu_store_kv,
 };
 
+/* Whether b's batches go to OpenBLAS (blas.c says when), and the device
+ * string that tells: "avx512+openblas:SkylakeX", or why not. */
+static void cpu_set_device(struct cpu_backend *b, enum cpu_isa isa) {
+    const char *core;
+    b->blas = cpu_blas_usable(isa, &core);
+    if (b->blas)
+        snprintf(b->device, sizeof b->device, "%s+openblas:%s", cpu_isa_name(isa), core);
+    else if (cpu_blas_built() && isa != CPU_ISA_SCALAR)
+        snprintf(b->device, sizeof b->device, "%s (openblas:%s unused)", cpu_isa_name(isa), core);
+    else
+        snprintf(b->device, sizeof b->device, "%s", cpu_isa_name(isa));
+}
+
 /* The kernel set the options name (or the best), and whether batches
  * pack. */
 static enum ember_status cpu_init(const struct ember_options *o, struct ember_backend **out,
@@ -190,6 +204,7 @@ static enum ember_status cpu_init(const struct ember_options *o, struct ember_ba
         b->kv_mem = (struct kv_mem){NULL, test_kv_alloc, test_kv_release, test_kv_copy, test_kv_copy,
                                     test_kv_copy};
     }
+    cpu_set_device(b, isa);
     if (!b->k) { /* cpu_isa_pick checked support; only a failed build is left */
         cpu_free(&b->base);
         return ember_fail(err, EMBER_EUNSUPPORTED, "kernel set %s is not available",

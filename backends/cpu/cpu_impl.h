@@ -1,7 +1,7 @@
 /*
  * cpu_impl.h — private to the CPU backend: its instance and context
  * structs, and the ops that cpu_backend.c puts in its ops table (ops.c:
- * the forward-pass ops).
+ * the forward-pass ops; blas.c: the OpenBLAS route of a BLAS=1 build).
  */
 #ifndef EMBER_CPU_IMPL_H
 #define EMBER_CPU_IMPL_H
@@ -19,6 +19,8 @@ struct cpu_backend {
      * memory() reports; test_memory 0: the host CPU */
     uint64_t test_memory;
     struct kv_mem kv_mem;
+    bool blas;                   /* wide F32/F16 products go to cblas_sgemm (blas.c) */
+    char device[64];             /* what device() reports: the set, OpenBLAS's part */
 };
 
 /* One thread's buffer for the band it packs (ops.c), grown on first need. */
@@ -42,6 +44,7 @@ struct cpu_ctx {
     bool no_pack;              /* the backend's switch */
     void **allocs;             /* ctx_alloc's blocks, freed with the context */
     int n_allocs;
+    bool blas;                 /* the backend's: cpu_blas_matmul may take a call */
 };
 
 struct backend_buffer {
@@ -56,6 +59,9 @@ struct backend_buffer *cpu_buffer_alloc(struct ember_backend *be, size_t bytes);
 void cpu_buffer_free(struct backend_buffer *b);
 
 /* ops.c */
+/* ps's buffer grown to at least need bytes (64-byte aligned; what it held
+ * is lost), or NULL on out of memory (ps then holds nothing). */
+void *cpu_scratch_reserve(struct pack_scratch *ps, size_t need);
 enum ember_status cpu_ctx_new(struct ember_backend *be, const struct backend_ctx_params *p,
                               struct backend_ctx **out, struct ember_err *err);
 void cpu_ctx_free(struct backend_ctx *c);
@@ -77,5 +83,23 @@ void cpu_add_bias(struct backend_ctx *c, float *x, const struct tensor *b, int n
 void *cpu_ctx_alloc(struct backend_ctx *c, size_t bytes);
 void cpu_store_kv(struct backend_ctx *c, const struct kv_view *kv, const float *k, const float *v,
                   const int32_t *pos, const int32_t *seq, int n, int n_head_kv, int head_dim);
+
+/* blas.c: cblas_sgemm for F32/F16 products of batches of at least
+ * CPU_BLAS_MIN_ROWS rows, in a BLAS=1 build; the others' stubs say no. */
+#define CPU_BLAS_MIN_ROWS 32
+/* whether this binary was built with BLAS=1 */
+bool cpu_blas_built(void);
+/* whether sgemm should serve kernel set isa: never for scalar (the
+ * oracle), on x86 only while OpenBLAS runs AVX2-level kernels; *core:
+ * OpenBLAS's kernel choice ("SkylakeX"; "" without BLAS) */
+bool cpu_blas_usable(enum cpu_isa isa, const char **core);
+/* once per process before the first call: OpenBLAS runs single-threaded
+ * inside ember's pool */
+void cpu_blas_setup(void);
+/* out[k] = w[k] x as cpu_matmul, through sgemm: true when it took the
+ * call, false (nothing done) when ember's kernels should (BLAS off, too
+ * few rows, another type, no scratch) */
+bool cpu_blas_matmul(struct cpu_ctx *c, int n_mats, float *const out[],
+                     const struct tensor *const w[], const float *x, int n);
 
 #endif

@@ -29,6 +29,8 @@ enum ember_status cpu_ctx_new(struct ember_backend *be, const struct backend_ctx
     c->base = (struct backend_ctx){be->ops, be};
     c->k = b->k;
     c->no_pack = b->no_pack;
+    c->blas = b->blas;
+    if (c->blas) cpu_blas_setup();
     c->max_rows = p->max_rows;
     c->max_pos = p->max_pos;
     /* The widest activation encoding is F32: 4 bytes a value. */
@@ -85,17 +87,20 @@ struct matmul_job {
     struct pack_scratch *pack; /* per thread; NULL: read the rows as they are */
 };
 
-/* A band of rows packed into the running thread's scratch (the type's
- * interleaved layout), or NULL when the scratch cannot grow to it. */
-static const uint8_t *pack_band(const struct matmul_job *j, int64_t r0, int64_t rows) {
-    struct pack_scratch *ps = &j->pack[threadpool_worker()];
-    size_t need = j->q->pack_bytes(rows, j->w->n_in);
+void *cpu_scratch_reserve(struct pack_scratch *ps, size_t need) {
     if (need > ps->cap) {
         free(ps->data);
         ps->data = aligned_alloc(64, (need + 63) & ~(size_t)63);
         ps->cap = ps->data ? need : 0;
-        if (!ps->data) return NULL;
     }
+    return ps->data;
+}
+
+/* A band of rows packed into the running thread's scratch (the type's
+ * interleaved layout), or NULL when the scratch cannot grow to it. */
+static const uint8_t *pack_band(const struct matmul_job *j, int64_t r0, int64_t rows) {
+    struct pack_scratch *ps = &j->pack[threadpool_worker()];
+    if (!cpu_scratch_reserve(ps, j->q->pack_bytes(rows, j->w->n_in))) return NULL;
     j->q->pack(j->w->n_in, (const uint8_t *)j->w->part[0] + (size_t)r0 * j->w->row_bytes,
                j->w->row_bytes, rows, ps->data);
     return ps->data;
@@ -196,7 +201,7 @@ static void matmul_many_task(void *arg, int task) {
 void cpu_matmul(struct backend_ctx *bc, int n_mats, float *const out[],
                 const struct tensor *const w[], const float *x, int n) {
     struct cpu_ctx *c = cpu_ctx_of(bc);
-    if (n_mats < 1) return;
+    if (n_mats < 1 || cpu_blas_matmul(c, n_mats, out, w, x, n)) return;
     bool shared = n_mats <= BACKEND_MATMUL_MAX;
     for (int k = 1; k < n_mats && shared; k++)
         shared = c->k->type[w[k]->type].vec_type == c->k->type[w[0]->type].vec_type &&
