@@ -13,6 +13,29 @@ CFLAGS  ?=
 CFLAGS  += -std=c11 $(OPT) -g -Wall -Wextra -D_GNU_SOURCE -MMD -MP \
            $(INC)
 LDLIBS  += -lm -lpthread
+# make CUDA=1: the CUDA backend too (backends/cuda/), into its own build dir
+# with its own binary. Its host code is C11 like the rest; nvcc compiles
+# only the .cu kernels, for each compute capability in CUDA_ARCH (a fat
+# binary, plus PTX of the last one so newer GPUs can JIT it). The runtime
+# is linked statically, so the binary starts where there is no driver.
+CUDA      ?= 0
+ifeq ($(CUDA),1)
+  NVCC      ?= $(or $(shell command -v nvcc 2>/dev/null),/usr/local/cuda/bin/nvcc)
+  CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))
+  CUDA_ARCH ?= 80 89 90
+  BUILD     := build-cuda
+  BIN       := $(BUILD)/ember
+  CUDA_LAST := $(lastword $(CUDA_ARCH))
+  NVCC_FLAGS := -std=c++17 -O3 -MMD -MP $(INC) -Xcompiler -fno-threadsafe-statics \
+                $(foreach a,$(CUDA_ARCH),-gencode arch=compute_$(a),code=sm_$(a)) \
+                -gencode arch=compute_$(CUDA_LAST),code=compute_$(CUDA_LAST)
+  CFLAGS    += -DEMBER_CUDA=1 -isystem $(CUDA_HOME)/include
+  LDLIBS    += -L$(CUDA_HOME)/lib64 -lcudart_static -ldl -lrt
+  CUDA_C_SRCS := $(wildcard backends/cuda/*.c)
+  CUDA_CU_SRCS := $(wildcard backends/cuda/*.cu)
+  $(BUILD)/backends/cuda/cuda_backend.o: CFLAGS += -DEMBER_CUDA_ARCH='"$(CUDA_ARCH)"'
+endif
+
 # Extra flags for every object and link (make sanitize / lint / fuzz set them).
 EXTRA_CFLAGS ?=
 CFLAGS  += $(EXTRA_CFLAGS)
@@ -41,10 +64,11 @@ $(BUILD)/%_neon.o:   ISA_FLAGS := -march=armv8.2-a+dotprod+fp16
 $(BUILD)/%_i8mm.o:   ISA_FLAGS := -march=armv8.2-a+dotprod+fp16+i8mm
 
 COMMON_SRCS := $(filter-out %_x86.c %_arm.c %_avx2.c %_avx512.c %_neon.c %_i8mm.c,$(wildcard src/*/*.c quant/*.c models/*.c backends/*.c backends/cpu/*.c tools/*.c))
-SRCS     := $(COMMON_SRCS) $(ARCH_SRCS)
+SRCS     := $(COMMON_SRCS) $(ARCH_SRCS) $(CUDA_C_SRCS)
 LIB_SRCS := $(filter-out tools/main.c,$(SRCS))
-OBJS     := $(patsubst %.c,$(BUILD)/%.o,$(SRCS))
-LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS))
+CU_OBJS  := $(patsubst %.cu,$(BUILD)/%.o,$(CUDA_CU_SRCS))
+OBJS     := $(patsubst %.c,$(BUILD)/%.o,$(SRCS)) $(CU_OBJS)
+LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS)) $(CU_OBJS)
 TEST_SRCS := $(wildcard tests/test_*.c)
 TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 
@@ -65,6 +89,10 @@ endif
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(ISA_FLAGS) -c -o $@ $<
+
+$(BUILD)/%.o: %.cu
+	@mkdir -p $(dir $@)
+	$(NVCC) $(NVCC_FLAGS) -c -o $@ $<
 
 $(BUILD)/tests/%: tests/%.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
