@@ -156,11 +156,12 @@ struct ember_backend_ops {
 
     /* Devices and their memory, for -ngl's plan and `ember info --devices`.
      * devices: up to max of the devices this backend could run on here
-     * (none when its driver or hardware is missing: not an error); the
+     * under options o (none when its driver or hardware is missing: not
+     * an error; o lets tests ask for the CPU's test device); the
      * instance's device is the one o->device named, or the first.
      * memory: the instance's device memory, free and total bytes (the
      * CPU: 0 and 0, host memory is checked elsewhere). */
-    int (*devices)(struct backend_device *out, int max);
+    int (*devices)(const struct ember_options *o, struct backend_device *out, int max);
     void (*memory)(const struct ember_backend *be, uint64_t *free, uint64_t *total);
     /* Where this backend keeps the KV blocks of the layers it runs (the
      * cache calls it for their part of every block); NULL: host memory. */
@@ -221,6 +222,15 @@ enum ember_status ember_backend_new(const struct ember_options *o, struct ember_
 void ember_backend_free(struct ember_backend *be);
 /* The backends built into this binary, comma-separated. */
 const char *ember_backend_list(void);
+/* Every device of every built-in backend under options o, backend by
+ * backend in registry order (the host "cpu" first): up to max of them,
+ * each with its backend's name; returns how many. An instance for one is
+ * ember_backend_new with o->backend and o->device set to those names. */
+struct ember_device {
+    const char *backend;      /* the ops' name: "cpu", "vulkan", "cuda" */
+    struct backend_device dev;
+};
+int ember_devices(const struct ember_options *o, struct ember_device *out, int max);
 
 /* ------------------------------------------------- calls, for models/ */
 

@@ -40,6 +40,16 @@ enum ember_status ember_backend_new(const struct ember_options *o, struct ember_
                       ember_backend_list());
 }
 
+int ember_devices(const struct ember_options *o, struct ember_device *out, int max) {
+    int n = 0;
+    for (size_t i = 0; i < N_BACKENDS && n < max; i++) {
+        struct backend_device d[16];
+        int k = backends[i]->devices(o, d, (int)(sizeof d / sizeof d[0]));
+        for (int j = 0; j < k && n < max; j++) out[n++] = (struct ember_device){backends[i]->name, d[j]};
+    }
+    return n;
+}
+
 void ember_backend_free(struct ember_backend *be) {
     if (be) be->ops->free(be);
 }

@@ -37,17 +37,23 @@ struct model {
     struct tensor output;          /* [n_embd -> n_vocab]; tok_embd when tied */
     struct layer_weights *layers;  /* [n_layer] */
     struct backend_weights *prepared; /* what the backend made of the matrices */
+    const char *source_id;         /* the weight source's id (it outlives the model) */
+    /* -ngl (offload.c): the device's instance, or NULL; it runs layers
+     * dev_first .. n_layer-1 (dev_first == n_layer: none) and, with
+     * dev_output, the final norm and the classifier. The token embedding
+     * lookup always runs on be. */
+    struct ember_backend *dev;
+    int dev_first;
+    bool dev_output;
+    struct backend_weights *dev_prepared;
 };
 
-/* Per-context state: scratch for a pass of up to n_batch rows (every
- * buffer holds one row per row of the pass), and the KV cache. */
-struct model_ctx {
-    const struct model *m;
-    int n_ctx, n_batch, n_seq;
+/* One backend's part of a context: its execution context and the scratch
+ * for a pass of up to n_batch rows in that context's memory (every buffer
+ * holds one row per row of the pass). A CPU-only run has one stage; -ngl
+ * adds the device's. */
+struct stage {
     struct backend_ctx *be;
-    struct kv_cache *kv;
-    struct kv_view *views;         /* [n_seq]: one layer's, refreshed per layer */
-    int32_t *seq_first, *seq_rows; /* [n_seq]: model_decode's checks */
     float *x;                      /* [n_batch][n_embd] residual stream */
     float *xb;                     /* [n_batch][max(n_embd, n_head*hd)] */
     float *xb2;                    /* [n_batch][n_embd] */
@@ -55,7 +61,30 @@ struct model_ctx {
     float *hb, *hb2;               /* [n_batch][n_ff] */
     float *kb, *vb;                /* [n_batch][n_kv*hd]: a pass's k and v
                                       on their way into the cache */
+    float *logits;                 /* [n_batch][n_vocab] when the output layer
+                                      runs on a device (copied out to the
+                                      caller), else NULL */
 };
+
+/* Per-context state: the stages (stage[0] the host backend's: the
+ * embedding lookup and the layers before dev_first; stage[1] the
+ * device's), and the KV cache. */
+struct model_ctx {
+    const struct model *m;
+    int n_ctx, n_batch, n_seq;
+    struct stage stage[2];
+    int n_stages;
+    float *x_host;                 /* [n_batch][n_embd], host: x on its way
+                                      from one stage to the next */
+    struct kv_cache *kv;
+    struct kv_view *views;         /* [n_seq]: one layer's, refreshed per layer */
+    int32_t *seq_first, *seq_rows; /* [n_seq]: model_decode's checks */
+};
+
+/* The stage that runs layer l (l == n_layer: the final norm and the
+ * classifier), with the residual stream's n rows moved into its memory
+ * when cur is another stage (copy_out to x_host, copy_in). */
+struct stage *model_stage(struct model_ctx *c, struct stage *cur, int l, int n);
 
 /* One pass: rows [0, n) of a batch's arrays (n <= n_batch), already
  * checked by model_decode. */

@@ -1,8 +1,10 @@
 /*
- * context.c — a model context (model.h): the backend's execution context,
- * the model's scratch for a pass of n_batch rows, and the KV cache, sized
- * and checked against the memory this process may use before anything is
- * allocated.
+ * context.c — a model context (model.h): per backend in use a stage (its
+ * execution context and the model's scratch for a pass of n_batch rows, in
+ * that context's activation memory), the host buffer the residual stream
+ * crosses between stages through, and the KV cache (layers on a device in
+ * the device's memory), sized and checked against the memory this process
+ * may use before anything is allocated.
  */
 #include <stdlib.h>
 
@@ -29,10 +31,21 @@ static struct widths widths_of(const struct model_info *in) {
     return w;
 }
 
-/* EMBER_ENOMEM with both sizes when the cache plus scratch exceed what this
- * process may allocate. */
-static enum ember_status check_memory(const struct model_info *in, const struct kv_layout *l,
+/* The host's share of a context: the KV cache of its layers, and the
+ * scratch of the stages (a device stage's scratch is the device's; the
+ * plan in offload.c counted it). */
+static uint64_t host_kv_bytes(const struct model *m, const struct kv_layout *l) {
+    struct kv_layout h = *l;
+    h.n_layer = m->dev_first;
+    h.layer_mem = NULL;
+    return h.n_layer ? kv_cache_bytes(&h) : 0;
+}
+
+/* EMBER_ENOMEM with both sizes when the host's cache plus scratch exceed
+ * what this process may allocate. */
+static enum ember_status check_memory(const struct model *m, const struct kv_layout *l,
                                       int n_batch, struct ember_err *err) {
+    const struct model_info *in = &m->info;
     struct widths w = widths_of(in);
     uint64_t B = (uint64_t)n_batch;
     /* scratch floats: x, xb, xb2, q, hb, hb2, kb, vb and the backend's
@@ -40,7 +53,7 @@ static enum ember_status check_memory(const struct model_info *in, const struct 
     uint64_t scratch = 4 * (B * (2 * w.embd + w.xb + w.q_dim + 2 * w.ff + 2 * w.kv_dim) +
                             (uint64_t)in->n_head * (uint64_t)l->n_ctx);
     const char *why;
-    uint64_t bytes = kv_cache_bytes(l), avail = os_memory_available(&why);
+    uint64_t bytes = host_kv_bytes(m, l), avail = os_memory_available(&why);
     if (bytes == UINT64_MAX || bytes + scratch < bytes || bytes + scratch > avail)
         return ember_fail(err, EMBER_ENOMEM,
                           "a context of %d tokens needs %.1f MiB (KV cache %.1f MiB + scratch %.1f MiB), "
@@ -50,23 +63,59 @@ static enum ember_status check_memory(const struct model_info *in, const struct 
     return EMBER_OK;
 }
 
-/* The scratch buffers of c, in its backend context's memory; false when
- * one could not be allocated. */
-static bool alloc_scratch(struct model_ctx *c, const struct widths *w) {
+/* A stage's scratch in its context's memory; full false: only x (a host
+ * stage that runs nothing but the embedding lookup). logits: room for the
+ * classifier's output. False when one could not be allocated. */
+static bool alloc_stage(struct stage *st, const struct widths *w, uint64_t B, bool full,
+                        uint64_t logits) {
     bool ok = true;
+    st->x = alloc_floats(st->be, B * w->embd, &ok);
+    if (!full) return ok;
+    st->xb = alloc_floats(st->be, B * w->xb, &ok);
+    st->xb2 = alloc_floats(st->be, B * w->embd, &ok);
+    st->q = alloc_floats(st->be, B * w->q_dim, &ok);
+    st->hb = alloc_floats(st->be, B * w->ff, &ok);
+    st->hb2 = alloc_floats(st->be, B * w->ff, &ok);
+    st->kb = alloc_floats(st->be, B * w->kv_dim, &ok);
+    st->vb = alloc_floats(st->be, B * w->kv_dim, &ok);
+    if (logits) st->logits = alloc_floats(st->be, B * logits, &ok);
+    return ok;
+}
+
+/* The stages of c: the host's, and the device's when the model offloads;
+ * each with its backend context and scratch. */
+static enum ember_status new_stages(struct model_ctx *c, const struct backend_ctx_params *bp,
+                                    struct ember_err *err) {
+    const struct model *m = c->m;
+    struct widths w = widths_of(&m->info);
     uint64_t B = (uint64_t)c->n_batch;
-    c->x = alloc_floats(c->be, B * w->embd, &ok);
-    c->xb = alloc_floats(c->be, B * w->xb, &ok);
-    c->xb2 = alloc_floats(c->be, B * w->embd, &ok);
-    c->q = alloc_floats(c->be, B * w->q_dim, &ok);
-    c->hb = alloc_floats(c->be, B * w->ff, &ok);
-    c->hb2 = alloc_floats(c->be, B * w->ff, &ok);
-    c->kb = alloc_floats(c->be, B * w->kv_dim, &ok);
-    c->vb = alloc_floats(c->be, B * w->kv_dim, &ok);
-    c->views = calloc((size_t)c->n_seq, sizeof *c->views);
-    c->seq_first = calloc((size_t)c->n_seq, sizeof *c->seq_first);
-    c->seq_rows = calloc((size_t)c->n_seq, sizeof *c->seq_rows);
-    return ok && c->views && c->seq_first && c->seq_rows;
+    bool dev = m->dev_first < m->info.n_layer || m->dev_output;
+    bool host_runs = m->dev_first > 0 || !m->dev_output;
+    TRY(m->be->ops->ctx_new(m->be, bp, &c->stage[0].be, err));
+    c->n_stages = 1;
+    if (!alloc_stage(&c->stage[0], &w, B, host_runs, 0)) return EMBER_ENOMEM;
+    if (!dev) return EMBER_OK;
+    TRY(m->dev->ops->ctx_new(m->dev, bp, &c->stage[1].be, err));
+    c->n_stages = 2;
+    uint64_t logits = m->dev_output ? (uint64_t)m->info.n_vocab : 0;
+    if (!alloc_stage(&c->stage[1], &w, B, true, logits)) return EMBER_ENOMEM;
+    c->x_host = malloc(B * w.embd * sizeof(float));
+    return c->x_host ? EMBER_OK : EMBER_ENOMEM;
+}
+
+/* The KV cache: layers from dev_first on in the device's KV memory. */
+static enum ember_status new_cache(struct model_ctx *c, const struct kv_layout *l,
+                                   struct ember_err *err) {
+    const struct model *m = c->m;
+    const struct kv_mem **mem = calloc((size_t)l->n_layer, sizeof *mem);
+    if (!mem) return EMBER_ENOMEM;
+    const struct kv_mem *dm = m->dev ? m->dev->ops->kv_memory(m->dev) : NULL;
+    for (int i = m->dev_first; i < l->n_layer; i++) mem[i] = dm;
+    struct kv_layout dl = *l;
+    dl.layer_mem = mem;
+    enum ember_status st = kv_cache_new(&dl, &c->kv, err);
+    free(mem); /* read by kv_cache_new only */
+    return st;
 }
 
 enum ember_status model_ctx_new(const struct model *m, const struct model_ctx_params *p,
@@ -87,7 +136,7 @@ enum ember_status model_ctx_new(const struct model *m, const struct model_ctx_pa
         return ember_fail(err, EMBER_EINVAL, "%s (KV cache %s/%s, head size %d, block %d)", why,
                           kv_type_name(p->type_k), kv_type_name(p->type_v), in->head_dim,
                           p->kv_block > 0 ? p->kv_block : KV_DEFAULT_BLOCK);
-    TRY(check_memory(in, &l, n_batch, err));
+    TRY(check_memory(m, &l, n_batch, err));
     struct model_ctx *c = calloc(1, sizeof *c);
     if (!c) return ember_fail(err, EMBER_ENOMEM, "out of memory");
     c->m = m;
@@ -100,9 +149,12 @@ enum ember_status model_ctx_new(const struct model *m, const struct model_ctx_pa
         .n_head = in->n_head, .max_pos = n_ctx, .head_dim = in->head_dim,
         .kv_block = p->kv_block > 0 ? p->kv_block : KV_DEFAULT_BLOCK,
     };
-    enum ember_status st = m->be->ops->ctx_new(m->be, &bp, &c->be, err);
-    if (!st && !alloc_scratch(c, &w)) st = ember_fail(err, EMBER_ENOMEM, "out of memory");
-    if (!st) st = kv_cache_new(&l, &c->kv, err);
+    enum ember_status st = new_stages(c, &bp, err);
+    c->views = calloc((size_t)n_seq, sizeof *c->views);
+    c->seq_first = calloc((size_t)n_seq, sizeof *c->seq_first);
+    c->seq_rows = calloc((size_t)n_seq, sizeof *c->seq_rows);
+    if (!st && (!c->views || !c->seq_first || !c->seq_rows)) st = EMBER_ENOMEM;
+    if (!st) st = new_cache(c, &l, err);
     if (st) {
         model_ctx_free(c);
         if (st == EMBER_ENOMEM)
@@ -115,12 +167,25 @@ enum ember_status model_ctx_new(const struct model *m, const struct model_ctx_pa
 
 void model_ctx_free(struct model_ctx *c) {
     if (!c) return;
-    if (c->be) c->be->ops->ctx_free(c->be); /* and the scratch it holds */
+    for (int i = 0; i < 2; i++) /* and the scratch each holds */
+        if (c->stage[i].be) c->stage[i].be->ops->ctx_free(c->stage[i].be);
     kv_cache_free(c->kv);
+    free(c->x_host);
     free(c->views);
     free(c->seq_first);
     free(c->seq_rows);
     free(c);
+}
+
+struct stage *model_stage(struct model_ctx *c, struct stage *cur, int l, int n) {
+    const struct model *m = c->m;
+    bool dev = l < m->info.n_layer ? l >= m->dev_first : m->dev_output;
+    struct stage *next = &c->stage[dev ? 1 : 0];
+    if (next == cur) return cur;
+    size_t bytes = (size_t)n * (size_t)m->info.n_embd * sizeof(float);
+    be_copy_out(cur->be, c->x_host, cur->x, bytes);
+    be_copy_in(next->be, next->x, c->x_host, bytes);
+    return next;
 }
 
 int model_ctx_size(const struct model_ctx *c) { return c->n_ctx; }

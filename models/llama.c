@@ -58,61 +58,70 @@ static enum ember_status llama_bind(struct model *m, const struct weight_source 
     return EMBER_OK;
 }
 
-/* The pass's rows, every step on all of them. */
+/* The pass's rows, every step on all of them. Each layer runs on its
+ * stage (model_stage: the host's, or with -ngl the device's, x crossing
+ * over where they change); the KV views are in that layer's memory. */
 static void llama_forward(struct model_ctx *c, const struct pass *p) {
     const struct model *m = c->m;
     const struct model_info *in = &m->info;
-    struct backend_ctx *be = c->be;
     int n = p->n, e = in->n_embd, hd = in->head_dim, kv_dim = in->n_head_kv * hd;
     int q_dim = in->n_head * hd, ff = in->n_ff;
-    float *x = c->x;
+    struct stage *st = &c->stage[0]; /* the token embedding lookup: on the host */
 
-    be_get_rows(be, x, &m->tok_embd, p->token, n);
+    be_get_rows(st->be, st->x, &m->tok_embd, p->token, n);
     for (int l = 0; l < in->n_layer; l++) {
         const struct layer_weights *w = &m->layers[l];
+        st = model_stage(c, st, l, n);
+        struct backend_ctx *be = st->be;
+        float *x = st->x;
         for (int s = 0; s < c->n_seq; s++) c->views[s] = kv_cache_view(c->kv, l, s);
 
         /* attention norm, then q, k, v */
-        be_rmsnorm(be, c->xb, x, &w->attn_norm, n, e, m->rms_eps);
-        float *const qkv[3] = {c->q, c->kb, c->vb};
+        be_rmsnorm(be, st->xb, x, &w->attn_norm, n, e, m->rms_eps);
+        float *const qkv[3] = {st->q, st->kb, st->vb};
         const struct tensor *const wqkv[3] = {&w->wq, &w->wk, &w->wv};
-        be_matmul_many(be, 3, qkv, wqkv, c->xb, n);
-        if (w->bq.part[0]) be_add_bias(be, c->q, &w->bq, n, q_dim);
-        if (w->bk.part[0]) be_add_bias(be, c->kb, &w->bk, n, kv_dim);
-        if (w->bv.part[0]) be_add_bias(be, c->vb, &w->bv, n, kv_dim);
+        be_matmul_many(be, 3, qkv, wqkv, st->xb, n);
+        if (w->bq.part[0]) be_add_bias(be, st->q, &w->bq, n, q_dim);
+        if (w->bk.part[0]) be_add_bias(be, st->kb, &w->bk, n, kv_dim);
+        if (w->bv.part[0]) be_add_bias(be, st->vb, &w->bv, n, kv_dim);
 
         /* rotary position embedding of q and k, then k and v into the cache */
-        be_rope(be, c->q, n, in->n_head, hd, p->pos, &m->rope);
-        be_rope(be, c->kb, n, in->n_head_kv, hd, p->pos, &m->rope);
-        be_store_kv(be, c->views, c->kb, c->vb, p->pos, p->seq, n, in->n_head_kv, hd);
+        be_rope(be, st->q, n, in->n_head, hd, p->pos, &m->rope);
+        be_rope(be, st->kb, n, in->n_head_kv, hd, p->pos, &m->rope);
+        be_store_kv(be, c->views, st->kb, st->vb, p->pos, p->seq, n, in->n_head_kv, hd);
 
         /* causal attention over the cache, output projection, residual */
         struct attn_args aa = {
-            .q = c->q, .out = c->xb, .kv = c->views, .pos = p->pos, .seq = p->seq, .n = n,
+            .q = st->q, .out = st->xb, .kv = c->views, .pos = p->pos, .seq = p->seq, .n = n,
             .n_head = in->n_head, .n_head_kv = in->n_head_kv, .head_dim = hd,
         };
         be_attention(be, &aa);
-        be_matmul(be, c->xb2, &w->wo, c->xb, n);
-        be_add(be, x, c->xb2, n, e);
+        be_matmul(be, st->xb2, &w->wo, st->xb, n);
+        be_add(be, x, st->xb2, n, e);
 
         /* ffn norm, SwiGLU: down(silu(gate(x)) * up(x)), residual */
-        be_rmsnorm(be, c->xb, x, &w->ffn_norm, n, e, m->rms_eps);
-        float *const gu[2] = {c->hb, c->hb2};
+        be_rmsnorm(be, st->xb, x, &w->ffn_norm, n, e, m->rms_eps);
+        float *const gu[2] = {st->hb, st->hb2};
         const struct tensor *const wgu[2] = {&w->w_gate, &w->w_up};
-        be_matmul_many(be, 2, gu, wgu, c->xb, n);
-        be_silu_mul(be, c->hb, c->hb2, n * ff);
-        be_matmul(be, c->xb2, &w->w_down, c->hb, n);
-        be_add(be, x, c->xb2, n, e);
+        be_matmul_many(be, 2, gu, wgu, st->xb, n);
+        be_silu_mul(be, st->hb, st->hb2, n * ff);
+        be_matmul(be, st->xb2, &w->w_down, st->hb, n);
+        be_add(be, x, st->xb2, n, e);
     }
     if (!p->out) return; /* prompt tokens whose logits nobody reads */
 
-    /* final norm and classifier, for the rows whose logits are wanted */
+    /* final norm and classifier, for the rows whose logits are wanted; on a
+     * device into its scratch, then copied out */
+    st = model_stage(c, st, in->n_layer, n);
     int n_out = 0;
     for (int i = 0; i < n; i++)
         if (p->logits[i])
-            be_rmsnorm(be, c->xb + (size_t)n_out++ * e, x + (size_t)i * e, &m->output_norm, 1, e,
-                       m->rms_eps);
-    if (n_out) be_matmul(be, p->out, &m->output, c->xb, n_out);
+            be_rmsnorm(st->be, st->xb + (size_t)n_out++ * e, st->x + (size_t)i * e, &m->output_norm, 1,
+                       e, m->rms_eps);
+    if (!n_out) return;
+    be_matmul(st->be, st->logits ? st->logits : p->out, &m->output, st->xb, n_out);
+    if (st->logits)
+        be_copy_out(st->be, p->out, st->logits, (size_t)n_out * (size_t)in->n_vocab * sizeof(float));
 }
 
 /* The family's members differ only in data. */

@@ -70,11 +70,13 @@ enum ember_status model_load(const struct weight_source *src, struct ember_backe
     if (!m) return ember_fail(err, EMBER_ENOMEM, "out of memory");
     m->arch = arch;
     m->be = be;
+    m->source_id = src->id;
     enum ember_status st = model_read_hparams(m, src, err);
     if (!st) {
         m->layers = calloc((size_t)m->info.n_layer, sizeof *m->layers);
         st = m->layers ? arch->bind(m, src, err) : ember_fail(err, EMBER_ENOMEM, "out of memory");
     }
+    m->dev_first = m->info.n_layer; /* no device until model_offload */
     if (!st) {
         count_params(m, src);
         st = prepare(m, src, err);
@@ -90,6 +92,7 @@ enum ember_status model_load(const struct weight_source *src, struct ember_backe
 void model_free(struct model *m) {
     if (!m) return;
     if (m->prepared) m->be->ops->release_weights(m->prepared);
+    if (m->dev_prepared) m->dev->ops->release_weights(m->dev_prepared);
     free(m->layers);
     free(m);
 }

@@ -46,6 +46,34 @@ const struct model_info *model_get_info(const struct model *m);
 /* Where the backend reads the weights from, for -v (CPU: "mapped"). */
 const char *model_weights_note(const struct model *m);
 
+/* Offloading (-ngl): after model_load, the last n_layers repeating layers
+ * (n_layers >= n_layer: all of them and the final norm + classifier) run on
+ * a device backend, as far as it supports their weight types (a layer it
+ * cannot multiply stays on the host, and with it every layer before it:
+ * the device runs a run of last layers) and its free memory holds their
+ * weights, their KV cache for a context of n_ctx x n_seq and the scratch
+ * (less a margin: 1/16 of the free memory, at most 512 MiB; a device that
+ * reports no memory gets what was asked). The device's prepare_weights
+ * gets exactly the tensors of what it runs. *plan says what was done;
+ * fails only when prepare_weights does (the model then runs on the host). */
+struct model_offload {
+    struct ember_backend *dev;  /* must outlive the model */
+    int n_layers;
+    int n_ctx, n_seq, n_batch;  /* the context the plan reserves memory for */
+    enum kv_type type_k, type_v;
+    int kv_block;
+};
+struct offload_plan {
+    int n_layers, n_layer;      /* layers the device runs, of all */
+    bool output;                /* and the output layer */
+    uint64_t weight_bytes, kv_bytes, scratch_bytes, free_bytes;
+    int kept_layer;             /* -1, or the last layer kept on the host for its type */
+    int kept_type;              /* that type (enum ember_type) */
+    bool short_of_memory;       /* fewer layers than asked for: memory */
+};
+enum ember_status model_offload(struct model *m, const struct model_offload *o,
+                                struct offload_plan *plan, struct ember_err *err);
+
 struct model_ctx_params {
     int n_ctx;      /* positions per sequence */
     int n_threads;

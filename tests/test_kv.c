@@ -1,7 +1,10 @@
 /*
  * test_kv.c — the paged KV cache (src/kv): the block allocator (alloc,
  * free, reference counts, reuse, growth by chunks), the block tables
- * (prepare, truncate, share, copy on write), and the CPU backend's
+ * (prepare, truncate, share, copy on write), blocks stored in parts (host
+ * layers and "device" layers behind a test kv_mem whose addresses the host
+ * cannot dereference: share, copy on write, swap, truncate, export and
+ * import against an all-host cache), and the CPU backend's
  * attention through them against attention over a contiguous copy computed
  * here in double precision, for many lengths, block sizes and cache types.
  */
@@ -120,6 +123,171 @@ static void test_tables(void) {
     CHECK(kv_cache_new(&l, &kv, &err) == EMBER_EINVAL, "q8_0 with a head size of 40 is refused: %s", err.msg);
 }
 
+/* ------------------------------------------------- blocks in parts */
+
+/* A device for the cache's device parts: host memory, but the addresses
+ * it hands out are DEV_SHIFT past the real ones, so a host dereference by
+ * the cache faults instead of passing; it counts every call. */
+#define DEV_SHIFT ((uintptr_t)1 << 40)
+struct test_dev {
+    int allocs, releases, copies, reads, writes;
+    size_t bytes;
+};
+static uint8_t *real(const void *dev_addr) { return (uint8_t *)((uintptr_t)dev_addr - DEV_SHIFT); }
+static void *dev_alloc(void *ctx, size_t bytes) {
+    struct test_dev *d = ctx;
+    uint8_t *p = aligned_alloc(64, (bytes + 63) / 64 * 64);
+    if (!p) return NULL;
+    memset(p, 0xa5, bytes);
+    d->allocs++;
+    d->bytes += bytes;
+    return (void *)((uintptr_t)p + DEV_SHIFT);
+}
+static void dev_release(void *ctx, void *p) {
+    ((struct test_dev *)ctx)->releases++;
+    free(real(p));
+}
+static void dev_copy(void *ctx, void *dst, const void *src, size_t n) {
+    ((struct test_dev *)ctx)->copies++;
+    memcpy(real(dst), real(src), n);
+}
+static void dev_read(void *ctx, void *host_dst, const void *src, size_t n) {
+    ((struct test_dev *)ctx)->reads++;
+    memcpy(host_dst, real(src), n);
+}
+static void dev_write(void *ctx, void *dst, const void *host_src, size_t n) {
+    ((struct test_dev *)ctx)->writes++;
+    memcpy(real(dst), host_src, n);
+}
+
+/* Layer l's bytes of block b of a view, as the host reaches them. */
+static uint8_t *layer_bytes_at(const struct kv_view *v, int b, bool dev) {
+    uint8_t *p = kv_view_k(v, b, 0);
+    return dev ? real(p) : p;
+}
+
+/* Fill layer l of every block of seq with a byte naming (tag, layer, block),
+ * in both caches. */
+static void fill(struct kv_cache *kv, struct kv_cache *ref, int seq, int tag, const bool *dev, size_t lb) {
+    for (int l = 0; l < kv_cache_layout(kv)->n_layer; l++) {
+        struct kv_view v = kv_cache_view(kv, l, seq), r = kv_cache_view(ref, l, seq);
+        for (int b = 0; b < kv_seq_blocks(kv, seq); b++) {
+            memset(layer_bytes_at(&v, b, dev[l]), tag * 64 + l * 8 + b, lb);
+            memset(layer_bytes_at(&r, b, false), tag * 64 + l * 8 + b, lb);
+        }
+    }
+}
+
+/* Whether seq holds the same bytes in both caches, every layer and block. */
+static bool same(const struct kv_cache *kv, const struct kv_cache *ref, int seq, const bool *dev, size_t lb) {
+    bool ok = kv_seq_blocks(kv, seq) == kv_seq_blocks(ref, seq);
+    for (int l = 0; ok && l < kv_cache_layout(kv)->n_layer; l++) {
+        struct kv_view v = kv_cache_view(kv, l, seq), r = kv_cache_view(ref, l, seq);
+        for (int b = 0; ok && b < kv_seq_blocks(kv, seq); b++)
+            ok = !memcmp(layer_bytes_at(&v, b, dev[l]), layer_bytes_at(&r, b, false), lb);
+    }
+    return ok;
+}
+
+struct membuf {
+    uint8_t *p;
+    size_t n, cap, at;
+};
+static bool buf_write(void *ctx, void *src, size_t n) {
+    struct membuf *m = ctx;
+    if (m->n + n > m->cap) return false;
+    memcpy(m->p + m->n, src, n);
+    m->n += n;
+    return true;
+}
+static bool buf_read(void *ctx, void *dst, size_t n) {
+    struct membuf *m = ctx;
+    if (m->at + n > m->n) return false;
+    memcpy(dst, m->p + m->at, n);
+    m->at += n;
+    return true;
+}
+
+static void test_parts(void) {
+    struct ember_err err = {0};
+    struct test_dev d = {0};
+    const struct kv_mem mem = {&d, dev_alloc, dev_release, dev_copy, dev_read, dev_write};
+    const struct kv_mem *where[4] = {NULL, NULL, &mem, &mem};
+    const bool dev[4] = {false, false, true, true};
+    struct kv_layout l = layout(4, KV_F32), lh;
+    l.n_layer = 4;
+    l.n_ctx = 40;
+    lh = l;
+    l.layer_mem = where;
+    struct kv_cache *kv = NULL, *ref = NULL;
+    CHECK(kv_cache_new(&l, &kv, &err) == EMBER_OK && kv_cache_new(&lh, &ref, &err) == EMBER_OK,
+          "a cache in two parts (layers 0-1 host, 2-3 device) %s", err.msg);
+    if (!kv || !ref) return;
+    size_t lb = kv_cache_block_bytes(kv) / 4;
+    CHECK(kv_cache_block_bytes(kv) == kv_cache_block_bytes(ref) && kv_cache_layout(kv)->layer_mem == NULL,
+          "a block's bytes do not depend on where its layers live (%zu)", kv_cache_block_bytes(kv));
+    bool ok = kv_seq_prepare(kv, 0, 0, 10, &err) == EMBER_OK && kv_seq_prepare(ref, 0, 0, 10, &err) == EMBER_OK;
+    kv_seq_set_len(kv, 0, 10);
+    kv_seq_set_len(ref, 0, 10);
+    fill(kv, ref, 0, 1, dev, lb);
+    CHECK(ok && d.allocs == 1 && d.bytes == KV_POOL_CHUNK * 2 * lb &&
+              kv_cache_bytes_allocated(kv) == 2 * d.bytes,
+          "3 blocks: one device chunk of %d blocks' layers 2-3, the host holds only layers 0-1 (%zu of %zu bytes)",
+          KV_POOL_CHUNK, kv_cache_bytes_allocated(kv) - d.bytes, kv_cache_bytes_allocated(kv));
+    struct kv_view v0 = kv_cache_view(kv, 3, 0), h0 = kv_cache_view(kv, 1, 0);
+    CHECK((uintptr_t)v0.blocks[1] > DEV_SHIFT && v0.k_off == lb && h0.k_off == lb && v0.blocks != h0.blocks,
+          "a view's blocks are in its layer's memory, its offset counts from its part's first layer");
+    /* share 6 positions (blocks 0, 1), then write position 6: copy block 1 */
+    kv_seq_share(kv, 1, 0, 6);
+    kv_seq_share(ref, 1, 0, 6);
+    ok = kv_seq_prepare(kv, 1, 6, 2, &err) == EMBER_OK && kv_seq_prepare(ref, 1, 6, 2, &err) == EMBER_OK;
+    CHECK(ok && d.copies == 1 && same(kv, ref, 1, dev, lb) &&
+              kv_cache_view(kv, 2, 1).blocks[1] != kv_cache_view(kv, 2, 0).blocks[1] &&
+              kv_cache_view(kv, 2, 1).blocks[0] == kv_cache_view(kv, 2, 0).blocks[0],
+          "copy on write copies the device part through kv_mem (%d copy) and the host part, block 0 stays shared",
+          d.copies);
+    kv_seq_set_len(kv, 1, 8);
+    kv_seq_set_len(ref, 1, 8);
+    fill(kv, ref, 1, 2, dev, lb);
+    CHECK(same(kv, ref, 0, dev, lb) && same(kv, ref, 1, dev, lb),
+          "writing the copy leaves sequence 0 as it was in both parts");
+    kv_seq_swap(kv, 0, 1);
+    kv_seq_swap(ref, 0, 1);
+    CHECK(same(kv, ref, 0, dev, lb) && same(kv, ref, 1, dev, lb) && kv_seq_len(kv, 0) == 8,
+          "swap exchanges the tables of every part");
+    /* export is the all-host cache's bytes; import puts them back in parts */
+    struct membuf a = {malloc(1 << 16), 0, 1 << 16, 0}, b = {malloc(1 << 16), 0, 1 << 16, 0};
+    ok = a.p && b.p && kv_seq_export(kv, 1, 10, buf_write, &a, &err) == EMBER_OK &&
+         kv_seq_export(ref, 1, 10, buf_write, &b, &err) == EMBER_OK;
+    CHECK(ok && a.n == b.n && a.n == 3 * kv_cache_block_bytes(kv) && !memcmp(a.p, b.p, a.n) && d.reads == 3,
+          "export of 3 blocks: the same %zu bytes as an all-host cache, device parts read through kv_mem", a.n);
+    ok = ok && kv_seq_import(kv, 2, 10, buf_read, &b, &err) == EMBER_OK;
+    b.at = 0;
+    ok = ok && kv_seq_import(ref, 2, 10, buf_read, &b, &err) == EMBER_OK;
+    CHECK(ok && same(kv, ref, 2, dev, lb) && d.writes == 3 && kv_seq_len(kv, 2) == 10,
+          "import into the parted cache holds what the all-host one holds (device parts written through kv_mem)");
+    a.n = a.at = 0;
+    ok = kv_seq_export(kv, 2, 10, buf_write, &a, &err) == EMBER_OK;
+    CHECK(ok && a.n == b.n && !memcmp(a.p, b.p, a.n), "export after import gives the bytes back");
+    b.n = kv_cache_block_bytes(kv) + kv_cache_block_bytes(kv) / 2; /* cut inside block 1's device part */
+    b.at = 0;
+    CHECK(kv_seq_import(kv, 2, 10, buf_read, &b, &err) == EMBER_EIO && kv_seq_len(kv, 2) == 0,
+          "a truncated file leaves the sequence empty: %s", err.msg);
+    free(a.p);
+    free(b.p);
+    kv_seq_set_len(kv, 0, 4);
+    kv_seq_set_len(kv, 1, 0);
+    CHECK(kv_cache_blocks_used(kv) == 1, "truncation frees blocks in every part (1 left)");
+    kv_cache_free(kv);
+    kv_cache_free(ref);
+    CHECK(d.releases == d.allocs, "every device chunk released (%d of %d)", d.releases, d.allocs);
+    /* more than 4 runs of memory is refused */
+    const struct kv_mem *zig[6] = {NULL, &mem, NULL, &mem, NULL, &mem};
+    l.n_layer = 6;
+    l.layer_mem = zig;
+    CHECK(kv_cache_new(&l, &kv, &err) == EMBER_EINVAL, "6 runs of memory are refused: %s", err.msg);
+}
+
 /* Attention of 2*nq query rows through a cache of the given block size and
  * type: positions len-nq .. len-1 of sequence 1, then the same positions
  * of sequence 0 (holding the same keys and values) in the same batch, so
@@ -230,6 +398,7 @@ static void test_attention(void) {
 int main(void) {
     test_pool();
     test_tables();
+    test_parts();
     test_attention();
     return CHECK_DONE();
 }

@@ -58,6 +58,7 @@ struct bench_opts {
     struct int_list tg;      /* generation lengths; default 128; 0 skips */
     struct int_list threads; /* default: default_threads() */
     struct int_list depth;   /* tokens in the context before each test; default 0 */
+    struct int_list ngl;     /* -ngl values; default 0 (an ngl column only when given) */
     long reps;               /* timed repetitions; default 5 */
     enum bench_format fmt;   /* default markdown */
     bool warmup;             /* default on */
@@ -71,6 +72,7 @@ static void bench_usage(FILE *o) {
           "  -n, --n-gen N[,N..]     generation lengths for tgN, 0 to skip (128)\n"
           "  -t, --threads N[,N..]   thread counts (number of CPUs)\n"
           "  -d, --n-depth N[,N..]   tokens already in the context when a test starts (0)\n"
+          "  -ngl N[,N..]            layers on the GPU (--n-gpu-layers, --gpu-layers; 0)\n"
           "  -r, --repetitions N     timed runs per test (5)\n"
           "  -o, --output FMT        md, csv or json (md)\n"
           "      --no-warmup         skip the warm-up run\n"
@@ -110,6 +112,7 @@ static int parse_bench(int argc, char **argv, struct bench_opts *o) {
     o->tg = (struct int_list){.v = {128}, .n = 1};
     o->threads = (struct int_list){.v = {default_threads()}, .n = 1};
     o->depth = (struct int_list){.v = {0}, .n = 1};
+    o->ngl = (struct int_list){.v = {0}, .n = 1};
     o->reps = 5;
     o->fmt = FMT_MD;
     o->warmup = true;
@@ -120,6 +123,9 @@ static int parse_bench(int argc, char **argv, struct bench_opts *o) {
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             bench_usage(stdout);
             exit(0);
+        } else if (tool_options_is_ngl(a)) { /* a list here, unlike the other tools */
+            if (!(v = args_value(argc, argv, &i)) || !parse_list(a, v, 0, 1L << 20, &o->ngl))
+                return EXIT_USAGE;
         } else if ((r = tool_options_flag(argc, argv, &i, &o->eo))) {
             if (r != 1) return r;
         } else if (!strcmp(a, "-m") || !strcmp(a, "--model")) {
@@ -188,6 +194,8 @@ struct bench_result {
     const struct model_info *info;
     const char *isa;
     int threads, n_prompt, n_gen, n_depth;
+    int ngl;                  /* -ngl of this row; shown only when -ngl was given */
+    bool show_ngl;
     char test[32];            /* "pp512", "tg128", "tg128 @ d4096" */
     double *samples_ts;       /* reps tokens-per-second values */
     int n_samples;
@@ -293,12 +301,13 @@ static void fmt_params(char *buf, size_t n, uint64_t p) {
     else snprintf(buf, n, "%.2f K", v / 1e3);
 }
 
-static void md_header(int w) {
-    printf("| %-*s | %10s | %10s | %-6s | %7s | %13s | %20s |\n", w, "model", "size", "params",
-           "isa", "threads", "test", "t/s");
+static void md_header(int w, bool ngl) {
+    printf("| %-*s | %10s | %10s | %-6s | %7s |%s %13s | %20s |\n", w, "model", "size", "params",
+           "isa", "threads", ngl ? "   ngl |" : "", "test", "t/s");
     printf("| ");
     for (int i = 0; i < w; i++) putchar('-');
-    printf(" | ---------: | ---------: | ------ | ------: | ------------: | -------------------: |\n");
+    printf(" | ---------: | ---------: | ------ | ------: |%s ------------: | -------------------: |\n",
+           ngl ? " ----: |" : "");
 }
 
 static void md_row(const struct bench_result *r, int w) {
@@ -307,8 +316,10 @@ static void md_row(const struct bench_result *r, int w) {
     fmt_params(params, sizeof params, r->info->n_params);
     snprintf(ts, sizeof ts, "%.2f ± %.2f", r->mean, r->sd);
     /* "±" is two bytes but one column: pad by one more. */
-    printf("| %-*s | %10s | %10s | %-6s | %7d | %13s | %21s |\n", w, r->file, size, params, r->isa,
-           r->threads, r->test, ts);
+    char ngl[16] = "";
+    if (r->show_ngl) snprintf(ngl, sizeof ngl, " %5d |", r->ngl);
+    printf("| %-*s | %10s | %10s | %-6s | %7d |%s %13s | %21s |\n", w, r->file, size, params, r->isa,
+           r->threads, ngl, r->test, ts);
 }
 
 /* A CSV field: quoted, with quotes doubled. */
@@ -321,9 +332,9 @@ static void csv_str(const char *s) {
     putchar('"');
 }
 
-static void csv_header(void) {
-    puts("model_filename,model_name,arch,model_size,model_n_params,isa,n_threads,n_prompt,n_gen,"
-         "n_depth,test,avg_ts,stddev_ts,samples_ts");
+static void csv_header(bool ngl) {
+    printf("model_filename,model_name,arch,model_size,model_n_params,isa,n_threads,%sn_prompt,n_gen,"
+           "n_depth,test,avg_ts,stddev_ts,samples_ts\n", ngl ? "n_gpu_layers," : "");
 }
 
 static void csv_row(const struct bench_result *r) {
@@ -332,9 +343,10 @@ static void csv_row(const struct bench_result *r) {
     csv_str(r->name);
     putchar(',');
     csv_str(r->info->arch);
-    printf(",%llu,%llu,%s,%d,%d,%d,%d,%s,%.6f,%.6f,\"", (unsigned long long)r->info->n_bytes,
-           (unsigned long long)r->info->n_params, r->isa, r->threads, r->n_prompt, r->n_gen,
-           r->n_depth, r->test, r->mean, r->sd);
+    printf(",%llu,%llu,%s,%d,", (unsigned long long)r->info->n_bytes,
+           (unsigned long long)r->info->n_params, r->isa, r->threads);
+    if (r->show_ngl) printf("%d,", r->ngl);
+    printf("%d,%d,%d,%s,%.6f,%.6f,\"", r->n_prompt, r->n_gen, r->n_depth, r->test, r->mean, r->sd);
     for (int i = 0; i < r->n_samples; i++) printf("%s%.6f", i ? ";" : "", r->samples_ts[i]);
     puts("\"");
 }
@@ -357,6 +369,7 @@ static void json_row(const struct bench_result *r, bool first) {
     json_str(r->name);
     printf(", \"arch\": ");
     json_str(r->info->arch);
+    if (r->show_ngl) printf(", \"n_gpu_layers\": %d", r->ngl);
     printf(", \"model_size\": %llu, \"model_n_params\": %llu, \"isa\": \"%s\", \"n_threads\": %d, "
            "\"n_prompt\": %d, \"n_gen\": %d, \"n_depth\": %d, \"test\": \"%s\", \"avg_ts\": %.6f, "
            "\"stddev_ts\": %.6f, \"samples_ts\": [",
@@ -382,56 +395,31 @@ static const char *base_name(const char *path) {
     return s ? s + 1 : path;
 }
 
-/* Measure every test of one model; *idx counts rows emitted so far.
- * 0, or EXIT_RUNTIME after printing the error. */
-static int bench_model(const struct bench_opts *o, struct ember_backend *be, const char *path,
-                       const char *isa, int w, int *idx) {
-    struct ember_err err = {0};
-    struct loaded l;
-    struct model *m = NULL;
-    int rc = loader_open_files(path, NULL, false, &l);
-    if (rc) return rc;
-    if (model_load(&l.src, be, &m, &err)) {
-        loader_close(&l);
-        return loader_report(&err);
-    }
-    struct bench_result r = {.path = path, .file = base_name(path), .isa = isa};
-    r.info = model_get_info(m);
-    const char *gs;
-    size_t gl;
-    if (loader_meta_str(&l, "general.name", &gs, &gl))
-        snprintf(r.name, sizeof r.name, "%.*s", (int)(gl < 127 ? gl : 127), gs);
-    int64_t bos64;
-    int32_t bos = -1;
-    if (l.src.ops->get_int(l.src.impl, "tokenizer.ggml.bos_token_id", &bos64) && bos64 >= 0 &&
-        bos64 < r.info->n_vocab)
-        bos = (int32_t)bos64;
-    int n_ctx = 1;
-    for (int i = 0; i < o->pp.n; i++) n_ctx = o->pp.v[i] > n_ctx ? (int)o->pp.v[i] : n_ctx;
-    for (int i = 0; i < o->tg.n; i++) n_ctx = o->tg.v[i] > n_ctx ? (int)o->tg.v[i] : n_ctx;
-    int max_depth = 0;
-    for (int i = 0; i < o->depth.n; i++) max_depth = o->depth.v[i] > max_depth ? (int)o->depth.v[i] : max_depth;
-    int n_toks = n_ctx > max_depth ? n_ctx : max_depth;
-    n_ctx += max_depth;
-    int32_t *toks = malloc((size_t)n_toks * sizeof *toks);
-    float *logits = malloc((size_t)r.info->n_vocab * sizeof *logits);
-    r.samples_ts = malloc((size_t)o->reps * sizeof *r.samples_ts);
+/* What the tests of one model share: the token buffers and the context
+ * size every test fits in. */
+struct bench_bufs {
+    int n_ctx;
+    int32_t bos;
+    int32_t *toks;
+    float *logits;
     struct batch b;
-    if (!batch_init(&b, n_toks) || !toks || !logits || !r.samples_ts) {
-        cli_error("out of memory");
-        rc = EXIT_RUNTIME;
-    }
+};
+
+/* Every thread count's tests of model m (loaded, offloaded as r->ngl
+ * says); *idx counts rows emitted so far. 0, or EXIT_RUNTIME after
+ * printing the error. */
+static int bench_runs(const struct bench_opts *o, const struct model *m, struct bench_result *r,
+                      struct bench_bufs *bb, int w, int *idx) {
+    struct ember_err err = {0};
+    int rc = 0;
     for (int ti = 0; ti < o->threads.n && !rc; ti++) {
-        r.threads = (int)o->threads.v[ti];
+        r->threads = (int)o->threads.v[ti];
         struct model_ctx *c = NULL;
-        struct model_ctx_params cp = {.n_ctx = n_ctx, .n_threads = r.threads, .n_seq = 1,
+        struct model_ctx_params cp = {.n_ctx = bb->n_ctx, .n_threads = r->threads, .n_seq = 1,
                                       .type_k = (enum kv_type)o->eo.cache_type_k,
                                       .type_v = (enum kv_type)o->eo.cache_type_v,
                                       .kv_block = o->eo.kv_block};
-        if (model_ctx_new(m, &cp, &c, &err)) {
-            rc = loader_report(&err);
-            break;
-        }
+        if (model_ctx_new(m, &cp, &c, &err)) return loader_report(&err);
         /* All pp tests, then all tg tests, as llama-bench orders them,
          * each at every depth. */
         for (int k = 0; k < (o->pp.n + o->tg.n) * o->depth.n && !rc; k++) {
@@ -439,26 +427,88 @@ static int bench_model(const struct bench_opts *o, struct ember_backend *be, con
             bool pp = t < o->pp.n;
             int len = (int)(pp ? o->pp.v[t] : o->tg.v[t - o->pp.n]);
             if (len == 0) continue;
-            r.n_prompt = pp ? len : 0;
-            r.n_gen = pp ? 0 : len;
-            r.n_depth = (int)o->depth.v[k % o->depth.n];
-            if (r.n_depth) snprintf(r.test, sizeof r.test, "%s%d @ d%d", pp ? "pp" : "tg", len, r.n_depth);
-            else snprintf(r.test, sizeof r.test, "%s%d", pp ? "pp" : "tg", len);
-            if (bench_test(c, o, &r, bos, toks, &b, logits, &err)) {
+            r->n_prompt = pp ? len : 0;
+            r->n_gen = pp ? 0 : len;
+            r->n_depth = (int)o->depth.v[k % o->depth.n];
+            if (r->n_depth) snprintf(r->test, sizeof r->test, "%s%d @ d%d", pp ? "pp" : "tg", len, r->n_depth);
+            else snprintf(r->test, sizeof r->test, "%s%d", pp ? "pp" : "tg", len);
+            if (bench_test(c, o, r, bb->bos, bb->toks, &bb->b, bb->logits, &err)) {
                 if (isatty(2)) fputs("\n", stderr);
                 rc = loader_report(&err);
             } else {
-                emit_row(o, &r, w, (*idx)++);
+                emit_row(o, r, w, (*idx)++);
             }
         }
         model_ctx_free(c);
     }
-    batch_free(&b);
+    return rc;
+}
+
+/* The model of l again for the i-th -ngl value (the first was loaded
+ * already), offloaded as it says. 0 or a printed error's exit status. */
+static int bench_place(const struct bench_opts *o, struct ember_backend *be, struct loaded *l, int i,
+                       int n_ctx) {
+    struct ember_err err = {0};
+    if (i > 0) { /* the layers' places are fixed at load */
+        model_free(l->model);
+        l->model = NULL;
+        if (model_load(&l->src, be, &l->model, &err)) return loader_report(&err);
+    }
+    struct ember_options eo = o->eo;
+    eo.n_gpu_layers = (int)o->ngl.v[i];
+    eo.n_ctx = n_ctx;
+    return loader_offload(l, &eo);
+}
+
+/* Measure every test of one model at every -ngl value; *idx counts rows
+ * emitted so far. 0, or EXIT_RUNTIME after printing the error. */
+static int bench_model(const struct bench_opts *o, struct ember_backend *be, const char *path,
+                       const char *isa, int w, int *idx) {
+    struct ember_err err = {0};
+    struct loaded l;
+    int rc = loader_open_files(path, NULL, false, &l);
+    if (rc) return rc;
+    if (model_load(&l.src, be, &l.model, &err)) {
+        loader_close(&l);
+        return loader_report(&err);
+    }
+    struct bench_result r = {.path = path, .file = base_name(path), .isa = isa, .show_ngl = o->ngl.given};
+    r.info = model_get_info(l.model);
+    const char *gs;
+    size_t gl;
+    if (loader_meta_str(&l, "general.name", &gs, &gl))
+        snprintf(r.name, sizeof r.name, "%.*s", (int)(gl < 127 ? gl : 127), gs);
+    int64_t bos64;
+    struct bench_bufs bb = {.bos = -1};
+    if (l.src.ops->get_int(l.src.impl, "tokenizer.ggml.bos_token_id", &bos64) && bos64 >= 0 &&
+        bos64 < r.info->n_vocab)
+        bb.bos = (int32_t)bos64;
+    int n_ctx = 1;
+    for (int i = 0; i < o->pp.n; i++) n_ctx = o->pp.v[i] > n_ctx ? (int)o->pp.v[i] : n_ctx;
+    for (int i = 0; i < o->tg.n; i++) n_ctx = o->tg.v[i] > n_ctx ? (int)o->tg.v[i] : n_ctx;
+    int max_depth = 0;
+    for (int i = 0; i < o->depth.n; i++) max_depth = o->depth.v[i] > max_depth ? (int)o->depth.v[i] : max_depth;
+    int n_toks = n_ctx > max_depth ? n_ctx : max_depth;
+    bb.n_ctx = n_ctx + max_depth;
+    bb.toks = malloc((size_t)n_toks * sizeof *bb.toks);
+    bb.logits = malloc((size_t)r.info->n_vocab * sizeof *bb.logits);
+    r.samples_ts = malloc((size_t)o->reps * sizeof *r.samples_ts);
+    if (!batch_init(&bb.b, n_toks) || !bb.toks || !bb.logits || !r.samples_ts) {
+        cli_error("out of memory");
+        rc = EXIT_RUNTIME;
+    }
+    for (int i = 0; i < o->ngl.n && !rc; i++) {
+        r.ngl = (int)o->ngl.v[i];
+        if (!(rc = bench_place(o, be, &l, i, bb.n_ctx))) {
+            r.info = model_get_info(l.model);
+            rc = bench_runs(o, l.model, &r, &bb, w, idx);
+        }
+    }
+    batch_free(&bb.b);
     free(r.samples_ts);
-    free(logits);
-    free(toks);
-    model_free(m);
-    loader_close(&l);
+    free(bb.logits);
+    free(bb.toks);
+    loader_close(&l); /* and the model */
     return rc;
 }
 
@@ -475,8 +525,8 @@ int tool_bench(int argc, char **argv) {
         int l = (int)strlen(base_name(o.models[i]));
         if (l > w) w = l;
     }
-    if (o.fmt == FMT_MD) md_header(w);
-    else if (o.fmt == FMT_CSV) csv_header();
+    if (o.fmt == FMT_MD) md_header(w, o.ngl.given);
+    else if (o.fmt == FMT_CSV) csv_header(o.ngl.given);
     else printf("[\n");
     out_write("", 0);
     int idx = 0;

@@ -321,5 +321,6 @@ int cmd_chat(int argc, char **argv) {
     if (rc == RUN_HELP) return 0;
     if (rc) return rc;
     o.conversation = true;
+    o.eo.n_seq = 2; /* -ngl's plan: a chat keeps a /retry branch */
     return run_chat(&o, o.prompt);
 }

@@ -3,7 +3,8 @@
  * the tensor table of a GGUF file, with totals. Only the GGUF layer is
  * needed, so it works on files whose architecture ember cannot run. For a
  * Hugging Face directory: config.json as the GGUF metadata it becomes and
- * the tensors ember uses, under both names.
+ * the tensors ember uses, under both names. `--cpu`: the CPU's features
+ * and kernel set; `--devices`: every backend's devices (what --device takes).
  */
 #include <stdio.h>
 #include <string.h>
@@ -153,15 +154,34 @@ static int print_cpu(void) {
     return 0;
 }
 
+/* --devices: every backend's devices, as --device names them. */
+static int print_devices(void) {
+    struct ember_options eo;
+    struct ember_device d[32];
+    tool_options_init(&eo);
+    int n = ember_devices(&eo, d, 32);
+    printf("%-8s %-12s %-40s %s\n", "backend", "device", "description", "memory");
+    for (int i = 0; i < n; i++) {
+        char mem[32] = "-";
+        if (d[i].dev.memory) snprintf(mem, sizeof mem, "%.0f MiB", (double)d[i].dev.memory / 1048576.0);
+        printf("%-8s %-12s %-40s %s\n", d[i].backend, d[i].dev.name, d[i].dev.description, mem);
+    }
+    printf("built in: %s\n", ember_backend_list());
+    out_write("", 0);
+    return 0;
+}
+
 int tool_info(int argc, char **argv) {
     const char *path = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--cpu")) {
             return print_cpu();
+        } else if (!strcmp(argv[i], "--devices")) {
+            return print_devices();
         } else if (!strcmp(argv[i], "-m") || !strcmp(argv[i], "--model")) {
             if (!(path = args_value(argc, argv, &i))) return EXIT_USAGE;
         } else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            puts("usage: ember info -m FILE|DIR | ember info --cpu");
+            puts("usage: ember info -m FILE|DIR | ember info --cpu | ember info --devices");
             return 0;
         } else {
             cli_error("unknown option '%s' (usage: ember info -m FILE)", argv[i]);

@@ -10,6 +10,7 @@
 
 #include "args.h"
 #include "os.h"
+#include "quant.h"
 
 int loader_report(const struct ember_err *err) {
     cli_error("%s", err->msg);
@@ -98,12 +99,106 @@ int loader_open_files(const char *path, const char *vocab, bool with_tokenizer,
     return rc;
 }
 
+/* -------------------------------------------------------- offload */
+
+/* The device o asks for: o->device by name, else the first that is not
+ * the host, other backends' before the CPU's own test device. false when
+ * there is none; *d then is unset. */
+static bool find_device(const struct ember_options *o, struct ember_device *d) {
+    struct ember_device all[32];
+    int n = ember_devices(o, all, 32), pick = -1;
+    for (int i = 0; i < n; i++) {
+        if (o->device ? !strcmp(all[i].dev.name, o->device) : !strcmp(all[i].dev.name, "cpu")) {
+            if (o->device) pick = i;
+            continue;
+        }
+        if (!o->device && (pick < 0 || !strcmp(all[pick].backend, "cpu"))) pick = i;
+    }
+    if (pick >= 0) *d = all[pick];
+    return pick >= 0;
+}
+
+/* An instance of the device -ngl runs on in *dev (NULL: run on the CPU,
+ * a warning said so); 0 or the exit status of a printed error. */
+static int open_device(const struct ember_options *o, struct ember_device *d,
+                       struct ember_backend **dev) {
+    struct ember_err err = {0};
+    *dev = NULL;
+    if (!find_device(o, d) || !strcmp(d->dev.name, "cpu")) {
+        if (o->device && strcmp(o->device, "cpu")) {
+            cli_error("--device %s: no such device (ember info --devices lists them)", o->device);
+            return EXIT_RUNTIME;
+        }
+        fprintf(stderr, "ember: warning: -ngl %d: no GPU device, running on the CPU\n", o->n_gpu_layers);
+        return 0;
+    }
+    struct ember_options dopt = *o;
+    dopt.backend = d->backend;
+    dopt.device = d->dev.name;
+    if (!ember_backend_new(&dopt, dev, &err)) return 0;
+    if (o->device) {
+        cli_error("--device %s: %s", o->device, err.msg);
+        return EXIT_RUNTIME;
+    }
+    fprintf(stderr, "ember: warning: -ngl %d: %s, running on the CPU\n", o->n_gpu_layers, err.msg);
+    return 0;
+}
+
+/* "310 MiB", or KiB for what is smaller than a MiB (the tiny test models). */
+static const char *size_str(uint64_t b, char *buf, size_t cap) {
+    if (b >= (1u << 20)) snprintf(buf, cap, "%.0f MiB", (double)b / 1048576.0);
+    else snprintf(buf, cap, "%.1f KiB", (double)b / 1024.0);
+    return buf;
+}
+
+/* The one line llama.cpp prints, and why fewer layers went than asked. */
+static void report_plan(const struct ember_device *d, const struct offload_plan *p,
+                        const struct ember_options *o) {
+    char w[32], k[32], f[32];
+    if (p->kept_layer >= 0)
+        fprintf(stderr, "ember: layer %d stays on the CPU (and the layers before it): %s cannot multiply %s\n",
+                p->kept_layer, d->dev.name, quant_type_name(p->kept_type));
+    fprintf(stderr, "ember: offloaded %d/%d layers%s to %s (%s): %s weights, %s KV cache\n", p->n_layers,
+            p->n_layer, p->output ? " and the output layer" : "", d->dev.name, d->dev.description,
+            size_str(p->weight_bytes, w, sizeof w), size_str(p->kv_bytes, k, sizeof k));
+    if (p->short_of_memory)
+        fprintf(stderr, "ember: -ngl %d: %s has %s free, not enough for more (with %s scratch)\n",
+                o->n_gpu_layers, d->dev.name, size_str(p->free_bytes, f, sizeof f),
+                size_str(p->scratch_bytes, w, sizeof w));
+}
+
+int loader_offload(struct loaded *l, const struct ember_options *o) {
+    struct ember_err err = {0};
+    struct ember_device d;
+    ember_backend_free(l->dev); /* the model let go of it: bench reloads per value */
+    l->dev = NULL;
+    if (o->n_gpu_layers <= 0) return 0;
+    int rc = open_device(o, &d, &l->dev);
+    if (rc || !l->dev) return rc;
+    const struct model_info *mi = model_get_info(l->model);
+    int n_ctx = o->n_ctx > 0 ? o->n_ctx : mi->n_ctx_train < 4096 ? mi->n_ctx_train : 4096;
+    struct model_offload mo = {.dev = l->dev, .n_layers = o->n_gpu_layers, .n_ctx = n_ctx,
+                               .n_seq = o->n_seq, .type_k = (enum kv_type)o->cache_type_k,
+                               .type_v = (enum kv_type)o->cache_type_v, .kv_block = o->kv_block};
+    struct offload_plan plan;
+    if (model_offload(l->model, &mo, &plan, &err)) {
+        fprintf(stderr, "ember: warning: -ngl %d: %s, running on the CPU\n", o->n_gpu_layers, err.msg);
+        return 0;
+    }
+    report_plan(&d, &plan, o);
+    return 0;
+}
+
+/* ----------------------------------------------------------- open */
+
 int loader_open(const char *path, const struct ember_options *o, bool with_tokenizer,
                 struct loaded *l) {
     struct ember_err err = {0};
     double t0 = os_now_ms();
     struct ember_backend *be = NULL;
-    if (ember_backend_new(o, &be, &err)) return loader_report(&err);
+    struct ember_options host = *o;
+    host.device = NULL; /* the host's instance; -ngl's device is another */
+    if (ember_backend_new(&host, &be, &err)) return loader_report(&err);
     int rc = loader_open_files(path, NULL, false, l);
     l->be = be;
     if (rc) {
@@ -114,6 +209,10 @@ int loader_open(const char *path, const struct ember_options *o, bool with_token
     if (model_load(&l->src, l->be, &l->model, &err)) {
         loader_close(l);
         return loader_report(&err);
+    }
+    if ((rc = loader_offload(l, o))) {
+        loader_close(l);
+        return rc;
     }
     if (with_tokenizer && (rc = open_tokenizer(path, o->vocab, l))) {
         loader_close(l);
@@ -135,6 +234,7 @@ void loader_close(struct loaded *l) {
     model_free(l->model);
     gguf_close(l->gguf);
     hf_close(l->hf);
+    ember_backend_free(l->dev);
     ember_backend_free(l->be);
     memset(l, 0, sizeof *l);
 }

@@ -16,6 +16,7 @@
 
 struct loaded {
     struct ember_backend *be;
+    struct ember_backend *dev; /* -ngl's device, or NULL */
     struct gguf_file *gguf;   /* the model file, or NULL for a directory */
     struct hf_model *hf;      /* the Hugging Face directory, or NULL */
     struct weight_source src; /* metadata and weights of either */
@@ -28,6 +29,15 @@ struct loaded {
  * returned. With_tokenizer false skips the tokenizer (bench). */
 int loader_open(const char *path, const struct ember_options *o, bool with_tokenizer,
                 struct loaded *l);
+/* -ngl for a loaded model (loader_open calls it; bench per -ngl value):
+ * the device o->device names, else the first non-host one (a warning and
+ * a CPU run when there is none; an error when --device names one that is
+ * not usable), the plan against its memory (model_offload), and one
+ * stderr line saying what went where. 0 or the printed error's exit
+ * status. For a model just loaded (model_load), not yet offloaded: bench
+ * loads the model again for each -ngl value and calls this again. */
+int loader_offload(struct loaded *l, const struct ember_options *o);
+
 /* The weights' files and (with_tokenizer) the tokenizer only: no backend,
  * no model (tokenize, template, bench). vocab: --vocab's GGUF or NULL. */
 int loader_open_files(const char *path, const char *vocab, bool with_tokenizer,

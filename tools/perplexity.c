@@ -173,6 +173,7 @@ int tool_perplexity(int argc, char **argv) {
     char *text = read_text(o.file, 1ull << 30, &len);
     if (!text) return EXIT_RUNTIME;
     struct loaded l;
+    o.eo.n_ctx = (int)o.n_ctx; /* for -ngl's plan */
     if ((rc = loader_open(o.model, &o.eo, true, &l))) {
         free(text);
         return rc;

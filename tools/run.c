@@ -190,6 +190,10 @@ int run_parse_args(int argc, char **argv, struct run_opts *o) {
         return EXIT_USAGE;
     }
     if (!o->seed_set) o->sp.seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+    /* the context -ngl's plan reserves device memory for: a chat keeps a
+     * second sequence (a /retry branch) */
+    o->eo.n_ctx = (int)o->n_ctx;
+    o->eo.n_seq = o->conversation || o->chat_once ? 2 : 1;
     return 0;
 }
 

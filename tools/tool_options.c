@@ -19,6 +19,13 @@ void tool_options_init(struct ember_options *o) {
     o->cpu_isa = isa && *isa ? isa : NULL;
     const char *repack = getenv("EMBER_REPACK");
     o->no_pack = repack && !strcmp(repack, "0");
+    /* tests: the CPU's test device, with this budget in bytes */
+    const char *test_dev = getenv("EMBER_TEST_DEVICE");
+    o->test_device_memory = test_dev ? strtoull(test_dev, NULL, 10) : 0;
+}
+
+bool tool_options_is_ngl(const char *a) {
+    return !strcmp(a, "-ngl") || !strcmp(a, "--n-gpu-layers") || !strcmp(a, "--gpu-layers");
 }
 
 /* A set's name (whether this CPU runs it is the backend's to say). */
@@ -43,11 +50,23 @@ int tool_options_flag(int argc, char **argv, int *i, struct ember_options *o) {
     const char *a = argv[*i], *v;
     bool ctk = !strcmp(a, "-ctk") || !strcmp(a, "--cache-type-k");
     bool ctv = !strcmp(a, "-ctv") || !strcmp(a, "--cache-type-v");
-    if (strcmp(a, "--cpu-isa") && strcmp(a, "--kv-block") && strcmp(a, "--vocab") && !ctk && !ctv)
+    bool ngl = tool_options_is_ngl(a);
+    if (strcmp(a, "--cpu-isa") && strcmp(a, "--kv-block") && strcmp(a, "--vocab") && strcmp(a, "--device") &&
+        !ctk && !ctv && !ngl)
         return 0;
     if (!(v = args_value(argc, argv, i))) return EXIT_USAGE;
     if (!strcmp(a, "--vocab")) {
         o->vocab = v;
+        return 1;
+    }
+    if (!strcmp(a, "--device")) {
+        o->device = v;
+        return 1;
+    }
+    if (ngl) {
+        long n;
+        if (!args_int(a, v, 0, 1L << 20, &n)) return EXIT_USAGE;
+        o->n_gpu_layers = (int)n;
         return 1;
     }
     if (ctk || ctv) return cache_type_flag(a, v, ctk ? &o->cache_type_k : &o->cache_type_v);

@@ -78,23 +78,56 @@ static const char *cpu_weights_note(const struct backend_weights *w) {
     return "mapped";
 }
 
-/* The host is one device; -ngl plans device memory, not this. */
-static int cpu_devices(struct backend_device *out, int max) {
-    if (max < 1) return 0;
-    memset(out, 0, sizeof *out);
-    snprintf(out->name, sizeof out->name, "cpu");
-    snprintf(out->description, sizeof out->description, "host CPU");
-    return 1;
+/* The host is one device; -ngl plans device memory, not this. Tests
+ * (o->test_device_memory) get a second one, cpu-dev: the same kernels on
+ * host memory, but with a budget and a kv_memory, so the offload
+ * framework runs its device paths where there is no GPU. */
+#define TEST_DEVICE "cpu-dev"
+
+/* One device entry; false when out is full. */
+static bool add_device(struct backend_device *out, int max, int *n, const char *name,
+                       const char *description, uint64_t memory) {
+    if (*n >= max) return false;
+    struct backend_device *d = &out[(*n)++];
+    memset(d, 0, sizeof *d);
+    snprintf(d->name, sizeof d->name, "%s", name);
+    snprintf(d->description, sizeof d->description, "%s", description);
+    d->memory = memory;
+    return true;
+}
+
+static int cpu_devices(const struct ember_options *o, struct backend_device *out, int max) {
+    int n = 0;
+    add_device(out, max, &n, "cpu", "host CPU", 0);
+    if (o && o->test_device_memory)
+        add_device(out, max, &n, TEST_DEVICE, "test device (host memory)", o->test_device_memory);
+    return n;
 }
 
 static void cpu_memory(const struct ember_backend *be, uint64_t *free_bytes, uint64_t *total) {
-    (void)be;
-    *free_bytes = *total = 0;
+    *free_bytes = *total = ((const struct cpu_backend *)be)->test_memory;
+}
+
+/* The test device's KV memory: host memory, poisoned when allocated so a
+ * block read before it is written shows up as garbage, not zeros. */
+static void *test_kv_alloc(void *ctx, size_t bytes) {
+    (void)ctx;
+    void *p = aligned_alloc(64, (bytes + 63) / 64 * 64);
+    if (p) memset(p, 0xa5, bytes);
+    return p;
+}
+static void test_kv_release(void *ctx, void *p) {
+    (void)ctx;
+    free(p);
+}
+static void test_kv_copy(void *ctx, void *dst, const void *src, size_t n) {
+    (void)ctx;
+    memcpy(dst, src, n);
 }
 
 static const struct kv_mem *cpu_kv_memory(struct ember_backend *be) {
-    (void)be;
-    return NULL;
+    struct cpu_backend *b = (struct cpu_backend *)be;
+    return b->test_memory ? &b->kv_mem : NULL;
 }
 
 static void cpu_copy(struct backend_ctx *c, void *dst, const void *src, size_t n) {
@@ -148,6 +181,15 @@ static enum ember_status cpu_init(const struct ember_options *o, struct ember_ba
     b->base.ops = &cpu_backend_ops;
     b->k = cpu_kernels_for(isa);
     b->no_pack = o->no_pack;
+    if (o->device && strcmp(o->device, "cpu")) {
+        if (strcmp(o->device, TEST_DEVICE) || !o->test_device_memory) {
+            cpu_free(&b->base);
+            return ember_fail(err, EMBER_EUNSUPPORTED, "the cpu backend has no device '%s'", o->device);
+        }
+        b->test_memory = o->test_device_memory;
+        b->kv_mem = (struct kv_mem){NULL, test_kv_alloc, test_kv_release, test_kv_copy, test_kv_copy,
+                                    test_kv_copy};
+    }
     if (!b->k) { /* cpu_isa_pick checked support; only a failed build is left */
         cpu_free(&b->base);
         return ember_fail(err, EMBER_EUNSUPPORTED, "kernel set %s is not available",

@@ -14,6 +14,11 @@ struct cpu_backend {
     struct ember_backend base;
     const struct cpu_kernels *k; /* this instance's kernel set */
     bool no_pack;                /* batches read rows unpacked (for measuring) */
+    /* the test device "cpu-dev" (tests only): host memory that the
+     * framework must reach through the device calls, and the budget its
+     * memory() reports; test_memory 0: the host CPU */
+    uint64_t test_memory;
+    struct kv_mem kv_mem;
 };
 
 /* One thread's buffer for the band it packs (ops.c), grown on first need. */

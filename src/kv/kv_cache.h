@@ -49,7 +49,11 @@ struct kv_layout {
     int block_size; /* positions per block; 0: KV_DEFAULT_BLOCK */
     enum ember_type type_k, type_v; /* F32, F16 or Q8_0 */
     /* [n_layer]: where each layer's keys and values live (kv_mem.h); NULL,
-     * or a NULL entry: host memory. Issue [7]: not yet read by the cache. */
+     * or a NULL entry: host memory. Read by kv_cache_new only (the array
+     * may go; the kv_mems it points to must outlive the cache): a block is
+     * stored in parts, one per run of consecutive layers of the same
+     * memory (at most 4 runs), and no host memory is taken for layers that
+     * live elsewhere. kv_cache_layout gives it back NULL. */
     const struct kv_mem *const *layer_mem;
 };
 
@@ -90,8 +94,10 @@ enum ember_status kv_cache_new(const struct kv_layout *l, struct kv_cache **out,
 void kv_cache_free(struct kv_cache *kv);
 const struct kv_layout *kv_cache_layout(const struct kv_cache *kv);
 
-/* One layer of one sequence (0 <= layer < n_layer, 0 <= seq < n_seq). Valid
- * until the next kv_seq_prepare, kv_seq_set_len or kv_seq_share of seq. */
+/* One layer of one sequence (0 <= layer < n_layer, 0 <= seq < n_seq): its
+ * block addresses are in that layer's memory (a device's for a layer in a
+ * device part). Valid until the next kv_seq_prepare, kv_seq_set_len or
+ * kv_seq_share of seq. */
 struct kv_view kv_cache_view(const struct kv_cache *kv, int layer, int seq);
 
 /* Positions sequence seq holds (0..n_ctx). */
@@ -121,7 +127,9 @@ int kv_seq_shared_blocks(const struct kv_cache *kv, int a, int b);
 
 /* Saving and restoring a sequence (a chat's /save, --prompt-cache): the
  * bytes of the blocks that hold its first len positions, block after
- * block, kv_cache_block_bytes(kv) each, through a caller's writer or
+ * block, kv_cache_block_bytes(kv) each (device parts read back through
+ * their kv_mem: the bytes do not depend on where layers ran, so a file
+ * saved on a GPU loads on the CPU and back), through a caller's writer or
  * reader (false: an I/O error, reported as EMBER_EIO). Import empties seq
  * first and leaves it holding len positions; a failed import leaves it
  * empty. Only a cache of the same layout can read what one wrote: callers
@@ -135,7 +143,8 @@ enum ember_status kv_seq_import(struct kv_cache *kv, int seq, int len, kv_io_fn 
 /* Bytes of one block as the pool holds it (kv_block_bytes rounded up). */
 size_t kv_cache_block_bytes(const struct kv_cache *kv);
 
-/* Blocks in use across all sequences, and bytes the pool has allocated. */
+/* Blocks in use across all sequences, and bytes the pool has allocated
+ * (host and device parts together). */
 int kv_cache_blocks_used(const struct kv_cache *kv);
 size_t kv_cache_bytes_allocated(const struct kv_cache *kv);
 
