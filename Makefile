@@ -34,6 +34,8 @@ ifeq ($(CUDA),1)
   CUDA_C_SRCS := $(wildcard backends/cuda/*.c)
   CUDA_CU_SRCS := $(wildcard backends/cuda/*.cu)
   $(BUILD)/backends/cuda/cuda_backend.o: CFLAGS += -DEMBER_CUDA_ARCH='"$(CUDA_ARCH)"'
+  # make lint CUDA=1 checks backends/cuda/*.c too: they need the CUDA headers
+  CUDA_LINT_INC := -DEMBER_CUDA=1 -isystem $(CUDA_HOME)/include
 endif
 
 # Extra flags for every object and link (make sanitize / lint / fuzz set them).
@@ -145,7 +147,7 @@ sanitize:
 # clang-tidy (checks and suppressions, each with its reason, in .clang-tidy
 # and tests/lint/cppcheck.supp). About 10 minutes on 2 cores, mostly tidy.
 LINT_SRCS := $(SRCS) $(TEST_SRCS) $(wildcard tests/fuzz/*.c tests/hostile/*.c)
-LINT_INC  := $(INC) -Itests
+LINT_INC  := $(INC) -Itests $(CUDA_LINT_INC)
 # The per-ISA kernel files expand their slot macros only under the ISA's
 # predefined macros (as the compiler sees them with -mavx2 ... -mavx512vnni),
 # so cppcheck checks that configuration; without it they are unknown macros.

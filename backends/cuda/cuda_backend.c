@@ -43,7 +43,8 @@ static int device_count(const char **why) {
     return n;
 }
 
-static int cuda_devices(struct backend_device *out, int max) {
+static int cuda_devices(const struct ember_options *o, struct backend_device *out, int max) {
+    (void)o;
     const char *why;
     int n = device_count(&why), k = 0;
     for (int i = 0; i < n && k < max; i++) {
@@ -72,7 +73,8 @@ static const char *cuda_device(const struct ember_backend *be) {
 
 /* Matmuls and lookups of any block type quant/ can decode (those the
  * kernels lack become F16 at upload); GPTQ's four-part matrices are not
- * uploaded. The float ops take F32. */
+ * uploaded. Attention and store_kv read and write F32, F16 and Q8_0
+ * caches; the other ops take F32. */
 static bool cuda_supports(const struct ember_backend *be, enum ember_op op, int type) {
     (void)be;
     switch (op) {
@@ -81,6 +83,9 @@ static bool cuda_supports(const struct ember_backend *be, enum ember_op op, int 
         const struct quant_traits *q = quant_traits_for(type);
         return cuk_type_ok(type) || (q && q->dequant && type != EMBER_TYPE_Q8_K);
     }
+    case EMBER_OP_ATTENTION:
+    case EMBER_OP_STORE_KV: /* type: the KV cache's */
+        return type == EMBER_TYPE_F32 || type == EMBER_TYPE_F16 || type == EMBER_TYPE_Q8_0;
     default: return type == EMBER_TYPE_F32;
     }
 }

@@ -97,7 +97,7 @@ void cuda_rope(struct backend_ctx *bc, float *x, int n, int n_heads, int head_di
 static bool stage_views(struct cuda_ctx *c, const struct kv_view *kv, const int32_t *pos,
                         const int32_t *seq, int n, const struct cuk_kv_seq **d_kv,
                         const int32_t **d_pos, const int32_t **d_seq) {
-    int n_seq = 0;
+    int n_seq = 1; /* at least one, so the arrays are never empty */
     for (int i = 0; i < n; i++)
         if (seq[i] + 1 > n_seq) n_seq = seq[i] + 1;
     int *last = calloc((size_t)n_seq, sizeof *last);
@@ -109,7 +109,7 @@ static bool stage_views(struct cuda_ctx *c, const struct kv_view *kv, const int3
     for (int s = 0; ok && s < n_seq; s++) {
         if (last[s] < 0) continue; /* no row of this sequence: never read */
         const struct kv_view *v = &kv[s];
-        size_t nb = (size_t)(last[s] / v->block_size + 1);
+        size_t nb = (size_t)last[s] / (size_t)v->block_size + 1;
         const void *table = cuda_stage(c, v->blocks, nb * sizeof *v->blocks);
         ok = table != NULL;
         h[s] = (struct cuk_kv_seq){table, v->k_off, v->v_off, v->k_head, v->v_head, v->k_row,

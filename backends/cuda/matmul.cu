@@ -42,11 +42,11 @@ static __global__ void quantize_q8(const float *x, cuk_q8 *xq, int64_t n_chunks)
     int sum = q;
 #pragma unroll
     for (int o = 16; o > 0; o >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, o);
-    int b = q & 0xff;
-    int packed = b | (__shfl_down_sync(0xffffffffu, b, 1) << 8) |
-                 (__shfl_down_sync(0xffffffffu, b, 2) << 16) |
-                 (__shfl_down_sync(0xffffffffu, b, 3) << 24);
-    if (lane % 4 == 0) xq[c].q[lane / 4] = packed;
+    unsigned b = (unsigned)q & 0xffu;
+    unsigned packed = b | (__shfl_down_sync(0xffffffffu, b, 1) << 8) |
+                      (__shfl_down_sync(0xffffffffu, b, 2) << 16) |
+                      (__shfl_down_sync(0xffffffffu, b, 3) << 24);
+    if (lane % 4 == 0) xq[c].q[lane / 4] = (int)packed;
     if (lane == 0) {
         xq[c].d = d;
         xq[c].s = d * (float)sum;
