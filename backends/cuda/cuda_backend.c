@@ -103,9 +103,14 @@ static void *kv_alloc(void *ctx, size_t bytes) {
     return p;
 }
 
+/* A block is released when a sequence shrinks, maybe right after kernels
+ * that read it were queued: wait for the device first (rare, and cheap
+ * next to a decode step). */
 static void kv_release(void *ctx, void *p) {
     (void)ctx;
-    if (p) (void)cudaFree(p);
+    if (!p) return;
+    (void)cudaDeviceSynchronize();
+    (void)cudaFree(p);
 }
 
 /* kv_mem's calls return nothing: a failed copy leaves the bytes as they

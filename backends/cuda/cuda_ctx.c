@@ -83,7 +83,8 @@ const void *cuda_stage(struct cuda_ctx *c, const void *src, size_t n) {
 struct cuk_q8 *cuda_xq(struct cuda_ctx *c, int64_t n_in, int n) {
     size_t need = cuk_q8_bytes(n_in, n);
     if (need <= c->xq_cap) return c->xq;
-    /* cudaFree waits for the device, so no queued kernel still reads it */
+    /* no queued kernel may still read the old one */
+    if (c->xq && !cuda_ok(c, cudaStreamSynchronize(c->stream))) return NULL;
     if (c->xq) (void)cudaFree(c->xq);
     c->xq = NULL;
     c->xq_cap = 0;

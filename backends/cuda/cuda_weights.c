@@ -39,8 +39,10 @@ struct backend_buffer *cuda_buffer_alloc(struct ember_backend *be, size_t bytes)
     return buf;
 }
 
+/* Waits for the device first: a queued kernel may still read b. */
 void cuda_buffer_free(struct backend_buffer *b) {
     if (!b) return;
+    (void)cudaDeviceSynchronize();
     (void)cudaFree(b->dev);
     free(b);
 }
