@@ -8,6 +8,17 @@ CC      ?= cc
 INC     := -Itools -Imodels -Ibackends -Ibackends/cpu -Isrc/core -Isrc/format -Isrc/text \
            -Isrc/kv -Iquant
 BUILD   ?= build
+# VULKAN=1 adds the Vulkan backend (backends/vulkan/, libvulkan, shaders
+# compiled by glslc into the build dir) in its own build dir, so the
+# default objects and ./ember are never rebuilt without it.
+VULKAN ?=
+ifeq ($(VULKAN),1)
+  BUILD   := build-vulkan
+  BIN     := $(BUILD)/ember
+  CFLAGS  += -DEMBER_VULKAN=1 -Ibackends/vulkan -I$(BUILD)/shaders
+  LDLIBS  += -lvulkan
+  VK_SRCS := $(wildcard backends/vulkan/*.c)
+endif
 OPT     ?= -O2
 CFLAGS  ?=
 CFLAGS  += -std=c11 $(OPT) -g -Wall -Wextra -D_GNU_SOURCE -MMD -MP \
@@ -34,8 +45,6 @@ ifeq ($(CUDA),1)
   CUDA_C_SRCS := $(wildcard backends/cuda/*.c)
   CUDA_CU_SRCS := $(wildcard backends/cuda/*.cu)
   $(BUILD)/backends/cuda/cuda_backend.o: CFLAGS += -DEMBER_CUDA_ARCH='"$(CUDA_ARCH)"'
-  # make lint CUDA=1 checks backends/cuda/*.c too: they need the CUDA headers
-  CUDA_LINT_INC := -DEMBER_CUDA=1 -isystem $(CUDA_HOME)/include
 endif
 
 # Extra flags for every object and link (make sanitize / lint / fuzz set them).
@@ -65,7 +74,7 @@ $(BUILD)/%_avx512.o: ISA_FLAGS := -mavx2 -mfma -mf16c -mavx512f -mavx512bw -mavx
 $(BUILD)/%_neon.o:   ISA_FLAGS := -march=armv8.2-a+dotprod+fp16
 $(BUILD)/%_i8mm.o:   ISA_FLAGS := -march=armv8.2-a+dotprod+fp16+i8mm
 
-COMMON_SRCS := $(filter-out %_x86.c %_arm.c %_avx2.c %_avx512.c %_neon.c %_i8mm.c,$(wildcard src/*/*.c quant/*.c models/*.c backends/*.c backends/cpu/*.c tools/*.c))
+COMMON_SRCS := $(filter-out %_x86.c %_arm.c %_avx2.c %_avx512.c %_neon.c %_i8mm.c,$(wildcard src/*/*.c quant/*.c models/*.c backends/*.c backends/cpu/*.c tools/*.c)) $(VK_SRCS)
 SRCS     := $(COMMON_SRCS) $(ARCH_SRCS) $(CUDA_C_SRCS)
 LIB_SRCS := $(filter-out tools/main.c,$(SRCS))
 CU_OBJS  := $(patsubst %.cu,$(BUILD)/%.o,$(CUDA_CU_SRCS))
@@ -74,7 +83,7 @@ LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS)) $(CU_OBJS)
 TEST_SRCS := $(wildcard tests/test_*.c)
 TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 
-.PHONY: all test demo clean tests lib sanitize lint fuzz fuzz-long fuzz-build bench-kernels
+.PHONY: all test demo clean tests lib sanitize lint lint-vulkan lint-cuda fuzz fuzz-long fuzz-build bench-kernels
 
 BIN     ?= ember
 
@@ -99,6 +108,31 @@ $(BUILD)/%.o: %.cu
 $(BUILD)/tests/%: tests/%.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -Itests -o $@ $< $(LIB_OBJS) $(LDLIBS)
+
+# Vulkan shaders: each .comp to SPIR-V as a C initializer (glslc -mfmt=c, NAME.spv.h)
+# that vk_pipelines.c includes; matmul and get_rows once per weight type.
+VK_TYPES   := f32 f16 q8_0 q4_0 q4_k q6_k
+VK_PLAIN   := rmsnorm rope softmax silu_mul add store_kv attention
+VK_SHADERS := $(patsubst %,$(BUILD)/shaders/matmul_%.spv.h,$(VK_TYPES)) \
+              $(patsubst %,$(BUILD)/shaders/matmul_sg_%.spv.h,$(VK_TYPES)) \
+              $(patsubst %,$(BUILD)/shaders/get_rows_%.spv.h,$(VK_TYPES)) \
+              $(patsubst %,$(BUILD)/shaders/%.spv.h,$(VK_PLAIN))
+VK_GLSL    := $(wildcard backends/vulkan/shaders/*.glsl)
+GLSLC      ?= glslc
+GLSLC_FLAGS := -fshader-stage=compute --target-env=vulkan1.1 -O -mfmt=c
+$(BUILD)/shaders/matmul_sg_%.spv.h: backends/vulkan/shaders/matmul.comp $(VK_GLSL)
+	@mkdir -p $(dir $@)
+	$(GLSLC) $(GLSLC_FLAGS) -DSUBGROUP -DTYPE_$* -o $@ $<
+$(BUILD)/shaders/matmul_%.spv.h: backends/vulkan/shaders/matmul.comp $(VK_GLSL)
+	@mkdir -p $(dir $@)
+	$(GLSLC) $(GLSLC_FLAGS) -DTYPE_$* -o $@ $<
+$(BUILD)/shaders/get_rows_%.spv.h: backends/vulkan/shaders/get_rows.comp $(VK_GLSL)
+	@mkdir -p $(dir $@)
+	$(GLSLC) $(GLSLC_FLAGS) -DTYPE_$* -o $@ $<
+$(BUILD)/shaders/%.spv.h: backends/vulkan/shaders/%.comp $(VK_GLSL)
+	@mkdir -p $(dir $@)
+	$(GLSLC) $(GLSLC_FLAGS) -o $@ $<
+$(BUILD)/backends/vulkan/vk_pipelines.o: $(VK_SHADERS)
 
 # Helpers the shell tests run (not tests themselves, so not named test_*).
 HELPER_BINS := $(BUILD)/tests/run_hostile
@@ -147,7 +181,7 @@ sanitize:
 # clang-tidy (checks and suppressions, each with its reason, in .clang-tidy
 # and tests/lint/cppcheck.supp). About 10 minutes on 2 cores, mostly tidy.
 LINT_SRCS := $(SRCS) $(TEST_SRCS) $(wildcard tests/fuzz/*.c tests/hostile/*.c)
-LINT_INC  := $(INC) -Itests $(CUDA_LINT_INC)
+LINT_INC  := $(INC) -Itests
 # The per-ISA kernel files expand their slot macros only under the ISA's
 # predefined macros (as the compiler sees them with -mavx2 ... -mavx512vnni),
 # so cppcheck checks that configuration; without it they are unknown macros.
@@ -161,6 +195,43 @@ lint:
 	  --enable=warning,portability --inline-suppr --suppressions-list=tests/lint/cppcheck.supp \
 	  $(LINT_INC) $(LINT_SRCS)
 	LINT_INC="$(LINT_INC)" bash tests/lint/clang-tidy.sh $(LINT_SRCS)
+	$(MAKE) lint-vulkan
+	$(MAKE) lint-cuda
+
+# make lint-vulkan: the Vulkan backend's files (and the registry and op test
+# that name it) under EMBER_VULKAN=1 with gcc and clang -Werror, cppcheck and
+# clang-tidy; skipped with a note where glslc or the Vulkan headers are
+# missing (CI installs them).
+VK_LINT_SRCS := $(wildcard backends/vulkan/*.c) backends/registry.c tests/test_backend_ops.c
+VK_LINT_INC  := $(LINT_INC) -Ibackends/vulkan -Ibuild-lint-vk/shaders
+lint-vulkan:
+	@if ! command -v $(GLSLC) >/dev/null || [ ! -f /usr/include/vulkan/vulkan.h ]; then \
+	  echo "lint-vulkan: skipped (no glslc or Vulkan headers)"; exit 0; fi; \
+	set -e; \
+	$(MAKE) -j$(JOBS) VULKAN=1 CC=gcc BUILD=build-lint-vk BIN=build-lint-vk/ember EXTRA_CFLAGS=-Werror build-lint-vk/ember build-lint-vk/tests/test_backend_ops; \
+	$(MAKE) -j$(JOBS) VULKAN=1 CC=clang BUILD=build-lint-vk-clang BIN=build-lint-vk-clang/ember EXTRA_CFLAGS=-Werror build-lint-vk-clang/ember build-lint-vk-clang/tests/test_backend_ops; \
+	cppcheck --quiet --error-exitcode=1 --std=c11 -D_GNU_SOURCE -D__x86_64__ -DEMBER_VULKAN=1 \
+	  --enable=warning,portability --inline-suppr --suppressions-list=tests/lint/cppcheck.supp \
+	  $(VK_LINT_INC) $(VK_LINT_SRCS); \
+	LINT_INC="$(VK_LINT_INC) -DEMBER_VULKAN=1" bash tests/lint/clang-tidy.sh $(VK_LINT_SRCS)
+
+# make lint-cuda: the CUDA backend's C files (and the registry and test
+# that name it) under EMBER_CUDA=1 with gcc and clang -Werror, cppcheck and
+# clang-tidy; the .cu kernels are nvcc's (make CUDA=1, scripts/ci-cuda.sh).
+# Skipped with a note where the CUDA headers are missing.
+CUDA_INC_DIR := $(patsubst %/bin/nvcc,%,$(or $(shell command -v nvcc 2>/dev/null),/usr/local/cuda/bin/nvcc))/include
+CU_LINT_SRCS := $(wildcard backends/cuda/*.c) backends/registry.c tests/test_cuda.c
+CU_LINT_INC  := $(LINT_INC) -DEMBER_CUDA=1 -isystem $(CUDA_INC_DIR)
+lint-cuda:
+	@if [ ! -f $(CUDA_INC_DIR)/cuda_runtime_api.h ]; then \
+	  echo "lint-cuda: skipped (no CUDA headers in $(CUDA_INC_DIR))"; exit 0; fi; \
+	set -e; \
+	for cc in gcc clang; do for f in $(CU_LINT_SRCS); do \
+	  $$cc -std=c11 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE $(CU_LINT_INC) -c -o /dev/null $$f; done; done; \
+	cppcheck --quiet --error-exitcode=1 --std=c11 -D_GNU_SOURCE -D__x86_64__ \
+	  --enable=warning,portability --inline-suppr --suppressions-list=tests/lint/cppcheck.supp \
+	  $(CU_LINT_INC) $(CU_LINT_SRCS); \
+	LINT_INC="$(CU_LINT_INC)" bash tests/lint/clang-tidy.sh $(CU_LINT_SRCS)
 
 # make fuzz: each libFuzzer harness in tests/fuzz/ for FUZZ_SECONDS (60) with
 # clang; make fuzz-long SECONDS=N for longer runs. A crash leaves its input in

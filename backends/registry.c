@@ -9,12 +9,18 @@
 #include "backend.h"
 
 extern const struct ember_backend_ops cpu_backend_ops;
+#if EMBER_VULKAN
+extern const struct ember_backend_ops vulkan_backend_ops;
+#endif
 #if EMBER_CUDA
 extern const struct ember_backend_ops cuda_backend_ops;
 #endif
 
 static const struct ember_backend_ops *const backends[] = {
     &cpu_backend_ops,
+#if EMBER_VULKAN
+    &vulkan_backend_ops,
+#endif
 #if EMBER_CUDA
     &cuda_backend_ops,
 #endif

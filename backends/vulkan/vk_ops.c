@@ -1,0 +1,227 @@
+/*
+ * vk_ops.c — the Vulkan backend's forward-pass ops other than attention:
+ * each records one dispatch (or one per matrix) into the context's stream;
+ * nothing waits here. Host-side arguments (row ids, rope angles, vectors
+ * prepare_weights did not upload) are copied into the stream's ring.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "vk_impl.h"
+
+enum { MATMUL_NCOL = 8, MAX_GROUPS = 65535 };
+
+/* The types with a native shader; others are converted to F16 when
+ * prepared (vk_backend.c). */
+static int pipe_index(int type) {
+    switch (type) {
+    case EMBER_TYPE_F32: return 0;
+    case EMBER_TYPE_F16: return 1;
+    case EMBER_TYPE_Q8_0: return 2;
+    case EMBER_TYPE_Q4_0: return 3;
+    case EMBER_TYPE_Q4_K: return 4;
+    case EMBER_TYPE_Q6_K: return 5;
+    default: return -1;
+    }
+}
+
+bool vk_supports_matmul(int type) { return pipe_index(type) >= 0; }
+
+void vk_grid(uint32_t n, uint32_t groups[3]) {
+    groups[0] = n < MAX_GROUPS ? n : MAX_GROUPS;
+    groups[1] = 1;
+    groups[2] = groups[0] ? (n + groups[0] - 1) / groups[0] : 0;
+}
+
+static struct vk_loc loc_of(struct backend_ctx *c, const void *p) {
+    return vk_locate(vk_ctx_backend(c), p);
+}
+
+struct vk_loc vk_tensor_loc(struct backend_ctx *c, const struct tensor *t, size_t bytes) {
+    struct vk_ctx *x = vk_ctx_of(c);
+    if (t->prepared) return loc_of(c, t->prepared);
+    struct vk_loc at = {NULL, 0};
+    void *p = vk_stream_ring(x->s, bytes, &at);
+    if (p) memcpy(p, t->part[0], bytes);
+    else vk_ctx_backend(c)->failed = true; /* too large to pass along: prepare_weights must */
+    return at;
+}
+
+/* The bytes a tensor's rows take. */
+static size_t tensor_bytes(const struct tensor *t) { return (size_t)t->n_out * t->row_bytes; }
+
+static void matmul_one(struct backend_ctx *c, float *out, const struct tensor *w, const float *x,
+                       int n) {
+    struct vk_ctx *vc = vk_ctx_of(c);
+    size_t row_bytes;
+    int pi = pipe_index(vk_tensor_type(w, &row_bytes));
+    if (pi < 0) {
+        vk_ctx_backend(c)->failed = true;
+        return;
+    }
+    vk_stream_reserve(vc->s, w->prepared ? 0 : tensor_bytes(w), 1);
+    struct vk_dispatch d = {.pipe = (enum vk_pipe)(VK_PIPE_MATMUL_F32 + pi)};
+    d.buf[0] = vk_tensor_loc(c, w, tensor_bytes(w));
+    d.buf[1] = loc_of(c, x);
+    d.buf[2] = loc_of(c, out);
+    vk_grid((uint32_t)w->n_out, d.groups);
+    d.groups[1] = (uint32_t)(n + MATMUL_NCOL - 1) / MATMUL_NCOL;
+    uint32_t p[] = {(uint32_t)w->n_in, (uint32_t)w->n_out, (uint32_t)n, (uint32_t)row_bytes,
+                    d.groups[0]};
+    memcpy(d.p, p, sizeof p);
+    vk_stream_dispatch(vc->s, &d);
+}
+
+void vk_matmul(struct backend_ctx *c, int n_mats, float *const out[],
+               const struct tensor *const w[], const float *x, int n) {
+    for (int k = 0; k < n_mats; k++) matmul_one(c, out[k], w[k], x, n);
+}
+
+void vk_get_rows(struct backend_ctx *c, float *out, const struct tensor *w, const int32_t *rows,
+                 int n) {
+    struct vk_ctx *vc = vk_ctx_of(c);
+    size_t row_bytes;
+    int pi = pipe_index(vk_tensor_type(w, &row_bytes));
+    if (pi < 0 || n < 1) {
+        if (pi < 0) vk_ctx_backend(c)->failed = true;
+        return;
+    }
+    size_t rb = (size_t)n * sizeof *rows;
+    vk_stream_reserve(vc->s, rb + (w->prepared ? 0 : tensor_bytes(w)), 1);
+    struct vk_dispatch d = {.pipe = (enum vk_pipe)(VK_PIPE_ROWS_F32 + pi)};
+    d.buf[0] = vk_tensor_loc(c, w, tensor_bytes(w));
+    void *r = vk_stream_ring(vc->s, rb, &d.buf[1]);
+    if (!r) return;
+    memcpy(r, rows, rb);
+    d.buf[2] = loc_of(c, out);
+    d.groups[0] = (uint32_t)n, d.groups[1] = d.groups[2] = 1;
+    d.p[0] = (uint32_t)w->n_in;
+    d.p[1] = (uint32_t)row_bytes;
+    vk_stream_dispatch(vc->s, &d);
+}
+
+static uint32_t f32_bits(float f) {
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return u;
+}
+
+void vk_rmsnorm(struct backend_ctx *c, float *out, const float *x, const struct tensor *w, int n,
+                int width, float eps) {
+    struct vk_ctx *vc = vk_ctx_of(c);
+    size_t wb = (size_t)width * sizeof(float);
+    vk_stream_reserve(vc->s, w->prepared ? 0 : wb, 1);
+    struct vk_dispatch d = {.pipe = VK_PIPE_RMSNORM};
+    d.buf[0] = loc_of(c, x);
+    d.buf[1] = vk_tensor_loc(c, w, wb);
+    d.buf[2] = loc_of(c, out);
+    d.groups[0] = (uint32_t)n, d.groups[1] = d.groups[2] = 1;
+    d.p[0] = (uint32_t)width;
+    d.p[1] = f32_bits(eps);
+    vk_stream_dispatch(vc->s, &d);
+}
+
+/* x += y[i % width] over `total` values (add and add_bias share it). */
+static void add_rows(struct backend_ctx *c, float *x, struct vk_loc y, size_t total, int width) {
+    struct vk_dispatch d = {.pipe = VK_PIPE_ADD};
+    d.buf[0] = loc_of(c, x);
+    d.buf[1] = y;
+    vk_grid((uint32_t)((total + 255) / 256), d.groups);
+    d.p[0] = (uint32_t)total;
+    d.p[1] = (uint32_t)width;
+    d.p[2] = d.groups[0];
+    vk_stream_dispatch(vk_ctx_of(c)->s, &d);
+}
+
+void vk_add(struct backend_ctx *c, float *x, const float *y, int n, int width) {
+    size_t total = (size_t)n * (size_t)width;
+    add_rows(c, x, loc_of(c, y), total, (int)total);
+}
+
+void vk_add_bias(struct backend_ctx *c, float *x, const struct tensor *b, int n, int width) {
+    size_t wb = (size_t)width * sizeof(float);
+    vk_stream_reserve(vk_ctx_of(c)->s, b->prepared ? 0 : wb, 1);
+    add_rows(c, x, vk_tensor_loc(c, b, wb), (size_t)n * (size_t)width, width);
+}
+
+void vk_silu_mul(struct backend_ctx *c, float *g, const float *u, int n) {
+    struct vk_dispatch d = {.pipe = VK_PIPE_SILU_MUL};
+    d.buf[0] = loc_of(c, g);
+    d.buf[1] = loc_of(c, u);
+    vk_grid((uint32_t)((n + 255) / 256), d.groups);
+    d.p[0] = (uint32_t)n;
+    d.p[1] = d.groups[0];
+    vk_stream_dispatch(vk_ctx_of(c)->s, &d);
+}
+
+void vk_softmax(struct backend_ctx *c, float *x, int n) {
+    struct vk_dispatch d = {.pipe = VK_PIPE_SOFTMAX, .groups = {1, 1, 1}};
+    d.buf[0] = loc_of(c, x);
+    d.p[0] = (uint32_t)n;
+    vk_stream_dispatch(vk_ctx_of(c)->s, &d);
+}
+
+/* ------------------------------------------------------------------ rope */
+
+/* YaRN's ramp and correction dims: the CPU's formulas (cpu/ops.c), so the
+ * angles below are the CPU's to the bit. */
+static float yarn_ramp(float low, float high, int i0) {
+    float y = ((float)i0 / 2 - low) / fmaxf(0.001f, high - low);
+    return 1.0f - fminf(1.0f, fmaxf(0.0f, y));
+}
+
+static float yarn_corr_dim(int n_rot, int n_ctx_orig, float n_pairs_rot, float base) {
+    return (float)n_rot * logf((float)n_ctx_orig / (n_pairs_rot * 2.0f * (float)M_PI)) /
+           (2.0f * logf(base));
+}
+
+/* cos and sin (times the magnitude) of each pair of one row at pos. */
+static void rope_angles(float *t, int pos, const struct rope_params *rp) {
+    int n_rot = rp->n_rot;
+    float low = 0, high = 0;
+    if (rp->ext_factor != 0.0f) {
+        low = fmaxf(0.0f, floorf(yarn_corr_dim(n_rot, rp->n_ctx_orig, rp->beta_fast, rp->freq_base)));
+        high = fminf((float)(n_rot - 1), ceilf(yarn_corr_dim(n_rot, rp->n_ctx_orig, rp->beta_slow, rp->freq_base)));
+    }
+    float theta_scale = powf(rp->freq_base, -2.0f / (float)n_rot);
+    float theta_pos = (float)pos;
+    const float *ff = rp->freq_factors ? rp->freq_factors->part[0] : NULL;
+    for (int i0 = 0; i0 < n_rot; i0 += 2, theta_pos *= theta_scale) {
+        float theta_extrap = theta_pos;
+        if (ff) theta_extrap /= ff[i0 / 2];
+        float theta = rp->freq_scale * theta_extrap;
+        float mscale = rp->attn_factor;
+        if (rp->ext_factor != 0.0f) {
+            float mix = yarn_ramp(low, high, i0) * rp->ext_factor;
+            theta = theta * (1 - mix) + theta_extrap * mix;
+            mscale *= 1.0f + 0.1f * logf(1.0f / rp->freq_scale);
+        }
+        t[i0] = cosf(theta) * mscale;
+        t[i0 + 1] = sinf(theta) * mscale;
+    }
+}
+
+/* The angles come from the host (rope.comp says why); freq_factors are
+ * read from part[0], which every weight source keeps mapped. */
+void vk_rope(struct backend_ctx *c, float *x, int n, int n_heads, int head_dim,
+             const int32_t *pos, const struct rope_params *rp) {
+    struct vk_ctx *vc = vk_ctx_of(c);
+    int half = rp->n_rot / 2;
+    size_t tb = (size_t)n * (size_t)rp->n_rot * sizeof(float);
+    if (n < 1 || half < 1) return;
+    vk_stream_reserve(vc->s, tb, 1);
+    struct vk_dispatch d = {.pipe = VK_PIPE_ROPE};
+    float *t = vk_stream_ring(vc->s, tb, &d.buf[1]);
+    if (!t) {
+        vk_ctx_backend(c)->failed = true;
+        return;
+    }
+    for (int i = 0; i < n; i++) rope_angles(t + (size_t)i * rp->n_rot, pos[i], rp);
+    d.buf[0] = loc_of(c, x);
+    uint32_t total = (uint32_t)n * (uint32_t)half * (uint32_t)n_heads;
+    vk_grid((total + 255) / 256, d.groups);
+    uint32_t p[] = {(uint32_t)n_heads, (uint32_t)head_dim, (uint32_t)rp->n_rot, rp->neox,
+                    total, d.groups[0]};
+    memcpy(d.p, p, sizeof p);
+    vk_stream_dispatch(vc->s, &d);
+}
