@@ -219,11 +219,12 @@ struct kv_side {
 /* One layer's view shape, as kv_paged.c lays blocks out. */
 static struct kv_view shape(enum ember_type tk, enum ember_type tv, int hkv, int hd, size_t *block) {
     size_t ek = tk == EMBER_TYPE_F16 ? 2 : 4, ev = tv == EMBER_TYPE_F16 ? 2 : 4;
+    bool qk = tk == EMBER_TYPE_Q8_0, qv = tv == EMBER_TYPE_Q8_0; /* Q8_0 rows by position */
     struct kv_view v = {.type_k = tk, .type_v = tv, .block_size = BS};
-    v.v_row = (size_t)hd * ev;
+    v.v_row = qv ? quant_row_bytes(EMBER_TYPE_Q8_0, hd) : (size_t)hd * ev;
     v.v_head = (BS * v.v_row + 63) / 64 * 64;
-    v.k_row = BS * ek;
-    v.k_head = ((size_t)hd * v.k_row + 63) / 64 * 64;
+    v.k_row = qk ? quant_row_bytes(EMBER_TYPE_Q8_0, hd) : BS * ek;
+    v.k_head = ((size_t)(qk ? BS : hd) * v.k_row + 63) / 64 * 64;
     v.v_off = (size_t)hkv * v.k_head;
     *block = (size_t)hkv * (v.k_head + v.v_head);
     return v;

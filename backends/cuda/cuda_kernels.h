@@ -71,12 +71,14 @@ cudaError_t cuk_get_rows(const struct cuk_weight *w, const int32_t *rows, float 
 cudaError_t cuk_rmsnorm(float *out, const float *x, const float *w, int n, int width, float eps,
                         cudaStream_t s);
 
-/* RoPE as the CPU computes it (backends/cpu/ops.c), the YaRN ramp's
- * corrected dims already worked out by the host. */
+/* RoPE as the CPU computes it (backends/cpu/ops.c), rounding for rounding
+ * but for cosf/sinf: the host works out what needs libm's powf and logf. */
 struct cuk_rope_params {
     int n_rot, neox;
-    float freq_base, freq_scale, ext_factor, attn_factor;
+    float theta_scale;          /* powf(freq_base, -2 / n_rot) */
+    float freq_scale, ext_factor, attn_factor;
     float corr_low, corr_high;  /* YaRN ramp ends (used when ext_factor != 0) */
+    float yarn_mscale;          /* 1 + 0.1 logf(1 / freq_scale) (idem) */
     const float *freq_factors;  /* n_rot/2 divisors, or NULL */
 };
 cudaError_t cuk_rope(float *x, int n, int n_heads, int head_dim, const int32_t *pos,

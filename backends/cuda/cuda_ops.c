@@ -74,9 +74,10 @@ void cuda_rope(struct backend_ctx *bc, float *x, int n, int n_heads, int head_di
                const int32_t *pos, const struct rope_params *rp) {
     struct cuda_ctx *c = cuda_ctx_of(bc);
     if (n < 1 || rp->n_rot < 2 || !enter(c)) return;
-    struct cuk_rope_params r = {rp->n_rot, rp->neox, rp->freq_base, rp->freq_scale,
-                                rp->ext_factor, rp->attn_factor, 0, 0, NULL};
+    struct cuk_rope_params r = {rp->n_rot, rp->neox, powf(rp->freq_base, -2.0f / (float)rp->n_rot),
+                                rp->freq_scale, rp->ext_factor, rp->attn_factor, 0, 0, 1.0f, NULL};
     if (rp->ext_factor != 0.0f) {
+        r.yarn_mscale = 1.0f + 0.1f * logf(1.0f / rp->freq_scale);
         r.corr_low = fmaxf(0.0f, floorf(yarn_corr_dim(rp->n_rot, rp->n_ctx_orig, rp->beta_fast,
                                                       rp->freq_base)));
         r.corr_high = fminf((float)(rp->n_rot - 1), ceilf(yarn_corr_dim(rp->n_rot, rp->n_ctx_orig,

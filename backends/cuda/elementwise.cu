@@ -100,32 +100,34 @@ extern "C" cudaError_t cuk_rmsnorm(float *out, const float *x, const float *w, i
 
 /* -------------------------------------------------------------------- rope */
 
-/* Pair p of every head of row blockIdx.x: the angle pos * base^(-2p/n_rot)
- * (the CPU advances it by repeated products; powf differs from that in the
- * last bits), divided by the freq factor, interpolated and YaRN-ramped as
- * ggml's rope does. */
-static __global__ void rope(float *x, int n_heads, int head_dim, const int32_t *pos, cuk_rope_params rp) {
+/* Pair p of every head of row blockIdx.x, with the CPU's float operations
+ * in its order: the angle pos * theta_scale^p by p products, divided by the
+ * freq factor, scaled, YaRN-ramped. Every step is a _rn intrinsic, which
+ * nvcc never fuses into an FMA: angles reach thousands of radians, where
+ * one rounding more or less moves cos and sin by 1e-4. */
+static __global__ void rope(float *x, int n_heads, int head_dim, const int32_t *pos,
+                            cuk_rope_params rp) {
     int row = blockIdx.x, n_pairs = rp.n_rot / 2;
-    float theta_scale = powf(rp.freq_base, -2.0f / (float)rp.n_rot);
     float *v = x + (size_t)row * n_heads * head_dim;
     for (int p = threadIdx.x; p < n_pairs; p += blockDim.x) {
-        int i0 = 2 * p;
-        float theta_extrap = (float)pos[row] * powf(theta_scale, (float)p);
-        if (rp.freq_factors) theta_extrap /= rp.freq_factors[p];
-        float theta = rp.freq_scale * theta_extrap, mscale = rp.attn_factor;
+        float theta_extrap = (float)pos[row];
+        for (int k = 0; k < p; k++) theta_extrap = __fmul_rn(theta_extrap, rp.theta_scale);
+        if (rp.freq_factors) theta_extrap = __fdiv_rn(theta_extrap, rp.freq_factors[p]);
+        float theta = __fmul_rn(rp.freq_scale, theta_extrap), mscale = rp.attn_factor;
         if (rp.ext_factor != 0.0f) {
-            float y = ((float)i0 / 2 - rp.corr_low) / fmaxf(0.001f, rp.corr_high - rp.corr_low);
-            float mix = (1.0f - fminf(1.0f, fmaxf(0.0f, y))) * rp.ext_factor;
-            theta = theta * (1 - mix) + theta_extrap * mix;
-            mscale *= 1.0f + 0.1f * logf(1.0f / rp.freq_scale);
+            float y = __fdiv_rn(__fsub_rn((float)p, rp.corr_low),
+                                fmaxf(0.001f, __fsub_rn(rp.corr_high, rp.corr_low)));
+            float mix = __fmul_rn(__fsub_rn(1.0f, fminf(1.0f, fmaxf(0.0f, y))), rp.ext_factor);
+            theta = __fadd_rn(__fmul_rn(theta, __fsub_rn(1.0f, mix)), __fmul_rn(theta_extrap, mix));
+            mscale = __fmul_rn(mscale, rp.yarn_mscale);
         }
-        float cs = cosf(theta) * mscale, sn = sinf(theta) * mscale;
-        int a = rp.neox ? p : i0, b = rp.neox ? p + n_pairs : i0 + 1;
+        float cs = __fmul_rn(cosf(theta), mscale), sn = __fmul_rn(sinf(theta), mscale);
+        int a = rp.neox ? p : 2 * p, b = rp.neox ? p + n_pairs : 2 * p + 1;
         for (int h = 0; h < n_heads; h++) {
             float *q = v + (size_t)h * head_dim;
             float x0 = q[a], x1 = q[b];
-            q[a] = x0 * cs - x1 * sn;
-            q[b] = x0 * sn + x1 * cs;
+            q[a] = __fsub_rn(__fmul_rn(x0, cs), __fmul_rn(x1, sn));
+            q[b] = __fadd_rn(__fmul_rn(x0, sn), __fmul_rn(x1, cs));
         }
     }
 }
