@@ -57,8 +57,9 @@ struct backend_weights {
     char note[160];
 };
 
-/* Bytes staged at once between host and device (pinned). */
-enum { CUDA_STAGE_BYTES = 4 << 20 };
+/* Bytes staged at once between host and device (pinned), and how many
+ * recent stretches are remembered for reuse. */
+enum { CUDA_STAGE_BYTES = 4 << 20, CUDA_STAGE_MEMO = 8 };
 
 struct cuda_ctx {
     struct backend_ctx base;
@@ -70,6 +71,12 @@ struct cuda_ctx {
     uint8_t *pin, *pin_dev;
     size_t stage_cap, stage_used;
     bool pin_pageable;          /* no pinned memory: plain malloc, synchronous copies */
+    /* The last few stretches staged since the arena started over: an op
+     * staging the same bytes again (pos and seq for every layer's rope,
+     * store_kv and attention; the block tables of a run of device layers)
+     * gets the copy already queued. */
+    struct { size_t off, n; } memo[CUDA_STAGE_MEMO];
+    int n_memo, next_memo;
     struct cuk_q8 *xq;          /* quantized activations */
     size_t xq_cap;
     void **allocs;              /* ctx_alloc's device blocks */
