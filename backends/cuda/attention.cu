@@ -9,9 +9,10 @@
  * max, sum and weighted values, as flash attention does) so no score row
  * of n_ctx floats is stored; the warps' partial results are merged at the
  * end. A lane holds head dims lane, lane+32, ... (up to CUK_MAX_HEAD_DIM).
- * The F16 cache's query is rounded to f16 first, as the CPU does (it
- * follows llama.cpp's F16 matmuls); the probabilities are not rounded, so
- * results agree with the CPU to float tolerance, not bit for bit.
+ * The query is rounded as the CPU rounds it: to f16 for an F16 cache (it
+ * follows llama.cpp's F16 matmuls), to Q8_0 for a Q8_0 cache; the
+ * probabilities are not rounded to f16 for F16 values, so results agree
+ * with the CPU to float tolerance, not bit for bit.
  * Simple before fast: a split over long histories (more blocks per query)
  * and coalesced key reads are left for when a GPU can measure them.
  */
@@ -47,6 +48,20 @@ static __device__ __forceinline__ float warp_sum(float v) {
     return v;
 }
 
+/* A Q8_0 cache's query as the CPU takes it (quant/q8_0.c's rounding:
+ * d = absmax / 127 stored as f16, codes rounded half away from zero):
+ * q[j] of the 32 lanes is one block of 32 dims. Dims past head_dim are 0. */
+static __device__ void quantize_query(float q[PER_LANE]) {
+#pragma unroll
+    for (int j = 0; j < PER_LANE; j++) {
+        float amax = fabsf(q[j]);
+#pragma unroll
+        for (int o = 16; o > 0; o >>= 1) amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, o));
+        float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+        q[j] = roundf(q[j] * id) * __half2float(__float2half(d));
+    }
+}
+
 /* Block (h, i): query head h of row i. */
 static __global__ void __launch_bounds__(32 * ATT_WARPS) attention(cuk_attn a) {
     __shared__ float sm[ATT_WARPS], sl[ATT_WARPS], so[ATT_WARPS][CUK_MAX_HEAD_DIM];
@@ -64,6 +79,7 @@ static __global__ void __launch_bounds__(32 * ATT_WARPS) attention(cuk_attn a) {
         q[j] = v * scale;
         o[j] = 0.0f;
     }
+    if (kv.type_k == EMBER_TYPE_Q8_0) quantize_query(q);
     float m = -INFINITY, l = 0.0f;
     for (int p = warp; p < n_pos; p += ATT_WARPS) {
         int b = p / bs, t = p % bs;
