@@ -83,7 +83,7 @@ LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS)) $(CU_OBJS)
 TEST_SRCS := $(wildcard tests/test_*.c)
 TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 
-.PHONY: all test demo clean tests lib sanitize lint lint-vulkan lint-cuda fuzz fuzz-long fuzz-build bench-kernels
+.PHONY: all test demo clean tests lib sanitize lint lint-vulkan lint-cuda cuda-emu fuzz fuzz-long fuzz-build bench-kernels
 
 BIN     ?= ember
 
@@ -232,6 +232,22 @@ lint-cuda:
 	  --enable=warning,portability --inline-suppr --suppressions-list=tests/lint/cppcheck.supp \
 	  $(CU_LINT_INC) $(CU_LINT_SRCS); \
 	LINT_INC="$(CU_LINT_INC)" bash tests/lint/clang-tidy.sh $(CU_LINT_SRCS)
+
+# make cuda-emu: the CUDA build with tests/cuda_emu/ for the CUDA Toolkit
+# (a stand-in runtime and a SIMT emulator: kernels compiled as host C++,
+# each GPU thread a fiber), so the kernels run on a CPU and meet
+# test_backend_ops, test_cuda and whole models without a GPU (CI has none).
+# Slow, and blind to races and GPU-only faults: a check, not a backend.
+EMU_BUILD := build-cuda-emu
+EMU_CUDA  := $(EMU_BUILD)/cuda
+cuda-emu:
+	@mkdir -p $(EMU_CUDA)/lib64
+	ln -sfn $(CURDIR)/tests/cuda_emu/include $(EMU_CUDA)/include
+	$(CC) -std=c11 -O1 -g -D_GNU_SOURCE -Wall -Wextra -Itests/cuda_emu/include -c -o $(EMU_CUDA)/emu.o tests/cuda_emu/emu.c
+	rm -f $(EMU_CUDA)/lib64/libcudart_static.a && ar rcs $(EMU_CUDA)/lib64/libcudart_static.a $(EMU_CUDA)/emu.o
+	$(MAKE) CUDA=1 CUDA_ARCH=emu BUILD=$(EMU_BUILD) BIN=$(EMU_BUILD)/ember CUDA_HOME=$(CURDIR)/$(EMU_CUDA) \
+	  NVCC=$(CURDIR)/tests/cuda_emu/nvcc-emu $(EMU_BUILD)/ember $(EMU_BUILD)/tests/test_backend_ops \
+	  $(EMU_BUILD)/tests/test_cuda
 
 # make fuzz: each libFuzzer harness in tests/fuzz/ for FUZZ_SECONDS (60) with
 # clang; make fuzz-long SECONDS=N for longer runs. A crash leaves its input in
