@@ -25,6 +25,29 @@ CFLAGS  ?=
 CFLAGS  += -std=c11 $(OPT) -g -Wall -Wextra -D_GNU_SOURCE -MMD -MP \
            $(INC)
 LDLIBS  += -lm -lpthread
+# make CUDA=1: the CUDA backend too (backends/cuda/), into its own build dir
+# with its own binary. Its host code is C11 like the rest; nvcc compiles
+# only the .cu kernels, for each compute capability in CUDA_ARCH (a fat
+# binary, plus PTX of the last one so newer GPUs can JIT it). The runtime
+# is linked statically, so the binary starts where there is no driver.
+CUDA      ?= 0
+ifeq ($(CUDA),1)
+  NVCC      ?= $(or $(shell command -v nvcc 2>/dev/null),/usr/local/cuda/bin/nvcc)
+  CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))
+  CUDA_ARCH ?= 80 89 90
+  BUILD     := build-cuda
+  BIN       := $(BUILD)/ember
+  CUDA_LAST := $(lastword $(CUDA_ARCH))
+  NVCC_FLAGS := -std=c++17 -O3 -MMD -MP $(INC) -Xcompiler -fno-threadsafe-statics \
+                $(foreach a,$(CUDA_ARCH),-gencode arch=compute_$(a),code=sm_$(a)) \
+                -gencode arch=compute_$(CUDA_LAST),code=compute_$(CUDA_LAST)
+  CFLAGS    += -DEMBER_CUDA=1 -isystem $(CUDA_HOME)/include
+  LDLIBS    += -L$(CUDA_HOME)/lib64 -lcudart_static -ldl -lrt
+  CUDA_C_SRCS := $(wildcard backends/cuda/*.c)
+  CUDA_CU_SRCS := $(wildcard backends/cuda/*.cu)
+  $(BUILD)/backends/cuda/cuda_backend.o: CFLAGS += -DEMBER_CUDA_ARCH='"$(CUDA_ARCH)"'
+endif
+
 # Extra flags for every object and link (make sanitize / lint / fuzz set them).
 EXTRA_CFLAGS ?=
 CFLAGS  += $(EXTRA_CFLAGS)
@@ -65,14 +88,15 @@ $(BUILD)/%_neon.o:   ISA_FLAGS := -march=armv8.2-a+dotprod+fp16
 $(BUILD)/%_i8mm.o:   ISA_FLAGS := -march=armv8.2-a+dotprod+fp16+i8mm
 
 COMMON_SRCS := $(filter-out %_x86.c %_arm.c %_avx2.c %_avx512.c %_neon.c %_i8mm.c,$(wildcard src/*/*.c quant/*.c models/*.c backends/*.c backends/cpu/*.c tools/*.c)) $(VK_SRCS)
-SRCS     := $(COMMON_SRCS) $(ARCH_SRCS)
+SRCS     := $(COMMON_SRCS) $(ARCH_SRCS) $(CUDA_C_SRCS)
 LIB_SRCS := $(filter-out tools/main.c,$(SRCS))
-OBJS     := $(patsubst %.c,$(BUILD)/%.o,$(SRCS))
-LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS))
+CU_OBJS  := $(patsubst %.cu,$(BUILD)/%.o,$(CUDA_CU_SRCS))
+OBJS     := $(patsubst %.c,$(BUILD)/%.o,$(SRCS)) $(CU_OBJS)
+LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS)) $(CU_OBJS)
 TEST_SRCS := $(wildcard tests/test_*.c)
 TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 
-.PHONY: all test demo clean tests lib sanitize lint lint-vulkan fuzz fuzz-long fuzz-build bench-kernels gptq-logits
+.PHONY: all test demo clean tests lib sanitize lint lint-vulkan lint-cuda cuda-emu fuzz fuzz-long fuzz-build bench-kernels gptq-logits
 
 BIN     ?= ember
 
@@ -89,6 +113,10 @@ endif
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(ISA_FLAGS) -c -o $@ $<
+
+$(BUILD)/%.o: %.cu
+	@mkdir -p $(dir $@)
+	$(NVCC) $(NVCC_FLAGS) -c -o $@ $<
 
 $(BUILD)/tests/%: tests/%.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
@@ -186,6 +214,7 @@ lint:
 	  $(LINT_INC) $(LINT_SRCS)
 	LINT_INC="$(LINT_INC)" bash tests/lint/clang-tidy.sh $(LINT_SRCS)
 	$(MAKE) lint-vulkan
+	$(MAKE) lint-cuda
 
 # make lint-vulkan: the Vulkan backend's files (and the registry and op test
 # that name it) under EMBER_VULKAN=1 with gcc and clang -Werror, cppcheck and
@@ -203,6 +232,40 @@ lint-vulkan:
 	  --enable=warning,portability --inline-suppr --suppressions-list=tests/lint/cppcheck.supp \
 	  $(VK_LINT_INC) $(VK_LINT_SRCS); \
 	LINT_INC="$(VK_LINT_INC) -DEMBER_VULKAN=1" bash tests/lint/clang-tidy.sh $(VK_LINT_SRCS)
+
+# make lint-cuda: the CUDA backend's C files (and the registry and test
+# that name it) under EMBER_CUDA=1 with gcc and clang -Werror, cppcheck and
+# clang-tidy; the .cu kernels are nvcc's (make CUDA=1, scripts/ci-cuda.sh).
+# Skipped with a note where the CUDA headers are missing.
+CUDA_INC_DIR := $(patsubst %/bin/nvcc,%,$(or $(shell command -v nvcc 2>/dev/null),/usr/local/cuda/bin/nvcc))/include
+CU_LINT_SRCS := $(wildcard backends/cuda/*.c) backends/registry.c tests/test_cuda.c
+CU_LINT_INC  := $(LINT_INC) -DEMBER_CUDA=1 -isystem $(CUDA_INC_DIR)
+lint-cuda:
+	@if [ ! -f $(CUDA_INC_DIR)/cuda_runtime_api.h ]; then \
+	  echo "lint-cuda: skipped (no CUDA headers in $(CUDA_INC_DIR))"; exit 0; fi; \
+	set -e; \
+	for cc in gcc clang; do for f in $(CU_LINT_SRCS); do \
+	  $$cc -std=c11 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE $(CU_LINT_INC) -c -o /dev/null $$f; done; done; \
+	cppcheck --quiet --error-exitcode=1 --std=c11 -D_GNU_SOURCE -D__x86_64__ \
+	  --enable=warning,portability --inline-suppr --suppressions-list=tests/lint/cppcheck.supp \
+	  $(CU_LINT_INC) $(CU_LINT_SRCS); \
+	LINT_INC="$(CU_LINT_INC)" bash tests/lint/clang-tidy.sh $(CU_LINT_SRCS)
+
+# make cuda-emu: the CUDA build with tests/cuda_emu/ for the CUDA Toolkit
+# (a stand-in runtime and a SIMT emulator: kernels compiled as host C++,
+# each GPU thread a fiber), so the kernels run on a CPU and meet
+# test_backend_ops, test_cuda and whole models without a GPU (CI has none).
+# Slow, and blind to races and GPU-only faults: a check, not a backend.
+EMU_BUILD := build-cuda-emu
+EMU_CUDA  := $(EMU_BUILD)/cuda
+cuda-emu:
+	@mkdir -p $(EMU_CUDA)/lib64
+	ln -sfn $(CURDIR)/tests/cuda_emu/include $(EMU_CUDA)/include
+	$(CC) -std=c11 -O1 -g -D_GNU_SOURCE -Wall -Wextra -Itests/cuda_emu/include -c -o $(EMU_CUDA)/emu.o tests/cuda_emu/emu.c
+	rm -f $(EMU_CUDA)/lib64/libcudart_static.a && ar rcs $(EMU_CUDA)/lib64/libcudart_static.a $(EMU_CUDA)/emu.o
+	$(MAKE) CUDA=1 CUDA_ARCH=emu BUILD=$(EMU_BUILD) BIN=$(EMU_BUILD)/ember CUDA_HOME=$(CURDIR)/$(EMU_CUDA) \
+	  NVCC=$(CURDIR)/tests/cuda_emu/nvcc-emu $(EMU_BUILD)/ember $(EMU_BUILD)/tests/test_backend_ops \
+	  $(EMU_BUILD)/tests/test_cuda
 
 # make fuzz: each libFuzzer harness in tests/fuzz/ for FUZZ_SECONDS (60) with
 # clang; make fuzz-long SECONDS=N for longer runs. A crash leaves its input in

@@ -1,7 +1,7 @@
 /*
  * registry.c — the backends built into this binary, by name. The one place
- * outside a backend's own folder that knows which exist: issue [7] adds
- * Vulkan and CUDA here behind `#if EMBER_VULKAN` / `#if EMBER_CUDA`.
+ * outside a backend's own folder that knows which exist: CUDA (make CUDA=1)
+ * behind `#if EMBER_CUDA`, Vulkan (issue [7]) behind `#if EMBER_VULKAN`.
  */
 #include <stdio.h>
 #include <string.h>
@@ -12,11 +12,17 @@ extern const struct ember_backend_ops cpu_backend_ops;
 #if EMBER_VULKAN
 extern const struct ember_backend_ops vulkan_backend_ops;
 #endif
+#if EMBER_CUDA
+extern const struct ember_backend_ops cuda_backend_ops;
+#endif
 
 static const struct ember_backend_ops *const backends[] = {
     &cpu_backend_ops,
 #if EMBER_VULKAN
     &vulkan_backend_ops,
+#endif
+#if EMBER_CUDA
+    &cuda_backend_ops,
 #endif
 };
 #define N_BACKENDS (sizeof backends / sizeof backends[0])

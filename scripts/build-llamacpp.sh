@@ -12,13 +12,19 @@
 #                        counts as done when these binaries exist; default:
 #                        when llama-tokenize does)
 #   JOBS                 parallel build jobs (default 2)
+#   LLAMACPP_CUDA=1      build with GGML_CUDA (nvcc from PATH or
+#                        /usr/local/cuda/bin) into its own build-VERSION-cuda
+#                        dir, for compute capabilities CUDA_ARCH (cmake's
+#                        list, e.g. "89" or "80;90"; default: native, the GPU
+#                        of this machine), for scripts/cuda-check.sh
 set -euo pipefail
 
 VERSION="${LLAMACPP_PY_VERSION:-0.3.36}"
 CACHE="${EMBER_CACHE:-$HOME/.cache/ember}"
 ROOT="$CACHE/llama.cpp"
 SRC="$ROOT/src-$VERSION"
-BUILD="$ROOT/build-$VERSION"
+CUDA="${LLAMACPP_CUDA:-0}"
+BUILD="$ROOT/build-$VERSION$([[ $CUDA == 1 ]] && echo -cuda || true)"
 BIN="$BUILD/bin"
 STAMP="$BUILD/.ember-built"
 JOBS="${JOBS:-2}"
@@ -51,11 +57,17 @@ COMMIT="${COMMIT:-unknown}"
 # which llama.cpp's build-info would report as its own commit: drop it and
 # keep git out of the build (the stamp file records the commit instead).
 rm -rf "$SRC/.git"
+cuda_flags=(-DGGML_CUDA=OFF)
+if [[ $CUDA == 1 ]]; then
+    nvcc="$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)"
+    cuda_flags=(-DGGML_CUDA=ON -DCMAKE_CUDA_COMPILER="$nvcc"
+                -DCMAKE_CUDA_ARCHITECTURES="${CUDA_ARCH:-native}")
+fi
 cmake -S "$LLAMA" -B "$BUILD" \
     -DCMAKE_BUILD_TYPE=Release \
     -DGGML_NATIVE=ON \
     -DLLAMA_CURL=OFF \
-    -DGGML_CUDA=OFF -DGGML_METAL=OFF -DGGML_VULKAN=OFF -DGGML_OPENCL=OFF \
+    "${cuda_flags[@]}" -DGGML_METAL=OFF -DGGML_VULKAN=OFF -DGGML_OPENCL=OFF \
     -DLLAMA_BUILD_TESTS=OFF \
     -DBUILD_SHARED_LIBS=OFF \
     -DLLAMA_OPENSSL=OFF \
@@ -81,5 +93,5 @@ fi
 echo "building: ${targets[*]}" >&2
 cmake --build "$BUILD" --config Release -j"$JOBS" --target "${targets[@]}" >&2
 
-echo "llama-cpp-python $VERSION llama.cpp@$COMMIT targets: ${targets[*]}" >"$STAMP"
+echo "llama-cpp-python $VERSION llama.cpp@$COMMIT$([[ $CUDA == 1 ]] && echo ' (CUDA)' || true) targets: ${targets[*]}" >"$STAMP"
 echo "$BIN"
