@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "args.h"
+#include "cli_suggest.h"
 #include "tools.h"
 #include "loader.h"
 #include "model.h"
@@ -159,8 +160,16 @@ static int parse_bench(int argc, char **argv, struct bench_opts *o) {
         } else if (!strcmp(a, "--no-warmup")) {
             o->warmup = false;
         } else {
-            cli_error("unknown option '%s' (see ember bench --help)", a);
-            return EXIT_USAGE;
+            char *text = NULL;
+            size_t len = 0;
+            FILE *m = open_memstream(&text, &len);
+            if (m) {
+                bench_usage(m);
+                fclose(m);
+            }
+            int rc = cli_unknown_flag("bench", a, text);
+            free(text);
+            return rc;
         }
     }
     if (o->n_models == 0) {
@@ -383,9 +392,10 @@ static const char *base_name(const char *path) {
 }
 
 /* Measure every test of one model; *idx counts rows emitted so far.
- * 0, or EXIT_RUNTIME after printing the error. */
+ * *header says whether the table's header is out (printed here after the
+ * first model loads). 0, or EXIT_RUNTIME after printing the error. */
 static int bench_model(const struct bench_opts *o, struct ember_backend *be, const char *path,
-                       const char *isa, int w, int *idx) {
+                       const char *isa, int w, int *idx, bool *header) {
     struct ember_err err = {0};
     struct loaded l;
     struct model *m = NULL;
@@ -394,6 +404,14 @@ static int bench_model(const struct bench_opts *o, struct ember_backend *be, con
     if (model_load(&l.src, be, &m, &err)) {
         loader_close(&l);
         return loader_report(&err);
+    }
+    /* The header once a model has loaded: nothing on stdout when none does. */
+    if (!*header) {
+        if (o->fmt == FMT_MD) md_header(w);
+        else if (o->fmt == FMT_CSV) csv_header();
+        else printf("[\n");
+        out_write("", 0);
+        *header = true;
     }
     struct bench_result r = {.path = path, .file = base_name(path), .isa = isa};
     r.info = model_get_info(m);
@@ -475,15 +493,13 @@ int tool_bench(int argc, char **argv) {
         int l = (int)strlen(base_name(o.models[i]));
         if (l > w) w = l;
     }
-    if (o.fmt == FMT_MD) md_header(w);
-    else if (o.fmt == FMT_CSV) csv_header();
-    else printf("[\n");
-    out_write("", 0);
     int idx = 0;
+    bool header = false;
     for (int i = 0; i < o.n_models && !rc; i++)
-        rc = bench_model(&o, be, o.models[i], isa, w, &idx);
-    /* Close the JSON array even after a failure, so what was measured parses. */
-    if (o.fmt == FMT_JSON) {
+        rc = bench_model(&o, be, o.models[i], isa, w, &idx, &header);
+    /* Close the JSON array even after a failure, so what was measured parses;
+     * a first model that failed to load leaves stdout empty. */
+    if (o.fmt == FMT_JSON && header) {
         printf("%s]\n", idx ? "\n" : "");
         out_write("", 0);
     }
