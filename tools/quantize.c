@@ -23,6 +23,7 @@
 #include "os.h"
 #include "quant.h"
 #include "quantize_plan.h"
+#include "progress.h"
 #include "threadpool.h"
 #include "tools.h"
 
@@ -245,12 +246,12 @@ static int plan_all(struct qopts *o, const struct gguf_file *f, struct gguf_writ
     return 0;
 }
 
-static void progress(int64_t i, int64_t n, const struct gguf_tensor *t, int to) {
-    if (!isatty(STDERR_FILENO)) return;
-    int w = 30, done = (int)(w * (i + 1) / n);
-    fprintf(stderr, "\r[%.*s%*s] %4lld/%lld %-32.*s %-6s", done, "##############################", w - done, "",
-            (long long)i + 1, (long long)n, (int)(t->name.len < 32 ? t->name.len : 32), t->name.p, quant_type_name(to));
-    if (i + 1 == n) fputc('\n', stderr);
+/* Tensor i of n is written: the progress line names it and its new type. */
+static void progress(struct progress *p, int64_t i, int64_t n, const struct gguf_tensor *t, int to) {
+    char what[48];
+    snprintf(what, sizeof what, "%-32.*s %s", (int)(t->name.len < 32 ? t->name.len : 32), t->name.p,
+             quant_type_name(to));
+    progress_update(p, i + 1, n, what);
 }
 
 static int run(struct qopts *o, const struct gguf_file *f, struct gguf_writer *w, struct threadpool *pool,
@@ -271,6 +272,8 @@ static int run(struct qopts *o, const struct gguf_file *f, struct gguf_writer *w
     if (!rc && (copy_meta(w, f, o->mix->ftype, err) || gguf_write_begin(w, o->out, err))) rc = EXIT_RUNTIME;
     uint64_t in_bytes = 0, out_bytes = 0;
     double t0 = os_now_ms();
+    struct progress bar;
+    progress_begin(&bar, 0);
     for (int64_t k = 0; !rc && k < n; k++) {
         int64_t i = order[k];
         const struct gguf_tensor *t = gguf_tensor(f, i);
@@ -279,8 +282,9 @@ static int run(struct qopts *o, const struct gguf_file *f, struct gguf_writer *w
         if (st) rc = EXIT_RUNTIME;
         in_bytes += t->n_bytes;
         out_bytes += quant_row_bytes(types[i], t->ne[0]) * (t->n_elems / (uint64_t)t->ne[0]);
-        progress(k, n, t, types[i]);
+        progress(&bar, k, n, t, types[i]);
     }
+    progress_end(&bar);
     if (!rc && gguf_write_end(w, err)) rc = EXIT_RUNTIME;
     if (rc == EXIT_RUNTIME && err->msg[0]) cli_error("%s", err->msg);
     if (!rc)
