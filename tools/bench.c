@@ -405,14 +405,6 @@ static int bench_model(const struct bench_opts *o, struct ember_backend *be, con
         loader_close(&l);
         return loader_report(&err);
     }
-    /* The header once a model has loaded: nothing on stdout when none does. */
-    if (!*header) {
-        if (o->fmt == FMT_MD) md_header(w);
-        else if (o->fmt == FMT_CSV) csv_header();
-        else printf("[\n");
-        out_write("", 0);
-        *header = true;
-    }
     struct bench_result r = {.path = path, .file = base_name(path), .isa = isa};
     r.info = model_get_info(m);
     const char *gs;
@@ -430,6 +422,7 @@ static int bench_model(const struct bench_opts *o, struct ember_backend *be, con
     int max_depth = 0;
     for (int i = 0; i < o->depth.n; i++) max_depth = o->depth.v[i] > max_depth ? (int)o->depth.v[i] : max_depth;
     int n_toks = n_ctx > max_depth ? n_ctx : max_depth;
+    if (n_toks < 1) n_toks = 1; /* n_ctx starts at 1; said for clang-tidy's analyzer */
     n_ctx += max_depth;
     int32_t *toks = malloc((size_t)n_toks * sizeof *toks);
     float *logits = malloc((size_t)r.info->n_vocab * sizeof *logits);
@@ -438,6 +431,14 @@ static int bench_model(const struct bench_opts *o, struct ember_backend *be, con
     if (!batch_init(&b, n_toks) || !toks || !logits || !r.samples_ts) {
         cli_error("out of memory");
         rc = EXIT_RUNTIME;
+    }
+    /* The header once a model has loaded: nothing on stdout when none does. */
+    if (!rc && !*header) {
+        if (o->fmt == FMT_MD) md_header(w);
+        else if (o->fmt == FMT_CSV) csv_header();
+        else printf("[\n");
+        out_write("", 0);
+        *header = true;
     }
     for (int ti = 0; ti < o->threads.n && !rc; ti++) {
         r.threads = (int)o->threads.v[ti];
