@@ -6,12 +6,16 @@ CC      ?= cc
 # A parallel build by default: -j from the CPU count, unless -j came on the
 # command line (which always wins: make -j1) or in MAKEFLAGS from the
 # environment; sub-makes share their parent's jobs. One line per step
-# ("  CC  build/src/core/os.o"); make V=1 shows the full commands.
+# ("  CC   build/src/core/ember.o"); make V=1 shows the full commands.
 JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 ifeq ($(MAKELEVEL),0)
   ifeq ($(filter -j% j%,$(shell printenv MAKEFLAGS)),)
     MAKEFLAGS += -j$(JOBS)
   endif
+endif
+# `make clean all` must not build while it deletes.
+ifneq ($(filter clean,$(MAKECMDGOALS)),)
+.NOTPARALLEL:
 endif
 V       ?= 0
 ifeq ($(V),0)
