@@ -3,6 +3,25 @@
 # build-blas/). `make CC=clang` works too.
 
 CC      ?= cc
+
+# A parallel build by default: -j from the CPU count, unless -j came on the
+# command line (which always wins: make -j1) or in MAKEFLAGS from the
+# environment; sub-makes share their parent's jobs. One line per step
+# ("  CC   build/src/core/ember.o"); make V=1 shows the full commands.
+JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
+ifeq ($(MAKELEVEL),0)
+  ifeq ($(filter -j% j%,$(shell printenv MAKEFLAGS)),)
+    MAKEFLAGS += -j$(JOBS)
+  endif
+endif
+# `make clean all` must not build while it deletes.
+ifneq ($(filter clean,$(MAKECMDGOALS)),)
+.NOTPARALLEL:
+endif
+V       ?= 0
+ifeq ($(V),0)
+  say = @printf '  %-4s %s\n' $(1) $(2);
+endif
 # The floors, top to bottom (ARCHITECTURE.md): tools -> models -> backends ->
 # src -> quant. Headers are found by name across them; scripts/check-layout.sh
 # checks that includes only run downward.
@@ -103,7 +122,7 @@ BIN     ?= ember
 all: $(BIN)
 
 $(BIN): $(OBJS)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(call say,LD,$@)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 ifneq ($(BIN),ember)
 .PHONY: ember
@@ -112,15 +131,15 @@ endif
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(ISA_FLAGS) -c -o $@ $<
+	$(call say,CC,$@)$(CC) $(CFLAGS) $(ISA_FLAGS) -c -o $@ $<
 
 $(BUILD)/%.o: %.cu
 	@mkdir -p $(dir $@)
-	$(NVCC) $(NVCC_FLAGS) -c -o $@ $<
+	$(call say,NVCC,$@)$(NVCC) $(NVCC_FLAGS) -c -o $@ $<
 
 $(BUILD)/tests/%: tests/%.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -Itests -o $@ $< $(LIB_OBJS) $(LDLIBS)
+	$(call say,LD,$@)$(CC) $(CFLAGS) $(LDFLAGS) -Itests -o $@ $< $(LIB_OBJS) $(LDLIBS)
 
 # Vulkan shaders: each .comp to SPIR-V as a C initializer (glslc -mfmt=c, NAME.spv.h)
 # that vk_pipelines.c includes; matmul and get_rows once per weight type.
@@ -135,23 +154,23 @@ GLSLC      ?= glslc
 GLSLC_FLAGS := -fshader-stage=compute --target-env=vulkan1.1 -O -mfmt=c
 $(BUILD)/shaders/matmul_sg_%.spv.h: backends/vulkan/shaders/matmul.comp $(VK_GLSL)
 	@mkdir -p $(dir $@)
-	$(GLSLC) $(GLSLC_FLAGS) -DSUBGROUP -DTYPE_$* -o $@ $<
+	$(call say,GLSL,$@)$(GLSLC) $(GLSLC_FLAGS) -DSUBGROUP -DTYPE_$* -o $@ $<
 $(BUILD)/shaders/matmul_%.spv.h: backends/vulkan/shaders/matmul.comp $(VK_GLSL)
 	@mkdir -p $(dir $@)
-	$(GLSLC) $(GLSLC_FLAGS) -DTYPE_$* -o $@ $<
+	$(call say,GLSL,$@)$(GLSLC) $(GLSLC_FLAGS) -DTYPE_$* -o $@ $<
 $(BUILD)/shaders/get_rows_%.spv.h: backends/vulkan/shaders/get_rows.comp $(VK_GLSL)
 	@mkdir -p $(dir $@)
-	$(GLSLC) $(GLSLC_FLAGS) -DTYPE_$* -o $@ $<
+	$(call say,GLSL,$@)$(GLSLC) $(GLSLC_FLAGS) -DTYPE_$* -o $@ $<
 $(BUILD)/shaders/%.spv.h: backends/vulkan/shaders/%.comp $(VK_GLSL)
 	@mkdir -p $(dir $@)
-	$(GLSLC) $(GLSLC_FLAGS) -o $@ $<
+	$(call say,GLSL,$@)$(GLSLC) $(GLSLC_FLAGS) -o $@ $<
 $(BUILD)/backends/vulkan/vk_pipelines.o: $(VK_SHADERS)
 
 # Helpers the shell tests run (not tests themselves, so not named test_*).
 HELPER_BINS := $(BUILD)/tests/run_hostile
 $(BUILD)/tests/run_hostile: tests/hostile/run_hostile.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $<
+	$(call say,LD,$@)$(CC) $(CFLAGS) -o $@ $<
 
 tests: $(TEST_BINS) $(HELPER_BINS)
 lib: $(LIB_OBJS)
@@ -163,15 +182,18 @@ test: ember tests
 # Kernel throughput per type for the chosen set (EMBER_ISA=...), one thread.
 bench-kernels: $(BUILD)/bench-kernels
 $(BUILD)/bench-kernels: scripts/bench-kernels.c $(LIB_OBJS)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS)
+	$(call say,LD,$@)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS)
 
 # ember's logits for scripts/gptq-real-check.sh (torch-side cross-check, not in make test).
 gptq-logits: $(BUILD)/gptq-logits
 $(BUILD)/gptq-logits: scripts/gptq-logits.c $(LIB_OBJS)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS)
+	$(call say,LD,$@)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS)
 
+# The prompt, then the story up to its first sentence end (-r .) or 200
+# tokens, then a newline (--echo; `ember run` alone prints only new text).
 demo: ember
-	./ember run -m tests/data/models/stories260K.gguf -p "Once upon a time" -n 200 --temp 0.8 -s 42
+	@./ember run -m tests/data/models/stories260K.gguf -p "Once upon a time" -n 200 --temp 0.8 -s 42 \
+	  --echo -r .
 
 clean:
 	rm -rf build build-* ember
@@ -182,7 +204,6 @@ clean:
 # abort the process (exit 86) and are also logged under $(SAN_BUILD)/reports;
 # any report fails the target even if a test tolerated the exit status.
 SAN_BUILD ?= build-san
-JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 SAN_OPTS  := halt_on_error=1:exitcode=86:log_path=$(CURDIR)/$(SAN_BUILD)/reports/report
 sanitize:
@@ -279,7 +300,7 @@ fuzz-build:
 	  $(patsubst %,$(FUZZ_BUILD)/fuzz/fuzz_%,$(FUZZ_HARNESSES))
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests -fsanitize=fuzzer -o $@ $< $(LIB_OBJS) $(LDLIBS)
+	$(call say,LD,$@)$(CC) $(CFLAGS) -Itests -fsanitize=fuzzer -o $@ $< $(LIB_OBJS) $(LDLIBS)
 fuzz: fuzz-build
 	FUZZ_BUILD=$(FUZZ_BUILD) bash tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_HARNESSES)
 fuzz-long: fuzz-build

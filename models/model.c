@@ -16,12 +16,21 @@ static const struct model_arch *const archs[] = {&llama_arch, &qwen2_arch};
 
 const char *model_supported_archs(void) { return "llama, qwen2"; }
 
-static void count_params(struct model *m, const struct weight_source *src) {
-    for (int64_t i = 0; i < src->ops->n_tensors(src->impl); i++) {
+/* Report step done of total to p, if any. */
+static void step(const struct model_progress *p, int64_t done, int64_t total, const char *what) {
+    if (p && p->fn) p->fn(p->ud, done, total, what);
+}
+
+/* Sum the tensors' sizes; steps 1..n of the load's n + 2. */
+static void count_params(struct model *m, const struct weight_source *src,
+                         const struct model_progress *p) {
+    int64_t n = src->ops->n_tensors(src->impl);
+    for (int64_t i = 0; i < n; i++) {
         struct weight_desc d;
         src->ops->tensor_at(src->impl, i, &d);
         m->info.n_params += d.n_elems;
         m->info.n_bytes += d.n_bytes;
+        step(p, 1 + i, n + 2, "tensors");
     }
 }
 
@@ -56,6 +65,12 @@ static const struct model_arch *find_arch(const char *name, size_t len) {
 
 enum ember_status model_load(const struct weight_source *src, struct ember_backend *be,
                              struct model **out, struct ember_err *err) {
+    return model_load_progress(src, be, NULL, out, err);
+}
+
+enum ember_status model_load_progress(const struct weight_source *src, struct ember_backend *be,
+                                      const struct model_progress *p, struct model **out,
+                                      struct ember_err *err) {
     *out = NULL;
     const char *name;
     size_t len;
@@ -77,10 +92,14 @@ enum ember_status model_load(const struct weight_source *src, struct ember_backe
         st = m->layers ? arch->bind(m, src, err) : ember_fail(err, EMBER_ENOMEM, "out of memory");
     }
     m->dev_first = m->info.n_layer; /* no device until model_offload */
+    int64_t n_steps = src->ops->n_tensors(src->impl) + 2;
     if (!st) {
-        count_params(m, src);
+        step(p, 0, n_steps, "tensors");
+        count_params(m, src, p);
+        step(p, n_steps - 1, n_steps, "preparing weights");
         st = prepare(m, src, err);
     }
+    if (!st) step(p, n_steps, n_steps, "loaded");
     if (st) {
         model_free(m);
         return st;

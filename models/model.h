@@ -41,6 +41,17 @@ const char *model_supported_archs(void);
  * hyper-parameters or tensors. */
 enum ember_status model_load(const struct weight_source *src, struct ember_backend *be,
                              struct model **out, struct ember_err *err);
+/* Told of each step of a load: done of total steps, what names the phase.
+ * Called on the loading thread; the tools draw it (nothing here prints). */
+struct model_progress {
+    void (*fn)(void *ud, int64_t done, int64_t total, const char *what);
+    void *ud;
+};
+/* model_load, reporting its steps to *p (NULL: none): the hyper-parameters
+ * and binding, each tensor accounted, then the backend's preparation. */
+enum ember_status model_load_progress(const struct weight_source *src, struct ember_backend *be,
+                                      const struct model_progress *p, struct model **out,
+                                      struct ember_err *err);
 void model_free(struct model *m);
 const struct model_info *model_get_info(const struct model *m);
 /* Where the backend reads the weights from, for -v (CPU: "mapped"). */

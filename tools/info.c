@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "args.h"
+#include "cli_suggest.h"
 #include "tools.h"
 #include "cpu_features.h"
 #include "gguf.h"
@@ -184,8 +185,7 @@ int tool_info(int argc, char **argv) {
             puts("usage: ember info -m FILE|DIR | ember info --cpu | ember info --devices");
             return 0;
         } else {
-            cli_error("unknown option '%s' (usage: ember info -m FILE)", argv[i]);
-            return EXIT_USAGE;
+            return cli_unknown_flag("info", argv[i], "-m --model --cpu --help");
         }
     }
     if (!path) {

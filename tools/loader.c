@@ -6,11 +6,13 @@
 #include "loader.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "args.h"
 #include "os.h"
 #include "quant.h"
+#include "progress.h"
 
 int loader_report(const struct ember_err *err) {
     cli_error("%s", err->msg);
@@ -202,6 +204,13 @@ int loader_offload(struct loaded *l, const struct ember_options *o) {
 
 /* ----------------------------------------------------------- open */
 
+/* model_load's steps, drawn as the progress line (ud: struct progress). */
+static void load_step(void *ud, int64_t done, int64_t total, const char *what) {
+    char label[48];
+    snprintf(label, sizeof label, "loading: %s", what);
+    progress_update(ud, done, total, label);
+}
+
 int loader_open(const char *path, const struct ember_options *o, bool with_tokenizer,
                 struct loaded *l) {
     struct ember_err err = {0};
@@ -216,8 +225,15 @@ int loader_open(const char *path, const struct ember_options *o, bool with_token
         loader_close(l);
         return rc;
     }
-    /* the model before the tokenizer, so a broken model says so first */
-    if (model_load(&l->src, l->be, &l->model, &err)) {
+    /* the model before the tokenizer, so a broken model says so first;
+     * a load over a second shows its steps on a terminal */
+    struct progress bar;
+    const char *delay = getenv("EMBER_PROGRESS_DELAY_MS"); /* tests: 0 draws every load */
+    progress_begin(&bar, delay ? atof(delay) : 1000);
+    struct model_progress mp = {.fn = load_step, .ud = &bar};
+    enum ember_status st = model_load_progress(&l->src, l->be, &mp, &l->model, &err);
+    progress_end(&bar);
+    if (st) {
         loader_close(l);
         return loader_report(&err);
     }

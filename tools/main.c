@@ -7,6 +7,7 @@
 
 #include "args.h"
 #include "chat.h"
+#include "cli_suggest.h"
 #include "os.h"
 #include "tools.h"
 
@@ -58,6 +59,11 @@ int main(int argc, char **argv) {
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(c, commands[i].name)) return commands[i].fn(argc - 1, argv + 1);
-    cli_error("unknown command '%s' (try ember --help)", c);
+    const char *names[sizeof commands / sizeof commands[0]];
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) names[i] = commands[i].name;
+    const char *near = cli_nearest(c, names, sizeof names / sizeof names[0]);
+    if (near) cli_error("unknown command '%s' (did you mean %s? try ember --help)", c, near);
+    else if (c[0] == '-') cli_error("options come after a command: ember run %s ... (try ember --help)", c);
+    else cli_error("unknown command '%s' (try ember --help)", c);
     return EXIT_USAGE;
 }

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "args.h"
+#include "cli_suggest.h"
 #include "tools.h"
 #include "loader.h"
 #include "tool_options.h"
@@ -41,6 +42,13 @@ struct ppl_opts {
     struct ember_options eo;
 };
 
+static const char ppl_usage[] =
+    "usage: ember perplexity -m MODEL -f TEXT [-c N (512)] [-t N] [--chunks N]\n"
+    "  --score-all             windows of BOS + N-1 tokens of the text (tokenized\n"
+    "                          without BOS, one final newline dropped), each token\n"
+    "                          scored once (instead of llama.cpp's second halves)\n"
+    TOOL_OPTIONS_HELP;
+
 static int parse_ppl(int argc, char **argv, struct ppl_opts *o) {
     o->n_ctx = 512;
     o->n_threads = default_threads();
@@ -50,11 +58,7 @@ static int parse_ppl(int argc, char **argv, struct ppl_opts *o) {
         const char *a = argv[i], *v;
         int r;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            fputs("usage: ember perplexity -m MODEL -f TEXT [-c N (512)] [-t N] [--chunks N]\n"
-                  "  --score-all             windows of BOS + N-1 tokens of the text (tokenized\n"
-                  "                          without BOS, one final newline dropped), each token\n"
-                  "                          scored once (instead of llama.cpp's second halves)\n"
-                  TOOL_OPTIONS_HELP, stdout);
+            fputs(ppl_usage, stdout);
             exit(0);
         } else if ((r = tool_options_flag(argc, argv, &i, &o->eo))) {
             if (r != 1) return r;
@@ -74,8 +78,7 @@ static int parse_ppl(int argc, char **argv, struct ppl_opts *o) {
             if (!(v = args_value(argc, argv, &i)) || !args_int(a, v, 1, 1L << 30, &o->n_chunks))
                 return EXIT_USAGE;
         } else {
-            cli_error("unknown option '%s' (see ember perplexity --help)", a);
-            return EXIT_USAGE;
+            return cli_unknown_flag("perplexity", a, ppl_usage);
         }
     }
     if (!o->model || !o->file) {

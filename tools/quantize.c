@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "args.h"
+#include "cli_suggest.h"
 #include "encode.h"
 #include "gguf.h"
 #include "gguf_write.h"
@@ -93,7 +94,7 @@ static int parse_args(int argc, char **argv, struct qopts *o) {
             int t = a[2] == 'o' ? (o->plan.output_type = parse_type(a, v))
                     : a[3] == 'o' ? (o->plan.embd_type = parse_type(a, v)) : parse_override(o, v);
             if (t < 0) return EXIT_USAGE;
-        } else if (a[0] == '-' && a[1]) return cli_error("quantize: unknown option %s", a), EXIT_USAGE;
+        } else if (a[0] == '-' && a[1]) return cli_unknown_flag("quantize", a, usage_text);
         else if (n_pos == 4) return cli_error("quantize: too many arguments (%s)", a), EXIT_USAGE;
         else pos[n_pos++] = a;
     }

@@ -1,9 +1,9 @@
 /*
  * run.c — `ember run`: one prompt in, generated text out.
  *
- * Standard output carries only the generated text (plus the prompt with
- * --echo), written and flushed token by token; everything else goes to
- * stderr. A closed pipe ends the run quietly; any other write error is
+ * Standard output carries only the generated text (plus the prompt and a
+ * final newline with --echo; the newline on a terminal too), written and
+ * flushed token by token; everything else goes to stderr. A closed pipe ends the run quietly; any other write error is
  * reported. Sections: options, output, generation, entry point.
  */
 #include <errno.h>
@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "args.h"
+#include "cli_suggest.h"
 #include "chat.h"
 #include "kv_state.h"
 #include "tools.h"
@@ -49,7 +50,8 @@ static void run_usage(FILE *o, const char *cmd) {
           "  --repeat-last-n N    tokens the penalties look back (default 64)\n"
           "  --frequency-penalty F, --presence-penalty F   (default 0)\n"
           "  -e, --escape         process escapes (\\n \\t \\\\ \\\" \\xHH) in the prompt\n"
-          "  --echo               print the prompt before the generated text\n"
+          "  --echo               print the prompt before the generated text, and end with a\n"
+          "                       newline (make demo uses it; off: stdout is only new text)\n"
           "  --truncate           keep the prompt's last tokens when it does not fit -c\n"
           "  -v, --verbose        seed and timings on stderr\n"
           "  --no-escape          take the prompt's backslashes literally (-e, the default, turns\n"
@@ -67,6 +69,20 @@ static void run_usage(FILE *o, const char *cmd) {
           "  --no-history         do not read or write ~/.ember_history\n"
           "  --color              colour the user's text\n"
           TOOL_OPTIONS_HELP, o);
+}
+
+/* Report a flag run_usage does not list, with the nearest one it does. */
+static int unknown_flag(const char *cmd, const char *a) {
+    char *text = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&text, &len);
+    if (m) {
+        run_usage(m, cmd);
+        fclose(m);
+    }
+    int rc = cli_unknown_flag(strcmp(cmd, "chat") ? "run" : "chat", a, text);
+    free(text);
+    return rc;
 }
 
 /* Parse one sampler flag; returns 1 if handled, 0 if not ours, -1 on error. */
@@ -172,8 +188,7 @@ int run_parse_args(int argc, char **argv, struct run_opts *o) {
             if (!(v = args_value(argc, argv, &i)) || !args_int(a, v, 1, 1 << 16, &o->n_batch))
                 return EXIT_USAGE;
         } else {
-            cli_error("unknown option '%s' (see ember run --help)", a);
-            return EXIT_USAGE;
+            return unknown_flag(argv[0], a);
         }
     }
     if (!o->model) {
@@ -205,7 +220,10 @@ long run_ctx_size(const struct run_opts *o, long n_ctx_train) {
 
 /* Write to stdout and flush. A closed pipe means the reader is done: exit 0
  * quietly (SIGPIPE is ignored in main). Other failures are real errors. */
+static char out_last = '\n'; /* the last byte out_write wrote ('\n' before any) */
+
 void out_write(const char *s, size_t n) {
+    if (n) out_last = s[n - 1];
     if (n && fwrite(s, 1, n, stdout) != n) goto fail;
     if (fflush(stdout) != 0) goto fail;
     return;
@@ -417,7 +435,9 @@ static int generate(const struct run_opts *o, struct loaded *l, int32_t *ids,
     }
     out_write(buf, tokenizer_stream_flush(&ts, buf, cap));
     tm->gen_ms = os_now_ms() - t0;
-    if (isatty(STDOUT_FILENO)) out_write("\n", 1);
+    /* Text for a person (a terminal, or --echo's prompt-and-story) ends its
+     * line; otherwise stdout is exactly the generated text, for pipes. */
+    if ((o->echo || isatty(STDOUT_FILENO)) && out_last != '\n') out_write("\n", 1);
 done:
     batch_free(&b);
     free(buf);

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "args.h"
+#include "cli_suggest.h"
 #include "json.h"
 #include "loader.h"
 #include "template.h"
@@ -73,8 +74,7 @@ static int parse(int argc, char **argv, struct opts *o) {
             fputs(usage, stdout);
             return -1;
         } else {
-            cli_error("unknown option '%s' (see ember template --help)", a);
-            return EXIT_USAGE;
+            return cli_unknown_flag("template", a, usage);
         }
     }
     if (!o->model && !o->chat_template) {

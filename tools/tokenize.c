@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "args.h"
+#include "cli_suggest.h"
 #include "loader.h"
 #include "tokenizer.h"
 #include "tools.h"
@@ -95,8 +96,7 @@ int tool_tokenize(int argc, char **argv) {
             fputs(usage, stdout);
             return 0;
         } else {
-            cli_error("unknown option '%s' (see ember tokenize --help)", a);
-            return EXIT_USAGE;
+            return cli_unknown_flag("tokenize", a, usage);
         }
     }
     if (!model || (!prompt == !file)) {
