@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "args.h"
+#include "cli_suggest.h"
 #include "tools.h"
 #include "loader.h"
 #include "model.h"
@@ -165,8 +166,16 @@ static int parse_bench(int argc, char **argv, struct bench_opts *o) {
         } else if (!strcmp(a, "--no-warmup")) {
             o->warmup = false;
         } else {
-            cli_error("unknown option '%s' (see ember bench --help)", a);
-            return EXIT_USAGE;
+            char *text = NULL;
+            size_t len = 0;
+            FILE *m = open_memstream(&text, &len);
+            if (m) {
+                bench_usage(m);
+                fclose(m);
+            }
+            int rc = cli_unknown_flag("bench", a, text);
+            free(text);
+            return rc;
         }
     }
     if (o->n_models == 0) {
