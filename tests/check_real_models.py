@@ -95,7 +95,8 @@ for name, m in ref["models"].items():
         out = r.stdout.decode("utf-8", "replace")
         if r.returncode == 0 and out != g["text"] and (name, p) in NEAR_TIES:
             common = len(os.path.commonprefix([out, g["text"]]))
-            print(f"SKIP {name} greedy 32 {p!r}: known near-tie, texts agree for {common} of {len(g['text'])} bytes")
+            print(f"SKIP {name} greedy 32 {p!r}: known near-tie, texts agree for {common} of {len(g['text'])} bytes;"
+                  f" {gap_at(path, p, out, g['text'], r.stderr)}")
         else:
             report(r.returncode == 0 and out == g["text"], f"{name} greedy 32 {p!r}",
                    f"\n   got  {out!r}\n   want {g['text']!r}\n   {r.stderr.decode()[-300:]}")
@@ -121,6 +122,16 @@ def parting(path, prompt, ours, theirs):
     return None if a == b else k - n
 
 
+def gap_at(path, prompt, ours, theirs, stderr):
+    """Where two greedy texts part (generated token k) and ember's top-2
+    logit gap there (from `ember run -v`): the size of the near-tie."""
+    k = parting(path, prompt, ours, theirs)
+    m = re.search(rb"top-2 logit gaps:([0-9. ]*)", stderr)
+    gaps = [float(x) for x in m.group(1).split()] if m else []
+    gap = f"{gaps[k]:.4f}" if k is not None and k < len(gaps) else "?"
+    return f"parts at generated token {k}, top-2 logit gap there {gap}"
+
+
 kv_path = os.path.join(os.path.dirname(args.ref), "real-models-kv-reference.json")
 kv_ref = json.load(open(kv_path)) if os.path.exists(kv_path) else {"models": {}}
 for name, m in kv_ref["models"].items():
@@ -133,16 +144,16 @@ for name, m in kv_ref["models"].items():
         p, ct, fa, rot = g["prompt"], g["cache_type"], g["flash_attn"], g["attn_rot"]
         if (p, ct) not in texts:
             cmd = [args.ember, "run", "-m", path, "-p", p, "--temp", "0", "-n", "32", "-t", args.threads,
-                   "-c", "256", "-ctk", ct, "-ctv", ct]
+                   "-c", "256", "-ctk", ct, "-ctv", ct, "-v"]
             r = subprocess.run(cmd, capture_output=True, timeout=1800, env=dict(os.environ, EMBER_ISA="scalar"))
-            texts[(p, ct)] = r.stdout.decode("utf-8", "replace") if r.returncode == 0 else None
-        out = texts[(p, ct)]
+            texts[(p, ct)] = (r.stdout.decode("utf-8", "replace") if r.returncode == 0 else None, r.stderr)
+        out, err = texts[(p, ct)]
         what = (f"{name} {ct} cache vs llama.cpp -ctk {ct} -ctv {ct} -fa {fa}"
                 f"{' (Hadamard rotation)' if rot == 'on' else ''}, greedy 32 {p!r}")
         if out is not None and out != g["text"] and rot == "on":
             print(f"SKIP {what}: ember does not rotate; parts at generated token {parting(path, p, out, g['text'])}")
         elif out is not None and out != g["text"] and (name, p, ct, fa) in KV_NEAR_TIES:
-            print(f"SKIP {what}: known near-tie, parts at generated token {parting(path, p, out, g['text'])}")
+            print(f"SKIP {what}: known near-tie, {gap_at(path, p, out, g['text'], err)}")
         else:
             report(out == g["text"], what, f"\n   got  {out!r}\n   want {g['text']!r}")
 sys.exit(1 if failed else 0)
