@@ -14,8 +14,8 @@ queries, keys and values by a Walsh-Hadamard matrix, attn_rot "on") and
 with LLAMA_ATTN_ROT_DISABLE=1 (attn_rot "off", the same arithmetic as
 ember's). ember runs each prompt with the same cache type and must give the
 same text as every unrotated run, or, for a run listed in KV_NEAR_TIES,
-prints SKIP with the token position where the two part (test_greedy_follow
-bounds the logit margin there). Against the rotated runs the position where
+prints SKIP with the token position where the two part and ember's top-2
+logit gap there (from `ember run -v`; test_greedy_follow bounds the margin). Against the rotated runs the position where
 the texts part is printed, not checked: ember does not rotate.
 """
 import argparse
