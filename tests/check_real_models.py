@@ -66,6 +66,13 @@ KV_NEAR_TIES = {
     (S135, "The capital of France is", "q8_0", "on"),
     (S135, "Once upon a time", "f16", "on"),
     (S135, "Once upon a time", "q8_0", "on"),
+    # since Q8_1 keeps sum(q) exact (llama.cpp rounds s = d*sum(q) to f16),
+    # the scalar kernels take the other side of these: " answer" at
+    # generated token 5 (gap 0.04), " New" at token 4 (llama.cpp -fa off:
+    # " Nova"; every kernel set and llama.cpp setting lands on either side)
+    (S135, "The capital of France is", "f16", "off"),
+    (S135, "The capital of France is", "f16", "on"),
+    (S135, "Once upon a time", "f16", "off"),
 }
 failed = 0
 
@@ -75,6 +82,31 @@ def report(ok, msg, detail=""):
     failed += not ok
     print(("ok " if ok else "not ok ") + msg + ("" if ok or not detail else ": " + detail))
     sys.stdout.flush()
+
+
+def parting(path, prompt, ours, theirs):
+    """The generated-token position where two texts part: ember's
+    tokenization of each continuation (BPE; the prompt ends at a word edge),
+    compared id by id; None when equal."""
+    def ids(text):
+        r = subprocess.run([args.ember, "tokenize", "-m", path, "-p", prompt + text], capture_output=True, timeout=600)
+        return [int(x) for x in re.findall(rb"-?\d+", r.stdout.split(b"\n")[0])]
+    a, b = ids(ours), ids(theirs)
+    n = len(ids(""))
+    k = n
+    while k < min(len(a), len(b)) and a[k] == b[k]:
+        k += 1
+    return None if a == b else k - n
+
+
+def gap_at(path, prompt, ours, theirs, stderr):
+    """Where two greedy texts part (generated token k) and ember's top-2
+    logit gap there (from `ember run -v`): the size of the near-tie."""
+    k = parting(path, prompt, ours, theirs)
+    m = re.search(rb"top-2 logit gaps:([0-9. ]*)", stderr)
+    gaps = [float(x) for x in m.group(1).split()] if m else []
+    gap = f"{gaps[k]:.4f}" if k is not None and k < len(gaps) else "?"
+    return f"parts at generated token {k}, top-2 logit gap there {gap}"
 
 
 for name, m in ref["models"].items():
@@ -105,31 +137,6 @@ for name, m in ref["models"].items():
             pp = re.search(rb"prompt (\d+) tokens ([0-9.]+) t/s", r.stderr)
             print(f"   ember tg {sp.group(2).decode() if sp else '?'} t/s, pp {pp.group(2).decode() if pp else '?'} t/s;"
                   f" llama.cpp tg {m['speed']['gen_tokens_per_s']} t/s")
-
-
-def parting(path, prompt, ours, theirs):
-    """The generated-token position where two texts part: ember's
-    tokenization of each continuation (BPE; the prompt ends at a word edge),
-    compared id by id; None when equal."""
-    def ids(text):
-        r = subprocess.run([args.ember, "tokenize", "-m", path, "-p", prompt + text], capture_output=True, timeout=600)
-        return [int(x) for x in re.findall(rb"-?\d+", r.stdout.split(b"\n")[0])]
-    a, b = ids(ours), ids(theirs)
-    n = len(ids(""))
-    k = n
-    while k < min(len(a), len(b)) and a[k] == b[k]:
-        k += 1
-    return None if a == b else k - n
-
-
-def gap_at(path, prompt, ours, theirs, stderr):
-    """Where two greedy texts part (generated token k) and ember's top-2
-    logit gap there (from `ember run -v`): the size of the near-tie."""
-    k = parting(path, prompt, ours, theirs)
-    m = re.search(rb"top-2 logit gaps:([0-9. ]*)", stderr)
-    gaps = [float(x) for x in m.group(1).split()] if m else []
-    gap = f"{gaps[k]:.4f}" if k is not None and k < len(gaps) else "?"
-    return f"parts at generated token {k}, top-2 logit gap there {gap}"
 
 
 kv_path = os.path.join(os.path.dirname(args.ref), "real-models-kv-reference.json")
