@@ -37,7 +37,8 @@ void q4_1_quantize_ref(const float *src, void *dst, int64_t n) {
 }
 
 /* sum(w*x) = d_w*d_x*sum(code*q) + m_w*sum(x); the Q8_1 block carries
- * s = d_x*sum(q), so the offset costs one multiply per block. */
+ * sum(q), and s = d_x*sum(q) is exact in float, so the offset costs one
+ * rounded multiply per block (ggml rounds s to f16 first). */
 float q4_1_dot_ref(const void *w, const void *x, int64_t n) {
     const block_q4_1 *a = w;
     const block_q8_1 *b = x;
@@ -49,7 +50,7 @@ float q4_1_dot_ref(const void *w, const void *x, int64_t n) {
             isum += (a[i].qs[j] >> 4) * b[i].qs[j + QK4_1 / 2];
         }
         float dd = quant_f16_to_f32(a[i].d) * quant_f16_to_f32(b[i].d);
-        sum += (float)isum * dd + quant_f16_to_f32(a[i].m) * quant_f16_to_f32(b[i].s);
+        sum += (float)isum * dd + quant_f16_to_f32(a[i].m) * quant_q8_1_s(&b[i]);
     }
     return sum;
 }

@@ -49,7 +49,7 @@ float q5_1_dot_ref(const void *w, const void *x, int64_t n) {
         for (int j = 0; j < QK5_1; j++)
             isum += quant_q5_code(a[i].qs, qh, j) * b[i].qs[j];
         float dd = quant_f16_to_f32(a[i].d) * quant_f16_to_f32(b[i].d);
-        sum += (float)isum * dd + quant_f16_to_f32(a[i].m) * quant_f16_to_f32(b[i].s);
+        sum += (float)isum * dd + quant_f16_to_f32(a[i].m) * quant_q8_1_s(&b[i]);
     }
     return sum;
 }

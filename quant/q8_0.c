@@ -2,7 +2,7 @@
  * q8_0.c — Q8_0 and Q8_1: blocks of 32 int8 codes with an f16 scale,
  * value = d * code. Q8_0 is both a weight type and the activation format of
  * Q4_0/Q5_0/Q8_0 dots; Q8_1 is activation-only (partner of Q4_1/Q5_1) and
- * also stores s = d * sum(codes) as f16.
+ * also stores sum(codes), so that s = d * sum(codes) is exact.
  *
  * Quantization is ggml's reference rounding (the gguf package's for Q8_0):
  * d = absmax / 127, code = roundf(x * (1/d)), halves away from zero.
@@ -77,7 +77,6 @@ void q8_1_quantize_ref(const float *src, void *dst, int64_t n) {
         int sum;
         float d = q8_block(src, b[i].qs, &sum);
         b[i].d = quant_f32_to_f16(d);
-        /* from the unrounded d, as ggml does */
-        b[i].s = quant_f32_to_f16((float)sum * d);
+        b[i].sum = (int16_t)sum;
     }
 }

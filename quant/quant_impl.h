@@ -65,9 +65,15 @@ typedef struct {
     int8_t qs[QK8_0];
 } block_q8_0;
 
+/* Unlike ggml's block_q8_1, which stores s = d * sum(qs) as f16, the sum
+ * stays an integer: f16(d) * sum is then exact in float (11 + 12 bits), so
+ * the offset term m_w * s_x of a Q4_1/Q5_1 dot carries no f16 rounding of
+ * its own. That rounding (relative 2^-11 of |m_w * s_x| per block, a term
+ * that mostly cancels against the code term) was about 1000 times the
+ * float error of the rest of the dot on SmolLM2's Q4_1 layers. */
 typedef struct {
     uint16_t d;          /* f16 scale */
-    uint16_t s;          /* f16 of d * sum(qs): lets Q4_1/Q5_1 dots add the offset once */
+    int16_t sum;         /* sum(qs), |sum| <= 32 * 127 */
     int8_t qs[QK8_1];
 } block_q8_1;
 
@@ -117,6 +123,11 @@ _Static_assert(sizeof(block_q5_0) == 22, "block_q5_0 layout");
 _Static_assert(sizeof(block_q5_1) == 24, "block_q5_1 layout");
 _Static_assert(sizeof(block_q8_0) == 34, "block_q8_0 layout");
 _Static_assert(sizeof(block_q8_1) == 36, "block_q8_1 layout");
+
+/* Q8_1's s = d * sum(codes) from the stored (f16) d: exact in float. */
+static inline float quant_q8_1_s(const block_q8_1 *b) {
+    return quant_f16_to_f32(b->d) * (float)b->sum;
+}
 _Static_assert(sizeof(block_q2_k) == 84, "block_q2_k layout");
 _Static_assert(sizeof(block_q3_k) == 110, "block_q3_k layout");
 _Static_assert(sizeof(block_q4_k) == 144, "block_q4_k layout");

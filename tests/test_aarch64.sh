@@ -95,7 +95,7 @@ if ! command -v python3 >/dev/null; then
     exit "$fail"
 fi
 QEMU="$QEMU" EMBER_BIN="$BUILD/ember" JOBS="$JOBS" python3 - <<'PYEOF' || fail=1
-import ast, concurrent.futures, json, os, subprocess, sys
+import ast, concurrent.futures, json, os, re, subprocess, sys
 
 data = "tests/data/models"
 ref = json.load(open(os.path.join(data, "reference.json")))
@@ -112,9 +112,25 @@ def run(job):
     isa, name, g = job
     cmd = [os.environ["QEMU"], "-cpu", "max", os.environ["EMBER_BIN"], "run",
            "-m", os.path.join(data, name), "-p", g["prompt"], "--temp", "0",
-           "-n", str(g["n_predict"]), "-t", "1"]
+           "-n", str(g["n_predict"]), "-t", "1", "-v"]
     r = subprocess.run(cmd, capture_output=True, timeout=300, env=dict(os.environ, EMBER_ISA=isa))
     return r.returncode, r.stdout.decode("utf-8", "replace"), r.stderr.decode("utf-8", "replace")
+
+def gap_at(name, prompt, ours, theirs, err):
+    """Where two greedy texts part (generated token, both retokenized after
+    the prompt) and ember's top-2 logit gap there (`ember run -v`)."""
+    def ids(text):
+        r = subprocess.run([os.environ["QEMU"], "-cpu", "max", os.environ["EMBER_BIN"], "tokenize", "-m",
+                            os.path.join(data, name), "-p", prompt + text], capture_output=True, timeout=300)
+        return [int(x) for x in re.findall(rb"-?\d+", r.stdout.split(b"\n")[0])]
+    a, b, n = ids(ours), ids(theirs), len(ids(""))
+    k = n
+    while k < min(len(a), len(b)) and a[k] == b[k]:
+        k += 1
+    k -= n
+    m = re.search(r"top-2 logit gaps:([0-9. ]*)", err)
+    gaps = [float(x) for x in m.group(1).split()] if m else []
+    return f"parts at generated token {k}, top-2 logit gap there " + (f"{gaps[k]:.4f}" if 0 <= k < len(gaps) else "?")
 
 failed = 0
 with concurrent.futures.ThreadPoolExecutor(int(os.environ["JOBS"])) as ex:
@@ -124,7 +140,8 @@ with concurrent.futures.ThreadPoolExecutor(int(os.environ["JOBS"])) as ex:
             print("ok " + what)
         elif rc == 0 and (name, g["prompt"]) in near:
             common = len(os.path.commonprefix([out, g["text"]]))
-            print(f"SKIP {what}: known near-tie, texts agree for {common} bytes")
+            print(f"SKIP {what}: known near-tie, texts agree for {common} bytes, "
+                  f"{gap_at(name, g['prompt'], out, g['text'], err)}")
         else:
             failed += 1
             print(f"not ok {what}: rc {rc}\n   got  {out!r}\n   want {g['text']!r}\n   {err[:300]}")

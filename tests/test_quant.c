@@ -294,26 +294,6 @@ static double offset_mag(int type, const uint8_t *row, int64_t e) {
     }
 }
 
-/* Q8_1 stores s = f16(d * sum(q)) from the unrounded d, while the exact
- * dequant uses f16(d) * sum(q). Both roundings are inherent to the format,
- * so a Q4_1/Q5_1 dot may be off by up to |offset| times their bound:
- * 2^-11 relative each, plus half a subnormal step of s and of d*sum. This is
- * a bound computed from the codes, not the observed |s - d*sum(q)|, so a
- * wrong s still fails. */
-static double q8_1_s_slack(int type, const uint8_t *w, const uint8_t *x, int64_t n) {
-    if (type != EMBER_TYPE_Q4_1 && type != EMBER_TYPE_Q5_1) return 0.0;
-    const block_q8_1 *b = (const block_q8_1 *)x;
-    double slack = 0.0;
-    for (int64_t i = 0; i < n / 32; i++) {
-        int sum = 0;
-        for (int j = 0; j < 32; j++) sum += b[i].qs[j];
-        double exact = fabs((double)quant_f16_to_f32(b[i].d) * sum);
-        double bound = 0x1p-10 * (1 + 0x1p-10) * exact + 0x1p-25 * (1 + abs(sum));
-        slack += offset_mag(type, w, 32 * i) * bound;
-    }
-    return slack;
-}
-
 struct dot_stats {
     int runs, bad;
     double worst; /* largest |err| / tol seen */
@@ -344,7 +324,9 @@ static void dot_one(int type, const uint8_t *w, int64_t n, const float *x, struc
         S += (fabs(wf[i]) + 2 * offset_mag(type, w, i)) * fabs(xf[i]);
     }
     double nb = o->block_elems > 1 ? (double)(n / o->block_elems) : 1.0;
-    double tol = 0x1p-22 * (nb + 4) * S + q8_1_s_slack(type, w, xq, n);
+    /* no allowance for Q8_1's s: it is exact (f16 d times the integer sum),
+     * so a Q4_1/Q5_1 dot has only the float roundings of the others */
+    double tol = 0x1p-22 * (nb + 4) * S;
     double got = o->dot(w, xq, n), err = fabs(got - ref);
     st->runs++;
     if (tol > 0 && err / tol > st->worst) st->worst = err / tol;
@@ -379,11 +361,19 @@ static void check_dot(int type, struct vfile *vf) {
     const int blocks[] = {1, 3, 5, 9};
     for (int k = 0; k < 4; k++) {
         int64_t n = (int64_t)blocks[k] * be + (o->block_elems == 1 ? 1 : 0); /* odd for F types too */
-        for (int seed = 1; seed <= 3; seed++) {
+        /* seed 4 is adversarial for the affine types: weights far from zero
+         * (|m| >> d) against activations of one sign (|sum(q)| near 32*127),
+         * so m*s is large and mostly cancels against the code term, as in
+         * SmolLM2's Q4_1 layers; an f16 rounding of s shows up here. */
+        for (int seed = 1; seed <= 4; seed++) {
             rng_state = (uint64_t)(seed * 7919 + k);
             for (int64_t i = 0; i < n; i++) {
                 wsrc[i] = rng_gauss() * (seed == 3 ? 0.02f : 1.0f) + (seed == 2 ? 0.7f : 0.0f);
                 x[i] = seed == 2 ? -fabsf(rng_gauss()) : rng_gauss();
+                if (seed == 4) {
+                    wsrc[i] = 3.0f + 0.05f * rng_gauss();
+                    x[i] = 1.0f + 0.02f * rng_gauss();
+                }
             }
             o->quantize(wsrc, w, n);
             dot_one(type, w, n, x, &st);
@@ -481,9 +471,7 @@ static void check_vec_invariants(void) {
         for (int b = 0; b < 5 * QK_K / 32; b++) {
             int sum = 0;
             for (int j = 0; j < 32; j++) sum += q1[b].qs[j];
-            /* s is f16(d_f32 * sum); d itself is rounded to f16 too */
-            double exact = (double)quant_f16_to_f32(q1[b].d) * sum;
-            if (fabs(quant_f16_to_f32(q1[b].s) - exact) > 0x1p-10 * fabs(exact) + 0x1p-24) bad_s++;
+            if (q1[b].sum != sum) bad_s++;
         }
         q8_k_quantize_ref(x, qk, 5 * QK_K);
         for (int b = 0; b < 5; b++) {
@@ -505,7 +493,7 @@ static void check_vec_invariants(void) {
     q8_k_quantize_ref(x, qk, QK_K);
     for (int g = 0; g < 16; g++) bad_k += qk[0].bsums[g] != 0;
     bad_k += qk[0].d != 0.0f;
-    CHECK(!bad_s, "q8_1 s = d*sum(q) within f16 rounding (%d bad blocks)", bad_s);
+    CHECK(!bad_s, "q8_1 sum = sum(q) (%d bad blocks)", bad_s);
     CHECK(!bad_k, "q8_k: largest magnitude -> -127, d = max/-127, bsums = sums of 16, zero block zeroed (%d bad)", bad_k);
 }
 

@@ -29,6 +29,20 @@
 
 /* ------------------------------------------------------------- options */
 
+/* The largest logit minus the second largest (0 for a tie). O(n_vocab). */
+static float top2_gap(const float *l, int n) {
+    float a = -INFINITY, b = -INFINITY;
+    for (int i = 0; i < n; i++) {
+        if (l[i] > a) {
+            b = a;
+            a = l[i];
+        } else if (l[i] > b) {
+            b = l[i];
+        }
+    }
+    return a - b;
+}
+
 static void run_usage(FILE *o, const char *cmd) {
     if (!strcmp(cmd, "chat"))
         fputs("usage: ember chat -m MODEL [-sys TEXT] [-p FIRST_MESSAGE] [options]\n"
@@ -384,6 +398,8 @@ static int generate(const struct run_opts *o, struct loaded *l, int32_t *ids,
     struct batch b;
     bool have_batch = batch_init(&b, (int)n_ids);
     int rc = 0;
+    float *gaps = NULL; /* -v: top-2 logit gaps of the generated steps */
+    long n_gaps = 0;
     if (!smp || !logits || !buf || !have_batch) {
         cli_error("out of memory");
         rc = EXIT_RUNTIME;
@@ -408,6 +424,11 @@ static int generate(const struct run_opts *o, struct loaded *l, int32_t *ids,
     tm->n_prompt = (int)n_ids;
     tm->prompt_ms = os_now_ms() - t0;
     t0 = os_now_ms();
+    /* -v: the top-2 logit gap before each generated token, printed at the
+     * end, so a greedy text that parts from another run's can be told a
+     * near-tie (a small gap at the step where they part) or not */
+    n_gaps = o->verbose && o->n_predict > 0 ? o->n_predict : 0;
+    gaps = n_gaps ? calloc((size_t)n_gaps, sizeof *gaps) : NULL;
     struct tok_stream ts = {0};
     int pos = (int)n_ids;
     struct stop_tail st = {0};
@@ -415,6 +436,7 @@ static int generate(const struct run_opts *o, struct loaded *l, int32_t *ids,
         if (o->ignore_eos)
             for (int32_t t = 0; t < mi->n_vocab; t++)
                 if (tokenizer_is_eog(l->tok, t)) logits[t] = -INFINITY;
+        if (gaps && g < n_gaps) gaps[g] = top2_gap(logits, mi->n_vocab);
         int32_t tok = sampler_sample(smp, logits);
         if (tokenizer_is_eog(l->tok, tok)) break;
         size_t n = tokenizer_stream_push(l->tok, &ts, tok, buf, cap);
@@ -435,10 +457,16 @@ static int generate(const struct run_opts *o, struct loaded *l, int32_t *ids,
     }
     out_write(buf, tokenizer_stream_flush(&ts, buf, cap));
     tm->gen_ms = os_now_ms() - t0;
+    if (gaps) {
+        fprintf(stderr, "ember: top-2 logit gaps:");
+        for (long g = 0; g < tm->n_gen + 1 && g < n_gaps; g++) fprintf(stderr, " %.4f", gaps[g]);
+        fprintf(stderr, "\n");
+    }
     /* Text for a person (a terminal, or --echo's prompt-and-story) ends its
      * line; otherwise stdout is exactly the generated text, for pipes. */
     if ((o->echo || isatty(STDOUT_FILENO)) && out_last != '\n') out_write("\n", 1);
 done:
+    free(gaps);
     batch_free(&b);
     free(buf);
     free(logits);

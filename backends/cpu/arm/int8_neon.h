@@ -71,6 +71,20 @@ static inline float32x4_t neon_f16x4_at(const uint8_t *p, size_t stride, size_t 
                       neon_h16(p + 3 * stride + o));
 }
 
+/* Q8_1's s = d * sum(codes) of the block at p (f16 d at 0, int16 sum at
+ * 2), exact in float as in quant_q8_1_s; and of four blocks stride apart. */
+static inline float neon_q8_1_s(const uint8_t *p) {
+    int16_t sum;
+    memcpy(&sum, p + 2, sizeof sum);
+    return neon_f16(neon_h16(p)) * (float)sum;
+}
+
+static inline float32x4_t neon_q8_1_s4(const uint8_t *p, size_t stride) {
+    const float s[4] = {neon_q8_1_s(p), neon_q8_1_s(p + stride), neon_q8_1_s(p + 2 * stride),
+                        neon_q8_1_s(p + 3 * stride)};
+    return vld1q_f32(s);
+}
+
 /* type_kernels.dot of a 32-wide type: four blocks' integer sums are reduced
  * into one vector, converted (exactly) and scaled by d_w*d_x, so each
  * block's term is rounded as in the `_ref` dot; only the order of the float
@@ -88,7 +102,7 @@ neon_q8_dot(const struct neon_q8_fmt f, const void *w, const void *x, int64_t n)
                                  neon_q8_block_dot(f, ai + 3 * wb, bi + 3 * xb));
         float32x4_t dd = vmulq_f32(neon_f16x4_at(ai, wb, 0), neon_f16x4_at(bi, xb, 0));
         if (f.affine) {
-            float32x4_t ms = vmulq_f32(neon_f16x4_at(ai, wb, 2), neon_f16x4_at(bi, xb, 2));
+            float32x4_t ms = vmulq_f32(neon_f16x4_at(ai, wb, 2), neon_q8_1_s4(bi, xb));
             acc = vaddq_f32(acc, vaddq_f32(vmulq_f32(vcvtq_f32_s32(s), dd), ms));
         } else {
             acc = vaddq_f32(acc, vmulq_f32(vcvtq_f32_s32(s), dd));
@@ -100,7 +114,7 @@ neon_q8_dot(const struct neon_q8_fmt f, const void *w, const void *x, int64_t n)
         float dd = neon_f16(neon_h16(ai)) * neon_f16(neon_h16(bi));
         if (f.affine)
             sum += (float)vaddvq_s32(neon_q8_block_dot(f, ai, bi)) * dd +
-                   neon_f16(neon_h16(ai + 2)) * neon_f16(neon_h16(bi + 2));
+                   neon_f16(neon_h16(ai + 2)) * neon_q8_1_s(bi);
         else
             sum += (float)vaddvq_s32(neon_q8_block_dot(f, ai, bi)) * dd;
     }

@@ -70,7 +70,7 @@ void q8_0_quantize_neon(const float *src, void *dst, int64_t n) {
     }
 }
 
-/* Q8_1 is Q8_0 plus s = f16(sum(codes) * d), d unrounded as in the ref. */
+/* Q8_1 is Q8_0 plus the integer sum of the codes, as in the ref. */
 void q8_1_quantize_neon(const float *src, void *dst, int64_t n) {
     block_q8_1 *b = dst;
     for (int64_t i = 0; i < n / QK8_1; i++, src += QK8_1) {
@@ -78,6 +78,6 @@ void q8_1_quantize_neon(const float *src, void *dst, int64_t n) {
         float id = d != 0.0f ? 1.0f / d : 0.0f;
         int sum = round_codes(src, id, b[i].qs);
         b[i].d = neon_to_f16(d);
-        b[i].s = neon_to_f16((float)sum * d);
+        b[i].sum = (int16_t)sum;
     }
 }

@@ -140,6 +140,14 @@ BASIC_INLINE float basic_f16(const uint8_t *p) {
     return _cvtsh_ss(h);
 }
 
+/* Q8_1's s = d * sum(codes) of the block at p (f16 d at 0, int16 sum at
+ * 2), exact in float as in quant_q8_1_s. */
+BASIC_INLINE float basic_q8_1_s(const uint8_t *p) {
+    int16_t sum;
+    memcpy(&sum, p + 2, sizeof sum);
+    return basic_f16(p) * (float)sum;
+}
+
 /* Four f16 values, one from each pointer, as floats. */
 BASIC_INLINE __m128 basic_f16x4(const uint8_t *p0, const uint8_t *p1, const uint8_t *p2,
                                 const uint8_t *p3) {
@@ -358,7 +366,7 @@ BASIC_INLINE void basic_float_mul_mat_avx2(basic_load8_fn load, size_t elem_byte
  *   OFFSET: unsigned codes c, value d*(c - off); the block sum is
  *           sum(c*y) - off*sum(y) (Q4_0 off 8, Q5_0 off 16, partner Q8_0).
  *   AFFINE: unsigned codes c, value d*c + m; sum is d*dy*sum(c*y) + m*s,
- *           s being Q8_1's d*sum(y) (Q4_1, Q5_1).
+ *           s = dy*sum(y) from Q8_1's integer sum, exact (Q4_1, Q5_1).
  *   SIGNED: signed codes (Q8_0 against Q8_0).
  * The skeletons take the format as a constant and are specialised for it. */
 enum basic_int8_kind { BASIC_OFFSET, BASIC_AFFINE, BASIC_SIGNED };
@@ -369,7 +377,7 @@ struct basic_int8_fmt {
     int code_max;     /* largest unsigned code: 15 or 31 (not SIGNED) */
     bool flip;        /* panel_avx2.h: codes + 128 (xor 0x80), as OFFSET */
     size_t w_bytes;   /* weight block bytes; d at 0, m at 2 (AFFINE) */
-    size_t x_bytes;   /* activation block bytes; d at 0, s at 2 (Q8_1) */
+    size_t x_bytes;   /* activation block bytes; d at 0, int16 sum at 2 (Q8_1) */
     size_t x_qs;      /* offset of the activation's 32 codes */
     /* the block's 32 codes, one byte each, element order */
     __m256i (*codes)(const uint8_t *block);
@@ -389,6 +397,12 @@ struct basic_int8_fmt {
     }
 #define BASIC_INT8_FMT(kind_, off_, code_max_, w_block, x_block, codes_)                       \
     BASIC_INT8_FMT_PAIRED(kind_, off_, code_max_, w_block, x_block, codes_, NULL)
+
+/* basic_q8_1_s of four Q8_1 blocks, one per pointer. */
+BASIC_INLINE __m128 basic_q8_1_s4(const uint8_t *p0, const uint8_t *p1, const uint8_t *p2,
+                                  const uint8_t *p3) {
+    return _mm_setr_ps(basic_q8_1_s(p0), basic_q8_1_s(p1), basic_q8_1_s(p2), basic_q8_1_s(p3));
+}
 
 /* The tile's block scales: dd[c][r] = d(row r) * d(column c) for the
  * block at byte offsets wo (weights) and xo (activations), 4 rows by up to
@@ -473,15 +487,14 @@ BASIC_INLINE float basic_int8_dot(const struct basic_int8_fmt f, basic_isum_fn i
         acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum(f, a1, b1)),
                               _mm256_broadcastss_ps(_mm_movehl_ps(d, d)), acc);
         if (f.kind == BASIC_AFFINE) {
-            __m128 m = basic_f16_products2(a + 2, b + 2, a1 + 2, b1 + 2);
-            ms += _mm_cvtss_f32(m);
-            ms += _mm_cvtss_f32(_mm_movehl_ps(m, m));
+            ms += basic_f16(a + 2) * basic_q8_1_s(b);
+            ms += basic_f16(a1 + 2) * basic_q8_1_s(b1);
         }
     }
     if (i < nb) {
         __m128 d = basic_f16_products2(a, b, a, b);
         acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum(f, a, b)), _mm256_broadcastss_ps(d), acc);
-        if (f.kind == BASIC_AFFINE) ms += _mm_cvtss_f32(basic_f16_products2(a + 2, b + 2, a, b));
+        if (f.kind == BASIC_AFFINE) ms += basic_f16(a + 2) * basic_q8_1_s(b);
     }
     return basic_hsum256(acc) + ms;
 }
@@ -549,9 +562,8 @@ BASIC_INLINE void basic_int8_pass_avx2(const struct basic_int8_fmt f, int R, int
                 if (f.kind == BASIC_AFFINE) {
                     /* m*s for the whole tile, 4 columns per op; multiply and add
                      * rounded separately, as in the dot */
-                    __m128 s4 = basic_f16x4(xc[0] + xo + 2, xc[C > 1 ? 1 : 0] + xo + 2,
-                                            xc[C > 2 ? 2 : 0] + xo + 2,
-                                            xc[C > 3 ? 3 : 0] + xo + 2);
+                    __m128 s4 = basic_q8_1_s4(xc[0] + xo, xc[C > 1 ? 1 : 0] + xo, xc[C > 2 ? 2 : 0] + xo,
+                                              xc[C > 3 ? 3 : 0] + xo);
 #pragma GCC unroll 4
                     for (int r = 0; r < R; r++)
                         ms[r] = _mm_add_ps(ms[r], _mm_mul_ps(_mm_set1_ps(basic_f16(wr[r] + wo + 2)), s4));
@@ -693,9 +705,8 @@ BASIC_INLINE void basic_int8_pass_vnni(const struct basic_int8_fmt f, int C, int
                     }
                 }
                 if (f.kind == BASIC_AFFINE) {
-                    __m128 s4 = basic_f16x4(xc[0] + xo + 2, xc[C > 1 ? 1 : 0] + xo + 2,
-                                            xc[C > 2 ? 2 : 0] + xo + 2,
-                                            xc[C > 3 ? 3 : 0] + xo + 2);
+                    __m128 s4 = basic_q8_1_s4(xc[0] + xo, xc[C > 1 ? 1 : 0] + xo, xc[C > 2 ? 2 : 0] + xo,
+                                              xc[C > 3 ? 3 : 0] + xo);
                     __m128 mw = basic_f16x4(wr[0] + wo + 2, wr[1] + wo + 2, wr[2] + wo + 2,
                                             wr[3] + wo + 2);
                     float m[R];

@@ -117,7 +117,7 @@ BASIC_INLINE void panel_prep_cols(const struct basic_int8_fmt f, int C, const ui
         for (int i = 0; i < nbk; i++) {
             const uint8_t *xb = xc[c] + (size_t)(b0 + i) * f.x_bytes;
             pc->d[c][i] = basic_f16(xb);
-            if (f.kind == BASIC_AFFINE) pc->s[c][i] = basic_f16(xb + 2);
+            if (f.kind == BASIC_AFFINE) pc->s[c][i] = basic_q8_1_s(xb);
             if (f.kind == BASIC_OFFSET) pc->off[c][i] = f.off * panel_code_sum(xb + f.x_qs);
         }
 }
