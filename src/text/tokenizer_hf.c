@@ -349,6 +349,7 @@ enum ember_status tokenizer_load_hf(const char *json, size_t len,
         goto done;
 
     sp.model = r.spm ? (struct tok_bytes){"llama", 5} : (struct tok_bytes){"gpt2", 4};
+    sp.kind_from_format = true; /* tokenizer.json's model type, not a label */
     if (r.pre) sp.pre = (struct tok_bytes){r.pre, strlen(r.pre)};
     if (r.spm) sp.flags[TOKF_ADD_SPACE_PREFIX] = r.prefix_space ? 1 : 0;
     const struct json_value *im = json_get(model, "ignore_merges");
