@@ -112,6 +112,44 @@ else
     bad "model truncated during a run: exit $rc, stderr: $(head -c 300 "$T/err2")"
 fi
 
+# cut_during NAME SIZE CMD...: start CMD (whose -m is $T/copy.gguf), truncate
+# the copy to SIZE (truncate's syntax, "-100" = 100 bytes shorter) once ember
+# has it mapped, and expect exit 1 with an error that says the file changed.
+cut_during() {
+    local name=$1 size=$2; shift 2
+    cp $M "$T/copy.gguf"
+    "$@" >"$T/out" 2>"$T/err" &   # no timeout wrapper: $! must be ember
+    local pid=$!
+    for _ in $(seq 2000); do grep -q copy.gguf /proc/$pid/maps 2>/dev/null && break; sleep 0.005; done
+    truncate -s "$size" "$T/copy.gguf"
+    wait $pid; local rc=$?
+    grep -v '^ember: \(seed\|chunk\)' "$T/err" | tr '\r' '\n' | grep 'ember: error' >"$T/err2"
+    if [ "$rc" -eq 1 ] && [ "$(wc -l <"$T/err2")" -eq 1 ] && grep -q "changed or was truncated" "$T/err2"; then
+        ok "$name -> exit 1: $(cat "$T/err2")"
+    else
+        bad "$name: exit $rc, stderr: $(tail -c 300 "$T/err")"
+    fi
+}
+# Less than a page: the last page stays readable (zeros past the new end),
+# no SIGBUS comes, and before the check at exit a wrong answer came with 0.
+cut_during "model file 100 bytes shorter during perplexity" -100 \
+    $E perplexity -m "$T/copy.gguf" -f tests/data/models/tinystory-eval.txt -c 2048 -t 1
+cut_during "model file 100 bytes shorter during run" -100 \
+    $E run -m "$T/copy.gguf" -f tests/data/models/tinystory-eval.txt -c 8192 -b 16 -n 1
+cut_during "model file cut to 16 KiB during perplexity (SIGBUS)" 16384 \
+    $E perplexity -m "$T/copy.gguf" -f tests/data/models/tinystory-eval.txt -c 2048 -t 1
+
+# --------------------------------------------- files that are not files
+# A FIFO used to hang in open() before the regular-file check.
+mkfifo "$T/fifo"
+expect 1 "-m a FIFO" $E run -m "$T/fifo" -p hi
+grep -q "not a regular file" "$T/err" && ok "FIFO model: says not a regular file" || bad "FIFO message: $(cat "$T/err")"
+expect 1 "--vocab a FIFO" $E run -m $M --vocab "$T/fifo" -p hi
+expect 1 "info -m a FIFO" $E info -m "$T/fifo"
+expect 1 "-m /dev/zero" $E run -m /dev/zero -p hi
+mkdir "$T/hf" && printf '{}' >"$T/hf/config.json" && mkfifo "$T/hf/model.safetensors"
+expect 1 "a FIFO as a Hugging Face directory's safetensors" $E run -m "$T/hf" -p hi
+
 # -------------------------------------------------------------- output
 $E run -m $M -p "Once upon a time" -n 50 --echo 2>"$T/err" | true
 rc=${PIPESTATUS[0]}
@@ -119,4 +157,16 @@ rc=${PIPESTATUS[0]}
     || bad "pipe closed early: exit $rc, stderr $(cat "$T/err")"
 expect 1 "--echo into /dev/full" sh -c "$E run -m $M -p 'Once upon a time' -n 2 --echo >/dev/full"
 grep -q "No space left" "$T/err" && ok "/dev/full error names the cause" || bad "/dev/full message: $(cat "$T/err")"
+# Output printed without a check per write: the exit must still say so.
+expect 1 "--help into /dev/full" sh -c "$E --help >/dev/full"
+expect 1 "--version into /dev/full" sh -c "$E --version >/dev/full"
+expect 1 "run --help into /dev/full" sh -c "$E run --help >/dev/full"
+expect 1 "info into /dev/full" sh -c "$E info -m $M >/dev/full"
+expect 1 "tokenize into /dev/full" sh -c "$E tokenize -m $M -p 'Once upon a time' >/dev/full"
+expect 1 "template into /dev/full" sh -c "$E template --chat-template chatml >/dev/full"
+grep -q "No space left" "$T/err" && ok "template /dev/full error names the cause" || bad "template /dev/full: $(cat "$T/err")"
+$E --help 2>"$T/err" | head -c 1 >/dev/null
+rc=${PIPESTATUS[0]}
+[ "$rc" -eq 0 ] && [ ! -s "$T/err" ] && ok "--help into a closed pipe: quiet exit 0" \
+    || bad "--help closed pipe: exit $rc, stderr $(cat "$T/err")"
 exit 0

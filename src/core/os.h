@@ -19,7 +19,9 @@ struct os_map {
 };
 
 /* Map a regular file read-only. Fails with EMBER_EIO (missing, unreadable,
- * a directory) and a message that starts with the path. */
+ * a directory, a FIFO or device: refused at once, never waited on) and a
+ * message that starts with the path. The file stays open until os_unmap,
+ * so os_mapped_files_check can tell whether it changed. */
 enum ember_status os_map_file(const char *path, struct os_map *m,
                               struct ember_err *err);
 void os_unmap(struct os_map *m);
@@ -34,6 +36,14 @@ enum os_path_kind os_path_kind(const char *path);
  * inside any mapping made by os_map_file writes msg to stderr and exits the
  * process with status 1; SIGBUS anywhere else keeps its default action. */
 void os_on_mapped_file_fault(const char *msg);
+
+/* EMBER_EIO naming the first file mapped by os_map_file that has changed
+ * (size or modification time) since it was mapped, checked at os_unmap and
+ * for the mappings still live; EMBER_OK otherwise. A truncation by less
+ * than a page raises no SIGBUS (the last page still reads, as zeros), so
+ * this is what catches it: call it before reporting success. One fstat per
+ * live mapping. */
+enum ember_status os_mapped_files_check(struct ember_err *err);
 
 /* Wall-clock milliseconds from a monotonic clock. */
 double os_now_ms(void);
