@@ -86,6 +86,19 @@ expect 2 "-n ' 5'x" $E run -m $M -p hi -n ' 5x'
 runs "-t 256 (more threads than CPUs) still runs" $E run -m $M -p "Once upon" -n 4 --temp 0 -t 256
 runs "--top-k 1048576 (more than the vocabulary)" $E run -m $M -p "Once upon" -n 4 --top-k 1048576 -s 1
 
+# ----------------------------------------- beyond the trained context
+# stories260K was trained on 2048 tokens: a longer -c runs, with a warning
+# that names both numbers and the rope scaling it would need.
+$E run -m $M -p "Once upon" -n 2 --temp 0 -c 4096 >/dev/null 2>"$T/err"; rc=$?
+[ "$rc" -eq 0 ] && grep -q "^ember: warning: a context of 4096 tokens is longer than the 2048 .*rope scaling by 2.00x" "$T/err" \
+    && ok "-c 4096 over a 2048-token model: exit 0 with a warning: $(head -c 160 "$T/err")" \
+    || bad "-c 4096 warning: exit $rc, stderr: $(cat "$T/err")"
+$E run -m $M -p "Once upon" -n 2 --temp 0 -c 2048 >/dev/null 2>"$T/err"
+[ ! -s "$T/err" ] && ok "-c 2048 (the trained context): no warning" || bad "-c 2048: $(cat "$T/err")"
+$E perplexity -m $M -f tests/data/models/tinystory-eval.txt -c 3072 --chunks 1 >/dev/null 2>"$T/err"
+grep -q "^ember: warning: a context of 3072 tokens is longer than the 2048" "$T/err" \
+    && ok "perplexity -c 3072: the warning too" || bad "perplexity -c 3072: $(head -c 300 "$T/err")"
+
 # ------------------------------------------------------------- memory
 if [ -n "${EMBER_SANITIZE:-}" ]; then
     echo "SKIP -c 10000000 under ulimit -v: ASan needs unlimited address space"
@@ -105,7 +118,7 @@ for _ in $(seq 1000); do grep -q seed "$T/err" 2>/dev/null && break; sleep 0.01;
 sleep 0.1
 truncate -s 16384 "$T/copy.gguf"
 wait $pid; rc=$?
-grep -v '^ember: seed' "$T/err" >"$T/err2"
+grep -v '^ember: \(seed\|warning\)' "$T/err" >"$T/err2"
 if [ "$rc" -eq 1 ] && [ "$(cat "$T/err2")" = "ember: error: the model file changed or was truncated while in use" ]; then
     ok "model file truncated during a run -> exit 1: $(cat "$T/err2")"
 else
