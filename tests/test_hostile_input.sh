@@ -106,6 +106,7 @@ else
     expect 1 "-c 10000000 with 4 GB of address space" sh -c "ulimit -v 4000000; exec $E run -m $M -p hi -n 1 -c 10000000"
     grep -Eq "context of 10000000 tokens needs [0-9.]+ MiB .*more than the [0-9.]+ MiB available" "$T/err" \
         && ok "memory error says what was asked and what is available" || bad "memory message: $(cat "$T/err")"
+    expect 1 "-c 16000000 (10 GB of KV cache) with 8 GB of address space" sh -c "ulimit -v 8000000; exec $E run -m $M -p hi -n 1 -c 16000000"
 fi
 
 # ----------------------------------------- model truncated while mapped

@@ -49,9 +49,18 @@ enum ember_status os_mapped_files_check(struct ember_err *err);
 double os_now_ms(void);
 
 /* Bytes this process may allocate: physical memory, lowered by an
- * address-space or data-segment limit (ulimit -v / -d) when one is set.
- * *why names the bound that applied, for messages. */
+ * address-space or data-segment limit (ulimit -v / -d) or the cgroup's
+ * memory limit when one is set. *why names the bound that applied, for
+ * messages. Allocation is lazy, so this check is what refuses a context
+ * that could never be filled. */
 uint64_t os_memory_available(const char **why);
+
+/* The tightest memory limit of the cgroup this process is in and its
+ * ancestors, or UINT64_MAX for none: cgroup v2 memory.max (also under a
+ * hybrid mount's unified/), v1 memory.limit_in_bytes, found through
+ * self_cgroup (/proc/self/cgroup) under root (/sys/fs/cgroup). Both paths
+ * are parameters so tests can give a made-up tree. */
+uint64_t os_cgroup_memory_limit(const char *root, const char *self_cgroup);
 
 /* A large zeroed allocation straight from the system (so freeing it
  * returns the memory), or NULL. Freed with os_free_large and the same

@@ -176,6 +176,63 @@ double os_now_ms(void) {
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
+/* The number in file path ("max" or absent: UINT64_MAX). */
+static uint64_t read_limit(const char *path) {
+    FILE *f = fopen(path, "re");
+    if (!f) return UINT64_MAX;
+    unsigned long long v;
+    int n = fscanf(f, "%llu", &v);
+    fclose(f);
+    return n == 1 ? (uint64_t)v : UINT64_MAX;
+}
+
+/* The smallest limit file `name` holds in dir/rel and each of its ancestors
+ * up to dir itself: a parent's limit binds its children too. */
+static uint64_t limit_up(const char *dir, const char *rel, const char *name) {
+    char path[4096], sub[2048];
+    snprintf(sub, sizeof sub, "%s", rel);
+    uint64_t best = UINT64_MAX;
+    for (;;) {
+        size_t n = strlen(sub);
+        while (n && sub[n - 1] == '/') sub[--n] = '\0';
+        snprintf(path, sizeof path, "%s%s/%s", dir, sub, name);
+        uint64_t v = read_limit(path);
+        if (v < best) best = v;
+        char *slash = strrchr(sub, '/');
+        if (!n) return best;
+        if (slash) *slash = '\0';
+        else sub[0] = '\0';
+    }
+}
+
+uint64_t os_cgroup_memory_limit(const char *root, const char *self_cgroup) {
+    FILE *f = fopen(self_cgroup, "re");
+    if (!f) return UINT64_MAX;
+    char line[2048], dir[4096];
+    uint64_t best = UINT64_MAX;
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = '\0';
+        char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+        if (!c2) continue;
+        *c1 = *c2 = '\0';
+        const char *ctrl = c1 + 1, *rel = c2 + 1;
+        uint64_t v = UINT64_MAX;
+        if (!strcmp(line, "0") && !*ctrl) { /* v2: pure, or hybrid's unified/ */
+            snprintf(dir, sizeof dir, "%s", root);
+            v = limit_up(dir, rel, "memory.max");
+            snprintf(dir, sizeof dir, "%s/unified", root);
+            uint64_t u = limit_up(dir, rel, "memory.max");
+            if (u < v) v = u;
+        } else if (strstr(ctrl, "memory")) { /* v1: the memory hierarchy */
+            snprintf(dir, sizeof dir, "%s/memory", root);
+            v = limit_up(dir, rel, "memory.limit_in_bytes");
+        }
+        if (v < best) best = v;
+    }
+    fclose(f);
+    return best;
+}
+
 uint64_t os_memory_available(const char **why) {
     long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
     uint64_t avail = UINT64_MAX;
@@ -191,6 +248,12 @@ uint64_t os_memory_available(const char **why) {
         (uint64_t)rl.rlim_cur < avail) {
         avail = (uint64_t)rl.rlim_cur;
         *why = "the data-size limit, ulimit -d";
+    }
+    /* a container's cgroup limit, usually far below the host's memory */
+    uint64_t cg = os_cgroup_memory_limit("/sys/fs/cgroup", "/proc/self/cgroup");
+    if (cg < avail) {
+        avail = cg;
+        *why = "the cgroup memory limit, memory.max or memory.limit_in_bytes";
     }
     return avail;
 }
