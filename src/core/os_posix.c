@@ -180,10 +180,13 @@ double os_now_ms(void) {
 static uint64_t read_limit(const char *path) {
     FILE *f = fopen(path, "re");
     if (!f) return UINT64_MAX;
-    unsigned long long v;
-    int n = fscanf(f, "%llu", &v);
+    char buf[64], *end;
+    bool got = fgets(buf, sizeof buf, f) != NULL;
     fclose(f);
-    return n == 1 ? (uint64_t)v : UINT64_MAX;
+    if (!got || buf[0] < '0' || buf[0] > '9') return UINT64_MAX;
+    errno = 0;
+    unsigned long long v = strtoull(buf, &end, 10);
+    return errno || end == buf ? UINT64_MAX : (uint64_t)v;
 }
 
 /* The smallest limit file `name` holds in dir/rel and each of its ancestors
