@@ -1,7 +1,9 @@
 /*
  * os_posix.c — POSIX implementation of os.h: read-only mmap of model files
- * (with a SIGBUS guard over the mappings), a monotonic clock, available
- * memory and large allocations.
+ * (with a SIGBUS guard over the mappings, and each file's size and mtime
+ * kept to notice changes the guard cannot see), a monotonic clock,
+ * available memory (physical, rlimits, the cgroup's limit) and large
+ * allocations.
  */
 #include "os.h"
 
