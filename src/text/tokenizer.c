@@ -1357,16 +1357,15 @@ enum ember_status tokenizer_encode(const struct tokenizer *t, const char *text,
         }
     }
     if (out.failed) st = EMBER_ENOMEM;
-    if (!st && out.missing) {
-        free(out.v);
-        return ember_fail(err, EMBER_EINVAL, "the vocabulary has no token for byte 0x%02X "
-                          "of the text", (unsigned)(out.missing - 1));
-    }
+    else if (out.missing) st = EMBER_EINVAL;
 done:
     free(fr.v);
     scratch_free(&s);
     if (st != EMBER_OK) {
         free(out.v);
+        if (st == EMBER_EINVAL && out.missing)
+            return ember_fail(err, st, "the vocabulary has no token for byte 0x%02X of the text",
+                              (unsigned)(out.missing - 1));
         return ember_fail(err, st, "out of memory tokenizing %zu bytes", len);
     }
     *ids = out.v;
