@@ -532,7 +532,9 @@ def structural_cases(c, src, kvs, tensors, data_off):
                "%s = -5" % key.decode())
         c.file(build(replace_kv(kvs, key, kv_str(key, b"1")), tensors), "%s as a string" % key.decode())
     for key in [b"tokenizer.ggml.eot_token_id", b"tokenizer.ggml.padding_token_id"]:
-        c.file(build(kvs + [kv_u32(key, 512)], tensors), "%s = n_vocab" % key.decode())
+        present = any(k[0] == key for k in kvs)  # stories260K has pad = 2^32-1 ("none")
+        new = replace_kv(kvs, key, kv_u32(key, 512)) if present else kvs + [kv_u32(key, 512)]
+        c.file(build(new, tensors), "%s = n_vocab" % key.decode())
     c.file(build(kvs + [(b"tokenizer.ggml.add_bos_token", U32, struct.pack("<I", 1))], tensors),
            "add_bos_token as u32")
     # header
