@@ -86,6 +86,19 @@ expect 2 "-n ' 5'x" $E run -m $M -p hi -n ' 5x'
 runs "-t 256 (more threads than CPUs) still runs" $E run -m $M -p "Once upon" -n 4 --temp 0 -t 256
 runs "--top-k 1048576 (more than the vocabulary)" $E run -m $M -p "Once upon" -n 4 --top-k 1048576 -s 1
 
+# ----------------------------------------- beyond the trained context
+# stories260K was trained on 2048 tokens: a longer -c runs, with a warning
+# that names both numbers and the rope scaling it would need.
+$E run -m $M -p "Once upon" -n 2 --temp 0 -c 4096 >/dev/null 2>"$T/err"; rc=$?
+[ "$rc" -eq 0 ] && grep -q "^ember: warning: a context of 4096 tokens is longer than the 2048 .*rope scaling by 2.00x" "$T/err" \
+    && ok "-c 4096 over a 2048-token model: exit 0 with a warning: $(head -c 160 "$T/err")" \
+    || bad "-c 4096 warning: exit $rc, stderr: $(cat "$T/err")"
+$E run -m $M -p "Once upon" -n 2 --temp 0 -c 2048 >/dev/null 2>"$T/err"
+[ ! -s "$T/err" ] && ok "-c 2048 (the trained context): no warning" || bad "-c 2048: $(cat "$T/err")"
+$E perplexity -m $M -f tests/data/models/tinystory-eval.txt -c 3072 --chunks 1 >/dev/null 2>"$T/err"
+grep -q "^ember: warning: a context of 3072 tokens is longer than the 2048" "$T/err" \
+    && ok "perplexity -c 3072: the warning too" || bad "perplexity -c 3072: $(head -c 300 "$T/err")"
+
 # ------------------------------------------------------------- memory
 if [ -n "${EMBER_SANITIZE:-}" ]; then
     echo "SKIP -c 10000000 under ulimit -v: ASan needs unlimited address space"
@@ -93,6 +106,7 @@ else
     expect 1 "-c 10000000 with 4 GB of address space" sh -c "ulimit -v 4000000; exec $E run -m $M -p hi -n 1 -c 10000000"
     grep -Eq "context of 10000000 tokens needs [0-9.]+ MiB .*more than the [0-9.]+ MiB available" "$T/err" \
         && ok "memory error says what was asked and what is available" || bad "memory message: $(cat "$T/err")"
+    expect 1 "-c 16000000 (10 GB of KV cache) with 8 GB of address space" sh -c "ulimit -v 8000000; exec $E run -m $M -p hi -n 1 -c 16000000"
 fi
 
 # ----------------------------------------- model truncated while mapped
@@ -105,12 +119,50 @@ for _ in $(seq 1000); do grep -q seed "$T/err" 2>/dev/null && break; sleep 0.01;
 sleep 0.1
 truncate -s 16384 "$T/copy.gguf"
 wait $pid; rc=$?
-grep -v '^ember: seed' "$T/err" >"$T/err2"
+grep -v '^ember: \(seed\|warning\)' "$T/err" >"$T/err2"
 if [ "$rc" -eq 1 ] && [ "$(cat "$T/err2")" = "ember: error: the model file changed or was truncated while in use" ]; then
     ok "model file truncated during a run -> exit 1: $(cat "$T/err2")"
 else
     bad "model truncated during a run: exit $rc, stderr: $(head -c 300 "$T/err2")"
 fi
+
+# cut_during NAME SIZE CMD...: start CMD (whose -m is $T/copy.gguf), truncate
+# the copy to SIZE (truncate's syntax, "-100" = 100 bytes shorter) once ember
+# has it mapped, and expect exit 1 with an error that says the file changed.
+cut_during() {
+    local name=$1 size=$2; shift 2
+    cp $M "$T/copy.gguf"
+    "$@" >"$T/out" 2>"$T/err" &   # no timeout wrapper: $! must be ember
+    local pid=$!
+    for _ in $(seq 2000); do grep -q copy.gguf /proc/$pid/maps 2>/dev/null && break; sleep 0.005; done
+    truncate -s "$size" "$T/copy.gguf"
+    wait $pid; local rc=$?
+    grep -v '^ember: \(seed\|chunk\)' "$T/err" | tr '\r' '\n' | grep 'ember: error' >"$T/err2"
+    if [ "$rc" -eq 1 ] && [ "$(wc -l <"$T/err2")" -eq 1 ] && grep -q "changed or was truncated" "$T/err2"; then
+        ok "$name -> exit 1: $(cat "$T/err2")"
+    else
+        bad "$name: exit $rc, stderr: $(tail -c 300 "$T/err")"
+    fi
+}
+# Less than a page: the last page stays readable (zeros past the new end),
+# no SIGBUS comes, and before the check at exit a wrong answer came with 0.
+cut_during "model file 100 bytes shorter during perplexity" -100 \
+    $E perplexity -m "$T/copy.gguf" -f tests/data/models/tinystory-eval.txt -c 2048 -t 1
+cut_during "model file 100 bytes shorter during run" -100 \
+    $E run -m "$T/copy.gguf" -f tests/data/models/tinystory-eval.txt -c 8192 -b 16 -n 1
+cut_during "model file cut to 16 KiB during perplexity (SIGBUS)" 16384 \
+    $E perplexity -m "$T/copy.gguf" -f tests/data/models/tinystory-eval.txt -c 2048 -t 1
+
+# --------------------------------------------- files that are not files
+# A FIFO used to hang in open() before the regular-file check.
+mkfifo "$T/fifo"
+expect 1 "-m a FIFO" $E run -m "$T/fifo" -p hi
+grep -q "not a regular file" "$T/err" && ok "FIFO model: says not a regular file" || bad "FIFO message: $(cat "$T/err")"
+expect 1 "--vocab a FIFO" $E run -m $M --vocab "$T/fifo" -p hi
+expect 1 "info -m a FIFO" $E info -m "$T/fifo"
+expect 1 "-m /dev/zero" $E run -m /dev/zero -p hi
+mkdir "$T/hf" && printf '{}' >"$T/hf/config.json" && mkfifo "$T/hf/model.safetensors"
+expect 1 "a FIFO as a Hugging Face directory's safetensors" $E run -m "$T/hf" -p hi
 
 # -------------------------------------------------------------- output
 $E run -m $M -p "Once upon a time" -n 50 --echo 2>"$T/err" | true
@@ -119,4 +171,16 @@ rc=${PIPESTATUS[0]}
     || bad "pipe closed early: exit $rc, stderr $(cat "$T/err")"
 expect 1 "--echo into /dev/full" sh -c "$E run -m $M -p 'Once upon a time' -n 2 --echo >/dev/full"
 grep -q "No space left" "$T/err" && ok "/dev/full error names the cause" || bad "/dev/full message: $(cat "$T/err")"
+# Output printed without a check per write: the exit must still say so.
+expect 1 "--help into /dev/full" sh -c "$E --help >/dev/full"
+expect 1 "--version into /dev/full" sh -c "$E --version >/dev/full"
+expect 1 "run --help into /dev/full" sh -c "$E run --help >/dev/full"
+expect 1 "info into /dev/full" sh -c "$E info -m $M >/dev/full"
+expect 1 "tokenize into /dev/full" sh -c "$E tokenize -m $M -p 'Once upon a time' >/dev/full"
+expect 1 "template into /dev/full" sh -c "$E template --chat-template chatml >/dev/full"
+grep -q "No space left" "$T/err" && ok "template /dev/full error names the cause" || bad "template /dev/full: $(cat "$T/err")"
+$E --help 2>"$T/err" | head -c 1 >/dev/null
+rc=${PIPESTATUS[0]}
+[ "$rc" -eq 0 ] && [ ! -s "$T/err" ] && ok "--help into a closed pipe: quiet exit 0" \
+    || bad "--help closed pipe: exit $rc, stderr $(cat "$T/err")"
 exit 0

@@ -8,6 +8,7 @@
  * EMBER_ECORRUPT, never a crash) and random bytes on every vocabulary.
  */
 #include <dirent.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -597,6 +598,7 @@ struct spm_spec {
     int32_t type[SPM_N];
     size_t n_tok, n_score, n_type;
     uint32_t score_type;
+    const char *model; /* tokenizer.ggml.model */
 };
 
 static char byte_names[256][8];
@@ -618,12 +620,13 @@ static void spm_good(struct spm_spec *s) {
     }
     s->n_tok = s->n_score = s->n_type = SPM_N;
     s->score_type = GGUF_F32;
+    s->model = "llama";
 }
 
 static enum ember_status spm_load(const struct spm_spec *s, void (*extra)(struct gw *),
                                   struct tokenizer **t, struct ember_err *err) {
     struct gw g = {0};
-    gw_str(&g, "tokenizer.ggml.model", "llama");
+    gw_str(&g, "tokenizer.ggml.model", s->model);
     gw_strs(&g, "tokenizer.ggml.tokens", s->tok, s->n_tok);
     gw_nums(&g, "tokenizer.ggml.scores", s->score_type, s->score, s->n_score);
     gw_nums(&g, "tokenizer.ggml.token_type", GGUF_I32, s->type, s->n_type);
@@ -634,6 +637,13 @@ static enum ember_status spm_load(const struct spm_spec *s, void (*extra)(struct
 static void bos_out_of_range(struct gw *g) {
     gw_scalar(g, "tokenizer.ggml.bos_token_id", GGUF_U32, 100000);
     gw_scalar(g, "tokenizer.ggml.eos_token_id", GGUF_I32, (uint32_t)-5);
+}
+static void eos_negative(struct gw *g) {
+    gw_scalar(g, "tokenizer.ggml.eos_token_id", GGUF_I32, (uint32_t)-5);
+}
+static void eot_pad_out_of_range(struct gw *g) {
+    gw_scalar(g, "tokenizer.ggml.eot_token_id", GGUF_U32, SPM_N);
+    gw_scalar(g, "tokenizer.ggml.padding_token_id", GGUF_U32, SPM_N);
 }
 static void bos_wrong_type(struct gw *g) {
     gw_str(g, "tokenizer.ggml.bos_token_id", "one");
@@ -681,10 +691,11 @@ static void check_mutations(const char *label) {
             int32_t *ids;
             size_t ni, dl;
             char *dec;
-            if (tokenizer_encode(t, texts[k], strlen(texts[k]), true, k & 1,
-                                 &ids, &ni, &err)) {
-                ok = false;
-                break;
+            enum ember_status es = tokenizer_encode(t, texts[k], strlen(texts[k]), true,
+                                                    k & 1, &ids, &ni, &err);
+            if (es) { /* a byte the (mutated) vocabulary cannot spell */
+                ok &= es == EMBER_EINVAL && err.msg[0];
+                continue;
             }
             for (size_t j = 0; j < ni; j++) ok &= ids[j] >= 0 && ids[j] < tokenizer_n_vocab(t);
             if (!tokenizer_decode(t, ids, ni, true, &dec, &dl, &err)) free(dec);
@@ -704,6 +715,42 @@ static void check_mutations(const char *label) {
           "with a message", label, loaded, refused);
     free(m);
     free(file);
+}
+
+/* Byte-level BPE vocabularies that cannot spell text: refused at load when
+ * plain ASCII is missing, a failed encode for a rarer byte (llama.cpp
+ * throws on both; ember used to drop the text). toks: a 260-token vocabulary
+ * covering every byte. */
+static void test_bpe_coverage(const char **toks, const char **merges) {
+    struct gw g = {0};
+    struct tokenizer *t;
+    struct ember_err err = {0};
+    const char *v[260], *empty[260];
+    for (int i = 0; i < 260; i++) v[i] = toks[i], empty[i] = "";
+    gw_str(&g, "tokenizer.ggml.model", "gpt2");
+    gw_strs(&g, "tokenizer.ggml.tokens", empty, 260);
+    gw_strs(&g, "tokenizer.ggml.merges", merges, 2);
+    CHECK(gw_load(&g, &t, &err) == EMBER_ECORRUPT && !t && strstr(err.msg, "0x09"),
+          "hostile vocab: gpt2 token texts all empty: %s", err.msg);
+    v['a'] = "zz";
+    gw_str(&g, "tokenizer.ggml.model", "gpt2");
+    gw_strs(&g, "tokenizer.ggml.tokens", v, 260);
+    gw_strs(&g, "tokenizer.ggml.merges", merges, 2);
+    CHECK(gw_load(&g, &t, &err) == EMBER_ECORRUPT && !t && strstr(err.msg, "0x61"),
+          "hostile vocab: gpt2 without a token for 'a': %s", err.msg);
+    v['a'] = toks['a'];
+    v[1] = "zz"; /* byte 0x01 */
+    gw_str(&g, "tokenizer.ggml.model", "gpt2");
+    gw_strs(&g, "tokenizer.ggml.tokens", v, 260);
+    gw_strs(&g, "tokenizer.ggml.merges", merges, 2);
+    CHECK(gw_load(&g, &t, &err) == EMBER_OK && t, "gpt2 without a token for byte 0x01 loads");
+    if (!t) return;
+    int32_t *ids = NULL;
+    size_t n;
+    CHECK(tokenizer_encode(t, "ab\x01", 3, false, false, &ids, &n, &err) == EMBER_EINVAL &&
+          !ids && strstr(err.msg, "0x01"),
+          "... and a text with byte 0x01 fails to encode: %s", err.msg);
+    tokenizer_free(t);
 }
 
 static void test_hostile(void) {
@@ -750,8 +797,23 @@ static void test_hostile(void) {
     EXPECT(EMBER_ECORRUPT, "two tokens with the same text");
     spm_good(&s); s.n_tok = s.n_score = s.n_type = 0;
     EXPECT(EMBER_ECORRUPT, "empty vocabulary");
-    spm_good(&s); s.type[5] = 99; s.type[6] = -7;
-    EXPECT(EMBER_OK, "unknown token types become undefined");
+    spm_good(&s); s.type[5] = 99;
+    EXPECT(EMBER_ECORRUPT, "token type 99 (llama.cpp's are 0-6)");
+    spm_good(&s); s.type[6] = -7;
+    EXPECT(EMBER_ECORRUPT, "token type -7");
+    spm_good(&s); s.score[260] = NAN;
+    EXPECT(EMBER_ECORRUPT, "a NaN score");
+    spm_good(&s); s.score[261] = -INFINITY;
+    EXPECT(EMBER_ECORRUPT, "an infinite score");
+    spm_good(&s);
+    static char plain[256][8];
+    for (int b = 0; b < 256; b++) {
+        snprintf(plain[b], sizeof plain[b], "g%02X", b);
+        s.type[3 + b] = 1;
+        s.tok[3 + b] = plain[b];
+    }
+    s.tok[259] = "\xc4\xa0"; s.tok[262] = "\xc4\xa0" "a"; /* GPT-2's space */
+    EXPECT(EMBER_ECORRUPT, "labelled llama, but no byte token and no U+2581 (gpt2-style)");
     spm_good(&s); s.tok[262] = "";
     EXPECT(EMBER_OK, "an empty token text");
     spm_good(&s); extra = bos_wrong_type;
@@ -759,12 +821,15 @@ static void test_hostile(void) {
     extra = add_bos_wrong_type;
     EXPECT(EMBER_ECORRUPT, "add_bos_token given as a number");
     extra = bos_out_of_range;
-    memset(&err, 0, sizeof err);
-    CHECK(spm_load(&s, extra, &t, &err) == EMBER_OK && t &&
-          tokenizer_bos(t) == 1 && tokenizer_eos(t) == 2,
-          "hostile vocab: out-of-range special ids keep the defaults");
-    tokenizer_free(t);
+    EXPECT(EMBER_ECORRUPT, "bos id 100000 outside the vocabulary");
+    CHECK(strstr(err.msg, "tokenizer.ggml.bos_token_id"), "the error names the key: %s", err.msg);
+    extra = eos_negative;
+    EXPECT(EMBER_ECORRUPT, "eos id -5");
+    extra = eot_pad_out_of_range;
+    EXPECT(EMBER_ECORRUPT, "eot and pad ids = n_vocab");
     extra = NULL;
+    spm_good(&s); s.model = "bert";
+    EXPECT(EMBER_ECORRUPT, "a llama vocabulary labelled bert (no [CLS]/[SEP])");
 
     /* top-level keys */
     struct gw g = {0};
@@ -823,6 +888,7 @@ static void test_hostile(void) {
     gw_strs(&g, "tokenizer.ggml.tokens", toks, 260);
     CHECK(gw_load(&g, &t, &err) == EMBER_ECORRUPT && !t,
           "hostile vocab: gpt2 without merges");
+    test_bpe_coverage(toks, merges);
     gw_str(&g, "tokenizer.ggml.model", "gpt2");
     gw_str(&g, "tokenizer.ggml.pre", "no-such-pre");
     gw_strs(&g, "tokenizer.ggml.tokens", toks, 260);

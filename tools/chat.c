@@ -300,6 +300,7 @@ int run_chat(const struct run_opts *o, const char *prompt) {
         rc = loader_report(&err);
         goto done;
     }
+    warn_ctx_train(n_ctx, mi->n_ctx_train);
     install_signals();
     bool one_turn = o->chat_once || (prompt && !isatty(STDIN_FILENO));
     if (one_turn) {

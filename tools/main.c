@@ -1,6 +1,7 @@
 /*
  * main.c — `ember`: pick the subcommand and hand it the rest of argv.
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -39,11 +40,30 @@ static void usage(FILE *o) {
         fprintf(o, "  %-12s %s\n", commands[i].name, commands[i].help);
 }
 
-int main(int argc, char **argv) {
-    /* A closed pipe shows up as EPIPE on write, which out_write handles. */
-    signal(SIGPIPE, SIG_IGN);
-    /* A model file truncated while mapped must not be read as zeros. */
-    os_on_mapped_file_fault("ember: error: the model file changed or was truncated while in use\n");
+/* The exit status once a command returned rc: a model file that changed
+ * under the run, or standard output that could not be written (a full
+ * disk; help, info, tokenize and template print without checking each
+ * write), turns success into EXIT_RUNTIME with one error line. A closed
+ * pipe stays quiet: the reader is done. */
+static int finish(int rc) {
+    struct ember_err err = {0};
+    if (os_mapped_files_check(&err)) {
+        cli_error("%s", err.msg);
+        if (!rc) rc = EXIT_RUNTIME;
+    }
+    errno = 0;
+    bool bad = fflush(stdout) != 0;
+    int e = errno;
+    if (ferror(stdout)) bad = true;
+    if (bad && e != EPIPE) {
+        cli_error("cannot write to standard output%s%s", e ? ": " : "", e ? strerror(e) : "");
+        if (!rc) rc = EXIT_RUNTIME;
+    }
+    return rc;
+}
+
+/* The command argv names, or usage/version; its exit status. */
+static int dispatch(int argc, char **argv) {
     if (argc < 2) {
         usage(stderr);
         return EXIT_USAGE;
@@ -66,4 +86,12 @@ int main(int argc, char **argv) {
     else if (c[0] == '-') cli_error("options come after a command: ember run %s ... (try ember --help)", c);
     else cli_error("unknown command '%s' (try ember --help)", c);
     return EXIT_USAGE;
+}
+
+int main(int argc, char **argv) {
+    /* A closed pipe shows up as EPIPE on write, which out_write handles. */
+    signal(SIGPIPE, SIG_IGN);
+    /* A model file truncated while mapped must not be read as zeros. */
+    os_on_mapped_file_fault("ember: error: the model file changed or was truncated while in use\n");
+    return finish(dispatch(argc, argv));
 }

@@ -23,6 +23,7 @@
 #include "cli_suggest.h"
 #include "tools.h"
 #include "loader.h"
+#include "run_opts.h"
 #include "tool_options.h"
 
 /* -log p(tok) from a row of logits: max-shifted, sum in double. */
@@ -108,6 +109,7 @@ static int score(const struct ppl_opts *o, struct loaded *l, int32_t *ids, size_
                                   .type_k = (enum kv_type)o->eo.cache_type_k,
                                   .type_v = (enum kv_type)o->eo.cache_type_v, .kv_block = o->eo.kv_block};
     if (model_ctx_new(l->model, &cp, &mc, &err)) return loader_report(&err);
+    warn_ctx_train(n_ctx, mi->n_ctx_train);
     float *logits = malloc((size_t)n_ctx * (size_t)mi->n_vocab * sizeof *logits);
     int32_t *chunk = malloc((size_t)n_ctx * sizeof *chunk);
     struct batch b;

@@ -230,6 +230,14 @@ long run_ctx_size(const struct run_opts *o, long n_ctx_train) {
     return o->n_ctx ? o->n_ctx : (n_ctx_train < 4096 ? n_ctx_train : 4096);
 }
 
+void warn_ctx_train(long n_ctx, long n_ctx_train) {
+    if (n_ctx_train <= 0 || n_ctx <= n_ctx_train) return;
+    fprintf(stderr, "ember: warning: a context of %ld tokens is longer than the %ld the model was "
+            "trained on; past %ld tokens the output degrades (it would need rope scaling by %.2fx, "
+            "which ember applies only when the model file sets rope.scaling)\n",
+            n_ctx, n_ctx_train, n_ctx_train, (double)n_ctx / (double)n_ctx_train);
+}
+
 /* ---------------------------------------------------------------- output */
 
 /* Write to stdout and flush. A closed pipe means the reader is done: exit 0
@@ -391,6 +399,7 @@ static int generate(const struct run_opts *o, struct loaded *l, int32_t *ids,
                                   .n_seq = 1, .type_k = (enum kv_type)o->eo.cache_type_k,
                                   .type_v = (enum kv_type)o->eo.cache_type_v, .kv_block = o->eo.kv_block};
     if (model_ctx_new(l->model, &cp, &mc, &err)) return loader_report(&err);
+    warn_ctx_train(n_ctx, mi->n_ctx_train);
     struct sampler *smp = sampler_new(&o->sp, mi->n_vocab);
     float *logits = malloc((size_t)mi->n_vocab * sizeof *logits);
     size_t cap = tokenizer_max_piece(l->tok) + 8;

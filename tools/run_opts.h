@@ -43,5 +43,10 @@ int run_parse_args(int argc, char **argv, struct run_opts *o);
 /* The context a run or chat uses: -c, else the model's trained length
  * capped at 4096. */
 long run_ctx_size(const struct run_opts *o, long n_ctx_train);
+/* A warning on stderr when n_ctx exceeds the model's trained context
+ * (n_ctx_train > 0): past it the output degrades into gibberish unless rope
+ * scaling stretches the positions, as llama.cpp also only warns. Call once
+ * the context exists, so a refused context prints only its error. */
+void warn_ctx_train(long n_ctx, long n_ctx_train);
 
 #endif

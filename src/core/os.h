@@ -19,7 +19,9 @@ struct os_map {
 };
 
 /* Map a regular file read-only. Fails with EMBER_EIO (missing, unreadable,
- * a directory) and a message that starts with the path. */
+ * a directory, a FIFO or device: refused at once, never waited on) and a
+ * message that starts with the path. The file stays open until os_unmap,
+ * so os_mapped_files_check can tell whether it changed. */
 enum ember_status os_map_file(const char *path, struct os_map *m,
                               struct ember_err *err);
 void os_unmap(struct os_map *m);
@@ -35,13 +37,30 @@ enum os_path_kind os_path_kind(const char *path);
  * process with status 1; SIGBUS anywhere else keeps its default action. */
 void os_on_mapped_file_fault(const char *msg);
 
+/* EMBER_EIO naming the first file mapped by os_map_file that has changed
+ * (size or modification time) since it was mapped, checked at os_unmap and
+ * for the mappings still live; EMBER_OK otherwise. A truncation by less
+ * than a page raises no SIGBUS (the last page still reads, as zeros), so
+ * this is what catches it: call it before reporting success. One fstat per
+ * live mapping. */
+enum ember_status os_mapped_files_check(struct ember_err *err);
+
 /* Wall-clock milliseconds from a monotonic clock. */
 double os_now_ms(void);
 
 /* Bytes this process may allocate: physical memory, lowered by an
- * address-space or data-segment limit (ulimit -v / -d) when one is set.
- * *why names the bound that applied, for messages. */
+ * address-space or data-segment limit (ulimit -v / -d) or the cgroup's
+ * memory limit when one is set. *why names the bound that applied, for
+ * messages. Allocation is lazy, so this check is what refuses a context
+ * that could never be filled. */
 uint64_t os_memory_available(const char **why);
+
+/* The tightest memory limit of the cgroup this process is in and its
+ * ancestors, or UINT64_MAX for none: cgroup v2 memory.max (also under a
+ * hybrid mount's unified/), v1 memory.limit_in_bytes, found through
+ * self_cgroup (/proc/self/cgroup) under root (/sys/fs/cgroup). Both paths
+ * are parameters so tests can give a made-up tree. */
+uint64_t os_cgroup_memory_limit(const char *root, const char *self_cgroup);
 
 /* A large zeroed allocation straight from the system (so freeing it
  * returns the memory), or NULL. Freed with os_free_large and the same

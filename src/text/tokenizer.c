@@ -16,6 +16,7 @@
  */
 #include "tokenizer.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -286,20 +287,32 @@ static enum ember_status load_tokens(struct tokenizer *t,
     return EMBER_OK;
 }
 
-/* Scores and token types, both optional, both n_vocab long. */
-static void load_scores_types(struct tokenizer *t,
-                              const struct tokenizer_spec *sp) {
+/* Scores and token types, both optional, both n_vocab long. A type outside
+ * llama.cpp's 0-6 or a score that is not finite is refused: either would
+ * silently change what the tokenizer does (an unknown type made every token
+ * undefined, and empty output followed; a NaN score breaks the SPM merge
+ * order). */
+static enum ember_status load_scores_types(struct tokenizer *t,
+                                           const struct tokenizer_spec *sp,
+                                           struct ember_err *err) {
     static const uint16_t attr_of_type[] = {
         ATTR_UNDEFINED, ATTR_NORMAL, ATTR_UNKNOWN, ATTR_CONTROL,
         ATTR_USER_DEFINED, ATTR_UNUSED, ATTR_BYTE};
     for (int32_t i = 0; i < t->n_vocab; i++) {
-        if (sp->scores) t->tok[i].score = sp->scores[i];
+        if (sp->scores) {
+            if (!isfinite(sp->scores[i]))
+                return EMBER_CORRUPT(err, "token %d has score %g (scores must be finite)", i,
+                                     (double)sp->scores[i]);
+            t->tok[i].score = sp->scores[i];
+        }
         if (sp->types) {
             int32_t ty = sp->types[i];
-            t->tok[i].attr = (ty >= 0 && ty <= 6) ? attr_of_type[ty]
-                                                  : ATTR_UNDEFINED;
+            if (ty < 0 || ty > 6)
+                return EMBER_CORRUPT(err, "token %d has type %d (token types are 0-6)", i, ty);
+            t->tok[i].attr = attr_of_type[ty];
         }
     }
+    return EMBER_OK;
 }
 
 static enum ember_status load_merges(struct tokenizer *t,
@@ -650,6 +663,62 @@ static bool bytes_eq(struct tok_bytes b, const char *c) {
     return b.p && strlen(c) == b.len && memcmp(b.p, c, b.len) == 0;
 }
 
+/* ------------------------------------------------------------------------
+ * Vocabulary against its label: a gpt2-style vocabulary labelled llama, or
+ * a llama one labelled bert, loads and then tokenizes into nonsense, so the
+ * texts must look like the kind the label names.
+ * ---------------------------------------------------------------------- */
+
+/* The first byte of plain text (tab, newline, CR, printable ASCII) with no
+ * byte-level token (GPT-2's byte-to-code-point map), or -1. A vocabulary
+ * that cannot spell these cannot tokenize ordinary prompts, so it is refused
+ * at load. Real vocabularies do lack some other bytes (0xC0, 0xF5-0xFF,
+ * SmolLM2 a few control bytes): those fail when a text contains them
+ * (tokenizer_encode), as llama.cpp throws. */
+static int bpe_missing_byte(const struct tokenizer *t) {
+    for (int b = 0; b < 256; b++) {
+        char u[4];
+        if (b != '\t' && b != '\n' && b != '\r' && (b < 0x20 || b > 0x7E)) continue;
+        size_t n = unicode_utf8_encode(unicode_byte_to_cp((uint8_t)b), u);
+        if (token_lookup(t, u, n) < 0) return b;
+    }
+    return -1;
+}
+
+/* SentencePiece marks word starts with U+2581 and, with byte fallback,
+ * has <0xHH> tokens; a vocabulary with neither is not SentencePiece's.
+ * (Without byte tokens, bytes it cannot cover become unk, as before.) */
+static bool spm_looks_right(const struct tokenizer *t) {
+    for (int32_t i = 0; i < t->n_vocab; i++) {
+        const char *s = tok_text(t, i);
+        uint32_t n = t->tok[i].text_len;
+        if (byte_token_value(s, n) >= 0 || memmem(s, n, "\xe2\x96\x81", 3)) return true;
+    }
+    return false;
+}
+
+/* EMBER_ECORRUPT when the vocabulary does not fit the kind its label names;
+ * O(n_vocab) lookups. */
+static enum ember_status check_label(const struct tokenizer *t, const struct tokenizer_spec *sp,
+                                     struct ember_err *err) {
+    if (t->kind == KIND_BPE) {
+        int b = bpe_missing_byte(t);
+        if (b >= 0)
+            return EMBER_CORRUPT(err, "the gpt2 (byte-level BPE) vocabulary has no token for "
+                                 "byte 0x%02X, so text cannot be encoded", b);
+    } else if (sp->kind_from_format) {
+        return EMBER_OK;
+    } else if (t->kind == KIND_SPM && !spm_looks_right(t)) {
+        return EMBER_CORRUPT(err, "the vocabulary is labelled llama (SentencePiece) but has "
+                             "no <0xHH> byte token and no token with U+2581");
+    } else if (t->kind == KIND_WPM &&
+               (token_lookup(t, "[CLS]", 5) < 0 || token_lookup(t, "[SEP]", 5) < 0)) {
+        return EMBER_CORRUPT(err, "the vocabulary is labelled bert (WordPiece) but has no "
+                             "[CLS] or no [SEP] token");
+    }
+    return EMBER_OK;
+}
+
 enum ember_status tokenizer_new(const struct tokenizer_spec *sp,
                                 struct tokenizer **out,
                                 struct ember_err *err) {
@@ -709,7 +778,8 @@ enum ember_status tokenizer_new(const struct tokenizer_spec *sp,
     if (sp->flags[TOKF_IGNORE_MERGES] >= 0)
         t->ignore_merges = sp->flags[TOKF_IGNORE_MERGES];
     if ((st = load_tokens(t, sp, err)) != EMBER_OK) goto fail;
-    load_scores_types(t, sp);
+    if ((st = load_scores_types(t, sp, err)) != EMBER_OK) goto fail;
+    if ((st = check_label(t, sp, err)) != EMBER_OK) goto fail;
     if (t->kind == KIND_BPE && !sp->merges) {
         st = EMBER_CORRUPT(err, "the vocabulary has no merges (needed by a "
                            "gpt2 tokenizer)");
@@ -759,6 +829,7 @@ struct ids_vec {
     int32_t *v;
     size_t n, cap;
     bool failed;
+    int missing; /* BPE: 1 + the first input byte no token covers, or 0 */
 };
 
 static void push_id(struct ids_vec *o, int32_t id) {
@@ -1102,9 +1173,15 @@ static bool bpe_word(const struct tokenizer *t, struct scratch *s, size_t n,
             push_id(out, id);
             continue;
         }
-        for (size_t k = 0; k < y->n; k++) { /* single bytes, if they exist */
-            id = token_lookup(t, s->buf + y->off + k, 1);
+        /* one token per byte-level character; llama.cpp throws when one
+         * is missing, and dropping it would lose text silently */
+        for (size_t k = 0; k < y->n;) {
+            size_t adv;
+            uint32_t cp = unicode_utf8_decode(s->buf + y->off + k, y->n - k, &adv);
+            id = token_lookup(t, s->buf + y->off + k, adv);
             if (id >= 0) push_id(out, id);
+            else if (!out->missing) out->missing = 1 + unicode_cp_to_byte(cp);
+            k += adv;
         }
     }
     return !out->failed;
@@ -1280,11 +1357,15 @@ enum ember_status tokenizer_encode(const struct tokenizer *t, const char *text,
         }
     }
     if (out.failed) st = EMBER_ENOMEM;
+    else if (out.missing) st = EMBER_EINVAL;
 done:
     free(fr.v);
     scratch_free(&s);
     if (st != EMBER_OK) {
         free(out.v);
+        if (st == EMBER_EINVAL && out.missing)
+            return ember_fail(err, st, "the vocabulary has no token for byte 0x%02X of the text",
+                              (unsigned)(out.missing - 1));
         return ember_fail(err, st, "out of memory tokenizing %zu bytes", len);
     }
     *ids = out.v;

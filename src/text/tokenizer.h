@@ -58,6 +58,10 @@ struct tokenizer_spec {
     int64_t special[TOK_N_SPECIAL]; /* an id; negative or out of range: the
                                        model kind's default */
     int8_t flags[TOKF_N];        /* 0, 1, or -1: the model kind's default */
+    bool kind_from_format;       /* model was derived from the vocabulary's own
+                                    format (tokenizer.json), not read from a
+                                    label that may lie: no SentencePiece or
+                                    WordPiece look checked */
 };
 void tokenizer_spec_init(struct tokenizer_spec *sp);
 

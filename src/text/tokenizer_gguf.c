@@ -54,8 +54,12 @@ static bool get_flag(const struct gguf_file *f, const char *key, int8_t *v,
     return true;
 }
 
-/* Optional special-token id: one outside the vocabulary does not replace
- * an id already set (an alias key read earlier) and keeps the default. */
+/* Optional special-token id: false (err set, naming the key) when not an
+ * integer or outside the vocabulary. llama.cpp warns and keeps the default
+ * there; ember refuses, since a BOS or EOS that silently disappears changes
+ * every prompt and where generation stops. -1, also as the u32 4294967295
+ * that llama.cpp's converter writes for "none" (stories260K has two), keeps
+ * the default. */
 static bool get_id(const struct gguf_file *f, const char *key, uint64_t n_vocab,
                    int64_t *id, struct ember_err *err) {
     int64_t i = gguf_find_key(f, key), v;
@@ -65,7 +69,13 @@ static bool get_id(const struct gguf_file *f, const char *key, uint64_t n_vocab,
                       vtype_name(gguf_kv_type(f, i)));
         return false;
     }
-    if (v >= 0 && (uint64_t)v < n_vocab) *id = v;
+    if (v == -1 || (v == UINT32_MAX && gguf_kv_type(f, i) == GGUF_U32)) return true;
+    if (v < 0 || (uint64_t)v >= n_vocab) {
+        EMBER_CORRUPT(err, "%s is %lld, outside the vocabulary of %llu tokens", key,
+                      (long long)v, (unsigned long long)n_vocab);
+        return false;
+    }
+    *id = v;
     return true;
 }
 

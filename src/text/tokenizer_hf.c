@@ -356,6 +356,7 @@ static void spec_ids(const struct hf_read *r, const struct json_value *model,
                      const struct tokenizer_hf_hints *hints, struct tokenizer_spec *sp,
                      struct built *b) {
     sp->model = r->spm ? (struct tok_bytes){"llama", 5} : (struct tok_bytes){"gpt2", 4};
+    sp->kind_from_format = true; /* tokenizer.json's model type, not a label */
     if (r->pre) sp->pre = (struct tok_bytes){r->pre, strlen(r->pre)};
     if (r->spm) sp->flags[TOKF_ADD_SPACE_PREFIX] = r->prefix_space ? 1 : 0;
     const struct json_value *im = json_get(model, "ignore_merges");

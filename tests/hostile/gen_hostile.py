@@ -208,12 +208,13 @@ class Cases:
 # Field values: the brief's list, as far as the field's width holds them.
 VALUES = {4: [0, 1, 2**31, 2**32 - 1], 8: [0, 1, 2**31, 2**32, 2**63, 2**64 - 1]}
 
-# Scalar metadata whose new value ember may accept: special-token ids that
-# are out of range keep their default (as in llama.cpp), and one layer
-# (block_count 1) of a five-layer file is a smaller valid model.
+# Scalar metadata whose new value ember may accept: a special-token id still
+# inside the 512-token vocabulary or 2^32-1 (u32 -1, "none"; any other id
+# outside is refused, naming the key), and one layer (block_count 1) of a five-layer file is a smaller
+# valid model.
 def value_expect(label, v):
     if "token_id" in label:
-        return "any"
+        return "any" if v < 512 or v == 2**32 - 1 else "fail"
     if label == "llama.block_count value" and v == 1:
         return "any"
     return "fail"
@@ -330,13 +331,39 @@ def structural_cases(c, src, kvs, tensors, data_off):
     c.file(build(replace_kv(kvs, types[0], kv_arr(types[0], I32, type_v + [1])), tensors),
            "513 token types for 512 tokens")
     c.file(build(replace_kv(kvs, types[0], kv_arr(types[0], I32, [2**31 - 1] * len(type_v))), tensors),
-           "token types all 2^31-1", "any")
+           "token types all 2^31-1")
     c.file(build(replace_kv(kvs, types[0], kv_arr(types[0], I32, [-1] * len(type_v))), tensors),
-           "token types all -1", "any")
+           "token types all -1")
     c.file(build(replace_kv(kvs, scores[0], kv_arr(scores[0], F32, [float("nan")] * len(score_v))), tensors),
-           "scores all NaN", "any")
+           "scores all NaN")
     c.file(build(replace_kv(kvs, scores[0], kv_arr(scores[0], F32, [float("inf")] * len(score_v))), tensors),
-           "scores all +inf", "any")
+           "scores all +inf")
+
+    # one bad entry: a token type outside llama.cpp's 0-6, a non-finite score
+    for i, v in [(300, 7), (3, -1), (511, 99)]:
+        tv = list(type_v)
+        tv[i] = v
+        c.file(build(replace_kv(kvs, types[0], kv_arr(types[0], I32, tv)), tensors),
+               "token %d has type %d" % (i, v))
+    for i, v in [(300, float("nan")), (511, float("-inf"))]:
+        sv = list(score_v)
+        sv[i] = v
+        c.file(build(replace_kv(kvs, scores[0], kv_arr(scores[0], F32, sv)), tensors),
+               "token %d has score %r" % (i, v))
+
+    # the vocabulary against its label: this SentencePiece vocabulary (byte
+    # tokens, U+2581) called WordPiece or byte-level BPE, and a vocabulary
+    # that spells nothing
+    model = b"tokenizer.ggml.model"
+    c.file(build(replace_kv(kvs, model, kv_str(model, b"bert")), tensors),
+           "a llama vocabulary labelled bert")
+    c.file(build(replace_kv(kvs, model, kv_str(model, b"gpt2")) + [kv_arr(b"tokenizer.ggml.merges", STR, [b"a b"])],
+                 tensors), "a llama vocabulary labelled gpt2, with merges")
+    c.file(build(replace_kv(kvs, tok[0], kv_arr(tok[0], STR, [b""] * len(toks))), tensors),
+           "every token text empty")
+    gpt2ish = [b"g%d" % i for i in range(len(toks))]
+    c.file(build(replace_kv(kvs, tok[0], kv_arr(tok[0], STR, gpt2ish)), tensors),
+           "no byte tokens and no U+2581 under a llama label")
 
     # vocabulary size against the embedding
     c.file(build(replace_kv(replace_kv(replace_kv(kvs, tok[0], kv_arr(tok[0], STR, toks[:511])),
@@ -500,10 +527,14 @@ def structural_cases(c, src, kvs, tensors, data_off):
     # special-token ids out of range or of the wrong type
     for key in [b"tokenizer.ggml.bos_token_id", b"tokenizer.ggml.eos_token_id",
                 b"tokenizer.ggml.unknown_token_id"]:
-        c.file(build(replace_kv(kvs, key, kv_u32(key, 512)), tensors), "%s = n_vocab" % key.decode(), "any")
+        c.file(build(replace_kv(kvs, key, kv_u32(key, 512)), tensors), "%s = n_vocab" % key.decode())
         c.file(build(replace_kv(kvs, key, (key, I32, struct.pack("<i", -5))), tensors),
-               "%s = -5" % key.decode(), "any")
+               "%s = -5" % key.decode())
         c.file(build(replace_kv(kvs, key, kv_str(key, b"1")), tensors), "%s as a string" % key.decode())
+    for key in [b"tokenizer.ggml.eot_token_id", b"tokenizer.ggml.padding_token_id"]:
+        present = any(k[0] == key for k in kvs)  # stories260K has pad = 2^32-1 ("none")
+        new = replace_kv(kvs, key, kv_u32(key, 512)) if present else kvs + [kv_u32(key, 512)]
+        c.file(build(new, tensors), "%s = n_vocab" % key.decode())
     c.file(build(kvs + [(b"tokenizer.ggml.add_bos_token", U32, struct.pack("<I", 1))], tensors),
            "add_bos_token as u32")
     # header
