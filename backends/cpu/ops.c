@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "cpu_impl.h"
+#include "rope.h"
 
 /* Converted rows start on cache lines. */
 static size_t vec_stride(int vec_type, int64_t n) {
@@ -73,7 +74,9 @@ void *cpu_ctx_alloc(struct backend_ctx *bc, size_t bytes) {
     void *p = aligned_alloc(64, size ? size : 64);
     if (!p) return NULL;
     memset(p, 0, size);
-    return c->allocs[c->n_allocs++] = p;
+    c->allocs[c->n_allocs] = p;
+    c->n_allocs++;
+    return p;
 }
 
 struct matmul_job {
@@ -270,43 +273,17 @@ void cpu_silu_mul(struct backend_ctx *c, float *g, const float *u, int n) {
     cpu_ctx_of(c)->k->vec.silu_mul(g, u, n);
 }
 
-/* YaRN's ramp between the interpolated and extrapolated angle (ggml's
- * formula, which the GGUF metadata assumes). */
-static float yarn_ramp(float low, float high, int i0) {
-    float y = ((float)i0 / 2 - low) / fmaxf(0.001f, high - low);
-    return 1.0f - fminf(1.0f, fmaxf(0.0f, y));
-}
-
-static float yarn_corr_dim(int n_rot, int n_ctx_orig, float n_pairs_rot, float base) {
-    return (float)n_rot * logf((float)n_ctx_orig / (n_pairs_rot * 2.0f * (float)M_PI)) /
-           (2.0f * logf(base));
-}
-
-/* One row's n_heads heads at position pos. */
+/* One row's n_heads heads at position pos (rope.h's angles, applied pair
+ * by pair as they are computed). */
 static void rope_row(float *v, int n_heads, int head_dim, int pos, const struct rope_params *rp) {
     int n_rot = rp->n_rot;
-    float low = 0, high = 0;
-    if (rp->ext_factor != 0.0f) {
-        low = floorf(yarn_corr_dim(n_rot, rp->n_ctx_orig, rp->beta_fast, rp->freq_base));
-        high = ceilf(yarn_corr_dim(n_rot, rp->n_ctx_orig, rp->beta_slow, rp->freq_base));
-        low = fmaxf(0.0f, low);
-        high = fminf((float)(n_rot - 1), high);
-    }
-    /* The angle is advanced by repeated multiplication, as ggml does, so
-     * float rounding matches the reference implementation. */
+    float low, high;
+    rope_yarn_range(rp, &low, &high);
     float theta_scale = powf(rp->freq_base, -2.0f / (float)n_rot);
     float theta_pos = (float)pos;
     for (int i0 = 0; i0 < n_rot; i0 += 2, theta_pos *= theta_scale) {
-        float theta_extrap = theta_pos;
-        if (rp->freq_factors) theta_extrap /= ((const float *)rp->freq_factors->part[0])[i0 / 2];
-        float theta = rp->freq_scale * theta_extrap;
-        float mscale = rp->attn_factor;
-        if (rp->ext_factor != 0.0f) {
-            float mix = yarn_ramp(low, high, i0) * rp->ext_factor;
-            theta = theta * (1 - mix) + theta_extrap * mix;
-            mscale *= 1.0f + 0.1f * logf(1.0f / rp->freq_scale);
-        }
-        float cs = cosf(theta) * mscale, sn = sinf(theta) * mscale;
+        float cs, sn;
+        rope_pair(rp, theta_pos, i0, low, high, &cs, &sn);
         int a = rp->neox ? i0 / 2 : i0;
         int b = rp->neox ? i0 / 2 + n_rot / 2 : i0 + 1;
         for (int h = 0; h < n_heads; h++) {

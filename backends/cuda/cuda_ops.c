@@ -12,6 +12,7 @@
 #include <stdlib.h>
 
 #include "cuda_impl.h"
+#include "rope.h"
 
 /* Whether the op may run: the context has not failed and is current. */
 static bool enter(struct cuda_ctx *c) {
@@ -64,25 +65,14 @@ void cuda_rmsnorm(struct backend_ctx *bc, float *out, const float *x, const stru
     if (b) cuda_ok(c, cuk_rmsnorm(out, x, b->dev, n, width, eps, c->stream));
 }
 
-/* YaRN's corrected dimension (backends/cpu/ops.c's formula). */
-static float yarn_corr_dim(int n_rot, int n_ctx_orig, float n_pairs_rot, float base) {
-    return (float)n_rot * logf((float)n_ctx_orig / (n_pairs_rot * 2.0f * (float)M_PI)) /
-           (2.0f * logf(base));
-}
-
 void cuda_rope(struct backend_ctx *bc, float *x, int n, int n_heads, int head_dim,
                const int32_t *pos, const struct rope_params *rp) {
     struct cuda_ctx *c = cuda_ctx_of(bc);
     if (n < 1 || rp->n_rot < 2 || !enter(c)) return;
     struct cuk_rope_params r = {rp->n_rot, rp->neox, powf(rp->freq_base, -2.0f / (float)rp->n_rot),
                                 rp->freq_scale, rp->ext_factor, rp->attn_factor, 0, 0, 1.0f, NULL};
-    if (rp->ext_factor != 0.0f) {
-        r.yarn_mscale = 1.0f + 0.1f * logf(1.0f / rp->freq_scale);
-        r.corr_low = fmaxf(0.0f, floorf(yarn_corr_dim(rp->n_rot, rp->n_ctx_orig, rp->beta_fast,
-                                                      rp->freq_base)));
-        r.corr_high = fminf((float)(rp->n_rot - 1), ceilf(yarn_corr_dim(rp->n_rot, rp->n_ctx_orig,
-                                                                        rp->beta_slow, rp->freq_base)));
-    }
+    if (rp->ext_factor != 0.0f) r.yarn_mscale = 1.0f + 0.1f * logf(1.0f / rp->freq_scale);
+    rope_yarn_range(rp, &r.corr_low, &r.corr_high);
     if (rp->freq_factors) {
         const struct backend_buffer *b = weight(c, rp->freq_factors);
         if (!b) return;

@@ -7,6 +7,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "rope.h"
 #include "vk_impl.h"
 
 enum { MATMUL_NCOL = 8, MAX_GROUPS = 65535 };
@@ -165,44 +166,6 @@ void vk_softmax(struct backend_ctx *c, float *x, int n) {
 
 /* ------------------------------------------------------------------ rope */
 
-/* YaRN's ramp and correction dims: the CPU's formulas (cpu/ops.c), so the
- * angles below are the CPU's to the bit. */
-static float yarn_ramp(float low, float high, int i0) {
-    float y = ((float)i0 / 2 - low) / fmaxf(0.001f, high - low);
-    return 1.0f - fminf(1.0f, fmaxf(0.0f, y));
-}
-
-static float yarn_corr_dim(int n_rot, int n_ctx_orig, float n_pairs_rot, float base) {
-    return (float)n_rot * logf((float)n_ctx_orig / (n_pairs_rot * 2.0f * (float)M_PI)) /
-           (2.0f * logf(base));
-}
-
-/* cos and sin (times the magnitude) of each pair of one row at pos. */
-static void rope_angles(float *t, int pos, const struct rope_params *rp) {
-    int n_rot = rp->n_rot;
-    float low = 0, high = 0;
-    if (rp->ext_factor != 0.0f) {
-        low = fmaxf(0.0f, floorf(yarn_corr_dim(n_rot, rp->n_ctx_orig, rp->beta_fast, rp->freq_base)));
-        high = fminf((float)(n_rot - 1), ceilf(yarn_corr_dim(n_rot, rp->n_ctx_orig, rp->beta_slow, rp->freq_base)));
-    }
-    float theta_scale = powf(rp->freq_base, -2.0f / (float)n_rot);
-    float theta_pos = (float)pos;
-    const float *ff = rp->freq_factors ? rp->freq_factors->part[0] : NULL;
-    for (int i0 = 0; i0 < n_rot; i0 += 2, theta_pos *= theta_scale) {
-        float theta_extrap = theta_pos;
-        if (ff) theta_extrap /= ff[i0 / 2];
-        float theta = rp->freq_scale * theta_extrap;
-        float mscale = rp->attn_factor;
-        if (rp->ext_factor != 0.0f) {
-            float mix = yarn_ramp(low, high, i0) * rp->ext_factor;
-            theta = theta * (1 - mix) + theta_extrap * mix;
-            mscale *= 1.0f + 0.1f * logf(1.0f / rp->freq_scale);
-        }
-        t[i0] = cosf(theta) * mscale;
-        t[i0 + 1] = sinf(theta) * mscale;
-    }
-}
-
 /* The angles come from the host (rope.comp says why); freq_factors are
  * read from part[0], which every weight source keeps mapped. */
 void vk_rope(struct backend_ctx *c, float *x, int n, int n_heads, int head_dim,
@@ -218,7 +181,7 @@ void vk_rope(struct backend_ctx *c, float *x, int n, int n_heads, int head_dim,
         vk_ctx_backend(c)->failed = true;
         return;
     }
-    for (int i = 0; i < n; i++) rope_angles(t + (size_t)i * rp->n_rot, pos[i], rp);
+    for (int i = 0; i < n; i++) rope_angles(rp, pos[i], t + (size_t)i * rp->n_rot);
     d.buf[0] = loc_of(c, x);
     uint32_t total = (uint32_t)n * (uint32_t)half * (uint32_t)n_heads;
     vk_grid((total + 255) / 256, d.groups);
