@@ -229,7 +229,7 @@ int loader_open(const char *path, const struct ember_options *o, bool with_token
      * a load over a second shows its steps on a terminal */
     struct progress bar;
     const char *delay = getenv("EMBER_PROGRESS_DELAY_MS"); /* tests: 0 draws every load */
-    progress_begin(&bar, delay ? atof(delay) : 1000);
+    progress_begin(&bar, delay ? strtod(delay, NULL) : 1000);
     struct model_progress mp = {.fn = load_step, .ud = &bar};
     enum ember_status st = model_load_progress(&l->src, l->be, &mp, &l->model, &err);
     progress_end(&bar);
