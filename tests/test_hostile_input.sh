@@ -163,6 +163,9 @@ expect 1 "info -m a FIFO" $E info -m "$T/fifo"
 expect 1 "-m /dev/zero" $E run -m /dev/zero -p hi
 mkdir "$T/hf" && printf '{}' >"$T/hf/config.json" && mkfifo "$T/hf/model.safetensors"
 expect 1 "a FIFO as a Hugging Face directory's safetensors" $E run -m "$T/hf" -p hi
+expect 1 "--prompt-cache a FIFO (fopen would wait for a writer)" $E run -m $M --prompt-cache "$T/fifo" -p hi -n 2
+grep -q "not a regular file" "$T/err" && ok "FIFO prompt cache: says not a regular file" || bad "FIFO cache message: $(cat "$T/err")"
+expect 1 "--prompt-cache a directory" $E run -m $M --prompt-cache "$T/hf" -p hi -n 2
 
 # -------------------------------------------------------------- output
 $E run -m $M -p "Once upon a time" -n 50 --echo 2>"$T/err" | true
