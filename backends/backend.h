@@ -185,6 +185,12 @@ struct ember_backend_ops {
     enum ember_status (*ctx_new)(struct ember_backend *be, const struct backend_ctx_params *p,
                                  struct backend_ctx **out, struct ember_err *err);
     void (*ctx_free)(struct backend_ctx *c);
+    /* Optional (NULL: not offered). While on, every row of a batch is
+     * computed to the same bits as in a batch of its own (speculative
+     * verification, models/speculative.h): matmuls run their one-row
+     * kernel per row over each band of weights, slower than the batch
+     * kernels for wide batches. */
+    void (*set_rows_exact)(struct backend_ctx *c, bool on);
     /* Activation memory. The float pointers the ops below take (x, out,
      * q, ...) and a kv_view's block addresses are memory of the context
      * (or the instance's kv_memory), not host memory: a GPU hands out
@@ -259,6 +265,9 @@ int ember_devices(const struct ember_options *o, struct ember_device *out, int m
 
 /* ------------------------------------------------- calls, for models/ */
 
+static inline void be_set_rows_exact(struct backend_ctx *c, bool on) {
+    if (c->ops->set_rows_exact) c->ops->set_rows_exact(c, on);
+}
 static inline void be_matmul(struct backend_ctx *c, float *out, const struct tensor *w,
                              const float *x, int n) {
     c->ops->matmul(c, 1, &out, &w, x, n);

@@ -178,6 +178,7 @@ static enum ember_status run_rows(struct spec *s, struct model_ctx *c, const int
         b = &one;
     }
     batch_set_run(b, t, n, pos, 0, all);
+    b->rows_exact = false;
     enum ember_status st = model_decode(c, b, out, err);
     if (b != &s->b) batch_free(b);
     return st;
@@ -382,6 +383,9 @@ enum ember_status spec_step(struct spec *s, int max_new, int32_t *out, int *n_ou
     /* the last committed token and the drafts, one batch, logits for all */
     int base = s->n_toks - 1;
     s->b.n = 0;
+    /* exact rows make greedy output plain decoding's (sampling needs only
+     * the distribution: the faster batch kernels serve it) */
+    s->b.rows_exact = s->greedy;
     batch_add(&s->b, s->toks[base], base, 0, true);
     for (int i = 0; i < k; i++) batch_add(&s->b, s->draft[i], base + 1 + i, 0, true);
     TRY(model_decode(s->tgt, &s->b, s->logits, err));

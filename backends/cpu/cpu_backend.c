@@ -154,6 +154,7 @@ const struct ember_backend_ops cpu_backend_ops = {
     .kv_memory = cpu_kv_memory,
     .ctx_new = cpu_ctx_new,
     .ctx_free = cpu_ctx_free,
+    .set_rows_exact = cpu_set_rows_exact,
     .ctx_alloc = cpu_ctx_alloc,
     .copy_in = cpu_copy,
     .copy_out = cpu_copy,

@@ -171,6 +171,7 @@ const struct ember_backend_ops cuda_backend_ops = {
     .kv_memory = cuda_kv_memory,
     .ctx_new = cuda_ctx_new,
     .ctx_free = cuda_ctx_free,
+    .set_rows_exact = NULL, /* kernels per batch width: rows are not promised exact */
     .ctx_alloc = cuda_ctx_alloc,
     .copy_in = cuda_copy_in,
     .copy_out = cuda_copy_out,

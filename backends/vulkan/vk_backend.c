@@ -271,6 +271,7 @@ const struct ember_backend_ops vulkan_backend_ops = {
     .kv_memory = vk_kv_memory,
     .ctx_new = vk_ctx_new,
     .ctx_free = vk_ctx_free,
+    .set_rows_exact = NULL, /* kernels per batch width: rows are not promised exact */
     .ctx_alloc = vk_ctx_alloc,
     .copy_in = vk_copy_in,
     .copy_out = vk_copy_out,
