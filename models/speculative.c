@@ -25,6 +25,8 @@
 #include "arch.h"
 #include "os.h"
 
+enum { NGRAM_LIMIT = 8 }; /* longest n-gram lookup tries */
+
 struct spec {
     struct model_ctx *tgt, *dft;   /* dft NULL: n-gram lookup */
     struct spec_params p;
@@ -48,6 +50,13 @@ struct spec {
     int *q_n;
     double *dense;                 /* [n_vocab] zeros between uses */
     struct spec_stats st;
+    /* the draft length's cost model (see choose_k): per source (0: the
+     * draft model; n: lookup by an n-gram) decayed counts of drafted tokens
+     * kept and of rejections; the verification's time, one row (t1) and
+     * per extra row (t_row); the draft model's time per token */
+    double kept[NGRAM_LIMIT + 1], rejected[NGRAM_LIMIT + 1];
+    double t1, t_row, t_draft;
+    int idle;                      /* steps the model chose not to draft */
 };
 
 /* --------------------------------------------------------- vocabulary */
@@ -122,7 +131,13 @@ enum ember_status spec_new(struct model_ctx *target, struct model_ctx *draft,
     s->dft = draft;
     s->p = *p;
     if (s->p.ngram_min <= 0) s->p.ngram_min = 1;
-    if (s->p.ngram_max < s->p.ngram_min) s->p.ngram_max = s->p.ngram_min > 4 ? s->p.ngram_min : 4;
+    if (s->p.ngram_max <= 0) s->p.ngram_max = 4;
+    if (s->p.ngram_max > NGRAM_LIMIT) s->p.ngram_max = NGRAM_LIMIT;
+    if (s->p.ngram_min > s->p.ngram_max) s->p.ngram_min = s->p.ngram_max;
+    for (int i = 0; i <= NGRAM_LIMIT; i++) { /* a prior: 3 of 4 drafted tokens kept */
+        s->kept[i] = 3;
+        s->rejected[i] = 1;
+    }
     s->greedy = sp->temp <= 0;
     s->n_vocab = n_vocab;
     s->n_ctx = model_ctx_size(target);
@@ -159,7 +174,12 @@ enum ember_status spec_new(struct model_ctx *target, struct model_ctx *draft,
     return EMBER_OK;
 }
 
-const struct spec_stats *spec_get_stats(const struct spec *s) { return &s->st; }
+const struct spec_stats *spec_get_stats(struct spec *s) {
+    s->st.t1_ms = s->t1;
+    s->st.row_ms = s->t_row;
+    s->st.token_ms = s->t_draft;
+    return &s->st;
+}
 
 /* Logits of banned tokens (--ignore-eos) to -inf, as plain decoding does
  * before sampling. */
@@ -210,8 +230,10 @@ enum ember_status spec_start(struct spec *s, const int32_t *prompt, int n, int k
 
 /* n-gram lookup: the longest n (ngram_max down to ngram_min) whose last n
  * tokens occur earlier; the latest such occurrence's followers, up to
- * k_max, are the draft. O(n_toks * ngram_max). */
-static int draft_lookup(struct spec *s, int k_max) {
+ * k_max, are the draft (*n_gram: that n, 0 for none). O(n_toks *
+ * ngram_max). */
+static int draft_lookup(struct spec *s, int k_max, int *n_gram) {
+    *n_gram = 0;
     const int32_t *t = s->toks;
     int n_toks = s->n_toks;
     for (int n = s->p.ngram_max; n >= s->p.ngram_min; n--) {
@@ -221,6 +243,7 @@ static int draft_lookup(struct spec *s, int k_max) {
             if (t[j] != pat[0] || memcmp(t + j, pat, (size_t)n * sizeof *t)) continue;
             int k = 0;
             for (int i = j + n; i < n_toks && k < k_max; i++) s->draft[k++] = t[i];
+            *n_gram = n;
             return k;
         }
     }
@@ -254,11 +277,21 @@ static bool keep_q(struct spec *s, int i, size_t used, int n) {
 /* The draft model: feed it what it has not seen of the committed tokens,
  * then draft one token per decode until k_max, or until its probability
  * for the token falls below p_min. Its cache ends up holding the committed
- * tokens and every drafted token but the last. */
-static enum ember_status draft_model(struct spec *s, int k_max, int *k_out, struct ember_err *err) {
+ * tokens and every drafted token but the last. *one_ms and *one_n: the
+ * time and count of its one-row decodes (a catch-up feed of several
+ * tokens, after steps that drafted nothing, is not one). */
+static enum ember_status draft_model(struct spec *s, int k_max, int *k_out, double *one_ms,
+                                     int *one_n, struct ember_err *err) {
     *k_out = 0;
+    *one_ms = 0;
+    *one_n = 0;
     int feed = s->n_toks - s->d_len;
+    double t0 = os_now_ms();
     TRY(run_rows(s, s->dft, s->toks + s->d_len, feed, s->d_len, false, s->dlogits, err));
+    if (feed == 1) {
+        *one_ms += os_now_ms() - t0;
+        ++*one_n;
+    }
     s->d_len = s->n_toks;
     size_t used = 0;
     for (int i = 0; i < k_max; i++) {
@@ -280,7 +313,10 @@ static enum ember_status draft_model(struct spec *s, int k_max, int *k_out, stru
         *k_out = i + 1;
         sampler_accept(s->ds, x);
         if (i + 1 == k_max) break;
+        t0 = os_now_ms();
         TRY(run_rows(s, s->dft, &x, 1, s->d_len, false, s->dlogits, err));
+        *one_ms += os_now_ms() - t0;
+        ++*one_n;
         s->d_len++;
     }
     return EMBER_OK;
@@ -360,6 +396,59 @@ static int verify(struct spec *s, int k, int32_t *out, int *n_out) {
 
 /* ----------------------------------------------------------- the step */
 
+/* How many tokens to draft from source src (0: the draft model, n: an
+ * n-gram match), at most k_max: the k that maximizes expected tokens per
+ * millisecond. With a per-token acceptance a (the source's decayed
+ * counts), k drafts yield (1 - a^(k+1)) / (1 - a) tokens (the kept ones
+ * and the target's own) for t1 + k * (t_row + t_draft) ms. On this
+ * kind of CPU an extra verified row costs a good part of a decode (the
+ * one-row kernels per row, or small-batch tiles), so a source that is
+ * often wrong is better not asked: k = 0, with a one-token try every
+ * eighth such step so its counts can recover. Until the verification has
+ * been timed, k_max. */
+static int choose_k(struct spec *s, int src, int k_max) {
+    if (k_max <= 0 || s->t1 <= 0) return k_max;
+    double a = s->kept[src] / (s->kept[src] + s->rejected[src]);
+    double row = s->t_row > 0 ? s->t_row : 0.4 * s->t1;
+    double best = 1.0 / s->t1, tokens = 1, ak = 1;
+    int k_best = 0;
+    for (int k = 1; k <= k_max; k++) {
+        ak *= a;
+        tokens += ak;
+        double rate = tokens / (s->t1 + k * (row + s->t_draft));
+        if (rate > best) {
+            best = rate;
+            k_best = k;
+        }
+    }
+    if (k_best == 0 && ++s->idle % 8 == 0) k_best = 1;
+    return k_best;
+}
+
+/* Count a verified draft of source src: k drafted, kept of them kept. */
+static void learn(struct spec *s, int src, int k, int kept, double verify_ms, double draft_ms,
+                  int draft_runs) {
+    const double decay = 0.95; /* about the last 20 drafts count */
+    if (k > 0) {
+        s->kept[src] = s->kept[src] * decay + kept;
+        s->rejected[src] = s->rejected[src] * decay + (kept < k);
+    }
+    if (k == 0) {
+        s->t1 = s->t1 > 0 ? 0.8 * s->t1 + 0.2 * verify_ms : verify_ms;
+    } else if (s->t1 <= 0) { /* no one-row time yet: split by the prior */
+        s->t1 = verify_ms / (1 + 0.4 * k);
+        s->t_row = 0.4 * s->t1;
+    } else {
+        double row = (verify_ms - s->t1) / k;
+        if (row < 0) row = 0;
+        s->t_row = s->t_row > 0 ? 0.8 * s->t_row + 0.2 * row : row;
+    }
+    if (draft_runs > 0) {
+        double per = draft_ms / draft_runs;
+        s->t_draft = s->t_draft > 0 ? 0.8 * s->t_draft + 0.2 * per : per;
+    }
+}
+
 enum ember_status spec_step(struct spec *s, int max_new, int32_t *out, int *n_out,
                             struct ember_err *err) {
     *n_out = 0;
@@ -369,13 +458,16 @@ enum ember_status spec_step(struct spec *s, int max_new, int32_t *out, int *n_ou
     int k_max = s->p.draft_max;
     if (k_max > max_new - 1) k_max = max_new - 1;
     if (k_max > room) k_max = room;
-    int k = 0;
-    double t0 = os_now_ms();
+    int k = 0, src = 0, runs = 0;
+    double t0 = os_now_ms(), run_ms = 0;
     if (k_max > 0) {
-        if (s->dft)
-            TRY(draft_model(s, k_max, &k, err));
-        else
-            k = draft_lookup(s, k_max);
+        if (s->dft) {
+            int cap = choose_k(s, 0, k_max);
+            if (cap > 0) TRY(draft_model(s, cap, &k, &run_ms, &runs, err));
+        } else {
+            k = draft_lookup(s, k_max, &src);
+            if (k > 0) k = choose_k(s, src, k);
+        }
     }
     if (k < s->p.draft_min) k = 0;
     double t1 = os_now_ms();
@@ -403,6 +495,7 @@ enum ember_status spec_step(struct spec *s, int max_new, int32_t *out, int *n_ou
         int from = s->n_toks - s->repeat_last_n;
         for (int i = from > 0 ? from : 0; i < s->n_toks; i++) sampler_accept(s->ds, s->toks[i]);
     }
+    learn(s, src, k, kept, os_now_ms() - t1, run_ms, runs);
     s->st.steps++;
     s->st.drafted += k;
     s->st.accepted += kept;

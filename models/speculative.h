@@ -52,6 +52,9 @@ struct spec_stats {
     long drafted;       /* tokens proposed and verified */
     long accepted;      /* of those, kept */
     double draft_ms, verify_ms;
+    /* the draft length's cost model now: a one-row verification, each
+     * extra row, each draft-model token (ms) */
+    double t1_ms, row_ms, token_ms;
 };
 
 struct spec;
@@ -88,6 +91,6 @@ enum ember_status spec_start(struct spec *s, const int32_t *prompt, int n, int k
 enum ember_status spec_step(struct spec *s, int max_new, int32_t *out, int *n_out,
                             struct ember_err *err);
 
-const struct spec_stats *spec_get_stats(const struct spec *s);
+const struct spec_stats *spec_get_stats(struct spec *s);
 
 #endif

@@ -491,11 +491,13 @@ static int generate_spec(const struct run_opts *o, struct loaded *l, struct load
         const struct spec_stats *ss = spec_get_stats(sp);
         fprintf(stderr,
                 "ember: speculative (%s): drafted %ld, accepted %ld (%.1f%%), %ld target steps, "
-                "%.2f tokens per step, draft %.0f ms, verify %.0f ms, effective %.2f t/s\n",
+                "%.2f tokens per step, draft %.0f ms, verify %.0f ms, effective %.2f t/s "
+                "(cost model: verify %.0f ms + %.0f ms a row, draft %.0f ms a token)\n",
                 dl ? "draft model" : "lookup", ss->drafted, ss->accepted,
                 ss->drafted ? 100.0 * (double)ss->accepted / (double)ss->drafted : 0.0, ss->steps,
                 ss->steps ? (double)(tm->n_gen - 1) / (double)ss->steps : 0.0, ss->draft_ms,
-                ss->verify_ms, tm->n_gen * 1000.0 / (tm->gen_ms + 1e-9));
+                ss->verify_ms, tm->n_gen * 1000.0 / (tm->gen_ms + 1e-9), ss->t1_ms, ss->row_ms,
+                ss->token_ms);
     }
     if ((o->echo || isatty(STDOUT_FILENO)) && out_last != '\n') out_write("\n", 1);
 done:
