@@ -282,7 +282,7 @@ static bool write_flat_draft(const char *src, const char *dst, float s) {
     size_t r;
     while (ok && (r = fread(buf, 1, sizeof buf, in)) > 0) ok = fwrite(buf, 1, r, out) == r;
     for (uint64_t i = 0; ok && i < n; i++) {
-        float v;
+        float v = 0;
         ok = fseek(out, (long)(off + 4 * i), SEEK_SET) == 0 && fseek(in, (long)(off + 4 * i), SEEK_SET) == 0 &&
              fread(&v, 4, 1, in) == 1;
         v *= s;
