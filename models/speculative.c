@@ -110,8 +110,9 @@ enum ember_status spec_new(struct model_ctx *target, struct model_ctx *draft,
                            const struct spec_params *p, const struct sampler_params *sp,
                            struct spec **out, struct ember_err *err) {
     *out = NULL;
-    if (p->draft_max < 1 || p->draft_max > 1024)
-        return ember_fail(err, EMBER_EINVAL, "draft-max %d is outside 1..1024", p->draft_max);
+    if (p->draft_max < 1 || p->draft_max > SPEC_DRAFT_MAX)
+        return ember_fail(err, EMBER_EINVAL, "draft-max %d is outside 1..%d", p->draft_max,
+                          SPEC_DRAFT_MAX);
     if (p->draft_min < 0 || p->draft_min > p->draft_max)
         return ember_fail(err, EMBER_EINVAL, "draft-min %d is outside 0..draft-max (%d)",
                           p->draft_min, p->draft_max);

@@ -36,6 +36,10 @@
 #include "sampler.h"
 #include "tokenizer.h"
 
+/* The most tokens one step drafts: the verification keeps the logits of
+ * every row (128 x a 152k vocabulary: 78 MB). */
+#define SPEC_DRAFT_MAX 128
+
 struct spec_params {
     int draft_max;      /* tokens drafted per step at most (>= 1) */
     int draft_min;      /* a draft shorter than this is not verified (0) */

@@ -193,11 +193,11 @@ int run_parse_args(int argc, char **argv, struct run_opts *o) {
             o->lookup = true;
         } else if (!strcmp(a, "--draft-max") || !strcmp(a, "--draft") || !strcmp(a, "--draft-n") ||
                    !strcmp(a, "--spec-draft-n-max")) {
-            if (!(v = args_value(argc, argv, &i)) || !args_int(a, v, 1, 1024, &o->draft_max))
+            if (!(v = args_value(argc, argv, &i)) || !args_int(a, v, 1, SPEC_DRAFT_MAX, &o->draft_max))
                 return EXIT_USAGE;
         } else if (!strcmp(a, "--draft-min") || !strcmp(a, "--draft-n-min") ||
                    !strcmp(a, "--spec-draft-n-min")) {
-            if (!(v = args_value(argc, argv, &i)) || !args_int(a, v, 0, 1024, &o->draft_min))
+            if (!(v = args_value(argc, argv, &i)) || !args_int(a, v, 0, SPEC_DRAFT_MAX, &o->draft_min))
                 return EXIT_USAGE;
         } else if (!strcmp(a, "--draft-p-min") || !strcmp(a, "--spec-draft-p-min")) {
             if (!(v = args_value(argc, argv, &i)) || !args_float(a, v, 0, 1, &o->draft_p_min))
