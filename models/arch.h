@@ -23,6 +23,9 @@ struct layer_weights {
     struct tensor ffn_norm;        /* F32 [n_embd] */
     struct tensor w_gate, w_up;    /* [n_embd -> n_ff] */
     struct tensor w_down;          /* [n_ff -> n_embd] */
+    /* dense relatives (issue [9]) */
+    struct tensor q_norm, k_norm;  /* F32 [hd]: per-head RMS norms of q and k
+                                      before rope (qwen3), or absent */
 };
 
 struct model {
@@ -46,6 +49,11 @@ struct model {
     int dev_first;
     bool dev_output;
     struct backend_weights *dev_prepared;
+    /* dense relatives (issue [9]) */
+    int n_swa;                     /* sliding window (attn_args.window):
+                                      "<arch>.attention.sliding_window", 0 none */
+    struct tensor rope_long, rope_short; /* phi3: F32 [n_rot/2] divisors for
+                                      contexts above / within n_ctx_orig, or absent */
 };
 
 /* One backend's part of a context: its execution context and the scratch
@@ -99,13 +107,20 @@ struct model_arch {
     const char *name;
     bool qkv_bias;   /* attn_{q,k,v}.bias tensors present */
     bool rope_neox;  /* rotate pairs (i, i+n_rot/2) */
+    bool qk_norm;    /* attn_{q,k}_norm.weight: per-head RMS norms (qwen3) */
     /* Bind the tensors after the engine has read the common hparams. */
     enum ember_status (*bind)(struct model *m, const struct weight_source *src,
                               struct ember_err *err);
     void (*forward)(struct model_ctx *c, const struct pass *p);
 };
 
-extern const struct model_arch llama_arch, qwen2_arch;
+extern const struct model_arch llama_arch, qwen2_arch, qwen3_arch, phi3_arch;
+
+/* llama.c's forward pass and its binding of the token embedding, final
+ * norm and classifier (n_vocab from token_embd), which phi3.c reuses. */
+void llama_forward(struct model_ctx *c, const struct pass *p);
+enum ember_status llama_bind_io(struct model *m, const struct weight_source *src,
+                                struct ember_err *err);
 
 /* Shared by architecture files (bind.c): a weight matrix checked against
  * its shape (n_in x n_out) and the backend's support, or a 1-D F32 vector
@@ -116,6 +131,11 @@ enum ember_status model_bind_matrix(const struct model *m, const struct weight_s
                                     struct tensor *t, struct ember_err *err);
 enum ember_status model_bind_vector(const struct weight_source *src, const char *name, int64_t n,
                                    bool optional, struct tensor *t, struct ember_err *err);
+/* Rows [first, first+n) of a bound matrix as a matrix of its own, pointing
+ * into the same mapping (fused q|k|v, gate|up): no copy. EMBER_EUNSUPPORTED
+ * for a type without whole rows (GPTQ); name is for the message. */
+enum ember_status model_bind_rows(const struct tensor *whole, const char *name, int64_t first,
+                                  int64_t n, struct tensor *t, struct ember_err *err);
 
 /* hparams.c: the llama family's common hyper-parameters and rope. */
 enum ember_status model_read_hparams(struct model *m, const struct weight_source *src,
