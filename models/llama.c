@@ -35,8 +35,10 @@ static enum ember_status bind_layer(struct model *m, const struct weight_source 
     TRY(model_bind_vector(f, NAME("attn_k.bias"), kvd, !bias, &w->bk, err));
     TRY(model_bind_vector(f, NAME("attn_v.bias"), kvd, !bias, &w->bv, err));
     bool qkn = m->arch->qk_norm;
-    TRY(model_bind_vector(f, NAME("attn_q_norm.weight"), in->head_dim, !qkn, &w->q_norm, err));
-    TRY(model_bind_vector(f, NAME("attn_k_norm.weight"), in->head_dim, !qkn, &w->k_norm, err));
+    TRY(model_bind_vector(f, NAME("attn_q_norm.weight"), in->head_dim, !qkn, &w->attn_q_norm,
+                          err));
+    TRY(model_bind_vector(f, NAME("attn_k_norm.weight"), in->head_dim, !qkn, &w->attn_k_norm,
+                          err));
     TRY(model_bind_vector(f, NAME("ffn_norm.weight"), e, false, &w->ffn_norm, err));
     TRY(model_bind_matrix(m, f, NAME("ffn_gate.weight"), e, in->n_ff, false, &w->w_gate, err));
     TRY(model_bind_matrix(m, f, NAME("ffn_up.weight"), e, in->n_ff, false, &w->w_up, err));
@@ -103,9 +105,10 @@ void llama_forward(struct model_ctx *c, const struct pass *p) {
         if (w->bv.part[0]) be_add_bias(be, st->vb, &w->bv, n, kv_dim);
 
         /* qwen3: each head of q and k RMS-normed on its own */
-        if (w->q_norm.part[0]) be_rmsnorm(be, st->q, st->q, &w->q_norm, n * in->n_head, hd, m->rms_eps);
-        if (w->k_norm.part[0])
-            be_rmsnorm(be, st->kb, st->kb, &w->k_norm, n * in->n_head_kv, hd, m->rms_eps);
+        if (w->attn_q_norm.part[0])
+            be_rmsnorm(be, st->q, st->q, &w->attn_q_norm, n * in->n_head, hd, m->rms_eps);
+        if (w->attn_k_norm.part[0])
+            be_rmsnorm(be, st->kb, st->kb, &w->attn_k_norm, n * in->n_head_kv, hd, m->rms_eps);
 
         /* rotary position embedding of q and k, then k and v into the cache */
         be_rope(be, st->q, n, in->n_head, hd, p->pos, &rope);
@@ -117,7 +120,7 @@ void llama_forward(struct model_ctx *c, const struct pass *p) {
         struct attn_args aa = {
             .q = st->q, .out = st->xb, .kv = c->views, .pos = p->pos, .seq = p->seq, .n = n,
             .n_head = in->n_head, .n_head_kv = in->n_head_kv, .head_dim = hd,
-            /*WINDOW*/
+            .window = m->n_swa,
         };
         be_attention(be, &aa);
         be_matmul(be, st->xb2, &w->wo, st->xb, n);

@@ -78,6 +78,12 @@ size_t cpu_attention_tmp_floats(int head_dim, int kv_block, int max_pos);
 void cpu_attention(struct backend_ctx *c, const struct attn_args *a);
 void cpu_softmax(struct backend_ctx *c, float *x, int n);
 void cpu_silu_mul(struct backend_ctx *c, float *g, const float *u, int n);
+void cpu_gelu_mul(struct backend_ctx *c, float *g, const float *u, int n);
+void cpu_scale(struct backend_ctx *c, float *x, float s, int n);
+void cpu_gather(struct backend_ctx *c, float *out, const float *x, const int32_t *rows, int n,
+                int width);
+void cpu_scatter_add(struct backend_ctx *c, float *x, const float *y, const int32_t *rows,
+                     const float *w, int n, int width);
 void cpu_add(struct backend_ctx *c, float *x, const float *y, int n, int width);
 void cpu_add_bias(struct backend_ctx *c, float *x, const struct tensor *b, int n, int width);
 void *cpu_ctx_alloc(struct backend_ctx *c, size_t bytes);

@@ -273,6 +273,37 @@ void cpu_silu_mul(struct backend_ctx *c, float *g, const float *u, int n) {
     cpu_ctx_of(c)->k->vec.silu_mul(g, u, n);
 }
 
+/* GELU's tanh approximation, as Gemma's gelu_pytorch_tanh and ggml's
+ * gelu: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
+void cpu_gelu_mul(struct backend_ctx *c, float *g, const float *u, int n) {
+    (void)c;
+    for (int i = 0; i < n; i++) {
+        float x = g[i];
+        g[i] = 0.5f * x * (1.0f + tanhf(0.7978845608f * x * (1.0f + 0.044715f * x * x))) * u[i];
+    }
+}
+
+void cpu_scale(struct backend_ctx *c, float *x, float s, int n) {
+    cpu_ctx_of(c)->k->vec.scale(x, s, n);
+}
+
+void cpu_gather(struct backend_ctx *c, float *out, const float *x, const int32_t *rows, int n,
+                int width) {
+    (void)c;
+    for (int i = 0; i < n; i++)
+        memcpy(out + (size_t)i * width, x + (size_t)rows[i] * width, (size_t)width * sizeof *out);
+}
+
+void cpu_scatter_add(struct backend_ctx *c, float *x, const float *y, const int32_t *rows,
+                     const float *w, int n, int width) {
+    (void)c;
+    for (int i = 0; i < n; i++) {
+        float *xr = x + (size_t)rows[i] * width;
+        const float *yr = y + (size_t)i * width;
+        for (int k = 0; k < width; k++) xr[k] += w[i] * yr[k];
+    }
+}
+
 /* One row's n_heads heads at position pos (rope.h's angles, applied pair
  * by pair as they are computed). */
 static void rope_row(float *v, int n_heads, int head_dim, int pos, const struct rope_params *rp) {
