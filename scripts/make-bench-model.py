@@ -384,8 +384,8 @@ def write_tiny_families(out, src, force):
         t += [(p + "attn_norm.weight", L(i, "attn_norm.weight")), (p + "attn_q.weight", q),
               (p + "attn_k.weight", unpermute(L(i, "attn_k.weight"), nkv)),
               (p + "attn_v.weight", L(i, "attn_v.weight")), (p + "attn_output.weight", o),
-              (p + "attn_q_norm.weight", 2.0 * rng.uniform(0.8, 1.2, hd)),
-              (p + "attn_k_norm.weight", 2.0 * rng.uniform(0.8, 1.2, hd)),
+              (p + "attn_q_norm.weight", 5.0 * rng.uniform(0.8, 1.2, hd)),
+              (p + "attn_k_norm.weight", 5.0 * rng.uniform(0.8, 1.2, hd)),
               (p + "ffn_norm.weight", L(i, "ffn_norm.weight"))]
         t += [(p + n, L(i, n)) for n in ("ffn_gate.weight", "ffn_up.weight", "ffn_down.weight")]
     hp = dict(base, **{"attention.head_count": 2 * nh, "attention.key_length": hd,
