@@ -469,7 +469,9 @@ def main():
     machine = None
     if a.add and os.path.exists(a.out):
         old = json.load(open(a.out, encoding="utf-8"))
-        old["method"].update(ref["method"])
+        # the stored models were made by the stored method: keep its text,
+        # add what is new
+        ref["method"] = dict(ref["method"], **old["method"])
         ref["models"] = old["models"]
         ref["generated_at_per_model"] = old.get("generated_at_per_model", {})
         ref["generated_at"] = old.get("generated_at")
@@ -484,6 +486,8 @@ def main():
             raise SystemExit(f"--add: llama.cpp differs from {a.out}'s; re-record all models")
         machine = ref["machine"] if ref["machine"] != old["machine"] else None
         ref["llama_cpp"], ref["machine"] = old["llama_cpp"], old["machine"]
+    ref["method"]["greedy_per_arch"] = ("extra llama-completion flags per architecture, in each "
+                                        "prompt's 'command': " + json.dumps(ARCH_GEN_ARGS))
     ref["method"]["perplexity"] = (f"llama-perplexity -f {PPL_TEXT} -c CTX -b CTX -t {THREADS} -fa off, "
                                    "for the architectures in ARCH_PPL_CTX (gemma3: CTX 1024, beyond "
                                    "the 512-position sliding window); 'ppl' is its final estimate")
