@@ -5,7 +5,8 @@ test, and record llama.cpp's perplexity on it.
 
 The file: architecture gemma3, n_embd 32, 2 layers, 2 heads of 16, 1 KV
 head, n_ff 32, sliding_window 4 with sliding_window_pattern 0 (llama.cpp:
-every layer local), rope.freq_base 1e6 (global layers: none here) and the
+every layer local), final_logit_softcapping 30 (Gemma 2's; the released
+Gemma 3 files have none), rope.freq_base 1e6 (global layers: none here) and the
 local layers' default base 10000, F16 matrices, F32 norms near 1 (Gemma's
 1 + w as the converter stores it), tied output, and the tokenizer of
 tests/data/models/stories260K.gguf (512 SentencePiece pieces, MIT) so that
@@ -38,6 +39,7 @@ REF = os.path.join(ROOT, "tests/data/models/gemma3-tiny-swa.json")
 TOK = os.path.join(ROOT, "tests/data/models/stories260K.gguf")
 EVAL = "tests/data/models/tinystory-eval.txt"
 E, L, H, HKV, HD, FF, WINDOW, CTX = 32, 2, 2, 1, 16, 32, 4, 64
+SOFTCAP = 30.0
 
 
 def copy_tokenizer(w, src):
@@ -77,6 +79,7 @@ def write(seed):
     w.add_float32(f"{a}.rope.freq_base", 1e6)
     w.add_uint32(f"{a}.attention.sliding_window", WINDOW)
     w.add_uint32(f"{a}.attention.sliding_window_pattern", 0)
+    w.add_float32(f"{a}.final_logit_softcapping", SOFTCAP)
     n_vocab = copy_tokenizer(w, TOK)
 
     def mat(name, n_in, n_out):
