@@ -58,6 +58,13 @@ struct model {
     int dev_first;
     bool dev_output;
     struct backend_weights *dev_prepared;
+    /* gemma3 (gemma3.c): local layers attend to the last swa_window
+     * positions (0: no local layers) with their own rope (rope_swa); layer
+     * l is global when l % swa_pattern == swa_pattern - 1. Attention scores
+     * scaled by attn_scale; logits soft-capped at logit_softcap (0: not). */
+    int swa_window, swa_pattern;
+    struct rope_params rope_swa;
+    float attn_scale, logit_softcap;
 };
 
 /* One backend's part of a context: its execution context and the scratch
@@ -121,6 +128,7 @@ struct model_arch {
 };
 
 extern const struct model_arch llama_arch, qwen2_arch;
+extern const struct model_arch gemma3_arch;
 
 /* Shared by architecture files (bind.c): a weight matrix checked against
  * its shape (n_in x n_out) and the backend's support, or a 1-D F32 vector
