@@ -58,11 +58,16 @@ struct model {
     int dev_first;
     bool dev_output;
     struct backend_weights *dev_prepared;
-    /* dense relatives (issue [9]) */
-    int n_swa;                     /* sliding window (attn_args.window):
-                                      "<arch>.attention.sliding_window", 0 none */
-    struct tensor rope_long, rope_short; /* phi3: F32 [n_rot/2] divisors for
-                                      contexts above / within n_ctx_orig, or absent */
+    /* gemma3 (gemma3.c): local layers attend to the last swa_window
+     * positions (0: no local layers; llama.c: every layer, Mistral) with their own rope (rope_swa); layer
+     * l is global when l % swa_pattern == swa_pattern - 1. Attention scores
+     * scaled by attn_scale; logits soft-capped at logit_softcap (0: not). */
+    int swa_window, swa_pattern;
+    struct rope_params rope_swa;
+    float attn_scale, logit_softcap;
+    /* phi3 (phi3.c): F32 [n_rot/2] rope divisors for contexts above /
+     * within rope.n_ctx_orig, or absent */
+    struct tensor rope_long, rope_short;
 };
 
 /* One backend's part of a context: its execution context and the scratch
@@ -120,6 +125,8 @@ struct model_arch {
     bool qkv_bias;   /* attn_{q,k,v}.bias tensors present */
     bool rope_neox;  /* rotate pairs (i, i+n_rot/2) */
     bool qk_norm;    /* attn_{q,k}_norm.weight: per-head RMS norms (qwen3) */
+    bool swa;        /* llama.c: "<arch>.attention.sliding_window" windows
+                        every layer (Mistral 7B v0.1 as llama) */
     /* Bind the tensors after the engine has read the common hparams. */
     enum ember_status (*bind)(struct model *m, const struct weight_source *src,
                               struct ember_err *err);
@@ -127,6 +134,7 @@ struct model_arch {
 };
 
 extern const struct model_arch llama_arch, qwen2_arch, qwen3_arch, phi3_arch;
+extern const struct model_arch gemma3_arch;
 
 /* llama.c's forward pass and its binding of the token embedding, final
  * norm and classifier (n_vocab from token_embd), which phi3.c reuses. */

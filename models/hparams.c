@@ -100,9 +100,6 @@ enum ember_status model_read_hparams(struct model *m, const struct weight_source
                           in->head_dim, vlen);
     in->n_ctx_train = 2048;
     TRY(hp_int(src, a, "context_length", true, 1, 1 << 24, &in->n_ctx_train, err));
-    /* sliding-window attention (Mistral 7B v0.1 as llama; llama.cpp 0.3.36
-     * ignores this key for llama, transformers' Mistral applies it) */
-    TRY(hp_int(src, a, "attention.sliding_window", true, 0, 1 << 24, &m->n_swa, err));
     m->rms_eps = 1e-5f;
     TRY(hp_float(src, a, "attention.layer_norm_rms_epsilon", &m->rms_eps, err));
     return read_rope(m, src, a, err);

@@ -68,6 +68,18 @@ enum ember_status llama_bind_io(struct model *m, const struct weight_source *f,
 static enum ember_status llama_bind(struct model *m, const struct weight_source *f,
                                     struct ember_err *err) {
     TRY(llama_bind_io(m, f, err));
+    if (m->arch->swa) { /* llama.cpp 0.3.36 ignores the key for llama;
+                           transformers' Mistral applies it to every layer */
+        char key[96];
+        int64_t v;
+        snprintf(key, sizeof key, "%s.attention.sliding_window", m->arch->name);
+        if (f->ops->has_key(f->impl, key)) {
+            if (!f->ops->get_int(f->impl, key, &v) || v < 0 || v > (1 << 24))
+                return ember_fail(err, EMBER_ECORRUPT,
+                                  "metadata '%s' is not an integer in [0, %d]", key, 1 << 24);
+            m->swa_window = (int)v;
+        }
+    }
     for (int l = 0; l < m->info.n_layer; l++) TRY(bind_layer(m, f, l, err));
     return EMBER_OK;
 }
@@ -115,12 +127,12 @@ void llama_forward(struct model_ctx *c, const struct pass *p) {
         be_rope(be, st->kb, n, in->n_head_kv, hd, p->pos, &rope);
         be_store_kv(be, c->views, st->kb, st->vb, p->pos, p->seq, n, in->n_head_kv, hd);
 
-        /* causal attention over the cache (the last n_swa positions with a
-         * sliding window), output projection, residual */
+        /* causal attention over the cache (its last swa_window positions
+         * with a sliding window), output projection, residual */
         struct attn_args aa = {
             .q = st->q, .out = st->xb, .kv = c->views, .pos = p->pos, .seq = p->seq, .n = n,
             .n_head = in->n_head, .n_head_kv = in->n_head_kv, .head_dim = hd,
-            .window = m->n_swa,
+            .window = m->swa_window,
         };
         be_attention(be, &aa);
         be_matmul(be, st->xb2, &w->wo, st->xb, n);
@@ -152,10 +164,12 @@ void llama_forward(struct model_ctx *c, const struct pass *p) {
 }
 
 /* The family's members differ only in data. */
-#define LLAMA_FAMILY(nm, bias, neox, qkn)                                 \
-    {.name = (nm), .qkv_bias = (bias), .rope_neox = (neox), .qk_norm = (qkn), \
+#define LLAMA_FAMILY(nm, bias, neox, qkn, win)                                 \
+    {.name = (nm), .qkv_bias = (bias), .rope_neox = (neox), .qk_norm = (qkn), .swa = (win), \
      .bind = llama_bind, .forward = llama_forward}
 
-const struct model_arch llama_arch = LLAMA_FAMILY("llama", false, false, false);
-const struct model_arch qwen2_arch = LLAMA_FAMILY("qwen2", true, true, false);
-const struct model_arch qwen3_arch = LLAMA_FAMILY("qwen3", false, true, true);
+/* qwen2/qwen3 GGUFs may carry sliding_window too, but their configs say
+ * use_sliding_window false and llama.cpp ignores it: swa false */
+const struct model_arch llama_arch = LLAMA_FAMILY("llama", false, false, false, true);
+const struct model_arch qwen2_arch = LLAMA_FAMILY("qwen2", true, true, false, false);
+const struct model_arch qwen3_arch = LLAMA_FAMILY("qwen3", false, true, true, false);

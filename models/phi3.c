@@ -16,7 +16,7 @@
  * context); rope.scaling.attn_factor scales cos and sin (hparams.c).
  * Sliding window: llama.cpp 0.3.36 disables it for phi3 (the converter
  * writes Phi-3's config value, which its authors distrust), and so does
- * ember, to give the same output as llama.cpp.
+ * ember (.swa false), to give the same output as llama.cpp.
  */
 #include <stdio.h>
 
@@ -64,11 +64,10 @@ static enum ember_status phi3_bind(struct model *m, const struct weight_source *
         return ember_fail(err, EMBER_ECORRUPT,
                           "model has only one of rope_factors_long and rope_factors_short");
     if (m->rope_short.part[0]) m->rope.freq_factors = &m->rope_short;
-    m->n_swa = 0; /* as llama.cpp 0.3.36 (see the top of this file) */
     return EMBER_OK;
 }
 
 const struct model_arch phi3_arch = {
-    .name = "phi3", .qkv_bias = false, .rope_neox = true, .qk_norm = false,
+    .name = "phi3", .qkv_bias = false, .rope_neox = true, .qk_norm = false, .swa = false,
     .bind = phi3_bind, .forward = llama_forward,
 };
