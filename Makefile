@@ -144,7 +144,7 @@ $(BUILD)/tests/%: tests/%.c $(LIB_OBJS)
 # Vulkan shaders: each .comp to SPIR-V as a C initializer (glslc -mfmt=c, NAME.spv.h)
 # that vk_pipelines.c includes; matmul and get_rows once per weight type.
 VK_TYPES   := f32 f16 q8_0 q4_0 q4_k q6_k
-VK_PLAIN   := rmsnorm rope softmax silu_mul add store_kv attention
+VK_PLAIN   := rmsnorm rope softmax silu_mul add store_kv attention gelu_mul scale gather scatter_add
 VK_SHADERS := $(patsubst %,$(BUILD)/shaders/matmul_%.spv.h,$(VK_TYPES)) \
               $(patsubst %,$(BUILD)/shaders/matmul_sg_%.spv.h,$(VK_TYPES)) \
               $(patsubst %,$(BUILD)/shaders/get_rows_%.spv.h,$(VK_TYPES)) \

@@ -58,6 +58,16 @@ struct model {
     int dev_first;
     bool dev_output;
     struct backend_weights *dev_prepared;
+    /* gemma3 (gemma3.c): local layers attend to the last swa_window
+     * positions (0: no local layers; llama.c: every layer, Mistral) with their own rope (rope_swa); layer
+     * l is global when l % swa_pattern == swa_pattern - 1. Attention scores
+     * scaled by attn_scale; logits soft-capped at logit_softcap (0: not). */
+    int swa_window, swa_pattern;
+    struct rope_params rope_swa;
+    float attn_scale, logit_softcap;
+    /* phi3 (phi3.c): F32 [n_rot/2] rope divisors for contexts above /
+     * within rope.n_ctx_orig, or absent */
+    struct tensor rope_long, rope_short;
 };
 
 /* One backend's part of a context: its execution context and the scratch
@@ -114,13 +124,23 @@ struct model_arch {
     uint32_t extra_ops;
     bool qkv_bias;   /* attn_{q,k,v}.bias tensors present */
     bool rope_neox;  /* rotate pairs (i, i+n_rot/2) */
+    bool qk_norm;    /* attn_{q,k}_norm.weight: per-head RMS norms (qwen3) */
+    bool swa;        /* llama.c: "<arch>.attention.sliding_window" windows
+                        every layer (Mistral 7B v0.1 as llama) */
     /* Bind the tensors after the engine has read the common hparams. */
     enum ember_status (*bind)(struct model *m, const struct weight_source *src,
                               struct ember_err *err);
     void (*forward)(struct model_ctx *c, const struct pass *p);
 };
 
-extern const struct model_arch llama_arch, qwen2_arch;
+extern const struct model_arch llama_arch, qwen2_arch, qwen3_arch, phi3_arch;
+extern const struct model_arch gemma3_arch;
+
+/* llama.c's forward pass and its binding of the token embedding, final
+ * norm and classifier (n_vocab from token_embd), which phi3.c reuses. */
+void llama_forward(struct model_ctx *c, const struct pass *p);
+enum ember_status llama_bind_io(struct model *m, const struct weight_source *src,
+                                struct ember_err *err);
 
 /* Shared by architecture files (bind.c): a weight matrix checked against
  * its shape (n_in x n_out) and the backend's support, or a 1-D F32 vector
@@ -131,6 +151,11 @@ enum ember_status model_bind_matrix(const struct model *m, const struct weight_s
                                     struct tensor *t, struct ember_err *err);
 enum ember_status model_bind_vector(const struct weight_source *src, const char *name, int64_t n,
                                    bool optional, struct tensor *t, struct ember_err *err);
+/* Rows [first, first+n) of a bound matrix as a matrix of its own, pointing
+ * into the same mapping (fused q|k|v, gate|up): no copy. EMBER_EUNSUPPORTED
+ * for a type without whole rows (GPTQ); name is for the message. */
+enum ember_status model_bind_rows(const struct tensor *whole, const char *name, int64_t first,
+                                  int64_t n, struct tensor *t, struct ember_err *err);
 
 /* Every tensor layer l runs with (absent ones left out), matrices and
  * vectors, into out (room for model_layer_tensors_max); returns how many.

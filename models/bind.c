@@ -1,7 +1,7 @@
 /*
  * bind.c — weights by name from a weight source into an architecture's
  * structs, each checked against the shape the hyper-parameters imply and
- * against what the backend can run.
+ * against what the backend can run, and row views of fused matrices.
  */
 #include <string.h>
 
@@ -64,6 +64,24 @@ enum ember_status model_bind_vector(const struct weight_source *src, const char 
     t->row_bytes = (size_t)n * sizeof(float);
     t->n_parts = 1;
     t->part[0] = d.data;
+    return EMBER_OK;
+}
+
+enum ember_status model_bind_rows(const struct tensor *whole, const char *name, int64_t first,
+                                  int64_t n, struct tensor *t, struct ember_err *err) {
+    memset(t, 0, sizeof *t);
+    /* GGUF block types store each row whole, so a run of rows is itself a
+     * matrix; GPTQ packs along the input and has no such rows. */
+    if (whole->n_parts != 1 || !whole->row_bytes)
+        return ember_fail(err, EMBER_EUNSUPPORTED,
+                          "tensor '%s' has type %s, whose rows cannot be split", name,
+                          quant_type_name(whole->type));
+    if (first < 0 || n < 1 || first + n > whole->n_out)
+        return ember_fail(err, EMBER_ECORRUPT, "tensor '%s' has %lld rows, fewer than %lld",
+                          name, (long long)whole->n_out, (long long)(first + n));
+    *t = *whole;
+    t->n_out = n;
+    t->part[0] = (const char *)whole->part[0] + (size_t)first * whole->row_bytes;
     return EMBER_OK;
 }
 

@@ -1,6 +1,9 @@
 /*
- * llama.c — the llama architecture family: llama (GQA, optional tied output)
- * and qwen2 (llama plus q/k/v biases and NEOX-style rope).
+ * llama.c — the llama architecture family: llama (GQA, optional tied output,
+ * optional sliding-window attention), qwen2 (llama plus q/k/v biases and
+ * NEOX-style rope) and qwen3 (NEOX rope, per-head RMS norms of q and k
+ * before rope, head_dim from attention.key_length so n_head*hd may differ
+ * from n_embd). phi3.c binds its fused matrices and reuses llama_forward.
  *
  * bind() maps tensor names to the weights struct with shape checks;
  * forward() runs a pass of tokens through the network, top to bottom, in
@@ -31,6 +34,11 @@ static enum ember_status bind_layer(struct model *m, const struct weight_source 
     TRY(model_bind_vector(f, NAME("attn_q.bias"), qd, !bias, &w->bq, err));
     TRY(model_bind_vector(f, NAME("attn_k.bias"), kvd, !bias, &w->bk, err));
     TRY(model_bind_vector(f, NAME("attn_v.bias"), kvd, !bias, &w->bv, err));
+    bool qkn = m->arch->qk_norm;
+    TRY(model_bind_vector(f, NAME("attn_q_norm.weight"), in->head_dim, !qkn, &w->attn_q_norm,
+                          err));
+    TRY(model_bind_vector(f, NAME("attn_k_norm.weight"), in->head_dim, !qkn, &w->attn_k_norm,
+                          err));
     TRY(model_bind_vector(f, NAME("ffn_norm.weight"), e, false, &w->ffn_norm, err));
     TRY(model_bind_matrix(m, f, NAME("ffn_gate.weight"), e, in->n_ff, false, &w->w_gate, err));
     TRY(model_bind_matrix(m, f, NAME("ffn_up.weight"), e, in->n_ff, false, &w->w_up, err));
@@ -39,8 +47,8 @@ static enum ember_status bind_layer(struct model *m, const struct weight_source 
     return EMBER_OK;
 }
 
-static enum ember_status llama_bind(struct model *m, const struct weight_source *f,
-                                    struct ember_err *err) {
+enum ember_status llama_bind_io(struct model *m, const struct weight_source *f,
+                                struct ember_err *err) {
     struct model_info *in = &m->info;
     struct weight_desc emb;
     if (!f->ops->find(f->impl, "token_embd.weight", &emb))
@@ -54,19 +62,42 @@ static enum ember_status llama_bind(struct model *m, const struct weight_source 
     TRY(model_bind_vector(f, "output_norm.weight", in->n_embd, false, &m->output_norm, err));
     TRY(model_bind_matrix(m, f, "output.weight", in->n_embd, in->n_vocab, true, &m->output, err));
     if (!m->output.part[0]) m->output = m->tok_embd; /* tied embeddings */
-    for (int l = 0; l < in->n_layer; l++) TRY(bind_layer(m, f, l, err));
+    return EMBER_OK;
+}
+
+static enum ember_status llama_bind(struct model *m, const struct weight_source *f,
+                                    struct ember_err *err) {
+    TRY(llama_bind_io(m, f, err));
+    if (m->arch->swa) { /* llama.cpp 0.3.36 ignores the key for llama;
+                           transformers' Mistral applies it to every layer */
+        char key[96];
+        int64_t v;
+        snprintf(key, sizeof key, "%s.attention.sliding_window", m->arch->name);
+        if (f->ops->has_key(f->impl, key)) {
+            if (!f->ops->get_int(f->impl, key, &v) || v < 0 || v > (1 << 24))
+                return ember_fail(err, EMBER_ECORRUPT,
+                                  "metadata '%s' is not an integer in [0, %d]", key, 1 << 24);
+            m->swa_window = (int)v;
+        }
+    }
+    for (int l = 0; l < m->info.n_layer; l++) TRY(bind_layer(m, f, l, err));
     return EMBER_OK;
 }
 
 /* The pass's rows, every step on all of them. Each layer runs on its
  * stage (model_stage: the host's, or with -ngl the device's, x crossing
  * over where they change); the KV views are in that layer's memory. */
-static void llama_forward(struct model_ctx *c, const struct pass *p) {
+void llama_forward(struct model_ctx *c, const struct pass *p) {
     const struct model *m = c->m;
     const struct model_info *in = &m->info;
     int n = p->n, e = in->n_embd, hd = in->head_dim, kv_dim = in->n_head_kv * hd;
     int q_dim = in->n_head * hd, ff = in->n_ff;
     struct stage *st = &c->stage[0]; /* the token embedding lookup: on the host */
+    /* phi3's long rope factors when a sequence's context exceeds the
+     * trained one, as llama.cpp chooses them (per context, not per token) */
+    struct rope_params rope = m->rope;
+    if (m->rope_long.part[0])
+        rope.freq_factors = c->n_ctx / c->n_seq > rope.n_ctx_orig ? &m->rope_long : &m->rope_short;
 
     be_get_rows(st->be, st->x, &m->tok_embd, p->token, n);
     for (int l = 0; l < in->n_layer; l++) {
@@ -85,15 +116,23 @@ static void llama_forward(struct model_ctx *c, const struct pass *p) {
         if (w->bk.part[0]) be_add_bias(be, st->kb, &w->bk, n, kv_dim);
         if (w->bv.part[0]) be_add_bias(be, st->vb, &w->bv, n, kv_dim);
 
+        /* qwen3: each head of q and k RMS-normed on its own */
+        if (w->attn_q_norm.part[0])
+            be_rmsnorm(be, st->q, st->q, &w->attn_q_norm, n * in->n_head, hd, m->rms_eps);
+        if (w->attn_k_norm.part[0])
+            be_rmsnorm(be, st->kb, st->kb, &w->attn_k_norm, n * in->n_head_kv, hd, m->rms_eps);
+
         /* rotary position embedding of q and k, then k and v into the cache */
-        be_rope(be, st->q, n, in->n_head, hd, p->pos, &m->rope);
-        be_rope(be, st->kb, n, in->n_head_kv, hd, p->pos, &m->rope);
+        be_rope(be, st->q, n, in->n_head, hd, p->pos, &rope);
+        be_rope(be, st->kb, n, in->n_head_kv, hd, p->pos, &rope);
         be_store_kv(be, c->views, st->kb, st->vb, p->pos, p->seq, n, in->n_head_kv, hd);
 
-        /* causal attention over the cache, output projection, residual */
+        /* causal attention over the cache (its last swa_window positions
+         * with a sliding window), output projection, residual */
         struct attn_args aa = {
             .q = st->q, .out = st->xb, .kv = c->views, .pos = p->pos, .seq = p->seq, .n = n,
             .n_head = in->n_head, .n_head_kv = in->n_head_kv, .head_dim = hd,
+            .window = m->swa_window,
         };
         be_attention(be, &aa);
         be_matmul(be, st->xb2, &w->wo, st->xb, n);
@@ -125,9 +164,12 @@ static void llama_forward(struct model_ctx *c, const struct pass *p) {
 }
 
 /* The family's members differ only in data. */
-#define LLAMA_FAMILY(nm, bias, neox)                                 \
-    {.name = (nm), .qkv_bias = (bias), .rope_neox = (neox),          \
+#define LLAMA_FAMILY(nm, bias, neox, qkn, win)                                 \
+    {.name = (nm), .qkv_bias = (bias), .rope_neox = (neox), .qk_norm = (qkn), .swa = (win), \
      .bind = llama_bind, .forward = llama_forward}
 
-const struct model_arch llama_arch = LLAMA_FAMILY("llama", false, false);
-const struct model_arch qwen2_arch = LLAMA_FAMILY("qwen2", true, true);
+/* qwen2/qwen3 GGUFs may carry sliding_window too, but their configs say
+ * use_sliding_window false and llama.cpp ignores it: swa false */
+const struct model_arch llama_arch = LLAMA_FAMILY("llama", false, false, false, true);
+const struct model_arch qwen2_arch = LLAMA_FAMILY("qwen2", true, true, false, false);
+const struct model_arch qwen3_arch = LLAMA_FAMILY("qwen3", false, true, true, false);

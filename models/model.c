@@ -4,17 +4,18 @@
  * its tensors (the architecture's bind, through bind.c) and let the
  * backend prepare the matrices.
  *
- * The forward pass lives in the architecture file (llama.c); contexts in
+ * The forward pass lives in the architecture files (llama.c, phi3.c); contexts in
  * context.c, decoding in decode.c.
  */
 #include <stdlib.h>
 
 #include "arch.h"
 
-static const struct model_arch *const archs[] = {&llama_arch, &qwen2_arch};
+static const struct model_arch *const archs[] = {&llama_arch, &qwen2_arch, &qwen3_arch,
+                                                 &phi3_arch, &gemma3_arch};
 #define N_ARCHS (sizeof archs / sizeof archs[0])
 
-const char *model_supported_archs(void) { return "llama, qwen2"; }
+const char *model_supported_archs(void) { return "llama, qwen2, qwen3, phi3, gemma3"; }
 
 /* Report step done of total to p, if any. */
 static void step(const struct model_progress *p, int64_t done, int64_t total, const char *what) {

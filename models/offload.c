@@ -136,11 +136,13 @@ static void plan_layers(struct model *m, const struct model_offload *o, struct t
  * output layer's; a list freed by the caller, NULL when out of memory. */
 static struct tensor **device_tensors(struct model *m, int *n) {
     size_t max = (size_t)model_layer_tensors_max(m);
-    struct tensor **ts = calloc((size_t)(m->info.n_layer - m->dev_first) * max + 3, sizeof *ts);
+    struct tensor **ts = calloc((size_t)(m->info.n_layer - m->dev_first) * max + 5, sizeof *ts);
     if (!ts) return NULL;
     *n = 0;
     for (int l = m->dev_first; l < m->info.n_layer; l++) *n += model_layer_tensors(m, l, ts + *n);
-    if (m->rope_freqs.part[0] && m->dev_first < m->info.n_layer) ts[(*n)++] = &m->rope_freqs;
+    struct tensor *rope[3] = {&m->rope_freqs, &m->rope_long, &m->rope_short}; /* phi3: 2 */
+    for (int i = 0; i < 3; i++)
+        if (rope[i]->part[0] && m->dev_first < m->info.n_layer) ts[(*n)++] = rope[i];
     if (m->dev_output) {
         ts[(*n)++] = &m->output_norm;
         ts[(*n)++] = &m->output;

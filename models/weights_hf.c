@@ -355,9 +355,12 @@ static enum ember_status read_config(struct hf_model *h, struct ember_err *err) 
         TRY(gptq_read_config(qc, where, &h->gq, err));
         h->gptq = true;
     }
-    static const struct { const char *cls, *type, *arch; } known[] = {
-        {"LlamaForCausalLM", "llama", "llama"},
-        {"Qwen2ForCausalLM", "qwen2", "qwen2"},
+    /* swa: config.json's sliding_window applies (Mistral: llama with a
+     * sliding window; null or absent: none) */
+    static const struct { const char *cls, *type, *arch; bool swa; } known[] = {
+        {"LlamaForCausalLM", "llama", "llama", false},
+        {"Qwen2ForCausalLM", "qwen2", "qwen2", false},
+        {"MistralForCausalLM", "mistral", "llama", true},
     };
     const struct json_value *archs = member(c, "architectures"), *mt = member(c, "model_type");
     const char *cls = archs && archs->type == JSON_ARRAY && archs->len &&
@@ -366,13 +369,17 @@ static enum ember_status read_config(struct hf_model *h, struct ember_err *err) 
                           : NULL;
     const char *type = mt && mt->type == JSON_STRING ? mt->str : NULL;
     const char *a = NULL;
+    bool swa = false;
     for (size_t i = 0; i < sizeof known / sizeof known[0] && !a; i++)
-        if (cls ? !strcmp(cls, known[i].cls) : type && !strcmp(type, known[i].type))
+        if (cls ? !strcmp(cls, known[i].cls) : type && !strcmp(type, known[i].type)) {
             a = known[i].arch;
+            swa = known[i].swa;
+        }
     if (!a)
         return ember_fail(err, EMBER_EUNSUPPORTED,
                           "%s/config.json: architecture '%.60s' (model_type '%.40s') is not "
-                          "supported (supported: LlamaForCausalLM, Qwen2ForCausalLM)",
+                          "supported (supported: LlamaForCausalLM, Qwen2ForCausalLM, "
+                          "MistralForCausalLM)",
                           h->dir, cls ? cls : "?", type ? type : "?");
     kv_str(h, NULL, "general.architecture", a);
     const struct json_value *nm = member(c, "_name_or_path");
@@ -397,6 +404,9 @@ static enum ember_status read_config(struct hf_model *h, struct ember_err *err) 
     TRY(cfg_int(h, a, "head_dim", "attention.key_length", false, err));
     TRY(cfg_int(h, a, "head_dim", "attention.value_length", false, err));
     TRY(cfg_int(h, a, "max_position_embeddings", "context_length", false, err));
+    const struct json_value *sw = member(c, "sliding_window");
+    if (swa && sw && sw->type != JSON_NULL)
+        TRY(cfg_int(h, a, "sliding_window", "attention.sliding_window", false, err));
     TRY(cfg_int(h, a, "vocab_size", "vocab_size", false, err));
     TRY(cfg_float(h, c, a, "rms_norm_eps", "attention.layer_norm_rms_epsilon", err));
     /* rope_theta: top level, or inside transformers 5's rope_parameters */

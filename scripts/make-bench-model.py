@@ -37,6 +37,26 @@ packages. Takes a minute or two per file on a laptop.
     python3 scripts/make-bench-model.py --models tinyllama-1.1b --types q4_0,f16
     python3 scripts/make-bench-model.py --models tinyllama-1.1b --types q6_k,q5_k_m
     python3 scripts/make-bench-model.py --models tinyllama-1.1b --types gptq4_g128
+
+--tiny writes instead the small test files of the families llama.cpp runs
+that no small real model on PyPI covers (issue [9]), each derived from the
+trained stories260K (tests/data/models/stories260K.gguf, F32) so that its
+logits are peaky and greedy decoding has few near ties:
+    stories260K-qwen3.gguf   qwen3: NEOX rope (q/k rows un-permuted back to
+                             Hugging Face's order, so the rotation is the
+                             trained one), 16 heads of 8 (each trained head
+                             twice, attn_output halved: n_head*hd = 128 !=
+                             n_embd 64, head_dim from attention.key_length),
+                             attn_q_norm/attn_k_norm weights, no biases
+    stories260K-phi3.gguf    phi3: fused attn_qkv (q|k|v rows) and ffn_up
+                             (gate|up rows), NEOX rope, rope_factors_long/
+                             short with rope.scaling.original_context_length
+                             256 and rope.scaling.attn_factor 1.05
+    stories260K-swa32.gguf   llama with llama.attention.sliding_window = 32
+                             (Mistral 7B v0.1's key), weights unchanged
+Deterministic (numpy seed 9); about 1.2 MB each.
+
+    python3 scripts/make-bench-model.py --tiny --out tests/data/models
 """
 import json
 import struct
@@ -298,6 +318,114 @@ def write_model(key, ftype, path, seed):
           file=sys.stderr)
 
 
+# ---- tiny family files derived from stories260K ---------------------------
+
+def read_f32_model(path):
+    """(metadata fields, {name: float32 array in numpy order [n_out, n_in]})."""
+    r = GGUFReader(path)
+    ts = {}
+    for t in r.tensors:
+        if t.tensor_type != T.F32:
+            sys.exit(f"make-bench-model: {path}: {t.name} is {t.tensor_type.name}, want F32")
+        ts[t.name] = np.array(t.data, dtype=np.float32).reshape([int(x) for x in reversed(t.shape)])
+    return r, ts
+
+
+def unpermute(w, n_head):
+    """Undo llama.cpp's q/k row permutation for llama's rope: GGUF row
+    2j+a of a head is Hugging Face row a*hd/2+j, which NEOX rope pairs."""
+    hd = w.shape[0] // n_head
+    return w.reshape(n_head, hd // 2, 2, -1).swapaxes(1, 2).reshape(w.shape)
+
+
+def write_tiny(path, arch, name, hp, tensors, src):
+    """A GGUF of F32 tensors with llama-family hyper-parameters hp."""
+    w = GGUFWriter(path, arch)
+    w.add_name(name)
+    for k, v in hp.items():
+        key = f"{arch}.{k}"
+        if isinstance(v, float):
+            w.add_float32(key, v)
+        else:
+            w.add_uint32(key, v)
+    w.add_uint32("general.file_type", 0)
+    copy_tokenizer(w, src)
+    for n, a in tensors:
+        w.add_tensor(n, np.ascontiguousarray(a, dtype=np.float32))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    print(f"  {path}: {len(tensors)} tensors", file=sys.stderr)
+
+
+def write_tiny_families(out, src, force):
+    _, ts = read_f32_model(src)
+    e, nh, nkv, nl, ff = 64, 8, 4, 5, 172
+    hd = e // nh
+    rng = np.random.default_rng(9)
+    base = {"context_length": 2048, "embedding_length": e, "block_count": nl,
+            "feed_forward_length": ff, "attention.head_count": nh,
+            "attention.head_count_kv": nkv, "rope.dimension_count": hd,
+            "rope.freq_base": 10000.0, "attention.layer_norm_rms_epsilon": 1e-5}
+    top = [(n, ts[n]) for n in ("token_embd.weight", "output_norm.weight", "output.weight")]
+    L = lambda i, n: ts[f"blk.{i}.{n}"]
+    files = []
+
+    # qwen3: each trained head twice (q rows repeated, attn_output columns
+    # repeated at half weight), so n_head*hd = 2*n_embd; per-head q/k norms.
+    t = list(top)
+    for i in range(nl):
+        p = f"blk.{i}."
+        q = unpermute(L(i, "attn_q.weight"), nh).reshape(nh, 1, hd, e)
+        q = np.repeat(q, 2, axis=1).reshape(2 * nh * hd, e)
+        o = L(i, "attn_output.weight").reshape(e, nh, 1, hd)
+        o = (0.5 * np.repeat(o, 2, axis=2)).reshape(e, 2 * nh * hd)
+        t += [(p + "attn_norm.weight", L(i, "attn_norm.weight")), (p + "attn_q.weight", q),
+              (p + "attn_k.weight", unpermute(L(i, "attn_k.weight"), nkv)),
+              (p + "attn_v.weight", L(i, "attn_v.weight")), (p + "attn_output.weight", o),
+              (p + "attn_q_norm.weight", 5.0 * rng.uniform(0.8, 1.2, hd)),
+              (p + "attn_k_norm.weight", 5.0 * rng.uniform(0.8, 1.2, hd)),
+              (p + "ffn_norm.weight", L(i, "ffn_norm.weight"))]
+        t += [(p + n, L(i, n)) for n in ("ffn_gate.weight", "ffn_up.weight", "ffn_down.weight")]
+    hp = dict(base, **{"attention.head_count": 2 * nh, "attention.key_length": hd,
+                       "attention.value_length": hd})
+    files.append(("stories260K-qwen3.gguf", "qwen3", hp, t))
+
+    # phi3: fused q|k|v and gate|up, rope factors for short and long contexts.
+    t = list(top)
+    for i in range(nl):
+        p = f"blk.{i}."
+        qkv = np.concatenate([unpermute(L(i, "attn_q.weight"), nh),
+                              unpermute(L(i, "attn_k.weight"), nkv), L(i, "attn_v.weight")])
+        t += [(p + "attn_norm.weight", L(i, "attn_norm.weight")), (p + "attn_qkv.weight", qkv),
+              (p + "attn_output.weight", L(i, "attn_output.weight")),
+              (p + "ffn_norm.weight", L(i, "ffn_norm.weight")),
+              (p + "ffn_up.weight", np.concatenate([L(i, "ffn_gate.weight"), L(i, "ffn_up.weight")])),
+              (p + "ffn_down.weight", L(i, "ffn_down.weight"))]
+    t += [("rope_factors_long.weight", np.linspace(1.0, 8.0, hd // 2)),
+          ("rope_factors_short.weight", rng.uniform(1.0, 1.25, hd // 2))]
+    hp = dict(base, **{"rope.scaling.original_context_length": 256,
+                       "rope.scaling.attn_factor": 1.05, "attention.sliding_window": 0})
+    files.append(("stories260K-phi3.gguf", "phi3", hp, t))
+
+    # llama with a 32-position sliding window: the weights as they are.
+    t = list(top)
+    for i in range(nl):
+        t += [(n, a) for n, a in ts.items() if n.startswith(f"blk.{i}.")]
+    files.append(("stories260K-swa32.gguf", "llama", dict(base, **{"attention.sliding_window": 32}), t))
+
+    os.makedirs(out, exist_ok=True)
+    for fname, arch, hp, t in files:
+        path = os.path.join(out, fname)
+        if os.path.exists(path) and not force:
+            print(f"  {path}: exists, kept", file=sys.stderr)
+            continue
+        # general.name must not say "phi3": llama.cpp then sets Phi-3 token
+        # attributes by name, and "<|endoftext|>" is not in this vocabulary
+        write_tiny(path, arch, f"stories260K derived test model ({len(t)} tensors)", hp, t, src)
+        print(path)
+
 # ---- GPTQ directories --------------------------------------------------------
 
 def gptq_layer(rng, prefix, n_in, n_out, bits, gs):
@@ -382,7 +510,15 @@ def main():
                     " (default " + DEFAULT_TYPES + ")")
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--force", action="store_true", help="rewrite existing files")
+    ap.add_argument("--tiny", action="store_true",
+                    help="write the small qwen3/phi3/sliding-window test files instead")
+    ap.add_argument("--from", dest="src",
+                    default=os.path.join(ROOT, "tests/data/models/stories260K.gguf"),
+                    help="the F32 llama --tiny derives its files from")
     args = ap.parse_args()
+    if args.tiny:
+        write_tiny_families(args.out, args.src, args.force)
+        return
     models = args.models.split(",")
     types = args.types.split(",")
     for m in models:

@@ -8,9 +8,10 @@
 # (shared/vocab/no-gguf/ggml-vocab-qwen2.gguf.*) its own tokenizer reproduces.
 # Builds llama.cpp with scripts/build-llamacpp.sh if needed (outside the repo).
 #
-#   scripts/make-real-refs.sh [--speed-only] [MODEL.gguf...]
+#   scripts/make-real-refs.sh [--speed-only | --add] [MODEL.gguf...]
 #       default: models-cache/*.gguf; --speed-only re-measures only the speed
-#       entries of an existing JSON (best done on an otherwise idle machine)
+#       entries of an existing JSON (best done on an otherwise idle machine);
+#       --add records the models given and keeps the JSON's other models
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -24,8 +25,8 @@ INFO="$(cat "$STAMP" 2>/dev/null || echo unknown)"
 INFO="$INFO; $(gcc --version | head -n1)"
 
 EXTRA=()
-if [[ "${1:-}" == "--speed-only" ]]; then
-    EXTRA=(--speed-only)
+if [[ "${1:-}" == "--speed-only" || "${1:-}" == "--add" ]]; then
+    EXTRA=("$1")
     shift
 fi
 if [[ $# -eq 0 ]]; then

@@ -41,7 +41,15 @@ N_PREDICT = 32
 THREADS = 2
 GEN_ARGS = ["-n", str(N_PREDICT), "--temp", "0", "--top-k", "1", "-s", "42",
             "-t", str(THREADS), "-c", "256", "-no-cnv", "--no-warmup"]
-ARCHS = ("llama", "qwen2")
+ARCHS = ("llama", "qwen2", "gemma3")
+# Per architecture: extra llama-completion flags (gemma3: the non-flash
+# attention path, which ember follows) and the perplexity reference, if any:
+# llama-perplexity on tests/data/models/tinystory-eval.txt with a context of
+# ctx (gemma3: 1024, longer than its 512-position sliding window, so that the
+# local layers' window is exercised on the scored second half of each chunk).
+ARCH_GEN_ARGS = {"gemma3": ["-fa", "off"]}
+ARCH_PPL_CTX = {"gemma3": 1024}
+PPL_TEXT = "tests/data/models/tinystory-eval.txt"
 SPEED_METHOD = ("speed.gen_tokens_per_s: median of 3 runs of speed.command, as "
     "llama-completion's own 'eval time' line reports it (common_perf_print: "
     "31 single-token decodes after the prompt, -t 2); speed.bench: "
@@ -116,8 +124,25 @@ class Gguf:
         return meta
 
     def detokenize(self, ids):
-        """llama.cpp's token_to_piece with special=false, for gpt2-style BPE."""
-        if self.val("tokenizer.ggml.model") != "gpt2":
+        """llama.cpp's token_to_piece with special=false, for gpt2-style BPE
+        and SentencePiece ('llama': U+2581 is a space, <0xXX> pieces of type
+        6 are bytes; no leading space is dropped, as when generating)."""
+        model = self.val("tokenizer.ggml.model")
+        if model == "llama":
+            out = bytearray()
+            for i in ids:
+                tt = self.token_type[i]
+                s = self.tokens[i]
+                if tt == 3:
+                    continue
+                if tt == 6:
+                    out.append(int(s[3:-1], 16))
+                elif tt == 4:
+                    out += s.encode()
+                else:
+                    out += s.replace("\u2581", " ").encode()
+            return bytes(out)
+        if model != "gpt2":
             return None
         inv = {c: b for b, c in _bytes_to_unicode().items()}
         out = bytearray()
@@ -196,8 +221,12 @@ def read_session_tokens(path):
         return list(struct.unpack(f"<{n}i", f.read(4 * n)))
 
 
+def gen_args(g):
+    return GEN_ARGS + ARCH_GEN_ARGS.get(g.arch, [])
+
+
 def greedy(bindir, model, model_rel, g, prompt, log):
-    base = [f"{bindir}/llama-completion", "-m", model, "-p", prompt, *GEN_ARGS]
+    base = [f"{bindir}/llama-completion", "-m", model, "-p", prompt, *gen_args(g)]
     cmd = base + ["--no-display-prompt"]
     outs, perfs = [], []
     for attempt in range(8):
@@ -282,13 +311,13 @@ def wait_quiet(log, limit=None, max_wait=None):
     return waited
 
 
-def measure_speed(bindir, model, model_rel, log):
+def measure_speed(bindir, model, model_rel, log, extra=()):
     """llama.cpp's speed with 2 threads: llama-completion's own timing of the
     32-token greedy run (3 runs) and llama-bench, after waiting for a quiet
     machine."""
     waited = wait_quiet(log)
     load0 = round(os.getloadavg()[0], 2)
-    cmd = [f"{bindir}/llama-completion", "-m", model, "-p", PROMPTS[-1], *GEN_ARGS,
+    cmd = [f"{bindir}/llama-completion", "-m", model, "-p", PROMPTS[-1], *GEN_ARGS, *extra,
            "--no-display-prompt"]
     gen, pp = [], []
     for _ in range(3):
@@ -302,7 +331,7 @@ def measure_speed(bindir, model, model_rel, log):
         "gen_tokens_per_s_runs": gen,
         "prompt_tokens_per_s_runs": pp,
         "command": show(cmd, bindir, model_rel),
-        "bench": bench(bindir, model, model_rel),
+        "bench": bench(bindir, model, model_rel, extra),
         "waited_for_quiet_s": waited,
         "loadavg_before": load0,
         "loadavg_after": round(os.getloadavg()[0], 2),
@@ -312,9 +341,28 @@ def measure_speed(bindir, model, model_rel, log):
     return res
 
 
-def bench(bindir, model, model_rel):
+PPL_RE = re.compile(r"Final estimate: PPL = ([\d.]+) \+/- ([\d.]+)")
+
+
+def perplexity(bindir, model, model_rel, repo, ctx):
+    """llama-perplexity's final estimate on PPL_TEXT with a context of ctx
+    (-fa off, -b ctx so that each chunk is one batch, as ember decodes it)."""
+    text = os.path.join(repo, PPL_TEXT)
+    cmd = [f"{bindir}/llama-perplexity", "-m", model, "-f", text, "-c", str(ctx), "-b", str(ctx),
+           "-t", str(THREADS), "-fa", "off"]
+    out, err = run(cmd)
+    m = PPL_RE.search(out.decode() + err)
+    if not m:
+        raise SystemExit("no 'Final estimate' in llama-perplexity's output")
+    chunks = [float(x) for x in re.findall(r"\[\d+\]([\d.]+)", out.decode() + err)]
+    return {"ctx": ctx, "text": PPL_TEXT, "ppl": float(m.group(1)), "stderr": float(m.group(2)),
+            "running_ppl_per_chunk": chunks,
+            "command": show(cmd, bindir, model_rel).replace(text, PPL_TEXT)}
+
+
+def bench(bindir, model, model_rel, extra=()):
     cmd = [f"{bindir}/llama-bench", "-m", model, "-t", str(THREADS), "-p", "64",
-           "-n", str(N_PREDICT), "-r", "5", "-o", "json"]
+           "-n", str(N_PREDICT), "-r", "5", *extra, "-o", "json"]
     out, _ = run(cmd)
     rows = json.loads(out.decode())
     res = {"command": show(cmd, bindir, model_rel)}
@@ -333,6 +381,8 @@ def main():
     ap.add_argument("--repo", default=os.getcwd())
     ap.add_argument("--speed-only", action="store_true",
                     help="re-measure only the speed of models already in --out")
+    ap.add_argument("--add", action="store_true",
+                    help="keep --out's other models; (re)record only the ones given")
     ap.add_argument("models", nargs="+")
     a = ap.parse_args()
     bindir = os.path.abspath(a.bin)
@@ -416,6 +466,31 @@ def main():
         "models": {},
     }
 
+    machine = None
+    if a.add and os.path.exists(a.out):
+        old = json.load(open(a.out, encoding="utf-8"))
+        # the stored models were made by the stored method: keep its text,
+        # add what is new
+        ref["method"] = dict(ref["method"], **old["method"])
+        ref["models"] = old["models"]
+        ref["generated_at_per_model"] = old.get("generated_at_per_model", {})
+        ref["generated_at"] = old.get("generated_at")
+        # The same llama.cpp (version and commit; the build stamp's target
+        # list may grow), or re-record them all. A different machine is
+        # written into the added models' entries (their speed is its).
+        commit = lambda b: re.search(r"llama\.cpp@\w+", b or "")
+        same = (old["llama_cpp"]["version_output"] == ref["llama_cpp"]["version_output"]
+                and bool(commit(old["llama_cpp"]["build"]))
+                and commit(old["llama_cpp"]["build"]).group(0) == commit(a.llama_info).group(0))
+        if not same:
+            raise SystemExit(f"--add: llama.cpp differs from {a.out}'s; re-record all models")
+        machine = ref["machine"] if ref["machine"] != old["machine"] else None
+        ref["llama_cpp"], ref["machine"] = old["llama_cpp"], old["machine"]
+    ref["method"]["greedy_per_arch"] = ("extra llama-completion flags per architecture, in each "
+                                        "prompt's 'command': " + json.dumps(ARCH_GEN_ARGS))
+    ref["method"]["perplexity"] = (f"llama-perplexity -f {PPL_TEXT} -c CTX -b CTX -t {THREADS} -fa off, "
+                                   "for the architectures in ARCH_PPL_CTX (gemma3: CTX 1024, beyond "
+                                   "the 512-position sliding window); 'ppl' is its final estimate")
     for model in a.models:
         g = Gguf(model)
         name = os.path.basename(model)
@@ -427,6 +502,8 @@ def main():
         log(f"== {name} ({g.arch})")
         entry = {"path": rel, "sha256": sha256(model), "size_bytes": os.path.getsize(model),
                  "gguf": g.summary(), "greedy": []}
+        if a.add and machine:
+            entry["machine"] = machine
         gen_tps, prompt_tps = [], []
         for prompt in PROMPTS:
             log(f"  prompt {prompt!r}")
@@ -476,7 +553,11 @@ def main():
                 "gen_tokens_per_s_runs": [p.get("gen", {}).get("tokens_per_s") for p in r["perf_runs"]],
             })
             log(f"    {r['text']!r}")
-        entry["speed"] = measure_speed(bindir, model, model_rel, log)
+        if g.arch in ARCH_PPL_CTX:
+            log("  perplexity ...")
+            entry["perplexity"] = perplexity(bindir, model, model_rel, a.repo, ARCH_PPL_CTX[g.arch])
+            log(f"  perplexity: {entry['perplexity']['ppl']}")
+        entry["speed"] = measure_speed(bindir, model, model_rel, log, ARCH_GEN_ARGS.get(g.arch, []))
         entry["speed"]["greedy_runs_gen_tokens_per_s_median"] = (
             round(statistics.median(gen_tps), 2) if gen_tps else None)
         entry["speed"]["greedy_runs_prompt_tokens_per_s_median"] = (
@@ -490,8 +571,11 @@ def main():
                 entry["vocab_test_qwen2"] = vt
                 log(f"  vocab test: {vt['match']}/{vt['cases']} match")
         ref["models"][name] = entry
+        if a.add:
+            ref["generated_at_per_model"][name] = time.strftime("%Y-%m-%d")
 
-    ref["generated_at"] = time.strftime("%Y-%m-%d")
+    if not a.add:
+        ref["generated_at"] = time.strftime("%Y-%m-%d")
     with open(a.out, "w", encoding="utf-8") as f:
         json.dump(ref, f, indent=1, ensure_ascii=False)
         f.write("\n")

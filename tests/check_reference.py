@@ -2,7 +2,10 @@
 """Acceptance checks of ember against llama.cpp's recorded outputs.
 
 Reads tests/data/models/reference.json (made by llama.cpp at the commit it
-names) and, for every model file and prompt, checks that
+names), or with --ref dense-reference.json the qwen3/phi3/sliding-window
+files' (scripts/make_dense_refs.py: llama.cpp 0.3.36, and transformers'
+Mistral for the sliding window, which llama.cpp ignores for llama), and, for
+every model file and prompt, checks that
   - `ember tokenize` gives llama.cpp's prompt_tokens,
   - `ember run --temp 0 -n 48` with the scalar reference kernels
     (EMBER_ISA=scalar: the same float rounding on every machine) prints
@@ -22,11 +25,15 @@ import sys
 ap = argparse.ArgumentParser()
 ap.add_argument("--ember", default=os.environ.get("EMBER", "./ember"))
 ap.add_argument("--data", default="tests/data/models")
+ap.add_argument("--ref", default="reference.json",
+                help="in --data: reference.json (stories260K) or dense-reference.json "
+                     "(qwen3, phi3, sliding window; greedy entries may name a context "
+                     "'ctx', perplexities are ppl_c<CTX>)")
 ap.add_argument("--threads", default="1,2")
 ap.add_argument("--skip-ppl", action="store_true")
 args = ap.parse_args()
 
-ref = json.load(open(os.path.join(args.data, "reference.json")))
+ref = json.load(open(os.path.join(args.data, args.ref)))
 
 # Greedy runs (scalar kernels) where llama.cpp and ember part at a single
 # near-tie (top-2 logits within 0.07): llama.cpp keeps K/V in F16 and
@@ -90,29 +97,35 @@ for name, m in ref["models"].items():
         ids = [int(x) for x in re.findall(rb"-?\d+", r.stdout.split(b"\n")[0])]
         report(r.returncode == 0 and ids == g["prompt_tokens"], f"{name} tokens of {p!r}",
                f"got {ids} want {g['prompt_tokens']} {r.stderr.decode()[:200]}")
+        ctx = ["-c", str(g["ctx"])] if "ctx" in g else []
+        tag = f" -c {g['ctx']}" if ctx else ""
         best = set()
         for t in args.threads.split(","):
-            r = ember("run", "-m", path, "-p", p, "--temp", "0", "-n", str(g["n_predict"]), "-t", t)
+            r = ember("run", "-m", path, "-p", p, "--temp", "0", "-n", str(g["n_predict"]), "-t", t, *ctx)
             best.add(r.stdout)
-        report(len(best) == 1, f"{name} best kernel set: same text for -t {args.threads} {p!r}")
+        report(len(best) == 1, f"{name} best kernel set: same text for -t {args.threads}{tag} {p!r}")
         for t in args.threads.split(","):
-            r = ember("run", "-m", path, "-p", p, "--temp", "0", "-n", str(g["n_predict"]), "-t", t, "-v", isa="scalar")
+            r = ember("run", "-m", path, "-p", p, "--temp", "0", "-n", str(g["n_predict"]), "-t", t, "-v",
+                      *ctx, isa="scalar")
             out = r.stdout.decode("utf-8", "replace")
             if r.returncode == 0 and out != g["text"] and (name, p) in NEAR_TIES:
                 common = len(os.path.commonprefix([out, g["text"]]))
                 print(f"SKIP {name} greedy (scalar) -t {t} {p!r}: known near-tie, texts agree for {common} bytes,"
                       f" {gap_at(path, p, out, g['text'], r.stderr)} (test_greedy_follow bounds it)")
                 continue
-            report(r.returncode == 0 and out == g["text"], f"{name} greedy (scalar) -t {t} {p!r}",
+            report(r.returncode == 0 and out == g["text"], f"{name} greedy (scalar) -t {t}{tag} {p!r}",
                    f"rc {r.returncode}\n   got  {out!r}\n   want {g['text']!r}\n   {r.stderr.decode()[:300]}")
     if args.skip_ppl:
         continue
-    r = ember("perplexity", "-m", path, "-f", os.path.join(args.data, "tinystory-eval.txt"), "-c", "128")
-    mm = re.search(rb"PPL = ([0-9.]+)", r.stdout)
-    want = m["ppl_c128"]
-    got = float(mm.group(1)) if mm else float("nan")
-    rel = abs(got - want) / want if mm else float("inf")
-    report(r.returncode == 0 and rel <= 0.005, f"{name} perplexity c128 {got:.4f} vs llama.cpp {want} ({100*rel:.3f}%)",
-           r.stderr.decode()[-300:])
+    for key in sorted(k for k in m if re.fullmatch(r"ppl_c\d+", k)):
+        c = key[5:]
+        r = ember("perplexity", "-m", path, "-f", os.path.join(args.data, "tinystory-eval.txt"), "-c", c)
+        mm = re.search(rb"PPL = ([0-9.]+)", r.stdout)
+        want = m[key]
+        got = float(mm.group(1)) if mm else float("nan")
+        rel = abs(got - want) / want if mm else float("inf")
+        src = "transformers" if "transformers" in m.get("source", "") else "llama.cpp"
+        report(r.returncode == 0 and rel <= 0.005,
+               f"{name} perplexity c{c} {got:.4f} vs {src} {want} ({100*rel:.3f}%)", r.stderr.decode()[-300:])
 
 sys.exit(1 if failed else 0)

@@ -2,7 +2,10 @@
  * test_backend_ops.c — every op of each GPU backend built in (any backend
  * but the CPU that finds a device) against the CPU backend's scalar kernel
  * set, on random inputs of several shapes including odd sizes, through
- * backend.h only (so the Vulkan and CUDA backends share it).
+ * backend.h only (so the Vulkan and CUDA backends share it): matmul and
+ * get_rows per weight type; rmsnorm, softmax, silu_mul, add, add_bias,
+ * gelu_mul and scale; gather and scatter_add; rope; store_kv and
+ * attention per KV type pair, with sliding windows and a score scale.
  *
  * Each check prints the op, the type and shape, the largest error
  * relative to the largest reference value (|gpu - cpu| / max|cpu|) and the
@@ -148,8 +151,9 @@ static struct tensor vec_tensor(float *v, int64_t n) {
                            .n_parts = 1, .part = {v}};
 }
 
-enum fop { F_RMSNORM, F_SOFTMAX, F_SILU, F_ADD, F_BIAS };
-static const char *const fop_names[] = {"rmsnorm", "softmax", "silu_mul", "add", "add_bias"};
+enum fop { F_RMSNORM, F_SOFTMAX, F_SILU, F_ADD, F_BIAS, F_GELU, F_SCALE };
+static const char *const fop_names[] = {"rmsnorm", "softmax", "silu_mul", "add", "add_bias",
+                                        "gelu_mul", "scale"};
 
 static void run_fop(struct side *s, enum fop op, const float *x, const float *y, float *wv, int n,
                     int width, float *out) {
@@ -166,6 +170,8 @@ static void run_fop(struct side *s, enum fop op, const float *x, const float *y,
     case F_SILU: be_silu_mul(s->c, dx, dy, (int)len); break;
     case F_ADD: be_add(s->c, dx, dy, n, width); break;
     case F_BIAS: be_add_bias(s->c, dx, &t, n, width); break;
+    case F_GELU: be_gelu_mul(s->c, dx, dy, (int)len); break;
+    case F_SCALE: be_scale(s->c, dx, -0.37f, (int)len); break;
     }
     be_copy_out(s->c, out, dres, len * sizeof *out);
     s->be->ops->release_weights(w);
@@ -175,12 +181,54 @@ static void test_fop(const char *name, struct side *g, struct side *c, enum fop 
     size_t len = (size_t)n * (size_t)width;
     float *x = randv(len, 2.0f), *y = randv(len, 1.0f), *wv = randv((size_t)width, 1.0f);
     float *a = calloc(len, sizeof *a), *b = calloc(len, sizeof *b);
+    if (op == F_GELU && len >= 3) x[0] = -30.0f, x[1] = 30.0f, x[2] = 0.0f; /* tanh's tails, zero */
     run_fop(g, op, x, y, wv, n, width, a);
     run_fop(c, op, x, y, wv, n, width, b);
     char what[64];
     snprintf(what, sizeof what, "F32 %dx%d", n, width);
     compare(name, fop_names[op], what, a, b, len, TOL_EXACT);
     free(x), free(y), free(wv), free(a), free(b);
+}
+
+/* ------------------------------------------------------ gather, scatter_add */
+
+/* k of n_rows rows of width, picked out of order (rows[i] = (n_rows - 1 -
+ * 3 i) mod n_rows: distinct while 3 and n_rows are coprime, k <= n_rows):
+ * gather must copy them exactly; scatter_add adds w[i] times y row i back
+ * into them, leaving the other rows as they were. */
+static void test_rows(const char *name, struct side *g, struct side *c, int n_rows, int k, int width) {
+    size_t len = (size_t)n_rows * (size_t)width, klen = (size_t)k * (size_t)width;
+    float *x = randv(len, 1.0f), *y = randv(klen, 1.0f), *w = randv((size_t)k, 1.0f);
+    int32_t *rows = malloc((size_t)k * sizeof *rows);
+    for (int i = 0; i < k; i++) rows[i] = (int32_t)(((n_rows - 1 - 3 * i) % n_rows + n_rows) % n_rows);
+    float *gat[2], *sca[2];
+    struct side *sides[2] = {g, c};
+    for (int s = 0; s < 2; s++) {
+        float *dx = dev_in(sides[s], x, len), *dy = dev_in(sides[s], y, klen);
+        float *dout = dev_in(sides[s], NULL, klen);
+        be_gather(sides[s]->c, dout, dx, rows, k, width);
+        gat[s] = host_out(sides[s], dout, klen);
+        be_scatter_add(sides[s]->c, dx, dy, rows, w, k, width);
+        sca[s] = host_out(sides[s], dx, len);
+    }
+    char what[64];
+    snprintf(what, sizeof what, "F32 %d of %dx%d", k, n_rows, width);
+    compare(name, "gather", what, gat[0], gat[1], klen, 0.0);
+    compare(name, "scatter+", what, sca[0], sca[1], len, TOL_EXACT);
+    /* and the CPU's own: gather's rows are x's, scatter_add's others untouched */
+    bool same = true;
+    for (int i = 0; i < k; i++)
+        same = same && !memcmp(gat[0] + (size_t)i * width, x + (size_t)rows[i] * width,
+                               (size_t)width * sizeof *x);
+    for (int r = 0; r < n_rows; r++) {
+        bool hit = false;
+        for (int i = 0; i < k; i++) hit = hit || rows[i] == r;
+        if (!hit) same = same && !memcmp(sca[0] + (size_t)r * width, x + (size_t)r * width,
+                                         (size_t)width * sizeof *x);
+    }
+    CHECK(same, "%s gather/scatter_add %s: gathered rows are x's, rows not scattered to unchanged",
+          name, what);
+    free(gat[0]), free(gat[1]), free(sca[0]), free(sca[1]), free(x), free(y), free(w), free(rows);
 }
 
 /* ------------------------------------------------------------------ rope */
@@ -258,11 +306,19 @@ static void kv_teardown(struct side *s, struct kv_side *k, int nb) {
         }
 }
 
+/* An attention variant: the sliding window and the score scale
+ * (attn_args'; 0 and 0: causal over everything, 1/sqrt(head_dim)). */
+struct attn_opt {
+    int window;
+    float scale;
+};
+
 /* Fill both sequences with store_kv (positions 0..len-1, the rows of the
  * two interleaved), then attention for a batch of rows from both. */
 static void attention_on(struct side *s, struct kv_side *k, int n_head, int hkv, int hd,
                          const int32_t *len, const float *kx, const float *vx, const float *q,
-                         const int32_t *apos, const int32_t *aseq, int an, float *out) {
+                         const int32_t *apos, const int32_t *aseq, int an, struct attn_opt opt,
+                         float *out) {
     int n = len[0] + len[1];
     int32_t *pos = malloc((size_t)n * sizeof *pos), *seq = malloc((size_t)n * sizeof *seq);
     int at[SEQS] = {0, 0};
@@ -275,14 +331,15 @@ static void attention_on(struct side *s, struct kv_side *k, int n_head, int hkv,
     be_store_kv(s->c, k->view, dk, dv, pos, seq, n, hkv, hd);
     float *dq = dev_in(s, q, (size_t)an * qw), *dout = dev_in(s, NULL, (size_t)an * qw);
     struct attn_args a = {.q = dq, .out = dout, .kv = k->view, .pos = apos, .seq = aseq,
-                          .n = an, .n_head = n_head, .n_head_kv = hkv, .head_dim = hd};
+                          .n = an, .n_head = n_head, .n_head_kv = hkv, .head_dim = hd,
+                          .scale = opt.scale, .window = opt.window};
     be_attention(s->c, &a);
     be_copy_out(s->c, out, dout, (size_t)an * qw * sizeof *out);
     free(pos), free(seq);
 }
 
 static void test_attention(const char *name, struct side *g, struct side *c, enum ember_type tk,
-                           enum ember_type tv, int n_head, int hkv, int hd) {
+                           enum ember_type tv, int n_head, int hkv, int hd, struct attn_opt opt) {
     if (!g->be->ops->supports(g->be, EMBER_OP_ATTENTION, tk) ||
         !g->be->ops->supports(g->be, EMBER_OP_ATTENTION, tv)) {
         SKIP("%s attention K %s V %s: not supported (the CPU keeps such caches)", name,
@@ -300,11 +357,13 @@ static void test_attention(const char *name, struct side *g, struct side *c, enu
     float *vx = randv((size_t)(len[0] + len[1]) * kvw, 1.0f), *q = randv(AN * qw, 1.0f);
     float *a = calloc(AN * qw, sizeof *a), *b = calloc(AN * qw, sizeof *b);
     if (kv_setup(g, &kg, v, block, nb) && kv_setup(c, &kc, v, block, nb)) {
-        attention_on(g, &kg, n_head, hkv, hd, len, kx, vx, q, apos, aseq, AN, a);
-        attention_on(c, &kc, n_head, hkv, hd, len, kx, vx, q, apos, aseq, AN, b);
-        char what[64];
-        snprintf(what, sizeof what, "K %s V %s h=%d/%d d=%d", quant_type_name(tk),
-                 quant_type_name(tv), n_head, hkv, hd);
+        attention_on(g, &kg, n_head, hkv, hd, len, kx, vx, q, apos, aseq, AN, opt, a);
+        attention_on(c, &kc, n_head, hkv, hd, len, kx, vx, q, apos, aseq, AN, opt, b);
+        char what[80];
+        int at = snprintf(what, sizeof what, "K %s V %s h=%d/%d d=%d", quant_type_name(tk),
+                          quant_type_name(tv), n_head, hkv, hd);
+        if (opt.window) at += snprintf(what + at, sizeof what - (size_t)at, " win=%d", opt.window);
+        if (opt.scale > 0) snprintf(what + at, sizeof what - (size_t)at, " scale=%g", (double)opt.scale);
         bool f16 = tk == EMBER_TYPE_F16 || tv == EMBER_TYPE_F16;
         bool q8 = tk == EMBER_TYPE_Q8_0 || tv == EMBER_TYPE_Q8_0;
         compare(name, "attention", what, a, b, AN * qw, q8 ? TOL_ATTN_Q8 : f16 ? TOL_ATTN_F16 : TOL_ATTN);
@@ -361,7 +420,7 @@ static void test_backend(const char *name) {
         test_matmul(name, &g, &c, t, k ? 256 : 160, 70, 19);
         if (any) test_matmul(name, &g, &c, t, 37, 5, 9);
     }
-    for (int op = F_RMSNORM; op <= F_BIAS; op++) {
+    for (int op = F_RMSNORM; op <= F_SCALE; op++) {
         test_fop(name, &g, &c, (enum fop)op, 1, 37);
         test_fop(name, &g, &c, (enum fop)op, 7, 288);
     }
@@ -369,12 +428,26 @@ static void test_backend(const char *name) {
     test_rope(name, &g, &c, true, 1.0f, 0.0f, false, 64);
     test_rope(name, &g, &c, true, 0.25f, 1.0f, false, 64);
     test_rope(name, &g, &c, false, 0.5f, 0.0f, true, 32);
-    const enum ember_type kt[3] = {EMBER_TYPE_F32, EMBER_TYPE_F16, EMBER_TYPE_Q8_0};
-    for (int i = 0; i < 3; i++) test_attention(name, &g, &c, kt[i], kt[i], 4, 2, 64);
-    test_attention(name, &g, &c, EMBER_TYPE_F16, EMBER_TYPE_F32, 6, 2, 48);
-    test_attention(name, &g, &c, EMBER_TYPE_F32, EMBER_TYPE_F16, 3, 3, 32);
-    test_attention(name, &g, &c, EMBER_TYPE_Q8_0, EMBER_TYPE_F16, 6, 2, 96);
-    test_attention(name, &g, &c, EMBER_TYPE_F16, EMBER_TYPE_Q8_0, 4, 1, 32);
+    /* gather / scatter_add: one row, a few out of order, every row (a permutation) */
+    test_rows(name, &g, &c, 7, 1, 37);
+    test_rows(name, &g, &c, 37, 11, 67);
+    test_rows(name, &g, &c, 20, 20, 288);
+    /* Attention as the models call it, then with sliding windows (rows at
+     * positions 0..36, blocks of 16): 1 (a row sees itself only), 5
+     * (shorter than a block: position 36 sees 32..36, blocks 0 and 1
+     * unread), 23 (across block boundaries: 36 sees 14..36), 64 (longer
+     * than any sequence: the same as none), and a score scale other than
+     * 1/sqrt(head_dim), alone and with a window; for every KV type pair. */
+    const struct attn_opt opts[] = {{0, 0}, {1, 0}, {5, 0}, {23, 0}, {64, 0}, {0, 0.3f}, {7, 0.05f}};
+    for (size_t o = 0; o < sizeof opts / sizeof opts[0]; o++) {
+        struct attn_opt op = opts[o];
+        const enum ember_type kt[3] = {EMBER_TYPE_F32, EMBER_TYPE_F16, EMBER_TYPE_Q8_0};
+        for (int i = 0; i < 3; i++) test_attention(name, &g, &c, kt[i], kt[i], 4, 2, 64, op);
+        test_attention(name, &g, &c, EMBER_TYPE_F16, EMBER_TYPE_F32, 6, 2, 48, op);
+        test_attention(name, &g, &c, EMBER_TYPE_F32, EMBER_TYPE_F16, 3, 3, 32, op);
+        test_attention(name, &g, &c, EMBER_TYPE_Q8_0, EMBER_TYPE_F16, 6, 2, 96, op);
+        test_attention(name, &g, &c, EMBER_TYPE_F16, EMBER_TYPE_Q8_0, 4, 1, 32, op);
+    }
     side_close(&c);
     side_close(&g);
 }

@@ -5,7 +5,7 @@
  * position, values by position ([block_size][row]) in any of the three.
  *
  * Attention runs one block per (query head, row): its warps take
- * positions 0..pos[i] in turn, each keeping an online softmax (running
+ * positions 0..pos[i] (or the sliding window's last ones) in turn, each keeping an online softmax (running
  * max, sum and weighted values, as flash attention does) so no score row
  * of n_ctx floats is stored; the warps' partial results are merged at the
  * end. A lane holds head dims lane, lane+32, ... (up to CUK_MAX_HEAD_DIM).
@@ -69,8 +69,10 @@ static __global__ void __launch_bounds__(32 * ATT_WARPS) attention(cuk_attn a) {
     int hd = a.head_dim, kvh = h / (a.n_head / a.n_head_kv);
     const cuk_kv_seq kv = a.kv[a.seq[i]];
     int n_pos = a.pos[i] + 1, bs = kv.block_size;
+    /* a sliding window: the first position the row sees (backend.h's attn_first_pos) */
+    int lo = a.window > 0 && n_pos > a.window ? n_pos - a.window : 0;
     const float *qr = a.q + ((size_t)i * a.n_head + h) * hd;
-    float scale = rsqrtf((float)hd), q[PER_LANE], o[PER_LANE];
+    float scale = a.scale > 0.0f ? a.scale : rsqrtf((float)hd), q[PER_LANE], o[PER_LANE];
 #pragma unroll
     for (int j = 0; j < PER_LANE; j++) {
         int d = lane + 32 * j;
@@ -81,7 +83,7 @@ static __global__ void __launch_bounds__(32 * ATT_WARPS) attention(cuk_attn a) {
     }
     if (kv.type_k == EMBER_TYPE_Q8_0) quantize_query(q);
     float m = -INFINITY, l = 0.0f;
-    for (int p = warp; p < n_pos; p += ATT_WARPS) {
+    for (int p = lo + warp; p < n_pos; p += ATT_WARPS) {
         int b = p / bs, t = p % bs;
         const uint8_t *kb = kv.blocks[b] + kv.k_off + (size_t)kvh * kv.k_head;
         const uint8_t *vb = kv.blocks[b] + kv.v_off + (size_t)kvh * kv.v_head;

@@ -86,10 +86,6 @@ static bool cuda_supports(const struct ember_backend *be, enum ember_op op, int 
     case EMBER_OP_ATTENTION:
     case EMBER_OP_STORE_KV: /* type: the KV cache's */
         return type == EMBER_TYPE_F32 || type == EMBER_TYPE_F16 || type == EMBER_TYPE_Q8_0;
-    case EMBER_OP_GELU_MUL:
-    case EMBER_OP_SCALE:
-    case EMBER_OP_GATHER:
-    case EMBER_OP_SCATTER_ADD: return false; /* not yet: those layers stay on the host */
     default: return type == EMBER_TYPE_F32;
     }
 }
@@ -182,6 +178,10 @@ const struct ember_backend_ops cuda_backend_ops = {
     .attention = cuda_attention,
     .softmax = cuda_softmax,
     .silu_mul = cuda_silu_mul,
+    .gelu_mul = cuda_gelu_mul,
+    .scale = cuda_scale,
+    .gather = cuda_gather,
+    .scatter_add = cuda_scatter_add,
     .add = cuda_add,
     .add_bias = cuda_add_bias,
     .store_kv = cuda_store_kv,

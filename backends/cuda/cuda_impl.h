@@ -134,6 +134,12 @@ void cuda_rope(struct backend_ctx *c, float *x, int n, int n_heads, int head_dim
 void cuda_attention(struct backend_ctx *c, const struct attn_args *a);
 void cuda_softmax(struct backend_ctx *c, float *x, int n);
 void cuda_silu_mul(struct backend_ctx *c, float *g, const float *u, int n);
+void cuda_gelu_mul(struct backend_ctx *c, float *g, const float *u, int n);
+void cuda_scale(struct backend_ctx *c, float *x, float s, int n);
+void cuda_gather(struct backend_ctx *c, float *out, const float *x, const int32_t *rows, int n,
+                 int width);
+void cuda_scatter_add(struct backend_ctx *c, float *x, const float *y, const int32_t *rows,
+                      const float *w, int n, int width);
 void cuda_add(struct backend_ctx *c, float *x, const float *y, int n, int width);
 void cuda_add_bias(struct backend_ctx *c, float *x, const struct tensor *b, int n, int width);
 void cuda_store_kv(struct backend_ctx *c, const struct kv_view *kv, const float *k,

@@ -11,7 +11,8 @@
  *
  * Files: matmul.cu (activation quantization, dp4a and float matvecs, the
  * tiled batch kernel), elementwise.cu (get_rows, rmsnorm, rope, softmax,
- * silu_mul, add, add_bias), attention.cu (store_kv, attention), with the
+ * silu_mul, gelu_mul, scale, add, add_bias, gather, scatter_add),
+ * attention.cu (store_kv, attention), with the
  * weight decoders they share in quant_decode.cuh.
  */
 #ifndef EMBER_CUDA_KERNELS_H
@@ -87,6 +88,15 @@ cudaError_t cuk_softmax(float *x, int n, cudaStream_t s);
 cudaError_t cuk_silu_mul(float *g, const float *u, int64_t n, cudaStream_t s);
 cudaError_t cuk_add(float *x, const float *y, int64_t n, cudaStream_t s);
 cudaError_t cuk_add_bias(float *x, const float *b, int n, int width, cudaStream_t s);
+/* g = gelu(g) u, GELU's tanh approximation as the CPU's (ops.c) */
+cudaError_t cuk_gelu_mul(float *g, const float *u, int64_t n, cudaStream_t s);
+cudaError_t cuk_scale(float *x, float f, int64_t n, cudaStream_t s);
+/* out row i = x row rows[i]; x row rows[i] += w[i] y row i (rows distinct).
+ * rows and w: device, n of them. */
+cudaError_t cuk_gather(float *out, const float *x, const int32_t *rows, int n, int width,
+                       cudaStream_t s);
+cudaError_t cuk_scatter_add(float *x, const float *y, const int32_t *rows, const float *w, int n,
+                            int width, cudaStream_t s);
 
 /* One sequence's view of one layer (kv_cache.h's struct kv_view) with its
  * block table in device memory. */
@@ -103,6 +113,8 @@ struct cuk_attn {
     const struct cuk_kv_seq *kv; /* indexed by seq[i] */
     const int32_t *pos, *seq;
     int n, n_head, n_head_kv, head_dim;
+    float scale;                 /* q.k times this; 0: 1/sqrt(head_dim) */
+    int window;                  /* pos - p < window only; 0: all of 0..pos */
 };
 cudaError_t cuk_attention(const struct cuk_attn *a, cudaStream_t s);
 cudaError_t cuk_store_kv(const struct cuk_kv_seq *kv, const float *k, const float *v,

@@ -1,7 +1,8 @@
 /*
  * cuda_ops.c — the CUDA backend's forward-pass ops (backend.h): each finds
  * the device copies of its weights (cuda_weights.c), stages the small host
- * arrays it is given (pos, seq, rows, the KV block tables) and queues its
+ * arrays it is given (pos, seq, rows, routing weights, the KV block
+ * tables) and queues its
  * kernel (cuda_kernels.h) on the context's stream. Nothing waits here:
  * copy_out does.
  *
@@ -118,8 +119,8 @@ static bool stage_views(struct cuda_ctx *c, const struct kv_view *kv, const int3
 void cuda_attention(struct backend_ctx *bc, const struct attn_args *a) {
     struct cuda_ctx *c = cuda_ctx_of(bc);
     if (a->n < 1 || !enter(c)) return;
-    struct cuk_attn ka = {a->q, a->out, NULL, NULL, NULL, a->n, a->n_head, a->n_head_kv,
-                          a->head_dim};
+    struct cuk_attn ka = {a->q,        a->out,       NULL,         NULL,     NULL,     a->n,
+                          a->n_head,   a->n_head_kv, a->head_dim,  a->scale, a->window};
     if (stage_views(c, a->kv, a->pos, a->seq, a->n, &ka.kv, &ka.pos, &ka.seq))
         cuda_ok(c, cuk_attention(&ka, c->stream));
 }
@@ -142,6 +143,33 @@ void cuda_softmax(struct backend_ctx *bc, float *x, int n) {
 void cuda_silu_mul(struct backend_ctx *bc, float *g, const float *u, int n) {
     struct cuda_ctx *c = cuda_ctx_of(bc);
     if (n > 0 && enter(c)) cuda_ok(c, cuk_silu_mul(g, u, n, c->stream));
+}
+
+void cuda_gelu_mul(struct backend_ctx *bc, float *g, const float *u, int n) {
+    struct cuda_ctx *c = cuda_ctx_of(bc);
+    if (n > 0 && enter(c)) cuda_ok(c, cuk_gelu_mul(g, u, n, c->stream));
+}
+
+void cuda_scale(struct backend_ctx *bc, float *x, float s, int n) {
+    struct cuda_ctx *c = cuda_ctx_of(bc);
+    if (n > 0 && enter(c)) cuda_ok(c, cuk_scale(x, s, n, c->stream));
+}
+
+void cuda_gather(struct backend_ctx *bc, float *out, const float *x, const int32_t *rows, int n,
+                 int width) {
+    struct cuda_ctx *c = cuda_ctx_of(bc);
+    if (n < 1 || width < 1 || !enter(c)) return;
+    const int32_t *d_rows = cuda_stage(c, rows, (size_t)n * sizeof *rows);
+    if (d_rows) cuda_ok(c, cuk_gather(out, x, d_rows, n, width, c->stream));
+}
+
+void cuda_scatter_add(struct backend_ctx *bc, float *x, const float *y, const int32_t *rows,
+                      const float *w, int n, int width) {
+    struct cuda_ctx *c = cuda_ctx_of(bc);
+    if (n < 1 || width < 1 || !enter(c)) return;
+    const int32_t *d_rows = cuda_stage(c, rows, (size_t)n * sizeof *rows);
+    const float *d_w = d_rows ? cuda_stage(c, w, (size_t)n * sizeof *w) : NULL;
+    if (d_w) cuda_ok(c, cuk_scatter_add(x, y, d_rows, d_w, n, width, c->stream));
 }
 
 void cuda_add(struct backend_ctx *bc, float *x, const float *y, int n, int width) {

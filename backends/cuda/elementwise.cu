@@ -1,6 +1,7 @@
 /*
  * elementwise.cu — the CUDA backend's small ops (cuda_kernels.h): get_rows,
- * rmsnorm, rope, softmax, silu_mul, add and add_bias, each the CPU's
+ * rmsnorm, rope, softmax, silu_mul, gelu_mul, scale, add, add_bias,
+ * gather and scatter_add, each the CPU's
  * reference semantics (backends/cpu/ops.c) on device rows.
  *
  * They are memory-bound and short, so each is the plainest mapping that
@@ -191,5 +192,61 @@ extern "C" cudaError_t cuk_add(float *x, const float *y, int64_t n, cudaStream_t
 extern "C" cudaError_t cuk_add_bias(float *x, const float *b, int n, int width, cudaStream_t s) {
     int64_t len = (int64_t)n * width;
     add_bias<<<blocks_for(len, EW_THREADS), EW_THREADS, 0, s>>>(x, b, len, width);
+    return cudaGetLastError();
+}
+
+/* ------------------------------------------------- gelu_mul, scale, rows */
+
+/* As cpu_gelu_mul, operation for operation (tanhf, no fused multiply-adds:
+ * the _rn intrinsics keep nvcc from contracting). */
+static __global__ void gelu_mul(float *g, const float *u, int64_t n) {
+    int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= n) return;
+    float x = g[i];
+    float t = __fmul_rn(__fmul_rn(0.7978845608f, x), __fadd_rn(1.0f, __fmul_rn(__fmul_rn(0.044715f, x), x)));
+    g[i] = __fmul_rn(__fmul_rn(__fmul_rn(0.5f, x), __fadd_rn(1.0f, tanhf(t))), u[i]);
+}
+
+static __global__ void scale(float *x, float f, int64_t n) {
+    int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) x[i] *= f;
+}
+
+/* A thread per value of the n rows: value e is dim e % width of row e / width. */
+static __global__ void gather(float *out, const float *x, const int32_t *rows, int64_t len, int width) {
+    int64_t e = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (e < len) out[e] = x[(size_t)rows[e / width] * width + e % width];
+}
+
+/* rows are distinct: no two threads add into one value. */
+static __global__ void scatter_add(float *x, const float *y, const int32_t *rows, const float *w,
+                                   int64_t len, int width) {
+    int64_t e = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (e >= len) return;
+    float *xe = x + (size_t)rows[e / width] * width + e % width;
+    *xe = __fadd_rn(*xe, __fmul_rn(w[e / width], y[e]));
+}
+
+extern "C" cudaError_t cuk_gelu_mul(float *g, const float *u, int64_t n, cudaStream_t s) {
+    gelu_mul<<<blocks_for(n, EW_THREADS), EW_THREADS, 0, s>>>(g, u, n);
+    return cudaGetLastError();
+}
+
+extern "C" cudaError_t cuk_scale(float *x, float f, int64_t n, cudaStream_t s) {
+    scale<<<blocks_for(n, EW_THREADS), EW_THREADS, 0, s>>>(x, f, n);
+    return cudaGetLastError();
+}
+
+extern "C" cudaError_t cuk_gather(float *out, const float *x, const int32_t *rows, int n, int width,
+                                  cudaStream_t s) {
+    int64_t len = (int64_t)n * width;
+    gather<<<blocks_for(len, EW_THREADS), EW_THREADS, 0, s>>>(out, x, rows, len, width);
+    return cudaGetLastError();
+}
+
+extern "C" cudaError_t cuk_scatter_add(float *x, const float *y, const int32_t *rows, const float *w,
+                                       int n, int width, cudaStream_t s) {
+    int64_t len = (int64_t)n * width;
+    scatter_add<<<blocks_for(len, EW_THREADS), EW_THREADS, 0, s>>>(x, y, rows, w, len, width);
     return cudaGetLastError();
 }

@@ -112,6 +112,8 @@ void vk_attention(struct backend_ctx *c, const struct attn_args *a) {
     d.buf[2] = (struct vk_loc){b->kv.buf, 0};
     kv_params(&d, v0, a->n_head_kv, a->head_dim, a->n_head);
     d.p[12] = (uint32_t)(a->n_head / a->n_head_kv);
+    d.p[13] = vk_f32_bits(a->scale > 0 ? a->scale : 0.0f);
+    d.p[14] = (uint32_t)(a->window > 0 ? a->window : 0);
     d.groups[0] = (uint32_t)a->n_head;
     d.groups[1] = (uint32_t)a->n;
     d.groups[2] = 1;

@@ -56,10 +56,6 @@ static bool vk_supports(const struct ember_backend *be, enum ember_op op, int ty
     case EMBER_OP_ATTENTION:
     case EMBER_OP_STORE_KV:
         return type == EMBER_TYPE_F32 || type == EMBER_TYPE_F16 || type == EMBER_TYPE_Q8_0;
-    case EMBER_OP_GELU_MUL:
-    case EMBER_OP_SCALE:
-    case EMBER_OP_GATHER:
-    case EMBER_OP_SCATTER_ADD: return false; /* not yet: those layers stay on the host */
     default: return type == EMBER_TYPE_F32;
     }
 }
@@ -282,6 +278,10 @@ const struct ember_backend_ops vulkan_backend_ops = {
     .attention = vk_attention,
     .softmax = vk_softmax,
     .silu_mul = vk_silu_mul,
+    .gelu_mul = vk_gelu_mul,
+    .scale = vk_scale,
+    .gather = vk_gather,
+    .scatter_add = vk_scatter_add,
     .add = vk_add,
     .add_bias = vk_add_bias,
     .store_kv = vk_store_kv,

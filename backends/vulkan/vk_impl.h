@@ -151,7 +151,8 @@ enum vk_pipe {
     VK_PIPE_ROWS_F32, VK_PIPE_ROWS_F16, VK_PIPE_ROWS_Q8_0, VK_PIPE_ROWS_Q4_0,
     VK_PIPE_ROWS_Q4_K, VK_PIPE_ROWS_Q6_K,
     VK_PIPE_RMSNORM, VK_PIPE_ROPE, VK_PIPE_SOFTMAX, VK_PIPE_SILU_MUL, VK_PIPE_ADD,
-    VK_PIPE_ADD_BIAS, VK_PIPE_STORE_KV, VK_PIPE_ATTENTION,
+    VK_PIPE_ADD_BIAS, VK_PIPE_STORE_KV, VK_PIPE_ATTENTION, VK_PIPE_GELU_MUL, VK_PIPE_SCALE,
+    VK_PIPE_GATHER, VK_PIPE_SCATTER_ADD,
     VK_PIPE_COUNT
 };
 
@@ -212,11 +213,19 @@ void vk_softmax(struct backend_ctx *c, float *x, int n);
 void vk_silu_mul(struct backend_ctx *c, float *g, const float *u, int n);
 void vk_add(struct backend_ctx *c, float *x, const float *y, int n, int width);
 void vk_add_bias(struct backend_ctx *c, float *x, const struct tensor *b, int n, int width);
+void vk_gelu_mul(struct backend_ctx *c, float *g, const float *u, int n);
+void vk_scale(struct backend_ctx *c, float *x, float s, int n);
+void vk_gather(struct backend_ctx *c, float *out, const float *x, const int32_t *rows, int n,
+               int width);
+void vk_scatter_add(struct backend_ctx *c, float *x, const float *y, const int32_t *rows,
+                    const float *w, int n, int width);
 /* A vector tensor's place on the device: its upload, or a copy of its host
  * values in the ring (tensors prepare_weights did not see). */
 struct vk_loc vk_tensor_loc(struct backend_ctx *c, const struct tensor *t, size_t bytes);
 /* A grid for n workgroups in x (split into z past the device's limit). */
 void vk_grid(uint32_t n, uint32_t groups[3]);
+/* A float's bits, for a push constant. */
+uint32_t vk_f32_bits(float f);
 
 /* vk_attention.c */
 void vk_attention(struct backend_ctx *c, const struct attn_args *a);

@@ -1,8 +1,9 @@
 /*
  * vk_ops.c — the Vulkan backend's forward-pass ops other than attention:
  * each records one dispatch (or one per matrix) into the context's stream;
- * nothing waits here. Host-side arguments (row ids, rope angles, vectors
- * prepare_weights did not upload) are copied into the stream's ring.
+ * nothing waits here. Host-side arguments (row ids, rope angles, the rows
+ * and weights of gather and scatter_add, vectors prepare_weights did not
+ * upload) are copied into the stream's ring.
  */
 #include <math.h>
 #include <string.h>
@@ -103,7 +104,7 @@ void vk_get_rows(struct backend_ctx *c, float *out, const struct tensor *w, cons
     vk_stream_dispatch(vc->s, &d);
 }
 
-static uint32_t f32_bits(float f) {
+uint32_t vk_f32_bits(float f) {
     uint32_t u;
     memcpy(&u, &f, sizeof u);
     return u;
@@ -120,7 +121,7 @@ void vk_rmsnorm(struct backend_ctx *c, float *out, const float *x, const struct 
     d.buf[2] = loc_of(c, out);
     d.groups[0] = (uint32_t)n, d.groups[1] = d.groups[2] = 1;
     d.p[0] = (uint32_t)width;
-    d.p[1] = f32_bits(eps);
+    d.p[1] = vk_f32_bits(eps);
     vk_stream_dispatch(vc->s, &d);
 }
 
@@ -154,6 +155,77 @@ void vk_silu_mul(struct backend_ctx *c, float *g, const float *u, int n) {
     vk_grid((uint32_t)((n + 255) / 256), d.groups);
     d.p[0] = (uint32_t)n;
     d.p[1] = d.groups[0];
+    vk_stream_dispatch(vk_ctx_of(c)->s, &d);
+}
+
+void vk_gelu_mul(struct backend_ctx *c, float *g, const float *u, int n) {
+    if (n < 1) return;
+    struct vk_dispatch d = {.pipe = VK_PIPE_GELU_MUL};
+    d.buf[0] = loc_of(c, g);
+    d.buf[1] = loc_of(c, u);
+    vk_grid((uint32_t)((n + 255) / 256), d.groups);
+    d.p[0] = (uint32_t)n;
+    d.p[1] = d.groups[0];
+    vk_stream_dispatch(vk_ctx_of(c)->s, &d);
+}
+
+void vk_scale(struct backend_ctx *c, float *x, float s, int n) {
+    if (n < 1) return;
+    struct vk_dispatch d = {.pipe = VK_PIPE_SCALE};
+    d.buf[0] = loc_of(c, x);
+    vk_grid((uint32_t)((n + 255) / 256), d.groups);
+    d.p[0] = (uint32_t)n;
+    d.p[1] = d.groups[0];
+    d.p[2] = vk_f32_bits(s);
+    vk_stream_dispatch(vk_ctx_of(c)->s, &d);
+}
+
+/* bytes of host memory copied into the ring (the caller reserved the
+ * room); .b NULL, and the instance failed, when they cannot fit. */
+static struct vk_loc ring_copy(struct backend_ctx *c, const void *src, size_t bytes) {
+    struct vk_loc at = {NULL, 0};
+    void *p = vk_stream_ring(vk_ctx_of(c)->s, bytes, &at);
+    if (p) memcpy(p, src, bytes);
+    else vk_ctx_backend(c)->failed = true;
+    return at;
+}
+
+/* gather and scatter_add: one invocation per value of the n rows. */
+static void rows_grid(struct vk_dispatch *d, int n, int width) {
+    uint32_t total = (uint32_t)n * (uint32_t)width;
+    vk_grid((total + 255) / 256, d->groups);
+    d->p[0] = total;
+    d->p[1] = (uint32_t)width;
+    d->p[2] = d->groups[0];
+}
+
+void vk_gather(struct backend_ctx *c, float *out, const float *x, const int32_t *rows, int n,
+               int width) {
+    if (n < 1 || width < 1) return;
+    size_t rb = (size_t)n * sizeof *rows;
+    vk_stream_reserve(vk_ctx_of(c)->s, rb, 1);
+    struct vk_dispatch d = {.pipe = VK_PIPE_GATHER};
+    d.buf[0] = loc_of(c, out);
+    d.buf[1] = loc_of(c, x);
+    d.buf[2] = ring_copy(c, rows, rb);
+    if (!d.buf[2].b) return;
+    rows_grid(&d, n, width);
+    vk_stream_dispatch(vk_ctx_of(c)->s, &d);
+}
+
+void vk_scatter_add(struct backend_ctx *c, float *x, const float *y, const int32_t *rows,
+                    const float *w, int n, int width) {
+    if (n < 1 || width < 1) return;
+    size_t rb = (size_t)n * sizeof *rows, wb = (size_t)n * sizeof *w;
+    /* two ring pieces, each rounded up to 16 bytes */
+    vk_stream_reserve(vk_ctx_of(c)->s, rb + 16 + wb + 16, 1);
+    struct vk_dispatch d = {.pipe = VK_PIPE_SCATTER_ADD};
+    d.buf[0] = loc_of(c, x);
+    d.buf[1] = loc_of(c, y);
+    d.buf[2] = ring_copy(c, rows, rb);
+    d.buf[3] = d.buf[2].b ? ring_copy(c, w, wb) : d.buf[2];
+    if (!d.buf[3].b) return;
+    rows_grid(&d, n, width);
     vk_stream_dispatch(vk_ctx_of(c)->s, &d);
 }
 

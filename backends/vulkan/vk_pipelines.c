@@ -86,6 +86,18 @@ SPV(store_kv)
 SPV(attention)
 #include "attention.spv.h"
 ;
+SPV(gelu_mul)
+#include "gelu_mul.spv.h"
+;
+SPV(scale)
+#include "scale.spv.h"
+;
+SPV(gather)
+#include "gather.spv.h"
+;
+SPV(scatter_add)
+#include "scatter_add.spv.h"
+;
 
 struct spv {
     const uint32_t *code;
@@ -103,6 +115,8 @@ static const struct spv shaders[VK_PIPE_COUNT] = {
     [VK_PIPE_SOFTMAX] = S(softmax),         [VK_PIPE_SILU_MUL] = S(silu_mul),
     [VK_PIPE_ADD] = S(add),                 [VK_PIPE_ADD_BIAS] = S(add),
     [VK_PIPE_STORE_KV] = S(store_kv),       [VK_PIPE_ATTENTION] = S(attention),
+    [VK_PIPE_GELU_MUL] = S(gelu_mul),       [VK_PIPE_SCALE] = S(scale),
+    [VK_PIPE_GATHER] = S(gather),           [VK_PIPE_SCATTER_ADD] = S(scatter_add),
 };
 
 /* The matmuls reducing with subgroup arithmetic, where the device has it

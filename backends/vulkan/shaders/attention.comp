@@ -9,8 +9,11 @@
 // normalized and rounded to f16, a Q8_0 key cache the query quantized to
 // Q8_0 (integer dots per block times both scales, as the CPU's
 // q8_0 dot).
+// With a sliding window the row sees only positions p with pos - p <
+// window (backend.h's attn_first_pos): the passes start there.
 // Bindings: 0 q, 1 out, 2 arena, 3 table. p (after kv.glsl's): [12] GQA
-// group size (n_head / n_head_kv).
+// group size (n_head / n_head_kv), [13] the score scale (float bits; 0:
+// 1/sqrt(head_dim)), [14] the window (0: none).
 #extension GL_GOOGLE_include_directive : enable
 #include "common.glsl"
 #include "kv.glsl"
@@ -76,8 +79,9 @@ void main() {
     uint hq = gl_WorkGroupID.x, i = gl_WorkGroupID.y, tid = gl_LocalInvocationID.x;
     uint hd = pc.p[1], n_head = pc.p[11], h = hq / pc.p[12];
     uint n_pos = tab[pc.o3 + 2u * i] + 1u, list = tab[pc.o3 + 2u * i + 1u];
+    uint window = pc.p[14], lo = window > 0u && n_pos > window ? n_pos - window : 0u;
     bool k16 = pc.p[9] == KV_F16, v16 = pc.p[10] == KV_F16;
-    float scale = 1.0 / sqrt(float(hd));
+    float scale = pf(13) > 0.0 ? pf(13) : 1.0 / sqrt(float(hd));
     uint q0 = pc.o0 + (i * n_head + hq) * hd;
     for (uint d = tid; d < hd; d += WG) {
         float x = q[q0 + d];
@@ -90,14 +94,14 @@ void main() {
         barrier();
     }
     float m = -3.402823e38;
-    for (uint p = tid; p < n_pos; p += WG) m = max(m, score(list, p, h));
+    for (uint p = lo + tid; p < n_pos; p += WG) m = max(m, score(list, p, h));
     m = reduce(m, 0u);
     float l = 0.0;
-    for (uint p = tid; p < n_pos; p += WG) l += exp(score(list, p, h) - m);
+    for (uint p = lo + tid; p < n_pos; p += WG) l += exp(score(list, p, h) - m);
     float inv = 1.0 / reduce(l, 1u);
     float acc[MAX_HD / WG];
     for (uint k = 0u; k < MAX_HD / WG; k++) acc[k] = 0.0;
-    for (uint p0 = 0u; p0 < n_pos; p0 += WG) {
+    for (uint p0 = lo; p0 < n_pos; p0 += WG) {
         uint p = p0 + tid;
         float wt = p < n_pos ? exp(score(list, p, h) - m) : 0.0;
         if (v16) wt = unpackHalf2x16(packHalf2x16(vec2(wt * inv, 0.0))).x;
