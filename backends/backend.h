@@ -71,6 +71,10 @@ enum ember_op {
     EMBER_OP_SILU_MUL,
     EMBER_OP_ADD,
     EMBER_OP_STORE_KV,
+    EMBER_OP_GELU_MUL,
+    EMBER_OP_SCALE,
+    EMBER_OP_GATHER,
+    EMBER_OP_SCATTER_ADD,
     EMBER_OP_COUNT
 };
 
@@ -89,15 +93,25 @@ struct rope_params {
 
 /* Causal multi-head attention of a batch: row i, the query of position
  * pos[i] in sequence seq[i], attends to positions 0..pos[i] of that
- * sequence's cache (kv[seq[i]], one layer's view). Query head h reads KV
- * head h / (n_head / n_head_kv) (grouped-query attention). */
+ * sequence's cache (kv[seq[i]], one layer's view), or with a sliding
+ * window only to those p with pos[i] - p < window (llama.cpp's standard
+ * SWA: Mistral, Gemma 3's local layers). Query head h reads KV head
+ * h / (n_head / n_head_kv) (grouped-query attention). Scores are q.k times
+ * scale (Gemma's query_pre_attn_scalar; 0: 1/sqrt(head_dim)). */
 struct attn_args {
     const float *q;             /* [n][n_head*head_dim] */
     float *out;                 /* [n][n_head*head_dim] */
     const struct kv_view *kv;   /* one per sequence id */
     const int32_t *pos, *seq;   /* [n] */
     int n, n_head, n_head_kv, head_dim;
+    float scale;                /* 0: 1/sqrt(head_dim) */
+    int window;                 /* 0: no window */
 };
+
+/* The first cache position row at pos may see. */
+static inline int attn_first_pos(const struct attn_args *a, int pos) {
+    return a->window > 0 && pos >= a->window ? pos - a->window + 1 : 0;
+}
 
 /* What an execution context must hold room for. */
 struct backend_ctx_params {
@@ -171,6 +185,12 @@ struct ember_backend_ops {
     enum ember_status (*ctx_new)(struct ember_backend *be, const struct backend_ctx_params *p,
                                  struct backend_ctx **out, struct ember_err *err);
     void (*ctx_free)(struct backend_ctx *c);
+    /* Optional (NULL: not offered). While on, every row of a batch is
+     * computed to the same bits as in a batch of its own (speculative
+     * verification, models/speculative.h): matmuls run their one-row
+     * kernel per row over each band of weights, slower than the batch
+     * kernels for wide batches. */
+    void (*set_rows_exact)(struct backend_ctx *c, bool on);
     /* Activation memory. The float pointers the ops below take (x, out,
      * q, ...) and a kv_view's block addresses are memory of the context
      * (or the instance's kv_memory), not host memory: a GPU hands out
@@ -202,6 +222,17 @@ struct ember_backend_ops {
     void (*attention)(struct backend_ctx *c, const struct attn_args *a);
     void (*softmax)(struct backend_ctx *c, float *x, int n);          /* in place */
     void (*silu_mul)(struct backend_ctx *c, float *g, const float *u, int n); /* g = silu(g) u */
+    /* g = gelu(g) u, GELU's tanh approximation (GeGLU: Gemma) */
+    void (*gelu_mul)(struct backend_ctx *c, float *g, const float *u, int n);
+    void (*scale)(struct backend_ctx *c, float *x, float s, int n);   /* x *= s, n floats */
+    /* Rows of activations, for mixture-of-experts layers: gather copies
+     * row rows[i] of x to row i of out; scatter_add adds w[i] times row i
+     * of y to row rows[i] of x (rows distinct). rows and w are host
+     * arrays of n. */
+    void (*gather)(struct backend_ctx *c, float *out, const float *x, const int32_t *rows, int n,
+                   int width);
+    void (*scatter_add)(struct backend_ctx *c, float *x, const float *y, const int32_t *rows,
+                        const float *w, int n, int width);
     /* x[i] += y[i] for n rows of width (a residual) */
     void (*add)(struct backend_ctx *c, float *x, const float *y, int n, int width);
     /* x[i] += b for n rows of width (b: F32, width values: a bias) */
@@ -234,6 +265,9 @@ int ember_devices(const struct ember_options *o, struct ember_device *out, int m
 
 /* ------------------------------------------------- calls, for models/ */
 
+static inline void be_set_rows_exact(struct backend_ctx *c, bool on) {
+    if (c->ops->set_rows_exact) c->ops->set_rows_exact(c, on);
+}
 static inline void be_matmul(struct backend_ctx *c, float *out, const struct tensor *w,
                              const float *x, int n) {
     c->ops->matmul(c, 1, &out, &w, x, n);
@@ -259,6 +293,20 @@ static inline void be_attention(struct backend_ctx *c, const struct attn_args *a
 }
 static inline void be_silu_mul(struct backend_ctx *c, float *g, const float *u, int n) {
     c->ops->silu_mul(c, g, u, n);
+}
+static inline void be_gelu_mul(struct backend_ctx *c, float *g, const float *u, int n) {
+    c->ops->gelu_mul(c, g, u, n);
+}
+static inline void be_scale(struct backend_ctx *c, float *x, float s, int n) {
+    c->ops->scale(c, x, s, n);
+}
+static inline void be_gather(struct backend_ctx *c, float *out, const float *x, const int32_t *rows,
+                             int n, int width) {
+    c->ops->gather(c, out, x, rows, n, width);
+}
+static inline void be_scatter_add(struct backend_ctx *c, float *x, const float *y,
+                                  const int32_t *rows, const float *w, int n, int width) {
+    c->ops->scatter_add(c, x, y, rows, w, n, width);
 }
 static inline void be_add(struct backend_ctx *c, float *x, const float *y, int n, int width) {
     c->ops->add(c, x, y, n, width);

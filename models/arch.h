@@ -23,6 +23,17 @@ struct layer_weights {
     struct tensor ffn_norm;        /* F32 [n_embd] */
     struct tensor w_gate, w_up;    /* [n_embd -> n_ff] */
     struct tensor w_down;          /* [n_ff -> n_embd] */
+    /* Relatives' extras (absent ones zeroed). qwen3, gemma3: RMS norms of
+     * each head of q and k (F32 [head_dim]); gemma3: norms of the
+     * attention's and the FFN's outputs (F32 [n_embd]). */
+    struct tensor attn_q_norm, attn_k_norm, attn_post_norm, ffn_post_norm;
+    /* Mixture of experts (moe.c): the router [n_embd -> n_expert]; each
+     * expert's matrices, views into the 3-D tensors (arrays of
+     * model.n_expert, NULL in a dense layer); a shared expert and its
+     * gate [n_embd -> 1] (qwen2moe). */
+    struct tensor ffn_gate_inp;
+    struct tensor *gate_exps, *up_exps, *down_exps;
+    struct tensor gate_shexp, up_shexp, down_shexp, ffn_gate_inp_shexp;
 };
 
 struct model {
@@ -36,6 +47,7 @@ struct model {
     struct tensor output_norm;     /* F32 [n_embd] */
     struct tensor output;          /* [n_embd -> n_vocab]; tok_embd when tied */
     struct layer_weights *layers;  /* [n_layer] */
+    int n_expert, n_expert_used;   /* mixture of experts; 0 when dense */
     struct backend_weights *prepared; /* what the backend made of the matrices */
     const char *source_id;         /* the weight source's id (it outlives the model) */
     /* -ngl (offload.c): the device's instance, or NULL; it runs layers
@@ -97,6 +109,9 @@ struct pass {
 
 struct model_arch {
     const char *name;
+    /* backend ops the forward needs beyond llama's ((1u << EMBER_OP_x),
+     * e.g. GELU_MUL): a device without them runs none of the layers */
+    uint32_t extra_ops;
     bool qkv_bias;   /* attn_{q,k,v}.bias tensors present */
     bool rope_neox;  /* rotate pairs (i, i+n_rot/2) */
     /* Bind the tensors after the engine has read the common hparams. */
@@ -116,6 +131,12 @@ enum ember_status model_bind_matrix(const struct model *m, const struct weight_s
                                     struct tensor *t, struct ember_err *err);
 enum ember_status model_bind_vector(const struct weight_source *src, const char *name, int64_t n,
                                    bool optional, struct tensor *t, struct ember_err *err);
+
+/* Every tensor layer l runs with (absent ones left out), matrices and
+ * vectors, into out (room for model_layer_tensors_max); returns how many.
+ * What the backends prepare and -ngl uploads. */
+int model_layer_tensors(struct model *m, int l, struct tensor **out);
+int model_layer_tensors_max(const struct model *m);
 
 /* hparams.c: the llama family's common hyper-parameters and rope. */
 enum ember_status model_read_hparams(struct model *m, const struct weight_source *src,

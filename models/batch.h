@@ -16,6 +16,11 @@ struct batch {
     int32_t *pos;
     int32_t *seq;
     bool *logits;  /* model_decode writes n_vocab logits for each row set */
+    /* Each row computed to the same bits as when decoded alone, where the
+     * backend offers it (backend.h set_rows_exact; the CPU does): what
+     * speculative verification needs to equal plain decoding. Slower for
+     * wide batches; batch_init clears it. */
+    bool rows_exact;
 };
 
 /* Room for cap rows; false on out of memory (b is then empty but safe to

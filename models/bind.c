@@ -66,3 +66,22 @@ enum ember_status model_bind_vector(const struct weight_source *src, const char 
     t->part[0] = d.data;
     return EMBER_OK;
 }
+
+int model_layer_tensors_max(const struct model *m) { return 24 + 3 * m->n_expert; }
+
+int model_layer_tensors(struct model *m, int l, struct tensor **out) {
+    struct layer_weights *w = &m->layers[l];
+    struct tensor *all[] = {&w->wq, &w->wk, &w->wv, &w->wo, &w->w_gate, &w->w_up, &w->w_down,
+                            &w->attn_norm, &w->ffn_norm, &w->bq, &w->bk, &w->bv,
+                            &w->attn_q_norm, &w->attn_k_norm, &w->attn_post_norm, &w->ffn_post_norm,
+                            &w->ffn_gate_inp, &w->gate_shexp, &w->up_shexp, &w->down_shexp,
+                            &w->ffn_gate_inp_shexp};
+    int n = 0;
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        if (all[i]->part[0]) out[n++] = all[i];
+    struct tensor *exps[3] = {w->gate_exps, w->up_exps, w->down_exps};
+    for (int k = 0; k < 3; k++)
+        for (int e = 0; exps[k] && e < m->n_expert; e++)
+            if (exps[k][e].part[0]) out[n++] = &exps[k][e];
+    return n;
+}

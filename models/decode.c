@@ -50,6 +50,7 @@ enum ember_status model_decode(struct model_ctx *c, const struct batch *b, float
     for (int s = 0; s < c->n_seq; s++)
         if (c->seq_rows[s]) TRY(kv_seq_prepare(c->kv, s, c->seq_first[s], c->seq_rows[s], err));
     size_t n_vocab = (size_t)c->m->info.n_vocab;
+    for (int i = 0; i < c->n_stages && b->rows_exact; i++) be_set_rows_exact(c->stage[i].be, true);
     float *out = logits;
     for (int i = 0; i < b->n; i += c->n_batch) {
         int n = b->n - i < c->n_batch ? b->n - i : c->n_batch;
@@ -57,6 +58,7 @@ enum ember_status model_decode(struct model_ctx *c, const struct batch *b, float
         c->m->arch->forward(c, &p);
         for (int r = 0; r < n && out; r++) out += p.logits[r] ? n_vocab : 0;
     }
+    for (int i = 0; i < c->n_stages && b->rows_exact; i++) be_set_rows_exact(c->stage[i].be, false);
     for (int s = 0; s < c->n_seq; s++)
         if (c->seq_rows[s]) kv_seq_set_len(c->kv, s, c->seq_first[s] + c->seq_rows[s]);
     return EMBER_OK;

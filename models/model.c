@@ -34,22 +34,18 @@ static void count_params(struct model *m, const struct weight_source *src,
     }
 }
 
-/* The matrices of a model in a fixed order: output, then each layer's. */
+/* The tensors of a model in a fixed order: output, then each layer's. */
 static int model_matrices(struct model *m, struct tensor **out) {
     int n = 0;
     out[n++] = &m->output;
-    for (int l = 0; l < m->info.n_layer; l++) {
-        struct layer_weights *w = &m->layers[l];
-        struct tensor *lt[7] = {&w->wq, &w->wk, &w->wv, &w->wo, &w->w_gate, &w->w_up, &w->w_down};
-        for (int i = 0; i < 7; i++) out[n++] = lt[i];
-    }
+    for (int l = 0; l < m->info.n_layer; l++) n += model_layer_tensors(m, l, out + n);
     return n;
 }
 
 /* Hand the matrices to the backend (a GPU uploads them). */
 static enum ember_status prepare(struct model *m, const struct weight_source *src,
                                  struct ember_err *err) {
-    struct tensor **ts = calloc(1 + 7 * (size_t)m->info.n_layer, sizeof *ts);
+    struct tensor **ts = calloc(1 + (size_t)model_layer_tensors_max(m) * (size_t)m->info.n_layer, sizeof *ts);
     if (!ts) return ember_fail(err, EMBER_ENOMEM, "out of memory");
     int n = model_matrices(m, ts);
     enum ember_status st = m->be->ops->prepare_weights(m->be, src->id, ts, n, &m->prepared, err);
@@ -112,6 +108,11 @@ void model_free(struct model *m) {
     if (!m) return;
     if (m->prepared) m->be->ops->release_weights(m->prepared);
     if (m->dev_prepared) m->dev->ops->release_weights(m->dev_prepared);
+    for (int l = 0; m->layers && l < m->info.n_layer; l++) {
+        free(m->layers[l].gate_exps);
+        free(m->layers[l].up_exps);
+        free(m->layers[l].down_exps);
+    }
     free(m->layers);
     free(m);
 }

@@ -79,7 +79,8 @@ struct offload_plan {
     bool output;                /* and the output layer */
     uint64_t weight_bytes, kv_bytes, scratch_bytes, free_bytes;
     int kept_layer;             /* -1, or the last layer kept on the host for its type */
-    int kept_type;              /* that type (enum ember_type) */
+    int kept_type;              /* that type (enum ember_type), or -1: an op the
+                                   architecture needs is missing */
     bool short_of_memory;       /* fewer layers than asked for: memory */
 };
 enum ember_status model_offload(struct model *m, const struct model_offload *o,

@@ -24,23 +24,10 @@ static uint64_t tensor_bytes(const struct tensor *t) {
     return in * out * bits / 8 + groups * out * 2 + groups * out * bits / 8 + (t->part[3] ? in * 4 : 0);
 }
 
-/* The tensors layer l runs with, matrices first (the first 7); returns
- * how many (absent biases left out). */
-static int layer_tensors(struct model *m, int l, struct tensor **out) {
-    struct layer_weights *w = &m->layers[l];
-    struct tensor *all[] = {&w->wq, &w->wk, &w->wv, &w->wo, &w->w_gate, &w->w_up, &w->w_down,
-                            &w->attn_norm, &w->ffn_norm, &w->bq, &w->bk, &w->bv};
-    int n = 0;
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
-        if (all[i]->part[0]) out[n++] = all[i];
-    return n;
-}
-#define LAYER_TENSORS_MAX 12
 
-static uint64_t layer_weight_bytes(struct model *m, int l) {
-    struct tensor *ts[LAYER_TENSORS_MAX];
+static uint64_t layer_weight_bytes(struct model *m, int l, struct tensor **ts) {
     uint64_t n = 0;
-    for (int i = 0, k = layer_tensors(m, l, ts); i < k; i++) n += tensor_bytes(ts[i]);
+    for (int i = 0, k = model_layer_tensors(m, l, ts); i < k; i++) n += tensor_bytes(ts[i]);
     return n;
 }
 
@@ -71,22 +58,36 @@ static uint64_t scratch_bytes(const struct model *m, const struct model_offload 
 
 /* ------------------------------------------------------------- plan */
 
-/* The first layer of the run of last layers whose matrices the device
- * multiplies, and the output's support; records the layer kept for its
- * type in *plan. */
+/* Whether the device runs layer l: the ops the architecture needs
+ * beyond llama's, and a multiply for each of its matrices (the first
+ * whose type it lacks into *kept_type). */
+static bool runs_layer(struct model *m, struct ember_backend *dev, int l, struct tensor **ts,
+                       int *kept_type) {
+    for (int op = 0; op < EMBER_OP_COUNT; op++)
+        if ((m->arch->extra_ops >> op & 1u) && !dev->ops->supports(dev, (enum ember_op)op, EMBER_TYPE_F32))
+            return false;
+    for (int i = 0, k = model_layer_tensors(m, l, ts); i < k; i++) {
+        if (ts[i]->n_out == 1 && ts[i]->type == EMBER_TYPE_F32) continue; /* a vector */
+        if (!dev->ops->supports(dev, EMBER_OP_MATMUL, ts[i]->type)) {
+            *kept_type = ts[i]->type;
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The first layer of the run of last layers the device runs, and the
+ * output's support; records the last layer kept on the host in *plan. */
 static int supported_from(struct model *m, struct ember_backend *dev, struct offload_plan *plan,
-                          bool *output_ok) {
+                          struct tensor **ts, bool *output_ok) {
     int first = 0;
     for (int l = 0; l < m->info.n_layer; l++) {
-        struct tensor *ts[LAYER_TENSORS_MAX];
-        layer_tensors(m, l, ts); /* the 7 matrices first: all are bound */
-        for (int i = 0; i < 7; i++)
-            if (!dev->ops->supports(dev, EMBER_OP_MATMUL, ts[i]->type)) {
-                plan->kept_layer = l;
-                plan->kept_type = ts[i]->type;
-                first = l + 1;
-                break;
-            }
+        int type = -1;
+        if (!runs_layer(m, dev, l, ts, &type)) {
+            plan->kept_layer = l;
+            plan->kept_type = type;
+            first = l + 1;
+        }
     }
     *output_ok = dev->ops->supports(dev, EMBER_OP_MATMUL, m->output.type);
     return first;
@@ -94,9 +95,9 @@ static int supported_from(struct model *m, struct ember_backend *dev, struct off
 
 /* Device bytes for layers first.. and (output) the output layer. */
 static void cost(struct model *m, const struct model_offload *o, int first, bool output,
-                 struct offload_plan *p) {
+                 struct tensor **ts, struct offload_plan *p) {
     p->weight_bytes = p->kv_bytes = 0;
-    for (int l = first; l < m->info.n_layer; l++) p->weight_bytes += layer_weight_bytes(m, l);
+    for (int l = first; l < m->info.n_layer; l++) p->weight_bytes += layer_weight_bytes(m, l, ts);
     if (output) p->weight_bytes += tensor_bytes(&m->output) + tensor_bytes(&m->output_norm);
     p->kv_bytes = (uint64_t)(m->info.n_layer - first) * layer_kv_bytes(m, o);
     p->scratch_bytes = first < m->info.n_layer || output ? scratch_bytes(m, o, output) : 0;
@@ -104,10 +105,11 @@ static void cost(struct model *m, const struct model_offload *o, int first, bool
 
 /* The most of what o asks for that fits the device's free memory, fewest
  * layers dropped first (the output layer before any repeating one). */
-static void plan_layers(struct model *m, const struct model_offload *o, struct offload_plan *p) {
+static void plan_layers(struct model *m, const struct model_offload *o, struct tensor **ts,
+                        struct offload_plan *p) {
     int n_layer = m->info.n_layer;
     bool output_ok;
-    int first = supported_from(m, o->dev, p, &output_ok);
+    int first = supported_from(m, o->dev, p, ts, &output_ok);
     int want = o->n_layers < n_layer ? o->n_layers : n_layer;
     if (n_layer - want > first) first = n_layer - want;
     bool output = o->n_layers >= n_layer && output_ok;
@@ -115,7 +117,7 @@ static void plan_layers(struct model *m, const struct model_offload *o, struct o
     o->dev->ops->memory(o->dev, &p->free_bytes, &total);
     margin = p->free_bytes / 16 < MARGIN_MAX ? p->free_bytes / 16 : MARGIN_MAX;
     for (;;) {
-        cost(m, o, first, output, p);
+        cost(m, o, first, output, ts, p);
         uint64_t need = p->weight_bytes + p->kv_bytes + p->scratch_bytes;
         if (!p->free_bytes || need <= p->free_bytes - margin || first == n_layer) break;
         p->short_of_memory = true;
@@ -133,10 +135,11 @@ static void plan_layers(struct model *m, const struct model_offload *o, struct o
 /* The device's tensors: its layers', the rope factors they read, and the
  * output layer's; a list freed by the caller, NULL when out of memory. */
 static struct tensor **device_tensors(struct model *m, int *n) {
-    struct tensor **ts = calloc((size_t)(m->info.n_layer - m->dev_first) * LAYER_TENSORS_MAX + 3, sizeof *ts);
+    size_t max = (size_t)model_layer_tensors_max(m);
+    struct tensor **ts = calloc((size_t)(m->info.n_layer - m->dev_first) * max + 3, sizeof *ts);
     if (!ts) return NULL;
     *n = 0;
-    for (int l = m->dev_first; l < m->info.n_layer; l++) *n += layer_tensors(m, l, ts + *n);
+    for (int l = m->dev_first; l < m->info.n_layer; l++) *n += model_layer_tensors(m, l, ts + *n);
     if (m->rope_freqs.part[0] && m->dev_first < m->info.n_layer) ts[(*n)++] = &m->rope_freqs;
     if (m->dev_output) {
         ts[(*n)++] = &m->output_norm;
@@ -151,7 +154,10 @@ enum ember_status model_offload(struct model *m, const struct model_offload *o,
     m->dev_first = m->info.n_layer;
     m->dev_output = false;
     if (!o->dev || o->n_layers <= 0) return EMBER_OK;
-    plan_layers(m, o, plan);
+    struct tensor **lts = calloc((size_t)model_layer_tensors_max(m), sizeof *lts);
+    if (!lts) return ember_fail(err, EMBER_ENOMEM, "out of memory");
+    plan_layers(m, o, lts, plan);
+    free(lts);
     if (!plan->n_layers && !plan->output) return EMBER_OK;
     int n = 0;
     struct tensor **ts = device_tensors(m, &n);

@@ -302,7 +302,7 @@ static void test_parts(void) {
  * over the same keys and values; returns the largest absolute error (the
  * values are N(0,1)). NH query heads over NKV KV heads. */
 static double paged_vs_contiguous(struct ember_backend *be, int len, int nq, int block, enum kv_type t,
-                                  int NH, int NKV, int HD) {
+                                  int NH, int NKV, int HD, int window, float scale) {
     struct ember_err err = {0};
     struct kv_layout l = {.n_layer = 1, .n_head_kv = NKV, .head_dim = HD, .n_ctx = len, .n_seq = 2,
                           .block_size = block, .type_k = kv_type_ember(t), .type_v = kv_type_ember(t)};
@@ -335,7 +335,8 @@ static double paged_vs_contiguous(struct ember_backend *be, int len, int nq, int
     for (int i = 0; i < nq; i++) bpos[i] = bpos[nq + i] = len - nq + i;
     for (int i = 0; i < 2 * nq; i++) bseq[i] = i < nq;
     struct attn_args aa = {.q = q, .out = out, .kv = views, .pos = bpos, .seq = bseq, .n = 2 * nq,
-                           .n_head = NH, .n_head_kv = NKV, .head_dim = HD};
+                           .n_head = NH, .n_head_kv = NKV, .head_dim = HD, .window = window,
+                           .scale = scale};
     be_attention(c, &aa);
     worst = 0;
     double *s = malloc((size_t)len * sizeof *s);
@@ -345,16 +346,17 @@ static double paged_vs_contiguous(struct ember_backend *be, int len, int nq, int
             const float *qi = q + ((size_t)i * NH + h) * HD;
             int g = h / (NH / NKV);
             double mx = -INFINITY, sum = 0;
-            for (int t = 0; t <= p; t++) {
+            int lo = window > 0 && p - window + 1 > 0 ? p - window + 1 : 0;
+            for (int t = lo; t <= p; t++) {
                 double d = 0;
                 for (int e = 0; e < HD; e++) d += (double)qi[e] * k[((size_t)t * NKV + g) * HD + e];
-                s[t] = d / sqrt((double)HD);
+                s[t] = d * (scale > 0 ? scale : 1.0 / sqrt((double)HD));
                 mx = fmax(mx, s[t]);
             }
-            for (int t = 0; t <= p; t++) sum += s[t] = exp(s[t] - mx);
+            for (int t = lo; t <= p; t++) sum += s[t] = exp(s[t] - mx);
             for (int e = 0; e < HD; e++) {
                 double o = 0;
-                for (int t = 0; t <= p; t++) o += s[t] / sum * v[((size_t)t * NKV + g) * HD + e];
+                for (int t = lo; t <= p; t++) o += s[t] / sum * v[((size_t)t * NKV + g) * HD + e];
                 worst = fmax(worst, fabs(o - out[((size_t)i * NH + h) * HD + e]));
             }
         }
@@ -387,18 +389,34 @@ static void test_attention(void) {
                 /* a few rows, 4 heads over 2 (tiles of many rows); every
                  * row, 14 heads over 2 (GQA groups of 7, as Qwen2.5) */
                 int nq = lens[li] < 5 ? lens[li] : 5;
-                worst = fmax(worst, paged_vs_contiguous(be, lens[li], nq, blocks[bi], types[ti].t, 4, 2, 64));
-                worst = fmax(worst, paged_vs_contiguous(be, lens[li], lens[li], blocks[bi], types[ti].t, 14, 2, 64));
+                worst = fmax(worst, paged_vs_contiguous(be, lens[li], nq, blocks[bi], types[ti].t, 4, 2, 64, 0, 0));
+                worst = fmax(worst, paged_vs_contiguous(be, lens[li], lens[li], blocks[bi], types[ti].t, 14, 2, 64, 0, 0));
                 runs += 2;
                 if (types[ti].t == KV_Q8_0) continue;
                 /* stories260K's shape: 8 heads of 8 over 4 */
-                worst = fmax(worst, paged_vs_contiguous(be, lens[li], lens[li], blocks[bi], types[ti].t, 8, 4, 8));
+                worst = fmax(worst, paged_vs_contiguous(be, lens[li], lens[li], blocks[bi], types[ti].t, 8, 4, 8, 0, 0));
                 runs++;
             }
         CHECK(worst <= types[ti].tol,
               "%s cache: paged attention = contiguous float64 attention over %d batches, lengths x block sizes x head groups (max abs err %.2e, tol %.0e)",
               kv_type_name(types[ti].t), runs, worst, types[ti].tol);
     }
+    /* sliding windows (of 1, shorter than a block, a block and longer,
+     * longer than the sequence) and a scale of the model's: every row of
+     * a prefill, so tiles start inside, at and before the window */
+    static const int windows[] = {1, 5, 16, 40, 300};
+    double worst = 0;
+    int runs = 0;
+    for (size_t wi = 0; wi < sizeof windows / sizeof windows[0]; wi++)
+        for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++)
+            for (size_t bi = 0; bi < sizeof blocks / sizeof blocks[0]; bi++, runs += 2) {
+                int L = lens[li], B = blocks[bi], W = windows[wi];
+                worst = fmax(worst, paged_vs_contiguous(be, L, L, B, KV_F32, 8, 4, 8, W, 0));
+                worst = fmax(worst, paged_vs_contiguous(be, L, L < 5 ? L : 5, B, KV_F32, 4, 2, 64, W, 0.0625f));
+            }
+    CHECK(worst <= 2e-5,
+          "f32 cache: sliding-window attention (windows 1..300) with and without a model scale = float64 reference over %d batches (max abs err %.2e, tol 2e-05)",
+          runs, worst);
     ember_backend_free(be);
 }
 

@@ -168,9 +168,12 @@ static const char *size_str(uint64_t b, char *buf, size_t cap) {
 static void report_plan(const struct ember_device *d, const struct offload_plan *p,
                         const struct ember_options *o) {
     char w[32], k[32], f[32];
-    if (p->kept_layer >= 0)
+    if (p->kept_layer >= 0 && p->kept_type >= 0)
         fprintf(stderr, "ember: layer %d stays on the CPU (and the layers before it): %s cannot multiply %s\n",
                 p->kept_layer, d->dev.name, quant_type_name(p->kept_type));
+    else if (p->kept_layer >= 0)
+        fprintf(stderr, "ember: the layers stay on the CPU: %s lacks an operation this architecture needs\n",
+                d->dev.name);
     fprintf(stderr, "ember: offloaded %d/%d layers%s to %s (%s): %s weights, %s KV cache\n", p->n_layers,
             p->n_layer, p->output ? " and the output layer" : "", d->dev.name, d->dev.description,
             size_str(p->weight_bytes, w, sizeof w), size_str(p->kv_bytes, k, sizeof k));

@@ -23,6 +23,7 @@
 #include "os.h"
 #include "run_opts.h"
 #include "sampler.h"
+#include "speculative.h"
 #include "tool_options.h"
 
 #define MAX_PROMPT_BYTES (256u << 20)
@@ -74,6 +75,12 @@ static void run_usage(FILE *o, const char *cmd) {
           "  --ignore-eos         do not stop at end-of-generation tokens\n"
           "  --prompt-cache FILE  reuse the KV cache of an earlier prompt sharing a prefix\n"
           "                       with this one, then save this prompt's there\n"
+          "speculative decoding (same output; faster when drafts are often right):\n"
+          "  -md, --draft-model FILE  draft with this smaller model of the same vocabulary\n"
+          "  --lookup             draft by n-gram lookup in the prompt and output so far\n"
+          "  --draft-max N        tokens drafted per step at most (default 16)\n"
+          "  --draft-min N        verify only drafts of at least N tokens (default 0)\n"
+          "  --draft-p-min P      stop drafting at a draft-model probability below P (0.75)\n"
           "chat (see also `ember chat --help`):\n"
           "  --chat               apply the model's chat template to the prompt, one turn\n"
           "  -cnv, -i, --interactive-first   chat in the terminal (as `ember chat`)\n"
@@ -133,6 +140,8 @@ int run_parse_args(int argc, char **argv, struct run_opts *o) {
     o->n_threads = default_threads();
     o->sp = sampler_defaults();
     o->escape = true; /* as llama.cpp: --no-escape turns it off */
+    o->draft_max = 16; /* llama.cpp's long-standing defaults */
+    o->draft_p_min = 0.75f;
     tool_options_init(&o->eo);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
@@ -177,6 +186,22 @@ int run_parse_args(int argc, char **argv, struct run_opts *o) {
                 return EXIT_USAGE;
             }
             o->reverse[o->n_reverse++] = v;
+        } else if (!strcmp(a, "-md") || !strcmp(a, "--draft-model") ||
+                   !strcmp(a, "--model-draft") || !strcmp(a, "--spec-draft-model")) {
+            if (!(o->draft_model = args_value(argc, argv, &i))) return EXIT_USAGE;
+        } else if (!strcmp(a, "--lookup")) {
+            o->lookup = true;
+        } else if (!strcmp(a, "--draft-max") || !strcmp(a, "--draft") || !strcmp(a, "--draft-n") ||
+                   !strcmp(a, "--spec-draft-n-max")) {
+            if (!(v = args_value(argc, argv, &i)) || !args_int(a, v, 1, 1024, &o->draft_max))
+                return EXIT_USAGE;
+        } else if (!strcmp(a, "--draft-min") || !strcmp(a, "--draft-n-min") ||
+                   !strcmp(a, "--spec-draft-n-min")) {
+            if (!(v = args_value(argc, argv, &i)) || !args_int(a, v, 0, 1024, &o->draft_min))
+                return EXIT_USAGE;
+        } else if (!strcmp(a, "--draft-p-min") || !strcmp(a, "--spec-draft-p-min")) {
+            if (!(v = args_value(argc, argv, &i)) || !args_float(a, v, 0, 1, &o->draft_p_min))
+                return EXIT_USAGE;
         } else if (!strcmp(a, "--echo")) {
             o->echo = true;
         } else if (!strcmp(a, "--truncate")) {
@@ -211,6 +236,19 @@ int run_parse_args(int argc, char **argv, struct run_opts *o) {
     }
     if (o->prompt && o->prompt_file) {
         cli_error("give the prompt with -p or -f, not both");
+        return EXIT_USAGE;
+    }
+    if (o->lookup && o->draft_model) {
+        cli_error("--lookup and --draft-model are two ways of drafting: give one");
+        return EXIT_USAGE;
+    }
+    if (o->draft_min > o->draft_max) {
+        cli_error("--draft-min %ld is above --draft-max %ld", o->draft_min, o->draft_max);
+        return EXIT_USAGE;
+    }
+    if ((o->lookup || o->draft_model) && (o->conversation || o->chat_once)) {
+        cli_error("speculative decoding (--lookup, --draft-model) is for ember run without --chat "
+                  "or -cnv so far");
         return EXIT_USAGE;
     }
     const char *bad = sampler_params_check(&o->sp);
@@ -375,9 +413,102 @@ static int prompt_cache_load(const struct run_opts *o, struct loaded *l, struct 
     return 0;
 }
 
+/* --draft-model (dl) or --lookup: the prompt through spec_start, then
+ * the tokens of each spec_step, taken as the plain loop takes them (end
+ * of text, -n, stop strings, a full context). Returns an exit status. */
+static int generate_spec(const struct run_opts *o, struct loaded *l, struct loaded *dl,
+                         struct model_ctx *mc, const struct model_ctx_params *cp,
+                         const int32_t *ids, size_t n_ids, int keep, char *buf, size_t cap,
+                         struct timing *tm) {
+    const struct model_info *mi = model_get_info(l->model);
+    int n_ctx = model_ctx_size(mc);
+    struct ember_err err = {0};
+    struct model_ctx *dc = NULL;
+    struct spec *sp = NULL;
+    int32_t *ban = NULL, *toks = NULL;
+    int n_ban = 0, rc = 0;
+    if (dl && model_ctx_new(dl->model, cp, &dc, &err)) return loader_report(&err);
+    if (o->ignore_eos && (ban = malloc((size_t)mi->n_vocab * sizeof *ban)))
+        for (int32_t t = 0; t < mi->n_vocab; t++)
+            if (tokenizer_is_eog(l->tok, t)) ban[n_ban++] = t;
+    struct spec_params p = {.draft_max = (int)o->draft_max, .draft_min = (int)o->draft_min,
+                            .p_min = o->draft_p_min, .ban = ban, .n_ban = n_ban};
+    toks = malloc(((size_t)o->draft_max + 1) * sizeof *toks);
+    if ((o->ignore_eos && !ban) || !toks) {
+        cli_error("out of memory");
+        rc = EXIT_RUNTIME;
+        goto done;
+    }
+    if (spec_new(mc, dc, &p, &o->sp, &sp, &err)) {
+        rc = loader_report(&err);
+        goto done;
+    }
+    double t0 = os_now_ms();
+    if (spec_start(sp, ids, (int)n_ids, keep, &toks[0], &err)) {
+        rc = loader_report(&err);
+        goto done;
+    }
+    if (o->prompt_cache &&
+        kv_state_save(o->prompt_cache, KV_STATE_PROMPT, l, mc, ids, (int)n_ids, NULL, 0, &err)) {
+        rc = loader_report(&err);
+        goto done;
+    }
+    tm->n_prompt = (int)n_ids;
+    tm->prompt_ms = os_now_ms() - t0;
+    t0 = os_now_ms();
+    struct tok_stream ts = {0};
+    struct stop_tail st = {0};
+    int have = 1, n_toks = (int)n_ids; /* tokens in hand; prompt and output committed */
+    long g = 0;
+    while (o->n_predict < 0 || g < o->n_predict) {
+        bool stop = false;
+        for (int i = 0; i < have && !stop; i++) {
+            if (tokenizer_is_eog(l->tok, toks[i])) {
+                stop = true;
+                break;
+            }
+            size_t n = tokenizer_stream_push(l->tok, &ts, toks[i], buf, cap);
+            out_write(buf, n);
+            n_toks++;
+            tm->n_gen++;
+            stop = stop_tail_push(&st, o, buf, n) || (o->n_predict >= 0 && ++g == o->n_predict);
+            if (o->n_predict < 0) g++;
+        }
+        if (stop) break;
+        if (n_toks - 1 >= n_ctx) {
+            fprintf(stderr, "ember: context of %d tokens is full; stopping\n", n_ctx);
+            break;
+        }
+        long left = o->n_predict < 0 ? 1L << 30 : o->n_predict - g;
+        if (spec_step(sp, (int)(left < (1L << 30) ? left : 1L << 30), toks, &have, &err)) {
+            rc = loader_report(&err);
+            goto done;
+        }
+    }
+    out_write(buf, tokenizer_stream_flush(&ts, buf, cap));
+    tm->gen_ms = os_now_ms() - t0;
+    if (o->verbose) {
+        const struct spec_stats *ss = spec_get_stats(sp);
+        fprintf(stderr,
+                "ember: speculative (%s): drafted %ld, accepted %ld (%.1f%%), %ld target steps, "
+                "%.2f tokens per step, draft %.0f ms, verify %.0f ms, effective %.2f t/s\n",
+                dl ? "draft model" : "lookup", ss->drafted, ss->accepted,
+                ss->drafted ? 100.0 * (double)ss->accepted / (double)ss->drafted : 0.0, ss->steps,
+                ss->steps ? (double)(tm->n_gen - 1) / (double)ss->steps : 0.0, ss->draft_ms,
+                ss->verify_ms, tm->n_gen * 1000.0 / (tm->gen_ms + 1e-9));
+    }
+    if ((o->echo || isatty(STDOUT_FILENO)) && out_last != '\n') out_write("\n", 1);
+done:
+    spec_free(sp);
+    free(toks);
+    free(ban);
+    model_ctx_free(dc);
+    return rc;
+}
+
 /* Evaluate the prompt, then sample until end of text, n_predict tokens, a
  * stop string or a full context. Returns an exit status. */
-static int generate(const struct run_opts *o, struct loaded *l, int32_t *ids,
+static int generate(const struct run_opts *o, struct loaded *l, struct loaded *dl, int32_t *ids,
                     size_t n_ids, struct timing *tm) {
     const struct model_info *mi = model_get_info(l->model);
     long n_ctx = run_ctx_size(o, mi->n_ctx_train);
@@ -417,9 +548,13 @@ static int generate(const struct run_opts *o, struct loaded *l, int32_t *ids,
     if (o->echo) echo_prompt(l->tok, ids, n_ids, buf, cap);
     for (size_t i = 0; i < n_ids; i++) sampler_accept(smp, ids[i]);
 
-    double t0 = os_now_ms();
     int keep = 0;
     if (o->prompt_cache && (rc = prompt_cache_load(o, l, mc, ids, n_ids, &keep))) goto done;
+    if (o->lookup || dl) {
+        rc = generate_spec(o, l, dl, mc, &cp, ids, n_ids, keep, buf, cap, tm);
+        goto done;
+    }
+    double t0 = os_now_ms();
     batch_set_run(&b, ids + keep, (int)n_ids - keep, keep, 0, false);
     if (n_ids && model_decode(mc, &b, logits, &err)) {
         rc = loader_report(&err);
@@ -525,10 +660,25 @@ int cmd_run(int argc, char **argv) {
         free(text);
         return rc;
     }
+    struct ember_err err = {0};
+    struct loaded dl = {0}; /* --draft-model */
+    if (o.draft_model) {
+        if ((rc = loader_open(o.draft_model, &o.eo, true, &dl))) {
+            loader_close(&l);
+            free(text);
+            return rc;
+        }
+        if (spec_check_vocab(l.model, l.tok, dl.model, dl.tok, &err)) {
+            cli_error("%s: %s", o.draft_model, err.msg);
+            loader_close(&dl);
+            loader_close(&l);
+            free(text);
+            return EXIT_RUNTIME;
+        }
+    }
     if (o.verbose)
         fprintf(stderr, "ember: seed %llu, %ld threads, weights: %s\n",
                 (unsigned long long)o.sp.seed, o.n_threads, model_weights_note(l.model));
-    struct ember_err err = {0};
     int32_t *ids = NULL;
     size_t n_ids = 0;
     if (tokenizer_encode(l.tok, text, len, true, true, &ids, &n_ids, &err)) {
@@ -538,7 +688,7 @@ int cmd_run(int argc, char **argv) {
         rc = EXIT_RUNTIME;
     } else {
         struct timing tm = {0};
-        rc = generate(&o, &l, ids, n_ids, &tm);
+        rc = generate(&o, &l, dl.model ? &dl : NULL, ids, n_ids, &tm);
         if (!rc && o.verbose)
             fprintf(stderr,
                     "ember: load %.1f ms, prompt %d tokens %.2f t/s, generation %d tokens %.2f t/s\n",
@@ -547,6 +697,7 @@ int cmd_run(int argc, char **argv) {
     }
     free(ids);
     free(text);
+    if (dl.model) loader_close(&dl);
     loader_close(&l);
     return rc;
 }

@@ -28,6 +28,12 @@ struct run_opts {
     int n_reverse;
     bool ignore_eos, no_history, color;
     const char *prompt_cache;   /* --prompt-cache FILE */
+    /* speculative decoding (models/speculative.h): a draft model or
+     * n-gram lookup, never both */
+    const char *draft_model;    /* --draft-model / -md FILE */
+    bool lookup;                /* --lookup */
+    long draft_max, draft_min;  /* --draft-max (16), --draft-min (0) */
+    float draft_p_min;          /* --draft-p-min (0.75) */
     struct sampler_params sp;
     struct ember_options eo; /* engine options: EMBER_* and the shared flags */
 };

@@ -58,18 +58,21 @@ struct attn_job {
 struct tile {
     const struct kv_view *kv;
     int kvh, h0, nh, i0, m, n_max;
+    int p_min;        /* the earliest row's position */
+    int b0;           /* the first block any row may see (sliding window) */
     float *q, *o, *s; /* [m][hd], [m][hd], [m][max_pos] */
     void *qq;         /* [m] Q8_0 rows of hd */
     float *vtmp;      /* a block of values, decoded */
 };
 
-/* The tile's queries, scaled by 1/sqrt(head_dim); an F16 cache multiplies
+/* The tile's queries, scaled (by 1/sqrt(head_dim) unless the model says
+ * otherwise); an F16 cache multiplies
  * f16 by f16, the query rounded first (as llama.cpp's F16 matmuls do:
  * greedy text then follows its); a Q8_0 cache takes them as Q8_0. */
 static void load_queries(const struct attn_job *j, struct tile *t) {
     const struct attn_args *a = j->a;
     int hd = a->head_dim, q_dim = a->n_head * hd;
-    float scale = 1.0f / sqrtf((float)hd);
+    float scale = a->scale > 0 ? a->scale : 1.0f / sqrtf((float)hd);
     size_t qq_row = quant_row_bytes(EMBER_TYPE_Q8_0, hd);
     for (int v = 0; v < t->m; v++) {
         int i = t->i0 + v / t->nh, h = t->h0 + v % t->nh;
@@ -123,7 +126,8 @@ static void block_values(const struct attn_job *j, const struct tile *t, int b, 
 }
 
 /* Each vector's scores into probabilities over the positions its row may
- * see, zero past them (up to the tile's last position); inv[v]: the factor
+ * see, zero outside them (from the tile's first block to its last
+ * position); inv[v]: the factor
  * the output still needs (1 when the probabilities were normalized: F16
  * values take them rounded to f16, as llama.cpp's F16 matmul does). */
 static void tile_softmax(const struct attn_job *j, const struct tile *t, float *inv) {
@@ -131,13 +135,15 @@ static void tile_softmax(const struct attn_job *j, const struct tile *t, float *
     bool v16 = t->kv->type_v == EMBER_TYPE_F16;
     for (int v = 0; v < t->m; v++) {
         float *s = t->s + (size_t)v * j->max_pos;
-        int n_pos = j->a->pos[t->i0 + v / t->nh] + 1;
-        float sum = vk->exp_sub(s, vk->max(s, n_pos), n_pos);
+        int pos = j->a->pos[t->i0 + v / t->nh], n_pos = pos + 1;
+        int lo = attn_first_pos(j->a, pos), from = t->b0 * t->kv->block_size;
+        float sum = vk->exp_sub(s + lo, vk->max(s + lo, n_pos - lo), n_pos - lo);
         inv[v] = 1.0f / sum;
         if (v16) {
-            vk->scale_f16(s, inv[v], n_pos);
+            vk->scale_f16(s + lo, inv[v], n_pos - lo);
             inv[v] = 1.0f;
         }
+        memset(s + from, 0, (size_t)(lo - from) * sizeof *s);
         memset(s + n_pos, 0, (size_t)(t->n_max - n_pos) * sizeof *s);
     }
 }
@@ -148,10 +154,12 @@ static void attend_tile(const struct attn_job *j, struct tile *t) {
     float inv[ATTN_TILE];
     load_queries(j, t);
     int nb = (t->n_max + bs - 1) / bs;
-    for (int b = 0; b < nb; b++) block_scores(j, t, b, t->n_max - b * bs < bs ? t->n_max - b * bs : bs);
+    /* blocks wholly before the window of the tile's first row: never read */
+    t->b0 = attn_first_pos(a, t->p_min) / bs;
+    for (int b = t->b0; b < nb; b++) block_scores(j, t, b, t->n_max - b * bs < bs ? t->n_max - b * bs : bs);
     tile_softmax(j, t, inv);
     memset(t->o, 0, (size_t)t->m * hd * sizeof *t->o);
-    for (int b = 0; b < nb; b++) block_values(j, t, b, t->n_max - b * bs < bs ? t->n_max - b * bs : bs);
+    for (int b = t->b0; b < nb; b++) block_values(j, t, b, t->n_max - b * bs < bs ? t->n_max - b * bs : bs);
     for (int v = 0; v < t->m; v++) {
         int i = t->i0 + v / t->nh, h = t->h0 + v % t->nh;
         float *o = a->out + (size_t)i * q_dim + (size_t)h * hd;
@@ -177,8 +185,11 @@ static void attention_task(void *arg, int task) {
     t.vtmp = t.s + (size_t)ATTN_TILE * j->max_pos;
     for (int i = r0, e; i < r1; i = e) {
         t.n_max = a->pos[i] + 1;
-        for (e = i + 1; e < r1 && a->seq[e] == a->seq[i]; e++)
+        t.p_min = a->pos[i];
+        for (e = i + 1; e < r1 && a->seq[e] == a->seq[i]; e++) {
             if (a->pos[e] + 1 > t.n_max) t.n_max = a->pos[e] + 1;
+            if (a->pos[e] < t.p_min) t.p_min = a->pos[e];
+        }
         t.kv = &a->kv[a->seq[i]];
         t.i0 = i;
         t.m = (e - i) * nh;

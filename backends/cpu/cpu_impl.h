@@ -42,6 +42,7 @@ struct cpu_ctx {
     struct pack_scratch *pack; /* per pool thread: a band of weights packed for a batch */
     int n_pack;
     bool no_pack;              /* the backend's switch */
+    bool rows_exact;           /* set_rows_exact's switch */
     void **allocs;             /* ctx_alloc's blocks, freed with the context */
     int n_allocs;
     bool blas;                 /* the backend's: cpu_blas_matmul may take a call */
@@ -65,6 +66,8 @@ void *cpu_scratch_reserve(struct pack_scratch *ps, size_t need);
 enum ember_status cpu_ctx_new(struct ember_backend *be, const struct backend_ctx_params *p,
                               struct backend_ctx **out, struct ember_err *err);
 void cpu_ctx_free(struct backend_ctx *c);
+/* set_rows_exact: each row of a matmul through the one-row kernel */
+void cpu_set_rows_exact(struct backend_ctx *c, bool on);
 void cpu_matmul(struct backend_ctx *c, int n_mats, float *const out[],
                 const struct tensor *const w[], const float *x, int n);
 void cpu_get_rows(struct backend_ctx *c, float *out, const struct tensor *w, const int32_t *rows,
@@ -78,6 +81,12 @@ size_t cpu_attention_tmp_floats(int head_dim, int kv_block, int max_pos);
 void cpu_attention(struct backend_ctx *c, const struct attn_args *a);
 void cpu_softmax(struct backend_ctx *c, float *x, int n);
 void cpu_silu_mul(struct backend_ctx *c, float *g, const float *u, int n);
+void cpu_gelu_mul(struct backend_ctx *c, float *g, const float *u, int n);
+void cpu_scale(struct backend_ctx *c, float *x, float s, int n);
+void cpu_gather(struct backend_ctx *c, float *out, const float *x, const int32_t *rows, int n,
+                int width);
+void cpu_scatter_add(struct backend_ctx *c, float *x, const float *y, const int32_t *rows,
+                     const float *w, int n, int width);
 void cpu_add(struct backend_ctx *c, float *x, const float *y, int n, int width);
 void cpu_add_bias(struct backend_ctx *c, float *x, const struct tensor *b, int n, int width);
 void *cpu_ctx_alloc(struct backend_ctx *c, size_t bytes);

@@ -88,6 +88,7 @@ struct matmul_job {
     const struct type_kernels *q, *vq; /* the weight's kernels, the activation's */
     int64_t rows_per_task;
     struct pack_scratch *pack; /* per thread; NULL: read the rows as they are */
+    bool exact;                /* each column through the one-row kernel */
 };
 
 void *cpu_scratch_reserve(struct pack_scratch *ps, size_t need) {
@@ -130,6 +131,18 @@ static void matmul_rows(const struct matmul_job *j, int task) {
                            j->out, (size_t)j->w->n_out);
         return;
     }
+    if (j->exact && j->n > 1) {
+        /* rows_exact: the one-row path per column; the band stays in cache
+         * from one column to the next, so the weights still stream once */
+        struct matmul_job one = *j;
+        one.n = 1;
+        for (int i = 0; i < j->n; i++) {
+            one.vec = j->vec + (size_t)i * j->vec_stride;
+            one.out = j->out + (size_t)i * (size_t)j->w->n_out;
+            matmul_rows(&one, task);
+        }
+        return;
+    }
     const uint8_t *band = j->pack ? pack_band(j, r0, r1 - r0) : NULL;
     if (band) {
         j->q->mul_mat_packed(j->w->n_in, band, (int)(r1 - r0), j->vec, j->vec_stride, j->n,
@@ -158,19 +171,21 @@ static struct matmul_job matmul_job_for(const struct cpu_ctx *c, float *out,
      * (never fewer than 8: below that mul_mat's decode kernels stream the
      * rows once for all the columns, and packing for 2-4 rows ran at half
      * their speed); narrower ones read the rows as they are. */
-    bool pack = q->pack && q->mul_mat_packed && !c->no_pack && n >= 8 && n >= q->pack_min_cols;
+    bool pack = q->pack && q->mul_mat_packed && !c->no_pack && !c->rows_exact && n >= 8 &&
+                n >= q->pack_min_cols;
     /* Bands of rows per task: multiples of PACK_ROWS. A packed band is
      * one panel in L2; a single token's bands are long stretches of one
      * stream (the decode kernels prepare the activation once per band and
      * prefetch ahead within it: 64 rows decoded a 1.1B Q4_0 model 5-20%
      * faster than 16 on a Zen 4); small batches take 32 (the panel GEMM
      * packs 32 rows at a time). */
-    int64_t band = pack || n == 1 ? 64 : n >= 4 ? 32 : 16;
+    int64_t band = pack || n == 1 || c->rows_exact ? 64 : n >= 4 ? 32 : 16;
     /* GPTQ's qweight is [in/pf][out]: a task's band of outputs is a stretch
      * of every word row, read row after row; wide stretches stream */
     if (q->mul_mat_gptq) band = 1024;
     return (struct matmul_job){out, w, vec, vec_stride(q->vec_type, w->n_in), n, q,
-                               &c->k->type[q->vec_type], band, pack ? c->pack : NULL};
+                               &c->k->type[q->vec_type], band, pack ? c->pack : NULL,
+                               c->rows_exact && !q->mul_mat_gptq};
 }
 
 static int64_t matmul_tasks(const struct matmul_job *j) {
@@ -197,6 +212,8 @@ static void matmul_many_task(void *arg, int task) {
     matmul_rows(&m->j[k], (int)(task - m->first[k]));
 }
 
+void cpu_set_rows_exact(struct backend_ctx *c, bool on) { cpu_ctx_of(c)->rows_exact = on; }
+
 /* All matrices' tasks go to the pool as one job: one wait instead of one
  * per matrix, and a thread done with one matrix goes on with the next.
  * Matrices whose activations convert differently (one conversion buffer)
@@ -204,7 +221,7 @@ static void matmul_many_task(void *arg, int task) {
 void cpu_matmul(struct backend_ctx *bc, int n_mats, float *const out[],
                 const struct tensor *const w[], const float *x, int n) {
     struct cpu_ctx *c = cpu_ctx_of(bc);
-    if (n_mats < 1 || cpu_blas_matmul(c, n_mats, out, w, x, n)) return;
+    if (n_mats < 1 || (!c->rows_exact && cpu_blas_matmul(c, n_mats, out, w, x, n))) return;
     bool shared = n_mats <= BACKEND_MATMUL_MAX;
     for (int k = 1; k < n_mats && shared; k++)
         shared = c->k->type[w[k]->type].vec_type == c->k->type[w[0]->type].vec_type &&
@@ -271,6 +288,37 @@ void cpu_softmax(struct backend_ctx *c, float *x, int n) {
 
 void cpu_silu_mul(struct backend_ctx *c, float *g, const float *u, int n) {
     cpu_ctx_of(c)->k->vec.silu_mul(g, u, n);
+}
+
+/* GELU's tanh approximation, as Gemma's gelu_pytorch_tanh and ggml's
+ * gelu: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
+void cpu_gelu_mul(struct backend_ctx *c, float *g, const float *u, int n) {
+    (void)c;
+    for (int i = 0; i < n; i++) {
+        float x = g[i];
+        g[i] = 0.5f * x * (1.0f + tanhf(0.7978845608f * x * (1.0f + 0.044715f * x * x))) * u[i];
+    }
+}
+
+void cpu_scale(struct backend_ctx *c, float *x, float s, int n) {
+    cpu_ctx_of(c)->k->vec.scale(x, s, n);
+}
+
+void cpu_gather(struct backend_ctx *c, float *out, const float *x, const int32_t *rows, int n,
+                int width) {
+    (void)c;
+    for (int i = 0; i < n; i++)
+        memcpy(out + (size_t)i * width, x + (size_t)rows[i] * width, (size_t)width * sizeof *out);
+}
+
+void cpu_scatter_add(struct backend_ctx *c, float *x, const float *y, const int32_t *rows,
+                     const float *w, int n, int width) {
+    (void)c;
+    for (int i = 0; i < n; i++) {
+        float *xr = x + (size_t)rows[i] * width;
+        const float *yr = y + (size_t)i * width;
+        for (int k = 0; k < width; k++) xr[k] += w[i] * yr[k];
+    }
 }
 
 /* One row's n_heads heads at position pos (rope.h's angles, applied pair

@@ -86,6 +86,10 @@ static bool cuda_supports(const struct ember_backend *be, enum ember_op op, int 
     case EMBER_OP_ATTENTION:
     case EMBER_OP_STORE_KV: /* type: the KV cache's */
         return type == EMBER_TYPE_F32 || type == EMBER_TYPE_F16 || type == EMBER_TYPE_Q8_0;
+    case EMBER_OP_GELU_MUL:
+    case EMBER_OP_SCALE:
+    case EMBER_OP_GATHER:
+    case EMBER_OP_SCATTER_ADD: return false; /* not yet: those layers stay on the host */
     default: return type == EMBER_TYPE_F32;
     }
 }
@@ -167,6 +171,7 @@ const struct ember_backend_ops cuda_backend_ops = {
     .kv_memory = cuda_kv_memory,
     .ctx_new = cuda_ctx_new,
     .ctx_free = cuda_ctx_free,
+    .set_rows_exact = NULL, /* kernels per batch width: rows are not promised exact */
     .ctx_alloc = cuda_ctx_alloc,
     .copy_in = cuda_copy_in,
     .copy_out = cuda_copy_out,

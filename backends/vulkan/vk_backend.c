@@ -56,6 +56,10 @@ static bool vk_supports(const struct ember_backend *be, enum ember_op op, int ty
     case EMBER_OP_ATTENTION:
     case EMBER_OP_STORE_KV:
         return type == EMBER_TYPE_F32 || type == EMBER_TYPE_F16 || type == EMBER_TYPE_Q8_0;
+    case EMBER_OP_GELU_MUL:
+    case EMBER_OP_SCALE:
+    case EMBER_OP_GATHER:
+    case EMBER_OP_SCATTER_ADD: return false; /* not yet: those layers stay on the host */
     default: return type == EMBER_TYPE_F32;
     }
 }
@@ -267,6 +271,7 @@ const struct ember_backend_ops vulkan_backend_ops = {
     .kv_memory = vk_kv_memory,
     .ctx_new = vk_ctx_new,
     .ctx_free = vk_ctx_free,
+    .set_rows_exact = NULL, /* kernels per batch width: rows are not promised exact */
     .ctx_alloc = vk_ctx_alloc,
     .copy_in = vk_copy_in,
     .copy_out = vk_copy_out,

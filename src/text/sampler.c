@@ -160,12 +160,12 @@ static void top_k(struct cand *c, int n, int k) {
     qsort(c, (size_t)k, sizeof *c, cmp_desc);
 }
 
-int32_t sampler_sample(struct sampler *s, float *logits) {
+/* The candidates the chain keeps for these logits, in c[0..*n) sorted by
+ * descending logit (penalties applied, then top-k, top-p, min-p; the
+ * temperature is left to the caller). Not for greedy. */
+static void filter(struct sampler *s, float *logits, int *n_out) {
     const struct sampler_params *p = &s->p;
     int n = s->n_vocab;
-    if (penalties_on(p)) apply_penalties(s, logits);
-    if (p->temp <= 0) return argmax(logits, n);
-
     struct cand *c = s->c;
     for (int i = 0; i < n; i++) c[i] = (struct cand){i, logits[i]};
     int k = (p->top_k > 0 && p->top_k < n) ? p->top_k : n;
@@ -191,6 +191,16 @@ int32_t sampler_sample(struct sampler *s, float *logits) {
         while (keep < n && c[keep].logit >= floor_logit) keep++;
         n = keep;
     }
+    *n_out = n;
+}
+
+int32_t sampler_sample(struct sampler *s, float *logits) {
+    const struct sampler_params *p = &s->p;
+    if (penalties_on(p)) apply_penalties(s, logits);
+    if (p->temp <= 0) return argmax(logits, s->n_vocab);
+    int n;
+    filter(s, logits, &n);
+    const struct cand *c = s->c;
 
     /* temperature, then draw */
     double total = 0;
@@ -201,4 +211,44 @@ int32_t sampler_sample(struct sampler *s, float *logits) {
         if (r < acc) return c[i].id;
     }
     return c[n - 1].id;
+}
+
+int sampler_dist(struct sampler *s, float *logits, struct sampler_prob *out) {
+    const struct sampler_params *p = &s->p;
+    if (penalties_on(p)) apply_penalties(s, logits);
+    if (p->temp <= 0) {
+        out[0] = (struct sampler_prob){argmax(logits, s->n_vocab), 1.0};
+        return 1;
+    }
+    int n;
+    filter(s, logits, &n);
+    const struct cand *c = s->c;
+    double total = 0;
+    for (int i = 0; i < n; i++) {
+        double w = exp((double)((c[i].logit - c[0].logit) / p->temp));
+        out[i] = (struct sampler_prob){c[i].id, w};
+        total += w;
+    }
+    for (int i = 0; i < n; i++) out[i].p /= total;
+    return n;
+}
+
+double sampler_uniform(struct sampler *s) { return next_unit(s->rng); }
+
+int32_t sampler_draw(struct sampler *s, const struct sampler_prob *c, int n) {
+    double total = 0;
+    for (int i = 0; i < n; i++) total += c[i].p;
+    double r = next_unit(s->rng) * total, acc = 0;
+    for (int i = 0; i < n; i++) {
+        acc += c[i].p;
+        if (r < acc) return c[i].id;
+    }
+    for (int i = n - 1; i > 0; i--) /* rounding: the last candidate with weight */
+        if (c[i].p > 0) return c[i].id;
+    return c[0].id;
+}
+
+void sampler_reset(struct sampler *s) {
+    s->hist_len = 0;
+    s->hist_pos = 0;
 }

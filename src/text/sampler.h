@@ -38,4 +38,25 @@ int32_t sampler_sample(struct sampler *s, float *logits);
 /* Record a token in the penalty history (prompt and generated tokens). */
 void sampler_accept(struct sampler *s, int32_t token);
 
+/* For speculative decoding (models/speculative.h), which needs the
+ * distribution itself rather than one draw from it. */
+struct sampler_prob {
+    int32_t id;
+    double p;
+};
+/* The distribution sampler_sample draws from for these logits (penalties,
+ * top-k, top-p, min-p, temperature; greedy: the argmax with probability
+ * 1): its n candidates in out (room for n_vocab), by descending
+ * probability, summing to 1. Returns n >= 1; logits is scratch. O(n_vocab)
+ * plus a sort of the top-k survivors. Draws nothing from the generator. */
+int sampler_dist(struct sampler *s, float *logits, struct sampler_prob *out);
+/* One draw in [0, 1) from the seeded generator. */
+double sampler_uniform(struct sampler *s);
+/* One id drawn from n weighted candidates (the weights need not sum to 1;
+ * at least one must be positive). */
+int32_t sampler_draw(struct sampler *s, const struct sampler_prob *c, int n);
+/* Forget the penalty history (to accept a sequence's tokens again after
+ * speculative tokens were dropped); the generator is left as it is. */
+void sampler_reset(struct sampler *s);
+
 #endif
