@@ -95,6 +95,11 @@ def main():
         sys.exit(f"{a.outdir}: no runs in manifest.tsv")
 
     modes = list(dict.fromkeys(r[2] for r in rows))
+    # A prompt cut off by an interrupted run (not every mode in the
+    # manifest) would bias the sums: leave it out.
+    ran = collections.Counter((r[0], r[1]) for r in rows)
+    cut = [k for k, c in ran.items() if c < len(modes)]
+    rows = [r for r in rows if (r[0], r[1]) not in cut]
     res = {}
     bad = []
     for rep, pid, mode, rc, wall, load in rows:
@@ -152,6 +157,9 @@ def main():
         ratio = lambda ref: f"{r / ref:.2f}x" if ref else ""
         print(f"| {m} | {t[4]} | {t[0]} | {t[1]:.1f} | {r:.2f} | {acc} | {ratio(ep)} | {ratio(lp)} | "
               f"{vs_twin} | {same} |")
+    if cut:
+        print(f"\n{len(cut)} prompt(s) not run in every mode (interrupted), left out: "
+              + ", ".join(f"{r}-{p}" for r, p in cut))
     if bad:
         print(f"\n{len(bad)} run(s) without a timing, left out: {', '.join(bad)}")
 
