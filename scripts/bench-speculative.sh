@@ -28,6 +28,9 @@
 # llama-completion's "eval time = T ms / R runs" (R/T); the speculative tools'
 # "decoded N tokens in T seconds" (their t_dec, after both models' prompt
 # decode). Acceptance = accepted / drafted tokens as each tool counts them.
+# (ember-plain counts N tokens over N-1 one-token decodes, the first token
+# coming from the prompt's logits, as the speculative tools do; llama-plain
+# counts its N-1 decodes: ember-plain reads about 1/N, 1.6% at N=64, high.)
 # The table (scripts/bench_speculative_table.py) sums tokens and seconds per
 # mode over all prompts (total tokens / total time, not a mean of rates) and
 # gives ratios; it also checks that ember's speculative output equals
