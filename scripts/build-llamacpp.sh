@@ -81,8 +81,11 @@ if [[ -n "${LLAMACPP_TARGETS:-}" ]]; then
 else
     available="$(cmake --build "$BUILD" --target help 2>/dev/null || true)"
     targets=()
+    # The speculative tools (a draft model; n-gram lookup) are the
+    # reference for scripts/bench-speculative.sh.
     want=(llama-simple llama-completion llama-perplexity llama-bench
-          llama-tokenize llama-quantize)
+          llama-tokenize llama-quantize llama-speculative
+          llama-speculative-simple llama-lookup)
     # Newer llama-cli is a chat front end built on the server code (slow to
     # build, not needed when llama-completion exists).
     grep -qw llama-completion <<<"$available" || want+=(llama-cli)
