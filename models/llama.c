@@ -1,12 +1,16 @@
 /*
- * llama.c — the llama architecture family: llama (GQA, optional tied output)
- * and qwen2 (llama plus q/k/v biases and NEOX-style rope).
+ * llama.c — the llama architecture family: llama (GQA, optional tied output,
+ * Mixtral-style experts when llama.expert_count > 0), qwen2 (llama plus
+ * q/k/v biases and NEOX-style rope), and their mixture-of-experts
+ * relatives qwen2moe (qwen2 with routed experts and a gated shared expert)
+ * and qwen3moe (per-head q/k norms, routed experts); the experts' FFN is
+ * moe.c's.
  *
  * bind() maps tensor names to the weights struct with shape checks;
  * forward() runs a pass of tokens through the network, top to bottom, in
  * the order of llama2.c's run.c: attention norm, qkv, rope, attention
- * against the KV cache, output projection and residual, ffn norm, SwiGLU,
- * residual, and at the end the final norm and the classifier. Every step
+ * against the KV cache, output projection and residual, ffn norm, SwiGLU
+ * (or the experts'), residual, and at the end the final norm and the classifier. Every step
  * works on all rows of the pass at once and calls only backend.h.
  */
 #include <stdio.h>
@@ -31,7 +35,12 @@ static enum ember_status bind_layer(struct model *m, const struct weight_source 
     TRY(model_bind_vector(f, NAME("attn_q.bias"), qd, !bias, &w->bq, err));
     TRY(model_bind_vector(f, NAME("attn_k.bias"), kvd, !bias, &w->bk, err));
     TRY(model_bind_vector(f, NAME("attn_v.bias"), kvd, !bias, &w->bv, err));
+    if (m->arch->qk_norm) {
+        TRY(model_bind_vector(f, NAME("attn_q_norm.weight"), in->head_dim, false, &w->attn_q_norm, err));
+        TRY(model_bind_vector(f, NAME("attn_k_norm.weight"), in->head_dim, false, &w->attn_k_norm, err));
+    }
     TRY(model_bind_vector(f, NAME("ffn_norm.weight"), e, false, &w->ffn_norm, err));
+    if (m->n_expert) return moe_bind_layer(m, f, l, err);
     TRY(model_bind_matrix(m, f, NAME("ffn_gate.weight"), e, in->n_ff, false, &w->w_gate, err));
     TRY(model_bind_matrix(m, f, NAME("ffn_up.weight"), e, in->n_ff, false, &w->w_up, err));
     TRY(model_bind_matrix(m, f, NAME("ffn_down.weight"), in->n_ff, e, false, &w->w_down, err));
@@ -84,6 +93,10 @@ static void llama_forward(struct model_ctx *c, const struct pass *p) {
         if (w->bq.part[0]) be_add_bias(be, st->q, &w->bq, n, q_dim);
         if (w->bk.part[0]) be_add_bias(be, st->kb, &w->bk, n, kv_dim);
         if (w->bv.part[0]) be_add_bias(be, st->vb, &w->bv, n, kv_dim);
+        if (w->attn_q_norm.part[0]) { /* per-head RMS norms (qwen3moe), in place */
+            be_rmsnorm(be, st->q, st->q, &w->attn_q_norm, n * in->n_head, hd, m->rms_eps);
+            be_rmsnorm(be, st->kb, st->kb, &w->attn_k_norm, n * in->n_head_kv, hd, m->rms_eps);
+        }
 
         /* rotary position embedding of q and k, then k and v into the cache */
         be_rope(be, st->q, n, in->n_head, hd, p->pos, &m->rope);
@@ -99,8 +112,13 @@ static void llama_forward(struct model_ctx *c, const struct pass *p) {
         be_matmul(be, st->xb2, &w->wo, st->xb, n);
         be_add(be, x, st->xb2, n, e);
 
-        /* ffn norm, SwiGLU: down(silu(gate(x)) * up(x)), residual */
+        /* ffn norm, then the experts' FFN added to x (moe.c), or SwiGLU:
+         * down(silu(gate(x)) * up(x)), residual */
         be_rmsnorm(be, st->xb, x, &w->ffn_norm, n, e, m->rms_eps);
+        if (w->gate_exps) {
+            moe_ffn(c, st, w, n);
+            continue;
+        }
         float *const gu[2] = {st->hb, st->hb2};
         const struct tensor *const wgu[2] = {&w->w_gate, &w->w_up};
         be_matmul_many(be, 2, gu, wgu, st->xb, n);
@@ -124,10 +142,18 @@ static void llama_forward(struct model_ctx *c, const struct pass *p) {
         be_copy_out(st->be, p->out, st->logits, (size_t)n_out * (size_t)in->n_vocab * sizeof(float));
 }
 
-/* The family's members differ only in data. */
-#define LLAMA_FAMILY(nm, bias, neox)                                 \
-    {.name = (nm), .qkv_bias = (bias), .rope_neox = (neox),          \
+/* The family's members differ only in data. Experts need gather and
+ * scatter_add: llama's optional ones are checked per layer by offload.c.
+ * Top-k weights renormalized or not, as llama.cpp's graphs fix them. */
+#define MOE_OPS ((1u << EMBER_OP_GATHER) | (1u << EMBER_OP_SCATTER_ADD))
+#define LLAMA_FAMILY(nm, bias, neox, qkn, ops, moe_, norm_w, shexp)           \
+    {.name = (nm), .extra_ops = (ops), .qkv_bias = (bias), .rope_neox = (neox), \
+     .qk_norm = (qkn), .moe = (moe_), .moe_norm_w = (norm_w), .moe_shexp = (shexp), \
      .bind = llama_bind, .forward = llama_forward}
 
-const struct model_arch llama_arch = LLAMA_FAMILY("llama", false, false);
-const struct model_arch qwen2_arch = LLAMA_FAMILY("qwen2", true, true);
+const struct model_arch llama_arch = LLAMA_FAMILY("llama", false, false, false, 0, false, true, false);
+const struct model_arch qwen2_arch = LLAMA_FAMILY("qwen2", true, true, false, 0, false, false, false);
+const struct model_arch qwen2moe_arch =
+    LLAMA_FAMILY("qwen2moe", true, true, false, MOE_OPS, true, false, true);
+const struct model_arch qwen3moe_arch =
+    LLAMA_FAMILY("qwen3moe", false, true, true, MOE_OPS, true, true, false);

@@ -11,10 +11,11 @@
 
 #include "arch.h"
 
-static const struct model_arch *const archs[] = {&llama_arch, &qwen2_arch};
+static const struct model_arch *const archs[] = {&llama_arch, &qwen2_arch, &qwen2moe_arch,
+                                                 &qwen3moe_arch};
 #define N_ARCHS (sizeof archs / sizeof archs[0])
 
-const char *model_supported_archs(void) { return "llama, qwen2"; }
+const char *model_supported_archs(void) { return "llama, qwen2, qwen2moe, qwen3moe"; }
 
 /* Report step done of total to p, if any. */
 static void step(const struct model_progress *p, int64_t done, int64_t total, const char *what) {
