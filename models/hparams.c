@@ -89,7 +89,7 @@ static enum ember_status read_experts(struct model *m, const struct weight_sourc
                                       const char *a, struct ember_err *err) {
     const struct model_arch *arch = m->arch;
     int n_ff = m->info.n_ff;
-    TRY(hp_int(src, a, "expert_count", true, 0, 1 << 16, &m->n_expert, err));
+    TRY(hp_int(src, a, "expert_count", true, 0, 4096, &m->n_expert, err));
     if (!m->n_expert) {
         if (arch->moe)
             return ember_fail(err, EMBER_ECORRUPT, "metadata '%s.expert_count' is missing or 0", a);
