@@ -116,6 +116,6 @@ int model_layer_tensors(struct model *m, int l, struct tensor **out) {
     struct tensor *exps[3] = {w->gate_exps, w->up_exps, w->down_exps};
     for (int k = 0; k < 3; k++)
         for (int e = 0; exps[k] && e < m->n_expert; e++)
-            if (exps[k][e].part[0]) out[n++] = &exps[k][e];
+            if (exps[k][e].part[0]) out[n++] = exps[k] + e;
     return n;
 }

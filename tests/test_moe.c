@@ -66,7 +66,9 @@ static void matvec(const struct tensor *t, const double *x, double *y) {
     for (int64_t o = 0; o < t->n_out; o++) {
         row_of(t, o, r, tmp);
         double s = 0;
-        for (int64_t i = 0; i < t->n_in; i++) s += r[i] * x[i];
+        /* x holds t->n_in values (the callers' shapes match the bound
+         * tensors'), which the analyzer cannot follow */
+        for (int64_t i = 0; i < t->n_in; i++) s += r[i] * x[i]; // NOLINT(clang-analyzer-core.UndefinedBinaryOperatorResult)
         y[o] = s;
     }
     free(r);
@@ -77,8 +79,8 @@ static void matvec(const struct tensor *t, const double *x, double *y) {
 static void swiglu_add(const struct tensor *g, const struct tensor *u, const struct tensor *d,
                        const double *x, double w, double *out) {
     int64_t ff = g->n_out;
-    double *a = malloc((size_t)ff * sizeof *a), *b = malloc((size_t)ff * sizeof *b);
-    double *y = malloc((size_t)d->n_out * sizeof *y);
+    double *a = calloc((size_t)ff, sizeof *a), *b = calloc((size_t)ff, sizeof *b);
+    double *y = calloc((size_t)d->n_out, sizeof *y);
     matvec(g, x, a);
     matvec(u, x, b);
     for (int64_t i = 0; i < ff; i++) a[i] = a[i] / (1 + exp(-a[i])) * b[i];
@@ -95,7 +97,7 @@ static void swiglu_add(const struct tensor *g, const struct tensor *u, const str
 static void reference_row(const struct model *m, const struct layer_weights *w, const double *xb,
                           bool norm_w, double *out, bool *tie) {
     int ne = m->n_expert, k = m->n_expert_used;
-    double lg[64], p[64], wt[64] = {0}, mx = -INFINITY, z = 0, sum = 0;
+    double lg[64] = {0}, p[64] = {0}, wt[64] = {0}, mx = -INFINITY, z = 0, sum = 0;
     matvec(&w->ffn_gate_inp, xb, lg);
     for (int e = 0; e < ne; e++) mx = fmax(mx, lg[e]);
     for (int e = 0; e < ne; e++) z += p[e] = exp(lg[e] - mx);
@@ -105,6 +107,7 @@ static void reference_row(const struct model *m, const struct layer_weights *w, 
         int best = -1;
         for (int e = 0; e < ne; e++)
             if (!taken[e] && (best < 0 || p[e] > p[best])) best = e;
+        if (best < 0) break;
         taken[best] = true;
         wt[best] = p[best] / z;
         sum += wt[best];
@@ -119,7 +122,7 @@ static void reference_row(const struct model *m, const struct layer_weights *w, 
         swiglu_add(&w->gate_exps[e], &w->up_exps[e], &w->down_exps[e], xb, we, out);
     }
     if (w->ffn_gate_inp_shexp.part[0]) {
-        double g;
+        double g = 0;
         matvec(&w->ffn_gate_inp_shexp, xb, &g);
         swiglu_add(&w->gate_shexp, &w->up_shexp, &w->down_shexp, xb, 1 / (1 + exp(-g)), out);
     }
@@ -142,7 +145,7 @@ static void test_file(struct ember_backend *be, const char *name, bool norm_w, b
     struct stage *st = &c->stage[0];
     size_t nf = (size_t)ROWS * (size_t)e;
     float *xb = malloc(nf * sizeof *xb), *x = malloc(nf * sizeof *x), *got = malloc(nf * sizeof *got);
-    double *want = malloc(nf * sizeof *want), *xd = malloc((size_t)e * sizeof *xd);
+    double *want = calloc(nf, sizeof *want), *xd = calloc((size_t)e, sizeof *xd);
     for (int l = 0; l < m->info.n_layer; l += m->info.n_layer - 1) {
         const struct layer_weights *w = &m->layers[l];
         for (size_t i = 0; i < nf; i++) xb[i] = rng_gauss(), x[i] = rng_gauss();
