@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "os.h"
+
 static const char MAGIC[8] = "EMBERKV\0";
 enum { VERSION = 1, MAX_PAYLOAD = 256 << 20 };
 
@@ -38,9 +40,20 @@ static struct state_header header_of(enum kv_state_kind kind, const struct loade
     return h;
 }
 
+/* A FIFO or device would block fopen (until a peer opens the other end)
+ * or stream forever: only regular files (or, to save, a new one). */
+static enum ember_status check_path(const char *path, struct ember_err *err) {
+    switch (os_path_kind(path)) {
+    case OS_PATH_DIR: return ember_fail(err, EMBER_EIO, "%s: is a directory", path);
+    case OS_PATH_OTHER: return ember_fail(err, EMBER_EIO, "%s: not a regular file", path);
+    default: return EMBER_OK;
+    }
+}
+
 enum ember_status kv_state_save(const char *path, enum kv_state_kind kind, const struct loaded *l,
                                 struct model_ctx *c, const int32_t *toks, int n_toks, const void *payload,
                                 size_t payload_len, struct ember_err *err) {
+    if (check_path(path, err)) return err->status;
     FILE *f = fopen(path, "wb");
     if (!f) return ember_fail(err, EMBER_EIO, "%s: cannot create: %s", path, strerror(errno));
     struct state_header h = header_of(kind, l, c, n_toks, payload_len);
@@ -89,6 +102,7 @@ enum ember_status kv_state_load(const char *path, enum kv_state_kind kind, const
                                 struct ember_err *err) {
     *payload = NULL;
     *payload_len = 0;
+    if (check_path(path, err)) return err->status;
     FILE *f = fopen(path, "rb");
     if (!f) return ember_fail(err, EMBER_EIO, "%s: cannot open: %s", path, strerror(errno));
     struct state_header h, want = header_of(kind, l, c, 0, 0);

@@ -47,9 +47,9 @@ static void usage(FILE *o) {
  * pipe stays quiet: the reader is done. */
 static int finish(int rc) {
     struct ember_err err = {0};
-    if (os_mapped_files_check(&err)) {
+    if (!rc && os_mapped_files_check(&err)) { /* a failed command said why already */
         cli_error("%s", err.msg);
-        if (!rc) rc = EXIT_RUNTIME;
+        rc = EXIT_RUNTIME;
     }
     errno = 0;
     bool bad = fflush(stdout) != 0;

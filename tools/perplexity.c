@@ -23,6 +23,7 @@
 #include "cli_suggest.h"
 #include "tools.h"
 #include "loader.h"
+#include "os.h"
 #include "run_opts.h"
 #include "tool_options.h"
 
@@ -155,6 +156,8 @@ static int score(const struct ppl_opts *o, struct loaded *l, int32_t *ids, size_
         out_write("", 0);
         fprintf(stderr, "\rember: chunk %ld/%ld", c + 1, n_chunks);
     }
+    /* a model file that changed under the run gives no estimate at all */
+    if (!rc && os_mapped_files_check(&err)) rc = loader_report(&err);
     if (!rc) {
         double mean = nll / (double)count, var = nll2 / (double)count - mean * mean;
         double ppl = exp(mean);
