@@ -64,7 +64,8 @@ void moe_route(const float *logits, int stride, int n, int n_expert, int k, bool
         float mx = lg[0], sum = 0;
         for (int e = 1; e < n_expert; e++) mx = lg[e] > mx ? lg[e] : mx;
         for (int e = 0; e < n_expert; e++) sum += prob[e] = expf(lg[e] - mx);
-        for (int e = 0; e < n_expert; e++) prob[e] /= sum;
+        /* NaN logits (a broken file) count as 0 so k experts are found */
+        for (int e = 0; e < n_expert; e++) prob[e] = prob[e] / sum >= 0 ? prob[e] / sum : 0;
         /* the k largest, lowest index first among equals; k is small */
         int pick[MOE_MAX_USED];
         float pw[MOE_MAX_USED], wsum = 0;

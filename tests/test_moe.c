@@ -49,6 +49,14 @@ static void test_route(void) {
     CHECK(fabs(w[0] + w[6] - 1.0) < 1e-6 && fabs(w[6] - exp(3.0) / (exp(3.0) + exp(1.0))) < 1e-6 &&
               fabs(w[1] - 0.5) < 1e-6,
           "route: renormalized weights sum to 1 (%.6f + %.6f)", w[0], w[6]);
+    /* a broken file's NaN or infinite logits still route k experts of the
+     * n (no index out of range) */
+    const float bad[2][4] = {{NAN, NAN, NAN, NAN}, {INFINITY, 0, INFINITY, 1}};
+    moe_route(&bad[0][0], 4, 2, 4, 2, true, prob, rows, w, count, 3);
+    CHECK(count[0] + count[1] + count[2] + count[3] == 4 && count[0] <= 2 && count[1] <= 2 && count[2] <= 2 &&
+              count[3] <= 2,
+          "route: NaN and infinite logits still pick 2 experts a row (counts %d %d %d %d)", count[0], count[1],
+          count[2], count[3]);
 }
 
 /* ------------------------------------------------- the FFN vs dense */
