@@ -11,7 +11,7 @@ What it produces (tests/data/models/ by default, each under 2 MB):
                                    softmax weights not renormalized, a shared
                                    expert (F16, 172) gated by
                                    sigmoid(ffn_gate_inp_shexp . x), q/k/v biases
-    stories260K-qwen3moe.gguf      `qwen3moe`: 8 experts of 96 (Q8_0), top-2
+    stories260K-qwen3moe.gguf      `qwen3moe`: 8 experts of 160 (Q8_0), top-2
                                    renormalized, per-head q/k RMS norms
 Every file is stories260K (../shared/models: dim 64, 5 layers, 8 heads / 4
 KV heads, vocabulary 512, trained on TinyStories; MIT) with its attention,
@@ -25,8 +25,12 @@ no near-ties. The routers are random (seeded) F32 matrices whose logits
 spread over a few units. For the qwen families, which rotate NEOX pairs
 (i, i+4) where stories260K was trained on adjacent pairs (2i, 2i+1), the
 q/k rows of each head are permuted so the attention scores are unchanged.
-qwen3moe's q/k norms get the typical per-head RMS of q and k, so the
-attention temperature stays near the trained one.
+qwen3moe's q/k rows are scaled down so a head's mean square is about
+RHO (MOE_RHO, default 0.3) times the norm's epsilon, and the q/k norm
+weights scale them back: the per-head division then changes the scores by
+several percent (perplexity 6.5 with RHO 0.01, 9.6 with 0.3), so a wrong
+norm shows, while the text stays the trained model's (stories260K's own
+per-head magnitudes, which a plain RMS norm would erase, survive).
 
 Inputs: stories260K.gguf (--src). Needs the `gguf` and `numpy` packages.
 Deterministic (each config has its seed). Takes a second.
