@@ -48,6 +48,7 @@ struct model {
     struct tensor output;          /* [n_embd -> n_vocab]; tok_embd when tied */
     struct layer_weights *layers;  /* [n_layer] */
     int n_expert, n_expert_used;   /* mixture of experts; 0 when dense */
+    int n_ff_exp, n_ff_shexp;      /* an expert's and the shared expert's width */
     struct backend_weights *prepared; /* what the backend made of the matrices */
     const char *source_id;         /* the weight source's id (it outlives the model) */
     /* -ngl (offload.c): the device's instance, or NULL; it runs layers
@@ -86,7 +87,13 @@ struct stage {
     float *logits;                 /* [n_batch][n_vocab] when the output layer
                                       runs on a device (copied out to the
                                       caller), else NULL */
+    /* mixture of experts (moe.c), NULL when dense: the rows routed to one
+     * expert, and the router's logits with the shared expert's gate */
+    float *xg;                     /* [n_batch][n_embd] */
+    float *router;                 /* [n_batch][n_expert + 1] */
 };
+
+struct moe_state; /* moe.c: a context's routing scratch and counts */
 
 /* Per-context state: the stages (stage[0] the host backend's: the
  * embedding lookup and the layers before dev_first; stage[1] the
@@ -101,6 +108,8 @@ struct model_ctx {
     struct kv_cache *kv;
     struct kv_view *views;         /* [n_seq]: one layer's, refreshed per layer */
     int32_t *seq_first, *seq_rows; /* [n_seq]: model_decode's checks */
+    struct moe_state *moe;         /* mixture of experts: routing (moe.c), or NULL */
+    uint64_t n_passes, n_rows;     /* passes run and their rows (weights read, -v) */
 };
 
 /* The stage that runs layer l (l == n_layer: the final norm and the
@@ -124,9 +133,16 @@ struct model_arch {
     uint32_t extra_ops;
     bool qkv_bias;   /* attn_{q,k,v}.bias tensors present */
     bool rope_neox;  /* rotate pairs (i, i+n_rot/2) */
-    bool qk_norm;    /* attn_{q,k}_norm.weight: per-head RMS norms (qwen3) */
+    bool qk_norm;    /* attn_{q,k}_norm.weight: per-head RMS norms before rope
+                        (qwen3, qwen3moe) */
     bool swa;        /* llama.c: "<arch>.attention.sliding_window" windows
                         every layer (Mistral 7B v0.1 as llama) */
+    /* Mixture of experts (moe.c): moe, expert_count > 0 required and the
+     * expert width from expert_feed_forward_length (default n_ff / used;
+     * else experts are optional and n_ff wide, Mixtral in llama); moe_norm_w,
+     * the top-k weights renormalized to sum 1; moe_shexp, a shared expert
+     * gated by sigmoid(ffn_gate_inp_shexp . x) (qwen2moe). */
+    bool moe, moe_norm_w, moe_shexp;
     /* Bind the tensors after the engine has read the common hparams. */
     enum ember_status (*bind)(struct model *m, const struct weight_source *src,
                               struct ember_err *err);
@@ -134,7 +150,7 @@ struct model_arch {
 };
 
 extern const struct model_arch llama_arch, qwen2_arch, qwen3_arch, phi3_arch;
-extern const struct model_arch gemma3_arch;
+extern const struct model_arch qwen2moe_arch, qwen3moe_arch, gemma3_arch;
 
 /* llama.c's forward pass and its binding of the token embedding, final
  * norm and classifier (n_vocab from token_embd), which phi3.c reuses. */
@@ -162,6 +178,24 @@ enum ember_status model_bind_rows(const struct tensor *whole, const char *name, 
  * What the backends prepare and -ngl uploads. */
 int model_layer_tensors(struct model *m, int l, struct tensor **out);
 int model_layer_tensors_max(const struct model *m);
+
+/* bind.c: the n_expert experts of a 3-D tensor [n_in, n_out, n_expert]
+ * (GGUF's ffn_*_exps) as 2-D views into it, zero-copy: expert e's rows
+ * start e * n_out rows in. out: an array of n_expert the caller owns. */
+enum ember_status model_bind_experts(const struct model *m, const struct weight_source *src,
+                                     const char *name, int64_t n_in, int64_t n_out, int n_expert,
+                                     struct tensor *out, struct ember_err *err);
+
+/* moe.c: a layer's mixture-of-experts FFN. moe_bind_layer binds the router,
+ * experts and shared expert of layer l. moe_ffn adds the FFN of the n rows
+ * of st->xb (the normed input) to st->x: the router on the backend, top-k
+ * on the host, then per chosen expert its rows gathered, SwiGLU, and
+ * scattered back weighted (each expert's weights read once per pass). */
+enum ember_status moe_bind_layer(struct model *m, const struct weight_source *src, int l,
+                                 struct ember_err *err);
+void moe_ffn(struct model_ctx *c, struct stage *st, const struct layer_weights *w, int n);
+enum ember_status moe_state_new(const struct model *m, int n_batch, struct moe_state **out);
+void moe_state_free(struct moe_state *s);
 
 /* hparams.c: the llama family's common hyper-parameters and rope. */
 enum ember_status model_read_hparams(struct model *m, const struct weight_source *src,

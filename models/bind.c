@@ -41,6 +41,40 @@ enum ember_status model_bind_matrix(const struct model *m, const struct weight_s
     return EMBER_OK;
 }
 
+enum ember_status model_bind_experts(const struct model *m, const struct weight_source *src,
+                                     const char *name, int64_t n_in, int64_t n_out, int n_expert,
+                                     struct tensor *out, struct ember_err *err) {
+    struct weight_desc d;
+    memset(out, 0, (size_t)n_expert * sizeof *out);
+    if (!src->ops->find(src->impl, name, &d))
+        return ember_fail(err, EMBER_ECORRUPT, "model is missing tensor '%s'", name);
+    if (d.n_dims != 3 || d.ne[0] != n_in || d.ne[1] != n_out || d.ne[2] != n_expert)
+        return ember_fail(err, EMBER_ECORRUPT,
+                          "tensor '%s' has shape [%lld, %lld, %lld], expected [%lld, %lld, %d]", name,
+                          (long long)d.ne[0], (long long)d.ne[1], (long long)d.ne[2],
+                          (long long)n_in, (long long)n_out, n_expert);
+    if (d.n_parts || !m->be->ops->supports(m->be, EMBER_OP_MATMUL, d.type))
+        return ember_fail(err, EMBER_EUNSUPPORTED,
+                          "tensor '%s' has type %s, which is not a weight type", name,
+                          quant_type_name(d.type));
+    /* rows of every block type are independent: expert e is the e-th run
+     * of n_out rows (the source checked n_bytes against the mapping) */
+    size_t row_bytes = quant_row_bytes(d.type, n_in);
+    if (!row_bytes || d.n_bytes != (uint64_t)n_expert * (uint64_t)n_out * row_bytes)
+        return ember_fail(err, EMBER_ECORRUPT, "tensor '%s' has %llu bytes, not %d experts' rows", name,
+                          (unsigned long long)d.n_bytes, n_expert);
+    for (int e = 0; e < n_expert; e++) {
+        struct tensor *t = &out[e];
+        t->type = d.type;
+        t->n_in = n_in;
+        t->n_out = n_out;
+        t->row_bytes = row_bytes;
+        t->n_parts = 1;
+        t->part[0] = (const char *)d.data + (size_t)e * (size_t)n_out * row_bytes;
+    }
+    return EMBER_OK;
+}
+
 enum ember_status model_bind_vector(const struct weight_source *src, const char *name, int64_t n,
                                    bool optional, struct tensor *t, struct ember_err *err) {
     struct weight_desc d;
@@ -100,6 +134,6 @@ int model_layer_tensors(struct model *m, int l, struct tensor **out) {
     struct tensor *exps[3] = {w->gate_exps, w->up_exps, w->down_exps};
     for (int k = 0; k < 3; k++)
         for (int e = 0; exps[k] && e < m->n_expert; e++)
-            if (exps[k][e].part[0]) out[n++] = &exps[k][e];
+            if (exps[k][e].part[0]) out[n++] = exps[k] + e;
     return n;
 }

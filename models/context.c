@@ -18,14 +18,23 @@ static float *alloc_floats(struct backend_ctx *be, uint64_t n, bool *ok) {
     return p;
 }
 
-/* The widths the scratch buffers need, from the model's shape. */
+/* The widths the scratch buffers need, from the model's shape; ff is the
+ * widest FFN (experts' and the shared expert's too); router: a mixture of
+ * experts' logits and shared gate, 0 when dense. */
 struct widths {
-    uint64_t embd, q_dim, kv_dim, ff, xb, widest;
+    uint64_t embd, q_dim, kv_dim, ff, xb, widest, router;
 };
 
-static struct widths widths_of(const struct model_info *in) {
+static struct widths widths_of(const struct model *m) {
+    const struct model_info *in = &m->info;
     struct widths w = {(uint64_t)in->n_embd, (uint64_t)in->n_head * in->head_dim,
-                       (uint64_t)in->n_head_kv * in->head_dim, (uint64_t)in->n_ff, 0, 0};
+                       (uint64_t)in->n_head_kv * in->head_dim, (uint64_t)in->n_ff, 0, 0, 0};
+    if (m->n_expert) {
+        uint64_t ex = (uint64_t)m->n_ff_exp, sh = (uint64_t)m->n_ff_shexp;
+        w.ff = ex > w.ff ? ex : w.ff;
+        w.ff = sh > w.ff ? sh : w.ff;
+        w.router = (uint64_t)m->n_expert + 1;
+    }
     w.xb = w.q_dim > w.embd ? w.q_dim : w.embd;
     w.widest = w.ff > w.xb ? w.ff : w.xb;
     return w;
@@ -46,11 +55,13 @@ static uint64_t host_kv_bytes(const struct model *m, const struct kv_layout *l) 
 static enum ember_status check_memory(const struct model *m, const struct kv_layout *l,
                                       int n_batch, struct ember_err *err) {
     const struct model_info *in = &m->info;
-    struct widths w = widths_of(in);
+    struct widths w = widths_of(m);
     uint64_t B = (uint64_t)n_batch;
-    /* scratch floats: x, xb, xb2, q, hb, hb2, kb, vb and the backend's
+    /* scratch floats: x, xb, xb2, q, hb, hb2, kb, vb, a mixture of
+     * experts' xg and router (and its host copy), and the backend's
      * attention scores (all sizes < 2^40) */
-    uint64_t scratch = 4 * (B * (2 * w.embd + w.xb + w.q_dim + 2 * w.ff + 2 * w.kv_dim) +
+    uint64_t moe = w.router ? w.embd + 2 * w.router : 0;
+    uint64_t scratch = 4 * (B * (2 * w.embd + w.xb + w.q_dim + 2 * w.ff + 2 * w.kv_dim + moe) +
                             (uint64_t)in->n_head * (uint64_t)l->n_ctx);
     const char *why;
     uint64_t bytes = host_kv_bytes(m, l), avail = os_memory_available(&why);
@@ -79,6 +90,10 @@ static bool alloc_stage(struct stage *st, const struct widths *w, uint64_t B, bo
     st->kb = alloc_floats(st->be, B * w->kv_dim, &ok);
     st->vb = alloc_floats(st->be, B * w->kv_dim, &ok);
     if (logits) st->logits = alloc_floats(st->be, B * logits, &ok);
+    if (w->router) {
+        st->xg = alloc_floats(st->be, B * w->embd, &ok);
+        st->router = alloc_floats(st->be, B * w->router, &ok);
+    }
     return ok;
 }
 
@@ -87,7 +102,7 @@ static bool alloc_stage(struct stage *st, const struct widths *w, uint64_t B, bo
 static enum ember_status new_stages(struct model_ctx *c, const struct backend_ctx_params *bp,
                                     struct ember_err *err) {
     const struct model *m = c->m;
-    struct widths w = widths_of(&m->info);
+    struct widths w = widths_of(m);
     uint64_t B = (uint64_t)c->n_batch;
     bool dev = m->dev_first < m->info.n_layer || m->dev_output;
     bool host_runs = m->dev_first > 0 || !m->dev_output;
@@ -143,7 +158,7 @@ enum ember_status model_ctx_new(const struct model *m, const struct model_ctx_pa
     c->n_ctx = n_ctx;
     c->n_batch = n_batch;
     c->n_seq = n_seq;
-    struct widths w = widths_of(in);
+    struct widths w = widths_of(m);
     struct backend_ctx_params bp = {
         .n_threads = p->n_threads, .max_rows = n_batch, .max_width = (int64_t)w.widest,
         .n_head = in->n_head, .max_pos = n_ctx, .head_dim = in->head_dim,
@@ -154,6 +169,7 @@ enum ember_status model_ctx_new(const struct model *m, const struct model_ctx_pa
     c->seq_first = calloc((size_t)n_seq, sizeof *c->seq_first);
     c->seq_rows = calloc((size_t)n_seq, sizeof *c->seq_rows);
     if (!st && (!c->views || !c->seq_first || !c->seq_rows)) st = EMBER_ENOMEM;
+    if (!st) st = moe_state_new(m, n_batch, &c->moe);
     if (!st) st = new_cache(c, &l, err);
     if (st) {
         model_ctx_free(c);
@@ -174,6 +190,7 @@ void model_ctx_free(struct model_ctx *c) {
     free(c->views);
     free(c->seq_first);
     free(c->seq_rows);
+    moe_state_free(c->moe);
     free(c);
 }
 

@@ -56,6 +56,8 @@ enum ember_status model_decode(struct model_ctx *c, const struct batch *b, float
         int n = b->n - i < c->n_batch ? b->n - i : c->n_batch;
         struct pass p = {n, b->token + i, b->pos + i, b->seq + i, b->logits + i, out};
         c->m->arch->forward(c, &p);
+        c->n_passes++;
+        c->n_rows += (uint64_t)n;
         for (int r = 0; r < n && out; r++) out += p.logits[r] ? n_vocab : 0;
     }
     for (int i = 0; i < c->n_stages && b->rows_exact; i++) be_set_rows_exact(c->stage[i].be, false);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "arch.h"
+#include "moe.h"
 
 /* Read "<arch>.<suffix>" as an integer in [lo, hi]. */
 static enum ember_status hp_int(const struct weight_source *src, const char *arch,
@@ -77,6 +78,36 @@ static enum ember_status read_rope(struct model *m, const struct weight_source *
     return EMBER_OK;
 }
 
+/* Mixture of experts, as llama.cpp reads it: expert_count (absent or 0:
+ * dense; an moe architecture needs it), expert_used_count, the widths of
+ * an expert (expert_feed_forward_length, default n_ff / used, in the moe
+ * architectures; Mixtral-style llama experts are n_ff wide) and of the
+ * shared expert (expert_shared_feed_forward_length, default n_ff). Whether
+ * the top-k weights are renormalized is the architecture's (llama.cpp
+ * fixes it per architecture and reads no key for these). */
+static enum ember_status read_experts(struct model *m, const struct weight_source *src,
+                                      const char *a, struct ember_err *err) {
+    const struct model_arch *arch = m->arch;
+    int n_ff = m->info.n_ff;
+    TRY(hp_int(src, a, "expert_count", true, 0, 4096, &m->n_expert, err));
+    if (!m->n_expert) {
+        if (arch->moe)
+            return ember_fail(err, EMBER_ECORRUPT, "metadata '%s.expert_count' is missing or 0", a);
+        return EMBER_OK;
+    }
+    int max_used = m->n_expert < MOE_MAX_USED ? m->n_expert : MOE_MAX_USED;
+    TRY(hp_int(src, a, "expert_used_count", false, 1, max_used, &m->n_expert_used, err));
+    m->n_ff_exp = arch->moe ? n_ff / m->n_expert_used : n_ff;
+    if (arch->moe) TRY(hp_int(src, a, "expert_feed_forward_length", true, 1, 1 << 22, &m->n_ff_exp, err));
+    m->n_ff_shexp = n_ff;
+    if (arch->moe_shexp)
+        TRY(hp_int(src, a, "expert_shared_feed_forward_length", true, 1, 1 << 22, &m->n_ff_shexp, err));
+    if (m->n_ff_exp < 1)
+        return ember_fail(err, EMBER_ECORRUPT, "experts of width %d (feed_forward_length %d, %d used)",
+                          m->n_ff_exp, n_ff, m->n_expert_used);
+    return EMBER_OK;
+}
+
 enum ember_status model_read_hparams(struct model *m, const struct weight_source *src,
                                       struct ember_err *err) {
     const char *a = m->arch->name;
@@ -102,5 +133,6 @@ enum ember_status model_read_hparams(struct model *m, const struct weight_source
     TRY(hp_int(src, a, "context_length", true, 1, 1 << 24, &in->n_ctx_train, err));
     m->rms_eps = 1e-5f;
     TRY(hp_float(src, a, "attention.layer_norm_rms_epsilon", &m->rms_eps, err));
+    TRY(read_experts(m, src, a, err));
     return read_rope(m, src, a, err);
 }

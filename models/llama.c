@@ -1,15 +1,19 @@
 /*
  * llama.c — the llama architecture family: llama (GQA, optional tied output,
- * optional sliding-window attention), qwen2 (llama plus q/k/v biases and
- * NEOX-style rope) and qwen3 (NEOX rope, per-head RMS norms of q and k
- * before rope, head_dim from attention.key_length so n_head*hd may differ
- * from n_embd). phi3.c binds its fused matrices and reuses llama_forward.
+ * optional sliding-window attention, Mixtral-style experts when
+ * llama.expert_count > 0), qwen2 (llama plus q/k/v biases and NEOX-style
+ * rope), qwen3 (NEOX rope, per-head RMS norms of q and k before rope,
+ * head_dim from attention.key_length so n_head*hd may differ from n_embd),
+ * and the mixture-of-experts relatives qwen2moe (qwen2 with routed experts
+ * and a gated shared expert) and qwen3moe (qwen3's q/k norms, routed
+ * experts); the experts' FFN is moe.c's. phi3.c binds its fused matrices
+ * and reuses llama_forward.
  *
  * bind() maps tensor names to the weights struct with shape checks;
  * forward() runs a pass of tokens through the network, top to bottom, in
  * the order of llama2.c's run.c: attention norm, qkv, rope, attention
- * against the KV cache, output projection and residual, ffn norm, SwiGLU,
- * residual, and at the end the final norm and the classifier. Every step
+ * against the KV cache, output projection and residual, ffn norm, SwiGLU
+ * (or the experts'), residual, and at the end the final norm and the classifier. Every step
  * works on all rows of the pass at once and calls only backend.h.
  */
 #include <stdio.h>
@@ -40,6 +44,7 @@ static enum ember_status bind_layer(struct model *m, const struct weight_source 
     TRY(model_bind_vector(f, NAME("attn_k_norm.weight"), in->head_dim, !qkn, &w->attn_k_norm,
                           err));
     TRY(model_bind_vector(f, NAME("ffn_norm.weight"), e, false, &w->ffn_norm, err));
+    if (m->n_expert) return moe_bind_layer(m, f, l, err);
     TRY(model_bind_matrix(m, f, NAME("ffn_gate.weight"), e, in->n_ff, false, &w->w_gate, err));
     TRY(model_bind_matrix(m, f, NAME("ffn_up.weight"), e, in->n_ff, false, &w->w_up, err));
     TRY(model_bind_matrix(m, f, NAME("ffn_down.weight"), in->n_ff, e, false, &w->w_down, err));
@@ -116,7 +121,7 @@ void llama_forward(struct model_ctx *c, const struct pass *p) {
         if (w->bk.part[0]) be_add_bias(be, st->kb, &w->bk, n, kv_dim);
         if (w->bv.part[0]) be_add_bias(be, st->vb, &w->bv, n, kv_dim);
 
-        /* qwen3: each head of q and k RMS-normed on its own */
+        /* qwen3, qwen3moe: each head of q and k RMS-normed on its own */
         if (w->attn_q_norm.part[0])
             be_rmsnorm(be, st->q, st->q, &w->attn_q_norm, n * in->n_head, hd, m->rms_eps);
         if (w->attn_k_norm.part[0])
@@ -138,8 +143,13 @@ void llama_forward(struct model_ctx *c, const struct pass *p) {
         be_matmul(be, st->xb2, &w->wo, st->xb, n);
         be_add(be, x, st->xb2, n, e);
 
-        /* ffn norm, SwiGLU: down(silu(gate(x)) * up(x)), residual */
+        /* ffn norm, then the experts' FFN added to x (moe.c), or SwiGLU:
+         * down(silu(gate(x)) * up(x)), residual */
         be_rmsnorm(be, st->xb, x, &w->ffn_norm, n, e, m->rms_eps);
+        if (w->gate_exps) {
+            moe_ffn(c, st, w, n);
+            continue;
+        }
         float *const gu[2] = {st->hb, st->hb2};
         const struct tensor *const wgu[2] = {&w->w_gate, &w->w_up};
         be_matmul_many(be, 2, gu, wgu, st->xb, n);
@@ -163,13 +173,21 @@ void llama_forward(struct model_ctx *c, const struct pass *p) {
         be_copy_out(st->be, p->out, st->logits, (size_t)n_out * (size_t)in->n_vocab * sizeof(float));
 }
 
-/* The family's members differ only in data. */
-#define LLAMA_FAMILY(nm, bias, neox, qkn, win)                                 \
-    {.name = (nm), .qkv_bias = (bias), .rope_neox = (neox), .qk_norm = (qkn), .swa = (win), \
+/* The family's members differ only in data. Experts need gather and
+ * scatter_add: llama's optional ones are checked per layer by offload.c.
+ * Top-k weights renormalized or not, as llama.cpp's graphs fix them.
+ * qwen2/qwen3 GGUFs may carry sliding_window too, but their configs say
+ * use_sliding_window false and llama.cpp ignores it: swa false. */
+#define MOE_OPS ((1u << EMBER_OP_GATHER) | (1u << EMBER_OP_SCATTER_ADD))
+#define LLAMA_FAMILY(nm, bias, neox, qkn, win, ops, moe_, norm_w, shexp)                      \
+    {.name = (nm), .extra_ops = (ops), .qkv_bias = (bias), .rope_neox = (neox), .qk_norm = (qkn), \
+     .swa = (win), .moe = (moe_), .moe_norm_w = (norm_w), .moe_shexp = (shexp),                \
      .bind = llama_bind, .forward = llama_forward}
 
-/* qwen2/qwen3 GGUFs may carry sliding_window too, but their configs say
- * use_sliding_window false and llama.cpp ignores it: swa false */
-const struct model_arch llama_arch = LLAMA_FAMILY("llama", false, false, false, true);
-const struct model_arch qwen2_arch = LLAMA_FAMILY("qwen2", true, true, false, false);
-const struct model_arch qwen3_arch = LLAMA_FAMILY("qwen3", false, true, true, false);
+const struct model_arch llama_arch = LLAMA_FAMILY("llama", false, false, false, true, 0, false, true, false);
+const struct model_arch qwen2_arch = LLAMA_FAMILY("qwen2", true, true, false, false, 0, false, false, false);
+const struct model_arch qwen3_arch = LLAMA_FAMILY("qwen3", false, true, true, false, 0, false, false, false);
+const struct model_arch qwen2moe_arch =
+    LLAMA_FAMILY("qwen2moe", true, true, false, false, MOE_OPS, true, false, true);
+const struct model_arch qwen3moe_arch =
+    LLAMA_FAMILY("qwen3moe", false, true, true, false, MOE_OPS, true, true, false);

@@ -11,11 +11,14 @@
 
 #include "arch.h"
 
-static const struct model_arch *const archs[] = {&llama_arch, &qwen2_arch, &qwen3_arch,
-                                                 &phi3_arch, &gemma3_arch};
+static const struct model_arch *const archs[] = {&llama_arch,    &qwen2_arch,    &qwen3_arch,
+                                                 &phi3_arch,     &gemma3_arch,   &qwen2moe_arch,
+                                                 &qwen3moe_arch};
 #define N_ARCHS (sizeof archs / sizeof archs[0])
 
-const char *model_supported_archs(void) { return "llama, qwen2, qwen3, phi3, gemma3"; }
+const char *model_supported_archs(void) {
+    return "llama, qwen2, qwen3, phi3, gemma3, qwen2moe, qwen3moe";
+}
 
 /* Report step done of total to p, if any. */
 static void step(const struct model_progress *p, int64_t done, int64_t total, const char *what) {

@@ -112,6 +112,19 @@ void model_kv_usage(const struct model_ctx *c, int *blocks, size_t *bytes);
  * (kv_seq_export / kv_seq_import, kv_cache_layout). */
 struct kv_cache *model_kv(struct model_ctx *c);
 
+/* The weights a context's passes read, for -v: passes and rows run so
+ * far, the bytes each pass reads whole (every weight but the experts and
+ * an untied embedding table, of which a row a token), the experts' bytes
+ * all passes read (each chosen expert once a pass and layer), and the
+ * file's total. A dense model reads only dense_bytes a pass. */
+struct model_reads {
+    uint64_t passes, rows, dense_bytes, expert_bytes, file_bytes;
+    int n_expert, n_expert_used; /* 0 for a dense model */
+    int n_moe_layers;            /* layers with experts */
+    uint64_t one_expert_bytes;   /* an expert's gate, up and down */
+};
+void model_weight_reads(const struct model_ctx *c, struct model_reads *r);
+
 /* Run the batch: every row's token at its position in its sequence, in
  * passes of up to n_batch rows over the weights. For each row that wants
  * logits, n_vocab floats go to `logits`, row after row in batch order.

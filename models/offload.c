@@ -51,7 +51,13 @@ static uint64_t scratch_bytes(const struct model *m, const struct model_offload 
     uint64_t e = (uint64_t)in->n_embd, q = (uint64_t)in->n_head * (uint64_t)in->head_dim;
     uint64_t kv = (uint64_t)in->n_head_kv * (uint64_t)in->head_dim, ff = (uint64_t)in->n_ff;
     uint64_t xb = q > e ? q : e;
-    uint64_t floats = B * (2 * e + xb + q + 2 * ff + 2 * kv) + (uint64_t)in->n_head * (uint64_t)o->n_ctx;
+    uint64_t moe = 0; /* a mixture of experts' xg and router (context.c) */
+    if (m->n_expert) {
+        ff = (uint64_t)m->n_ff_exp > ff ? (uint64_t)m->n_ff_exp : ff;
+        ff = (uint64_t)m->n_ff_shexp > ff ? (uint64_t)m->n_ff_shexp : ff;
+        moe = e + (uint64_t)m->n_expert + 1;
+    }
+    uint64_t floats = B * (2 * e + xb + q + 2 * ff + 2 * kv + moe) + (uint64_t)in->n_head * (uint64_t)o->n_ctx;
     if (output) floats += B * (uint64_t)in->n_vocab;
     return 4 * floats;
 }
@@ -63,8 +69,10 @@ static uint64_t scratch_bytes(const struct model *m, const struct model_offload 
  * whose type it lacks into *kept_type). */
 static bool runs_layer(struct model *m, struct ember_backend *dev, int l, struct tensor **ts,
                        int *kept_type) {
+    uint32_t ops = m->arch->extra_ops; /* experts: gather and scatter_add (llama's too) */
+    if (m->layers[l].gate_exps) ops |= (1u << EMBER_OP_GATHER) | (1u << EMBER_OP_SCATTER_ADD);
     for (int op = 0; op < EMBER_OP_COUNT; op++)
-        if ((m->arch->extra_ops >> op & 1u) && !dev->ops->supports(dev, (enum ember_op)op, EMBER_TYPE_F32))
+        if ((ops >> op & 1u) && !dev->ops->supports(dev, (enum ember_op)op, EMBER_TYPE_F32))
             return false;
     for (int i = 0, k = model_layer_tensors(m, l, ts); i < k; i++) {
         if (ts[i]->n_out == 1 && ts[i]->type == EMBER_TYPE_F32) continue; /* a vector */

@@ -7,7 +7,8 @@
  * implementations round floats differently — a near-tie: within TIE logits
  * of ember's argmax. Anything else is a real disagreement and fails. Covers
  * stories260K in every GGUF type (tests/data/models/reference.json, text
- * only: the tokens are recovered by matching pieces) and, when cached, the
+ * only: the tokens are recovered by matching pieces), the mixture-of-experts
+ * files derived from it (moe-reference.json) and, when cached, the
  * real models (tests/data/real-models-reference.json, with token ids). The
  * exact-text checks (tests/check_*.py) say which runs match outright; this
  * test bounds how far the others are from it and prints every near-tie.
@@ -241,6 +242,7 @@ int main(void) {
           err.msg);
     if (!be) return CHECK_DONE();
     check_file("tests/data/models/reference.json", "tests/data/models/", false, false);
+    check_file("tests/data/models/moe-reference.json", "tests/data/models/", false, false);
     if (getenv("EMBER_REAL_MODELS")) {
         check_file("tests/data/real-models-reference.json", "models-cache/", true, false);
         check_file("tests/data/real-models-kv-reference.json", "models-cache/", true, true);

@@ -44,6 +44,24 @@ static float top2_gap(const float *l, int n) {
     return a - b;
 }
 
+/* -v, a mixture of experts: the weights a generated token read (each
+ * decode step one pass: the dense weights and the experts it chose)
+ * since `before` (after the prompt), next to the file's size. */
+static void report_reads(const struct model_ctx *mc, const struct model_reads *before) {
+    struct model_reads r;
+    model_weight_reads(mc, &r);
+    uint64_t rows = r.rows - before->rows;
+    if (!r.n_expert || !rows || !r.n_moe_layers || !r.one_expert_bytes) return;
+    double MiB = 1048576.0, experts = (double)(r.expert_bytes - before->expert_bytes) / (double)rows;
+    double dense = (double)r.dense_bytes * (double)(r.passes - before->passes) / (double)rows;
+    fprintf(stderr,
+            "ember: weights read per generated token: %.3f MiB (dense %.3f + experts %.3f: %.2f of %d "
+            "per layer, top-%d) of the file's %.3f MiB, over %llu tokens\n",
+            (dense + experts) / MiB, dense / MiB, experts / MiB,
+            experts / (double)r.one_expert_bytes / r.n_moe_layers, r.n_expert, r.n_expert_used,
+            (double)r.file_bytes / MiB, (unsigned long long)rows);
+}
+
 static void run_usage(FILE *o, const char *cmd) {
     if (!strcmp(cmd, "chat"))
         fputs("usage: ember chat -m MODEL [-sys TEXT] [-p FIRST_MESSAGE] [options]\n"
@@ -569,6 +587,8 @@ static int generate(const struct run_opts *o, struct loaded *l, struct loaded *d
     }
     tm->n_prompt = (int)n_ids;
     tm->prompt_ms = os_now_ms() - t0;
+    struct model_reads reads0;
+    model_weight_reads(mc, &reads0);
     t0 = os_now_ms();
     /* -v: the top-2 logit gap before each generated token, printed at the
      * end, so a greedy text that parts from another run's can be told a
@@ -603,6 +623,7 @@ static int generate(const struct run_opts *o, struct loaded *l, struct loaded *d
     }
     out_write(buf, tokenizer_stream_flush(&ts, buf, cap));
     tm->gen_ms = os_now_ms() - t0;
+    if (o->verbose) report_reads(mc, &reads0);
     if (gaps) {
         fprintf(stderr, "ember: top-2 logit gaps:");
         for (long g = 0; g < tm->n_gen + 1 && g < n_gaps; g++) fprintf(stderr, " %.4f", gaps[g]);

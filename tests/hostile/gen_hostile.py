@@ -12,7 +12,9 @@ or overlapping; duplicate and missing tensors; shapes wrong for the
 architecture; a vocabulary that does not match the embedding; invalid UTF-8
 in keys, names and strings; and absurd hyper-parameters.
 
-Usage: python3 tests/hostile/gen_hostile.py SOURCE.gguf OUTDIR
+Usage: python3 tests/hostile/gen_hostile.py SOURCE.gguf OUTDIR [--fields-only]
+(--fields-only: the truncations and integer fields alone, for a source of
+another layout than stories260K's: the structural cases name its tensors)
 Writes OUTDIR/cases.txt, one case per line, "EXPECT KIND ARG DESCRIPTION":
   EXPECT  fail: ember must exit 1 with one "ember: error:" line;
           any:  the mutation leaves a file ember may legitimately run (a
@@ -212,18 +214,27 @@ VALUES = {4: [0, 1, 2**31, 2**32 - 1], 8: [0, 1, 2**31, 2**32, 2**63, 2**64 - 1]
 # inside the 512-token vocabulary or 2^32-1 (u32 -1, "none"; any other id
 # outside is refused, naming the key), and one layer (block_count 1) of a five-layer file is a smaller
 # valid model.
-def value_expect(label, v):
+def value_expect(label, v, fields_only=False):
     if "token_id" in label:
         return "any" if v < 512 or v == 2**32 - 1 else "fail"
-    if label == "llama.block_count value" and v == 1:
+    if label.endswith(".block_count value") and v == 1:
+        return "any"
+    # mixture-of-experts sources (--fields-only): one expert a token is a
+    # model; the file type is a label; feed_forward_length is only a default
+    # where expert_feed_forward_length is given
+    if label.endswith(".expert_used_count value") and v == 1:
+        return "any"
+    if label == "general.file_type value" or (fields_only and label.endswith(".feed_forward_length value")):
         return "any"
     return "fail"
 
 
-def field_cases(c, src, fields, tensors):
+def field_cases(c, src, fields, tensors, fields_only=False):
     weight_types = {}
     for t in tensors:
-        weight_types["tensor " + t["name"].decode() + " type"] = len(t["dims"]) == 2
+        # qwen2moe's shared-expert gate is 1-D but multiplied as a matrix
+        weight_types["tensor " + t["name"].decode() + " type"] = \
+            len(t["dims"]) == 2 or b"gate_inp_shexp" in t["name"]
     for off, width, label in fields:
         orig = int.from_bytes(src[off:off + width], "little")
         for v in VALUES[width]:
@@ -231,7 +242,7 @@ def field_cases(c, src, fields, tensors):
                 continue
             expect = "fail"
             if label.endswith(" value"):
-                expect = value_expect(label, v)
+                expect = value_expect(label, v, fields_only)
             elif label in weight_types and weight_types[label] and v == 1:
                 expect = "any"  # F32 -> F16 matrix: right shape, other weights
             c.patch(off, width, v, "%s = %d (was %d)" % (label, v, orig), expect)
@@ -548,8 +559,9 @@ def structural_cases(c, src, kvs, tensors, data_off):
 
 
 def main():
-    if len(sys.argv) != 3:
-        sys.exit("usage: gen_hostile.py SOURCE.gguf OUTDIR")
+    fields_only = sys.argv[3:] == ["--fields-only"]
+    if len(sys.argv) != 3 and not fields_only:
+        sys.exit("usage: gen_hostile.py SOURCE.gguf OUTDIR [--fields-only]")
     src = open(sys.argv[1], "rb").read()
     os.makedirs(sys.argv[2], exist_ok=True)
     version, kvs, tensors, data_off, fields = parse(src)
@@ -561,8 +573,9 @@ def main():
     for k in range(200):
         n = data_off + span * k // 200 + (k % 7)
         c.trunc(min(n, len(src) - 1), "truncated in the data at %d of %d" % (n, len(src)))
-    field_cases(c, src, fields, tensors)
-    structural_cases(c, src, kvs, tensors, data_off)
+    field_cases(c, src, fields, tensors, fields_only)
+    if not fields_only:
+        structural_cases(c, src, kvs, tensors, data_off)
     c.write()
     print("%d cases (%d files) in %s" % (len(c.lines), c.n, sys.argv[2]))
 
