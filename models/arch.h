@@ -126,6 +126,12 @@ struct pass {
     float *out;          /* n_vocab floats per such row */
 };
 
+/* The final norm and the classifier, on the stage that runs the output
+ * layer (model_stage), for the rows of the pass p whose logits are wanted,
+ * into p->out (p->out != NULL); on a device through its scratch and a copy
+ * out. Returns how many rows. Every architecture's forward ends with it. */
+int model_output(struct model_ctx *c, struct stage *st, const struct pass *p);
+
 struct model_arch {
     const char *name;
     /* backend ops the forward needs beyond llama's ((1u << EMBER_OP_x),

@@ -205,6 +205,21 @@ struct stage *model_stage(struct model_ctx *c, struct stage *cur, int l, int n) 
     return next;
 }
 
+int model_output(struct model_ctx *c, struct stage *st, const struct pass *p) {
+    const struct model *m = c->m;
+    int e = m->info.n_embd, n_out = 0;
+    st = model_stage(c, st, m->info.n_layer, p->n);
+    for (int i = 0; i < p->n; i++)
+        if (p->logits[i])
+            be_rmsnorm(st->be, st->xb + (size_t)n_out++ * e, st->x + (size_t)i * e, &m->output_norm, 1, e,
+                       m->rms_eps);
+    if (!n_out) return 0;
+    be_matmul(st->be, st->logits ? st->logits : p->out, &m->output, st->xb, n_out);
+    if (st->logits)
+        be_copy_out(st->be, p->out, st->logits, (size_t)n_out * (size_t)m->info.n_vocab * sizeof(float));
+    return n_out;
+}
+
 int model_ctx_size(const struct model_ctx *c) { return c->n_ctx; }
 
 int model_seq_len(const struct model_ctx *c, int seq) {

@@ -196,17 +196,7 @@ static void gemma3_forward(struct model_ctx *c, const struct pass *p) {
     }
     if (!p->out) return; /* prompt tokens whose logits nobody reads */
 
-    /* final norm and classifier for the rows whose logits are wanted */
-    st = model_stage(c, st, in->n_layer, n);
-    int n_out = 0;
-    for (int i = 0; i < n; i++)
-        if (p->logits[i])
-            be_rmsnorm(st->be, st->xb + (size_t)n_out++ * e, st->x + (size_t)i * e, &m->output_norm, 1,
-                       e, m->rms_eps);
-    if (!n_out) return;
-    be_matmul(st->be, st->logits ? st->logits : p->out, &m->output, st->xb, n_out);
-    if (st->logits)
-        be_copy_out(st->be, p->out, st->logits, (size_t)n_out * (size_t)in->n_vocab * sizeof(float));
+    int n_out = model_output(c, st, p);
 
     /* soft-capping, on the host: p->out is the caller's memory, complete
      * once the classifier (or the copy out of a device) has returned */

@@ -159,18 +159,7 @@ void llama_forward(struct model_ctx *c, const struct pass *p) {
     }
     if (!p->out) return; /* prompt tokens whose logits nobody reads */
 
-    /* final norm and classifier, for the rows whose logits are wanted; on a
-     * device into its scratch, then copied out */
-    st = model_stage(c, st, in->n_layer, n);
-    int n_out = 0;
-    for (int i = 0; i < n; i++)
-        if (p->logits[i])
-            be_rmsnorm(st->be, st->xb + (size_t)n_out++ * e, st->x + (size_t)i * e, &m->output_norm, 1,
-                       e, m->rms_eps);
-    if (!n_out) return;
-    be_matmul(st->be, st->logits ? st->logits : p->out, &m->output, st->xb, n_out);
-    if (st->logits)
-        be_copy_out(st->be, p->out, st->logits, (size_t)n_out * (size_t)in->n_vocab * sizeof(float));
+    model_output(c, st, p);
 }
 
 /* The family's members differ only in data. Experts need gather and
