@@ -47,8 +47,8 @@ struct spec_params {
                            probability is below this (0: never) */
     int ngram_min, ngram_max; /* lookup: n-gram lengths tried, longest first
                                  (0: 1 and 4, as llama.cpp's lookup) */
-    const int32_t *ban; /* tokens never produced (their logits -inf: --ignore-eos) */
     int n_ban;
+    const int32_t *ban; /* n_ban tokens never produced (their logits -inf: --ignore-eos) */
 };
 
 struct spec_stats {

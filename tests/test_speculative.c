@@ -186,14 +186,13 @@ static void check_greedy(const char *target, struct lm *draft) {
     sp.temp = 0;
     const char *name = strrchr(target, '/') + 1;
     struct cfg {
-        bool dm;
         int max, min, n_ctx;
         float p_min;
-        bool ban;
+        bool dm, ban;
     } cfgs[] = {
-        {true, 16, 0, N_CTX, 0, false}, {true, 3, 0, N_CTX, 0, false}, {true, 16, 0, N_CTX, 0.75f, false},
-        {false, 16, 0, N_CTX, 0, false}, {false, 1, 0, N_CTX, 0, false}, {false, 4, 2, N_CTX, 0, false},
-        {true, 8, 0, 40, 0, true}, {false, 16, 0, 30, 0, true},
+        {16, 0, N_CTX, 0, true, false}, {3, 0, N_CTX, 0, true, false}, {16, 0, N_CTX, 0.75f, true, false},
+        {16, 0, N_CTX, 0, false, false}, {1, 0, N_CTX, 0, false, false}, {4, 2, N_CTX, 0, false, false},
+        {8, 0, 40, 0, true, true}, {16, 0, 30, 0, false, true},
     };
     int32_t eog[8];
     int n_eog = 0;
@@ -313,7 +312,7 @@ static void check_sampling(const struct lm *l, const struct lm *flat, const char
         struct spec_stats st = {0};
         int na = plain(l->m, ids, (int)np, POS, N_CTX, &sp, NULL, 0, a);
         sp.seed = 900000 + (uint64_t)i; /* independent of the plain sample */
-        int nb = spec(l->m, lookup ? NULL : flat->m, ids, (int)np, POS, N_CTX, &sp, &p, b, &st);
+        int nb = spec(l->m, flat && !lookup ? flat->m : NULL, ids, (int)np, POS, N_CTX, &sp, &p, b, &st);
         drafted += st.drafted;
         accepted += st.accepted;
         for (int k = 0; k < POS && k < na; k++) cnt[0][k][a[k]]++;
