@@ -123,18 +123,7 @@ static enum ember_status gemma3_bind(struct model *m, const struct weight_source
                                      struct ember_err *err) {
     struct model_info *in = &m->info;
     TRY(read_gemma3_hparams(m, f, err));
-    struct weight_desc emb;
-    if (!f->ops->find(f->impl, "token_embd.weight", &emb))
-        return ember_fail(err, EMBER_ECORRUPT, "model is missing tensor 'token_embd.weight'");
-    if (emb.n_dims != 2 || emb.ne[0] != in->n_embd || emb.ne[1] > (1 << 24))
-        return ember_fail(err, EMBER_ECORRUPT,
-                          "tensor 'token_embd.weight' has shape [%lld, %lld], expected [%d, n_vocab]",
-                          (long long)emb.ne[0], (long long)emb.ne[1], in->n_embd);
-    in->n_vocab = (int)emb.ne[1];
-    TRY(model_bind_matrix(m, f, "token_embd.weight", in->n_embd, in->n_vocab, false, &m->tok_embd, err));
-    TRY(model_bind_vector(f, "output_norm.weight", in->n_embd, false, &m->output_norm, err));
-    TRY(model_bind_matrix(m, f, "output.weight", in->n_embd, in->n_vocab, true, &m->output, err));
-    if (!m->output.part[0]) m->output = m->tok_embd; /* tied embeddings */
+    TRY(llama_bind_io(m, f, err)); /* embedding, final norm, (tied) output */
     for (int l = 0; l < in->n_layer; l++) TRY(bind_layer(m, f, l, err));
     return EMBER_OK;
 }
