@@ -8,6 +8,12 @@
  * its quiet moments). For comparing kernel variants and instruction sets on
  * one machine; whole-model speed is `ember bench`'s job.
  *
+ * For the types with mul_mat_exact (speculative verification's rows_exact
+ * product, bit for bit the dot per column) it adds 4 and 8 columns by it,
+ * over bands of 64 rows as ops.c runs them, each with its cost per column
+ * as a fraction of a one-column dot's (in parentheses; 1.0 is what
+ * rows_exact costs without the kernel, the dot once per column).
+ *
  *   make bench-kernels && EMBER_ISA=avx2 build/bench-kernels [COLS (128)] [TYPE ...]
  *
  * TYPE is a ggml type name (Q4_0, Q8_0, Q4_K, ...); default: every type
@@ -45,6 +51,7 @@ enum way {
     MUL_MAT, /* mul_mat over bands of BAND rows, as ops.c runs a single token */
     DOT,     /* dot row after row: one sequential stream */
     PACKED,  /* each band of PACK_BAND rows packed, then mul_mat_packed: ops.c's batches */
+    EXACT,   /* mul_mat_exact over bands of PACK_BAND rows: ops.c's rows_exact batches */
 };
 enum { PACK_BAND = 64 };
 
@@ -58,6 +65,11 @@ static double measure(const struct type_kernels *q, enum way how, const uint8_t 
             for (int r = 0; r < n_rows; r++)
                 for (int c = 0; c < cols; c++)
                     out[(size_t)c * n_rows + r] = q->dot(w + (size_t)r * rb, x + (size_t)c * xb, N);
+        else if (how == EXACT)
+            for (int r0 = 0; r0 < n_rows; r0 += PACK_BAND) {
+                int rows = n_rows - r0 < PACK_BAND ? n_rows - r0 : PACK_BAND;
+                q->mul_mat_exact(N, w + (size_t)r0 * rb, rb, rows, x, xb, cols, out + r0, n_rows);
+            }
         else if (how == PACKED)
             for (int r0 = 0; r0 < n_rows; r0 += PACK_BAND) {
                 q->pack(N, w + (size_t)r0 * rb, rb, PACK_BAND, pk);
@@ -76,8 +88,9 @@ static void bench_type(int t, int cols) {
     const struct type_kernels *q = &tab->type[t], *vq = &tab->type[q->vec_type];
     const char *name = quant_type_name(t);
     size_t rb = quant_row_bytes(t, N), xb = (quant_row_bytes(q->vec_type, N) + 63) / 64 * 64;
-    float *f = malloc(sizeof(float) * N), *out = malloc(sizeof(float) * n_rows * (size_t)cols);
-    uint8_t *w = malloc(rb * n_rows), *x = malloc(xb * (size_t)cols);
+        int xcols = cols > 8 ? cols : 8; /* the exact columns need 8 */
+    float *f = malloc(sizeof(float) * N), *out = malloc(sizeof(float) * n_rows * (size_t)xcols);
+    uint8_t *w = malloc(rb * n_rows), *x = malloc(xb * (size_t)xcols);
     if (!f || !out || !w || !x) {
         fprintf(stderr, "bench-kernels: out of memory\n");
         exit(1);
@@ -86,7 +99,7 @@ static void bench_type(int t, int cols) {
         for (int i = 0; i < N; i++) f[i] = frand();
         q->quantize(f, w + (size_t)r * rb, N);
     }
-    for (int c = 0; c < cols; c++) {
+    for (int c = 0; c < xcols; c++) {
         for (int i = 0; i < N; i++) f[i] = frand();
         vq->quantize(f, x + (size_t)c * xb, N);
     }
@@ -102,7 +115,14 @@ static void bench_type(int t, int cols) {
     }
     double best = dm > dd ? dm : dd;
     printf("| %-6s | %8.1f | %8.1f | %8.1f | %8.1f | ", name, dm, dd, best / N * (double)rb, bm);
-    printf(bp ? "%8.1f |\n" : "       - |\n", bp);
+    printf(bp ? "%8.1f |" : "       - |", bp);
+    if (q->mul_mat_exact) {
+        double e4 = measure(q, EXACT, w, rb, NULL, x, xb, 4, out);
+        double e8 = measure(q, EXACT, w, rb, NULL, x, xb, 8, out);
+        printf(" %8.1f (%.2f) | %8.1f (%.2f) |\n", e4, dd / e4, e8, dd / e8);
+    } else {
+        printf("        - |        - |\n");
+    }
     free(f);
     free(out);
     free(w);
@@ -130,8 +150,10 @@ int main(int argc, char **argv) {
     srand(1);
     printf("kernel set %s, %d x %d weights, 1 thread, GMAC/s (best of %d)\n\n",
            cpu_isa_name(isa), n_rows, N, REPS);
-    printf("| type   | decode mul_mat | decode dot | decode GB/s | %d cols mul_mat | %d cols packed |\n"
-           "| ------ | -------: | -------: | -------: | -------: | -------: |\n", cols, cols);
+    printf("| type   | decode mul_mat | decode dot | decode GB/s | %d cols mul_mat | %d cols packed | "
+           "4 cols exact | 8 cols exact |\n"
+           "| ------ | -------: | -------: | -------: | -------: | -------: | -------: | -------: |\n",
+           cols, cols);
     for (int t = 0; t < EMBER_TYPE_COUNT; t++) {
         const struct type_kernels *q = cpu_type_kernels(tab, t);
         if (!q || !q->quantize || !q->dot || !q->mul_mat) continue;

@@ -40,6 +40,16 @@ struct type_kernels {
      * out[c * out_stride + r] = dot(w + r * w_stride, x + c * x_stride, n).
      * NULL: callers loop over dot. A kernel may assume n_rows, n_cols > 0. */
     cpu_mul_mat_fn mul_mat;
+    /* Optional product for rows_exact batches (a speculative step's
+     * verification), mul_mat's contract plus a promise: every output is
+     * BIT-IDENTICAL to dot(w + r * w_stride, x + c * x_stride, n) of this
+     * table, which is also what a one-column mul_mat gives for the types
+     * that have it. It shares the weight work (loads, unpacking, scale
+     * decoding) across a few columns while each column repeats the dot's
+     * own instruction sequence on its own accumulators. NULL: callers run
+     * the one-column product per column. cpu_set_dot clears it, so a dot
+     * replaced without its exact twin never meets a stale one. */
+    cpu_mul_mat_fn mul_mat_exact;
     /* Optional interleaved copy of a weight matrix that the set reads
      * faster than the file's row-by-row layout (NULL: none). Rows go in
      * groups of PACK_ROWS, the last one padded by repeating its last row;
@@ -84,8 +94,17 @@ static inline const struct type_kernels *cpu_type_kernels(const struct cpu_kerne
  * AVX-512 installer runs on top of the AVX2 one). */
 static inline void cpu_set_dot(struct type_kernels *t, int type, cpu_dot_fn dot,
                                cpu_mul_mat_fn mul_mat) {
-    if (dot) t[type].dot = dot;
+    if (dot) {
+        t[type].dot = dot;
+        t[type].mul_mat_exact = NULL; /* it mirrored the dot replaced */
+    }
     if (mul_mat) t[type].mul_mat = mul_mat;
+}
+
+/* For installers, after cpu_set_dot: a type's mul_mat_exact, which must
+ * mirror the dot that is there. */
+static inline void cpu_set_exact(struct type_kernels *t, int type, cpu_mul_mat_fn mul_mat_exact) {
+    t[type].mul_mat_exact = mul_mat_exact;
 }
 
 /* For installers: a type's interleaved layout, the product reading it and

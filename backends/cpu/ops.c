@@ -131,6 +131,14 @@ static void matmul_rows(const struct matmul_job *j, int task) {
                            j->out, (size_t)j->w->n_out);
         return;
     }
+    if (j->exact && j->n > 1 && j->q->mul_mat_exact) {
+        /* rows_exact with the type's exact kernel: each column bit for bit
+         * the dot (one-row path), the weight work shared across columns */
+        j->q->mul_mat_exact(j->w->n_in, (const uint8_t *)j->w->part[0] + (size_t)r0 * j->w->row_bytes,
+                            j->w->row_bytes, (int)(r1 - r0), j->vec, j->vec_stride, j->n, j->out + r0,
+                            (size_t)j->w->n_out);
+        return;
+    }
     if (j->exact && j->n > 1) {
         /* rows_exact: the one-row path per column; the band stays in cache
          * from one column to the next, so the weights still stream once */

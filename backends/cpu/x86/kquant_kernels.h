@@ -87,6 +87,17 @@ KQ_DECLARE(q5_k, avx2);
 KQ_DECLARE(q6_k, avx2);
 KQ_DECLARE(q4_k, avx512);
 KQ_DECLARE(q6_k, avx512);
+/* type_kernels.mul_mat_exact: bit for bit the same set's dot per column */
+void q4_k_mul_mat_exact_avx2(int64_t n, const void *w, size_t w_stride, int n_rows, const void *x,
+                             size_t x_stride, int n_cols, float *out, size_t out_stride);
+void q6_k_mul_mat_exact_avx2(int64_t n, const void *w, size_t w_stride, int n_rows, const void *x,
+                             size_t x_stride, int n_cols, float *out, size_t out_stride);
+void q4_k_mul_mat_exact_avx512(int64_t n, const void *w, size_t w_stride, int n_rows,
+                               const void *x, size_t x_stride, int n_cols, float *out,
+                               size_t out_stride);
+void q6_k_mul_mat_exact_avx512(int64_t n, const void *w, size_t w_stride, int n_rows,
+                               const void *x, size_t x_stride, int n_cols, float *out,
+                               size_t out_stride);
 /* Q2_K, Q3_K and Q5_K keep the AVX2 dot under AVX-512 and only get the
  * faster batched product. */
 void q2_k_mul_mat_avx512(int64_t n, const void *w, size_t w_stride, int n_rows, const void *x,

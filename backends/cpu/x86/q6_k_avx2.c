@@ -75,3 +75,55 @@ void q6_k_unpack_avx2(const void *block, struct kq_unpacked *u) {
 }
 
 KQ_MUL_MAT(q6_k, avx2, q6_k_dot_avx2)
+
+/* mul_mat_exact's row kernel: q6_k_dot_avx2 for C columns at once, the
+ * codes and scale vectors once per half block, the dot's own sequence
+ * per column on its own sumi and acc (see q4_k_avx512.c). */
+static inline __attribute__((always_inline)) void
+q6_k_exact_row(int C, int64_t n, const void *w, const void *x, size_t x_stride, int c0, float *out,
+               size_t out_stride) {
+    const block_q6_k *a = w;
+    const block_q8_k *b[KQ_EXACT_MAX];
+    __m256 acc[KQ_EXACT_MAX];
+#pragma GCC unroll 4
+    for (int c = 0; c < C; c++) {
+        b[c] = (const block_q8_k *)(const void *)((const uint8_t *)x + (size_t)(c0 + c) * x_stride);
+        acc[c] = _mm256_setzero_ps();
+    }
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        basic_stream_prefetch(&a[i], sizeof *a);
+        __m256i sc = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)a[i].scales));
+        __m256i sumi[KQ_EXACT_MAX];
+#pragma GCC unroll 4
+        for (int c = 0; c < C; c++) sumi[c] = _mm256_setzero_si256();
+#pragma GCC unroll 2
+        for (int h = 0; h < 2; h++) {
+            __m256i cd[4];
+            q6k_half(&a[i], h, cd);
+            __m256i bc = kq_half_scales(sc, h);
+#pragma GCC unroll 4
+            for (int k = 0; k < 4; k++) {
+                __m256i ks = kq_chunk_scales(bc, k);
+#pragma GCC unroll 4
+                for (int c = 0; c < C; c++) {
+                    __m256i p = _mm256_maddubs_epi16(
+                        cd[k], _mm256_loadu_si256((const __m256i *)(b[c][i].qs + 128 * h + 32 * k)));
+                    sumi[c] = _mm256_add_epi32(sumi[c], _mm256_madd_epi16(p, ks));
+                }
+            }
+        }
+        float da = _cvtsh_ss(a[i].d);
+#pragma GCC unroll 4
+        for (int c = 0; c < C; c++) {
+            __m256i off = _mm256_madd_epi16(sc, _mm256_loadu_si256((const __m256i *)b[c][i].bsums));
+            sumi[c] = _mm256_sub_epi32(sumi[c], _mm256_slli_epi32(off, 5));
+            float d = da * b[c][i].d;
+            acc[c] = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi[c]), acc[c]);
+        }
+    }
+#pragma GCC unroll 4
+    for (int c = 0; c < C; c++) out[(size_t)(c0 + c) * out_stride] = kq_hsum256(acc[c]);
+}
+
+KQ_MUL_MAT_EXACT(q6_k, avx2, q6_k_dot_avx2, q6_k_exact_row, 4)
+
