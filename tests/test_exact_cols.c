@@ -1,8 +1,9 @@
 /*
  * test_exact_cols.c — type_kernels.mul_mat_exact (cpu_kernels.h) keeps its
  * promise: every output is bit for bit the same table's dot of that row
- * and column, for every kernel set this CPU runs and every type whose
- * table has the slot; the sets the CPU lacks print SKIP with their name.
+ * and column, and the one-column mul_mat's (a one-token decode's), for
+ * every kernel set this CPU runs and every type whose table has the slot;
+ * the sets the CPU lacks print SKIP with their name.
  *
  * Speculative decoding's greedy verification (rows_exact) relies on this
  * promise: a row verified in a batch must give the logits a one-row decode
@@ -89,12 +90,16 @@ static long check_type(const char *isa, const struct cpu_kernels *tab, int t) {
                                  out_stride);
                 for (int c = 0; c < n_cols; c++)
                     for (int r = 0; r < n_rows; r++) {
-                        float want = q->dot(w + (size_t)r * w_stride, x + (size_t)c * x_stride, n);
+                        const uint8_t *wr = w + (size_t)r * w_stride, *xc = x + (size_t)c * x_stride;
+                        float want = q->dot(wr, xc, n), one = want;
+                        if (q->mul_mat) q->mul_mat(n, wr, w_stride, 1, xc, x_stride, 1, &one, 1);
                         const float *got = (const float *)(void *)&out[(size_t)c * out_stride + (size_t)r];
                         compared++;
-                        if (memcmp(got, &want, sizeof want) != 0 && bad++ < 3)
-                            printf("# %s %s n=%lld rows=%d cols=%d: row %d col %d got %.9g want %.9g\n",
-                                   isa, tr->name, (long long)n, n_rows, n_cols, r, c, *got, want);
+                        if ((memcmp(got, &want, sizeof want) != 0 || memcmp(got, &one, sizeof one) != 0) &&
+                            bad++ < 3)
+                            printf("# %s %s n=%lld rows=%d cols=%d: row %d col %d got %.9g, dot %.9g, "
+                                   "one-column mul_mat %.9g\n",
+                                   isa, tr->name, (long long)n, n_rows, n_cols, r, c, *got, want, one);
                     }
                 for (size_t i = 0; i < out_len; i++) {
                     size_t c = i / out_stride, r = i % out_stride;
@@ -109,8 +114,8 @@ static long check_type(const char *isa, const struct cpu_kernels *tab, int t) {
         }
     }
     CHECK(bad == 0 && clobbered == 0,
-          "%s %s mul_mat_exact: %ld outputs bit-identical to dot (%ld differ, %ld slots outside "
-          "written)",
+          "%s %s mul_mat_exact: %ld outputs bit-identical to dot and one-column mul_mat (%ld "
+          "differ, %ld slots outside written)",
           isa, tr->name, compared - bad, bad, clobbered);
     return compared;
 }
@@ -136,7 +141,9 @@ int main(void) {
                 check_type(isa, tab, t);
                 types++;
             }
-        if (!types) printf("# %s: no type has mul_mat_exact (rows_exact loops over dot)\n", isa);
+        if (!types)
+            printf("# %s: no type has mul_mat_exact (rows_exact runs the one-column product per "
+                   "column)\n", isa);
     }
     return CHECK_DONE();
 }

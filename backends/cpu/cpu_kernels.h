@@ -43,12 +43,15 @@ struct type_kernels {
     /* Optional product for rows_exact batches (a speculative step's
      * verification), mul_mat's contract plus a promise: every output is
      * BIT-IDENTICAL to dot(w + r * w_stride, x + c * x_stride, n) of this
-     * table, which is also what a one-column mul_mat gives for the types
-     * that have it. It shares the weight work (loads, unpacking, scale
-     * decoding) across a few columns while each column repeats the dot's
-     * own instruction sequence on its own accumulators. NULL: callers run
-     * the one-column product per column. cpu_set_dot clears it, so a dot
-     * replaced without its exact twin never meets a stale one. */
+     * table and to a one-column mul_mat of that column (what a one-token
+     * decode runs), so a type gets one only where those two agree (the
+     * K-quants' mul_mat hands single columns to dot; Q4_0/Q8_0's decode
+     * gemv sums in its own order). It shares the weight work (loads,
+     * unpacking, scale decoding) across a few columns while each column
+     * repeats the dot's own instruction sequence on its own accumulators,
+     * lane for lane. NULL: callers run the one-column product per column.
+     * cpu_set_dot clears it, so a dot replaced without its exact twin
+     * never meets a stale one. */
     cpu_mul_mat_fn mul_mat_exact;
     /* Optional interleaved copy of a weight matrix that the set reads
      * faster than the file's row-by-row layout (NULL: none). Rows go in

@@ -222,26 +222,30 @@ kq_mul_mat_driver(kq_tile_fn tile, int c, void (*after)(struct kq_unpacked *u), 
  * a lone column is the dot itself. Rows go outermost: a row (under 8 KB
  * for the widest matrices) stays in L1 from one group of columns to the
  * next. */
-#define KQ_MUL_MAT_EXACT(t, isa, dot, row, cmax)                                                  \
-    void t##_mul_mat_exact_##isa(int64_t n, const void *w, size_t w_stride, int n_rows,          \
-                                 const void *x, size_t x_stride, int n_cols, float *out,        \
-                                 size_t out_stride) {                                           \
-        for (int r = 0; r < n_rows; r++) {                                                      \
-            const void *wr = (const uint8_t *)w + (size_t)r * w_stride;                         \
-            float *o = out + r;                                                                 \
-            int c0 = 0;                                                                         \
-            for (; c0 + (cmax) <= n_cols; c0 += (cmax)) row((cmax), n, wr, x, x_stride, c0, o, out_stride); \
-            switch (n_cols - c0) {                                                              \
-            case 7: if ((cmax) > 7) row(7, n, wr, x, x_stride, c0, o, out_stride); break;       \
-            case 6: if ((cmax) > 6) row(6, n, wr, x, x_stride, c0, o, out_stride); break;       \
-            case 5: if ((cmax) > 5) row(5, n, wr, x, x_stride, c0, o, out_stride); break;       \
-            case 4: if ((cmax) > 4) row(4, n, wr, x, x_stride, c0, o, out_stride); break;       \
-            case 3: row(3, n, wr, x, x_stride, c0, o, out_stride); break;                       \
-            case 2: row(2, n, wr, x, x_stride, c0, o, out_stride); break;                       \
-            case 1: o[(size_t)c0 * out_stride] = dot(wr, (const uint8_t *)x + (size_t)c0 * x_stride, n); break; \
-            default: break;                                                                     \
-            }                                                                                   \
-        }                                                                                       \
+#define KQ_MUL_MAT_EXACT(t, isa, dot, row, cmax)                                               \
+    void t##_mul_mat_exact_##isa(int64_t n, const void *w, size_t w_stride, int n_rows,       \
+                                 const void *x, size_t x_stride, int n_cols, float *out,     \
+                                 size_t out_stride) {                                        \
+        for (int r = 0; r < n_rows; r++) {                                                   \
+            const void *wr = (const uint8_t *)w + (size_t)r * w_stride;                      \
+            float *o = out + r;                                                              \
+            int c0 = 0;                                                                      \
+            for (; c0 + (cmax) <= n_cols; c0 += (cmax))                                      \
+                row((cmax), n, wr, x, x_stride, c0, o, out_stride);                          \
+            switch (n_cols - c0) { /* the cases of cmax and more never come */               \
+            case 7: if ((cmax) > 7) row(7, n, wr, x, x_stride, c0, o, out_stride); break;    \
+            case 6: if ((cmax) > 6) row(6, n, wr, x, x_stride, c0, o, out_stride); break;    \
+            case 5: if ((cmax) > 5) row(5, n, wr, x, x_stride, c0, o, out_stride); break;    \
+            case 4: if ((cmax) > 4) row(4, n, wr, x, x_stride, c0, o, out_stride); break;    \
+            case 3: row(3, n, wr, x, x_stride, c0, o, out_stride); break;                    \
+            case 2: row(2, n, wr, x, x_stride, c0, o, out_stride); break;                    \
+            case 1:                                                                          \
+                o[(size_t)c0 * out_stride] =                                                 \
+                    dot(wr, (const uint8_t *)x + (size_t)c0 * x_stride, n);                  \
+                break;                                                                       \
+            default: break;                                                                  \
+            }                                                                                \
+        }                                                                                    \
     }
 
 /* type_kernels.mul_mat of K-quant t with the tile kernel of `isa` (avx2 or

@@ -97,32 +97,37 @@ q6_k_exact_row(int C, int64_t n, const void *w, const void *x, size_t x_stride, 
         for (int c = 0; c < C; c++) {
             __m256i off = _mm256_madd_epi16(sc, _mm256_loadu_si256((const __m256i *)b[c][i].bsums));
             /* s0 starts at -32 * offsets, s1 at 0 */
-            s01[c] = _mm512_castsi256_si512(_mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(off, 5)));
-            s01[c] = _mm512_inserti64x4(s01[c], _mm256_setzero_si256(), 1);
+            const __m256i s0 = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(off, 5));
+            s01[c] = _mm512_inserti64x4(_mm512_castsi256_si512(s0), _mm256_setzero_si256(), 1);
         }
 #pragma GCC unroll 2
         for (int h = 0; h < 2; h++) {
             /* [l0 | l1] and hb in both halves */
             const __m512i l = _mm512_loadu_si512((const void *)(a[i].ql + 64 * h));
-            const __m512i hb = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(a[i].qh + 32 * h)));
-            const __m512i c01 =
-                _mm512_or_si512(_mm512_and_si512(l, m4), _mm512_and_si512(_mm512_sllv_epi64(hb, up01), m30));
+            const __m512i hb =
+                _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(a[i].qh + 32 * h)));
+            const __m512i c01 = _mm512_or_si512(_mm512_and_si512(l, m4),
+                                                _mm512_and_si512(_mm512_sllv_epi64(hb, up01), m30));
             const __m512i c23 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l, 4), m4),
                                                 _mm512_and_si512(_mm512_srlv_epi64(hb, dn23), m30));
-            const __m512i bc = _mm512_broadcast_i32x4(h ? _mm256_extracti128_si256(sc, 1) : _mm256_castsi256_si128(sc));
+            const __m512i bc = _mm512_broadcast_i32x4(h ? _mm256_extracti128_si256(sc, 1)
+                                                        : _mm256_castsi256_si128(sc));
             const __m512i k01 = _mm512_shuffle_epi8(bc, ctl01), k23 = _mm512_shuffle_epi8(bc, ctl23);
 #pragma GCC unroll 8
             for (int c = 0; c < C; c++) {
                 const int8_t *q8 = b[c][i].qs + 128 * h;
-                s01[c] = _mm512_dpwssd_epi32(s01[c], _mm512_maddubs_epi16(c01, _mm512_loadu_si512((const void *)q8)), k01);
-                s01[c] = _mm512_dpwssd_epi32(s01[c], _mm512_maddubs_epi16(c23, _mm512_loadu_si512((const void *)(q8 + 64))), k23);
+                const __m512i y01 = _mm512_loadu_si512((const void *)q8);
+                const __m512i y23 = _mm512_loadu_si512((const void *)(q8 + 64));
+                s01[c] = _mm512_dpwssd_epi32(s01[c], _mm512_maddubs_epi16(c01, y01), k01);
+                s01[c] = _mm512_dpwssd_epi32(s01[c], _mm512_maddubs_epi16(c23, y23), k23);
             }
         }
         float da = _cvtsh_ss(a[i].d);
 #pragma GCC unroll 8
         for (int c = 0; c < C; c++) {
             float d = da * b[c][i].d;
-            __m256i s = _mm256_add_epi32(_mm512_castsi512_si256(s01[c]), _mm512_extracti64x4_epi64(s01[c], 1));
+            __m256i s =
+                _mm256_add_epi32(_mm512_castsi512_si256(s01[c]), _mm512_extracti64x4_epi64(s01[c], 1));
             acc[c] = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(s), acc[c]);
         }
     }
