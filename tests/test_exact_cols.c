@@ -8,7 +8,7 @@
  * Speculative decoding's greedy verification (rows_exact) relies on this
  * promise: a row verified in a batch must give the logits a one-row decode
  * gives, or a drafted token could be accepted that plain decoding would not
- * produce. So the comparison is memcmp, not a tolerance.
+ * produce. So the comparison is of bits, not a tolerance.
  *
  * Shapes: row lengths of 1, 2, 3, 6 and 9 blocks, 1..17 rows, 1..9
  * columns (groups of the kernels' width and every remainder), weight,
@@ -39,6 +39,13 @@ static void *xmalloc(size_t n) {
         exit(1);
     }
     return p;
+}
+
+/* A float's bits: the comparison is of bits, NaN payloads included. */
+static uint32_t bits_of(float f) {
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return u;
 }
 
 static void fill_values(float *x, int64_t n) {
@@ -83,28 +90,29 @@ static long check_type(const char *isa, const struct cpu_kernels *tab, int t) {
                 vq->quantize(f, x + (size_t)c * x_stride, n);
             }
             const size_t out_len = out_stride * MAX_COLS + 8;
-            uint32_t *out = xmalloc(sizeof(uint32_t) * out_len);
+            float *out = xmalloc(sizeof(float) * out_len), sentinel;
+            const uint32_t sentinel_bits = SENTINEL;
+            memcpy(&sentinel, &sentinel_bits, sizeof sentinel);
             for (int n_cols = 1; n_cols <= MAX_COLS; n_cols++) {
-                for (size_t i = 0; i < out_len; i++) out[i] = SENTINEL;
-                q->mul_mat_exact(n, w, w_stride, n_rows, x, x_stride, n_cols, (float *)(void *)out,
-                                 out_stride);
+                for (size_t i = 0; i < out_len; i++) out[i] = sentinel;
+                q->mul_mat_exact(n, w, w_stride, n_rows, x, x_stride, n_cols, out, out_stride);
                 for (int c = 0; c < n_cols; c++)
                     for (int r = 0; r < n_rows; r++) {
                         const uint8_t *wr = w + (size_t)r * w_stride, *xc = x + (size_t)c * x_stride;
                         float want = q->dot(wr, xc, n), one = want;
                         if (q->mul_mat) q->mul_mat(n, wr, w_stride, 1, xc, x_stride, 1, &one, 1);
-                        const float *got = (const float *)(void *)&out[(size_t)c * out_stride + (size_t)r];
+                        const float got = out[(size_t)c * out_stride + (size_t)r];
                         compared++;
-                        if ((memcmp(got, &want, sizeof want) != 0 || memcmp(got, &one, sizeof one) != 0) &&
+                        if ((bits_of(got) != bits_of(want) || bits_of(got) != bits_of(one)) &&
                             bad++ < 3)
                             printf("# %s %s n=%lld rows=%d cols=%d: row %d col %d got %.9g, dot %.9g, "
                                    "one-column mul_mat %.9g\n",
-                                   isa, tr->name, (long long)n, n_rows, n_cols, r, c, *got, want, one);
+                                   isa, tr->name, (long long)n, n_rows, n_cols, r, c, got, want, one);
                     }
                 for (size_t i = 0; i < out_len; i++) {
                     size_t c = i / out_stride, r = i % out_stride;
                     bool inside = c < (size_t)n_cols && r < (size_t)n_rows;
-                    if (!inside && out[i] != SENTINEL) clobbered++;
+                    if (!inside && bits_of(out[i]) != SENTINEL) clobbered++;
                 }
             }
             free(out);
