@@ -68,6 +68,7 @@ import sys
 import numpy as np
 from gguf import GGMLQuantizationType as T
 from gguf import GGUFReader, GGUFValueType, GGUFWriter
+from gguf_tokenizer import copy_tokenizer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -214,26 +215,6 @@ def random_tensor(rng, ggml_type, n_in, n_out, kind):
     return blk.reshape(-1)
 
 # ---- tokenizer metadata -----------------------------------------------------
-
-
-def copy_tokenizer(w, src):
-    """Copy every tokenizer.* key of the GGUF file `src` into writer w."""
-    r = GGUFReader(src)
-    for key, f in r.fields.items():
-        if not key.startswith("tokenizer."):
-            continue
-        main = f.types[0]
-        if main == GGUFValueType.ARRAY:
-            sub = f.types[-1]
-            if sub == GGUFValueType.STRING:
-                val = [bytes(f.parts[i]) for i in f.data]   # raw bytes, no re-decoding
-            else:
-                val = [f.parts[i][0].item() for i in f.data]
-            w.add_key_value(key, val, GGUFValueType.ARRAY, sub_type=sub)
-        elif main == GGUFValueType.STRING:
-            w.add_key_value(key, bytes(f.parts[f.data[0]]), main)
-        else:
-            w.add_key_value(key, f.parts[f.data[0]][0].item(), main)
 
 
 def synthetic_spm(w, n_vocab):

@@ -31,7 +31,8 @@ import shlex
 import subprocess
 
 import numpy as np
-from gguf import GGUFReader, GGUFValueType, GGUFWriter
+from gguf import GGUFWriter
+from gguf_tokenizer import copy_tokenizer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "tests/data/models/gemma3-tiny-swa.gguf")
@@ -40,26 +41,6 @@ TOK = os.path.join(ROOT, "tests/data/models/stories260K.gguf")
 EVAL = "tests/data/models/tinystory-eval.txt"
 E, L, H, HKV, HD, FF, WINDOW, CTX = 32, 2, 2, 1, 16, 32, 4, 64
 SOFTCAP = 30.0
-
-
-def copy_tokenizer(w, src):
-    r = GGUFReader(src)
-    for key, f in r.fields.items():
-        if not key.startswith("tokenizer."):
-            continue
-        main = f.types[0]
-        if main == GGUFValueType.ARRAY:
-            sub = f.types[-1]
-            if sub == GGUFValueType.STRING:
-                val = [bytes(f.parts[i]) for i in f.data]
-            else:
-                val = [f.parts[i][0].item() for i in f.data]
-            w.add_key_value(key, val, GGUFValueType.ARRAY, sub_type=sub)
-        elif main == GGUFValueType.STRING:
-            w.add_key_value(key, bytes(f.parts[f.data[0]]), main)
-        else:
-            w.add_key_value(key, f.parts[f.data[0]][0].item(), main)
-    return len(r.fields["tokenizer.ggml.tokens"].data)
 
 
 def write(seed):

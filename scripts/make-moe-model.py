@@ -45,7 +45,8 @@ import sys
 import numpy as np
 import gguf.quants as quants
 from gguf import GGMLQuantizationType as T
-from gguf import GGUFReader, GGUFValueType, GGUFWriter
+from gguf import GGUFReader, GGUFWriter
+from gguf_tokenizer import copy_tokenizer
 
 RHO = float(os.environ.get("MOE_RHO", "0.3"))
 
@@ -65,25 +66,6 @@ CONFIGS = {
                      n_ff=172, ff_exp=160, shexp=0, exp_type=T.Q8_0, neox=True, bias=False,
                      qk_norm=True),
 }
-
-
-def copy_tokenizer(w, r):
-    """Every tokenizer.* key of the reader r into writer w, types kept."""
-    for key, f in r.fields.items():
-        if not key.startswith("tokenizer."):
-            continue
-        main = f.types[0]
-        if main == GGUFValueType.ARRAY:
-            sub = f.types[-1]
-            if sub == GGUFValueType.STRING:
-                val = [bytes(f.parts[i]) for i in f.data]
-            else:
-                val = [f.parts[i][0].item() for i in f.data]
-            w.add_key_value(key, val, GGUFValueType.ARRAY, sub_type=sub)
-        elif main == GGUFValueType.STRING:
-            w.add_key_value(key, bytes(f.parts[f.data[0]]), main)
-        else:
-            w.add_key_value(key, f.parts[f.data[0]][0].item(), main)
 
 
 def neox_rows(m, hd):

@@ -26,6 +26,8 @@ import re
 import subprocess
 import sys
 
+from near_tie import gap_at, parting, token_ids
+
 ap = argparse.ArgumentParser()
 ap.add_argument("--ember", default=os.environ.get("EMBER", "./ember"))
 ap.add_argument("--ref", default="tests/data/real-models-reference.json")
@@ -96,29 +98,12 @@ def report(ok, msg, detail=""):
     sys.stdout.flush()
 
 
-def parting(path, prompt, ours, theirs):
-    """The generated-token position where two texts part: ember's
-    tokenization of each continuation (BPE; the prompt ends at a word edge),
-    compared id by id; None when equal."""
+def tokenizer(path):
+    """ember's tokenization of text by the file at path, as near_tie wants it."""
     def ids(text):
-        r = subprocess.run([args.ember, "tokenize", "-m", path, "-p", prompt + text], capture_output=True, timeout=600)
-        return [int(x) for x in re.findall(rb"-?\d+", r.stdout.split(b"\n")[0])]
-    a, b = ids(ours), ids(theirs)
-    n = len(ids(""))
-    k = n
-    while k < min(len(a), len(b)) and a[k] == b[k]:
-        k += 1
-    return None if a == b else k - n
-
-
-def gap_at(path, prompt, ours, theirs, stderr):
-    """Where two greedy texts part (generated token k) and ember's top-2
-    logit gap there (from `ember run -v`): the size of the near-tie."""
-    k = parting(path, prompt, ours, theirs)
-    m = re.search(rb"top-2 logit gaps:([0-9. ]*)", stderr)
-    gaps = [float(x) for x in m.group(1).split()] if m else []
-    gap = f"{gaps[k]:.4f}" if k is not None and k < len(gaps) else "?"
-    return f"parts at generated token {k}, top-2 logit gap there {gap}"
+        r = subprocess.run([args.ember, "tokenize", "-m", path, "-p", text], capture_output=True, timeout=600)
+        return token_ids(r.stdout)
+    return ids
 
 
 for name, m in ref["models"].items():
@@ -140,7 +125,7 @@ for name, m in ref["models"].items():
         if r.returncode == 0 and out != g["text"] and (name, p) in NEAR_TIES:
             common = len(os.path.commonprefix([out, g["text"]]))
             print(f"SKIP {name} greedy 32 {p!r}: known near-tie, texts agree for {common} of {len(g['text'])} bytes;"
-                  f" {gap_at(path, p, out, g['text'], r.stderr)}")
+                  f" {gap_at(tokenizer(path), p, out, g['text'], r.stderr)}")
         else:
             report(r.returncode == 0 and out == g["text"], f"{name} greedy 32 {p!r}",
                    f"\n   got  {out!r}\n   want {g['text']!r}\n   {r.stderr.decode()[-300:]}")
@@ -182,9 +167,9 @@ for name, m in kv_ref["models"].items():
         what = (f"{name} {ct} cache vs llama.cpp -ctk {ct} -ctv {ct} -fa {fa}"
                 f"{' (Hadamard rotation)' if rot == 'on' else ''}, greedy 32 {p!r}")
         if out is not None and out != g["text"] and rot == "on":
-            print(f"SKIP {what}: ember does not rotate; parts at generated token {parting(path, p, out, g['text'])}")
+            print(f"SKIP {what}: ember does not rotate; parts at generated token {parting(tokenizer(path), p, out, g['text'])}")
         elif out is not None and out != g["text"] and (name, p, ct, fa) in KV_NEAR_TIES:
-            print(f"SKIP {what}: known near-tie, {gap_at(path, p, out, g['text'], err)}")
+            print(f"SKIP {what}: known near-tie, {gap_at(tokenizer(path), p, out, g['text'], err)}")
         else:
             report(out == g["text"], what, f"\n   got  {out!r}\n   want {g['text']!r}")
 sys.exit(1 if failed else 0)

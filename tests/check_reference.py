@@ -22,6 +22,8 @@ import re
 import subprocess
 import sys
 
+from near_tie import gap_at, token_ids
+
 ap = argparse.ArgumentParser()
 ap.add_argument("--ember", default=os.environ.get("EMBER", "./ember"))
 ap.add_argument("--data", default="tests/data/models")
@@ -57,21 +59,9 @@ NEAR_TIES = {
 failed = 0
 
 
-def gap_at(path, prompt, ours, theirs, stderr):
-    """The generated token where two greedy texts part (both retokenized
-    after the prompt) and ember's top-2 logit gap there (`ember run -v`)."""
-    def ids(text):
-        r = ember("tokenize", "-m", path, "-p", prompt + text)
-        return [int(x) for x in re.findall(rb"-?\d+", r.stdout.split(b"\n")[0])]
-    a, b, n = ids(ours), ids(theirs), len(ids(""))
-    k = n
-    while k < min(len(a), len(b)) and a[k] == b[k]:
-        k += 1
-    k -= n
-    m = re.search(rb"top-2 logit gaps:([0-9. ]*)", stderr)
-    gaps = [float(x) for x in m.group(1).split()] if m else []
-    return f"parts at generated token {k}, top-2 logit gap there {gaps[k]:.4f}" if k < len(gaps) else \
-        f"parts at generated token {k}, top-2 logit gap there ?"
+def tokenizer(path):
+    """ember's tokenization of text by the file at path, as near_tie wants it."""
+    return lambda text: token_ids(ember("tokenize", "-m", path, "-p", text).stdout)
 
 
 def report(ok, msg, detail=""):
@@ -114,7 +104,7 @@ for name, m in ref["models"].items():
             if r.returncode == 0 and out != g["text"] and (name, p) in NEAR_TIES:
                 common = len(os.path.commonprefix([out, g["text"]]))
                 print(f"SKIP {name} greedy (scalar) -t {t} {p!r}: known near-tie, texts agree for {common} bytes,"
-                      f" {gap_at(path, p, out, g['text'], r.stderr)} (test_greedy_follow bounds it)")
+                      f" {gap_at(tokenizer(path), p, out, g['text'], r.stderr)} (test_greedy_follow bounds it)")
                 continue
             report(r.returncode == 0 and out == g["text"], f"{name} greedy (scalar) -t {t}{tag} {p!r}",
                    f"rc {r.returncode}\n   got  {out!r}\n   want {g['text']!r}\n   {r.stderr.decode()[:300]}")

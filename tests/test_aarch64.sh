@@ -97,6 +97,9 @@ fi
 QEMU="$QEMU" EMBER_BIN="$BUILD/ember" JOBS="$JOBS" python3 - <<'PYEOF' || fail=1
 import ast, concurrent.futures, json, os, re, subprocess, sys
 
+sys.path.insert(0, "tests")
+from near_tie import gap_at, token_ids
+
 data = "tests/data/models"
 ref = json.load(open(os.path.join(data, "reference.json")))
 # The near-ties tests/check_reference.py skips: read from there, one list.
@@ -116,21 +119,13 @@ def run(job):
     r = subprocess.run(cmd, capture_output=True, timeout=300, env=dict(os.environ, EMBER_ISA=isa))
     return r.returncode, r.stdout.decode("utf-8", "replace"), r.stderr.decode("utf-8", "replace")
 
-def gap_at(name, prompt, ours, theirs, err):
-    """Where two greedy texts part (generated token, both retokenized after
-    the prompt) and ember's top-2 logit gap there (`ember run -v`)."""
+def tokenizer(name):
+    """ember's tokenization (under qemu) by the file `name`, as near_tie wants it."""
     def ids(text):
         r = subprocess.run([os.environ["QEMU"], "-cpu", "max", os.environ["EMBER_BIN"], "tokenize", "-m",
-                            os.path.join(data, name), "-p", prompt + text], capture_output=True, timeout=300)
-        return [int(x) for x in re.findall(rb"-?\d+", r.stdout.split(b"\n")[0])]
-    a, b, n = ids(ours), ids(theirs), len(ids(""))
-    k = n
-    while k < min(len(a), len(b)) and a[k] == b[k]:
-        k += 1
-    k -= n
-    m = re.search(r"top-2 logit gaps:([0-9. ]*)", err)
-    gaps = [float(x) for x in m.group(1).split()] if m else []
-    return f"parts at generated token {k}, top-2 logit gap there " + (f"{gaps[k]:.4f}" if 0 <= k < len(gaps) else "?")
+                            os.path.join(data, name), "-p", text], capture_output=True, timeout=300)
+        return token_ids(r.stdout)
+    return ids
 
 failed = 0
 with concurrent.futures.ThreadPoolExecutor(int(os.environ["JOBS"])) as ex:
@@ -141,7 +136,7 @@ with concurrent.futures.ThreadPoolExecutor(int(os.environ["JOBS"])) as ex:
         elif rc == 0 and (name, g["prompt"]) in near:
             common = len(os.path.commonprefix([out, g["text"]]))
             print(f"SKIP {what}: known near-tie, texts agree for {common} bytes, "
-                  f"{gap_at(name, g['prompt'], out, g['text'], err)}")
+                  f"{gap_at(tokenizer(name), g['prompt'], out, g['text'], err)}")
         else:
             failed += 1
             print(f"not ok {what}: rc {rc}\n   got  {out!r}\n   want {g['text']!r}\n   {err[:300]}")

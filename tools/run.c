@@ -431,6 +431,17 @@ static int prompt_cache_load(const struct run_opts *o, struct loaded *l, struct 
     return 0;
 }
 
+/* --prompt-cache: the prompt's cache state, once the prompt is decoded
+ * (nothing without the flag). Returns an exit status. */
+static int prompt_cache_save(const struct run_opts *o, struct loaded *l, struct model_ctx *mc,
+                             const int32_t *ids, size_t n_ids) {
+    struct ember_err err = {0};
+    if (o->prompt_cache &&
+        kv_state_save(o->prompt_cache, KV_STATE_PROMPT, l, mc, ids, (int)n_ids, NULL, 0, &err))
+        return loader_report(&err);
+    return 0;
+}
+
 /* --draft-model (dl) or --lookup: the prompt through spec_start, then
  * the tokens of each spec_step, taken as the plain loop takes them (end
  * of text, -n, stop strings, a full context). Returns an exit status. */
@@ -466,11 +477,7 @@ static int generate_spec(const struct run_opts *o, struct loaded *l, struct load
         rc = loader_report(&err);
         goto done;
     }
-    if (o->prompt_cache &&
-        kv_state_save(o->prompt_cache, KV_STATE_PROMPT, l, mc, ids, (int)n_ids, NULL, 0, &err)) {
-        rc = loader_report(&err);
-        goto done;
-    }
+    if ((rc = prompt_cache_save(o, l, mc, ids, n_ids))) goto done;
     tm->n_prompt = (int)n_ids;
     tm->prompt_ms = os_now_ms() - t0;
     t0 = os_now_ms();
@@ -580,11 +587,7 @@ static int generate(const struct run_opts *o, struct loaded *l, struct loaded *d
         rc = loader_report(&err);
         goto done;
     }
-    if (o->prompt_cache &&
-        kv_state_save(o->prompt_cache, KV_STATE_PROMPT, l, mc, ids, (int)n_ids, NULL, 0, &err)) {
-        rc = loader_report(&err);
-        goto done;
-    }
+    if ((rc = prompt_cache_save(o, l, mc, ids, n_ids))) goto done;
     tm->n_prompt = (int)n_ids;
     tm->prompt_ms = os_now_ms() - t0;
     struct model_reads reads0;

@@ -148,8 +148,10 @@ void vk_add_bias(struct backend_ctx *c, float *x, const struct tensor *b, int n,
     add_rows(c, x, vk_tensor_loc(c, b, wb), (size_t)n * (size_t)width, width);
 }
 
-void vk_silu_mul(struct backend_ctx *c, float *g, const float *u, int n) {
-    struct vk_dispatch d = {.pipe = VK_PIPE_SILU_MUL};
+/* g[i] = act(g[i]) * u[i] over n floats, act the pipeline's (SiLU, GELU). */
+static void act_mul(struct backend_ctx *c, enum vk_pipe pipe, float *g, const float *u, int n) {
+    if (n < 1) return;
+    struct vk_dispatch d = {.pipe = pipe};
     d.buf[0] = loc_of(c, g);
     d.buf[1] = loc_of(c, u);
     vk_grid((uint32_t)((n + 255) / 256), d.groups);
@@ -158,15 +160,12 @@ void vk_silu_mul(struct backend_ctx *c, float *g, const float *u, int n) {
     vk_stream_dispatch(vk_ctx_of(c)->s, &d);
 }
 
+void vk_silu_mul(struct backend_ctx *c, float *g, const float *u, int n) {
+    act_mul(c, VK_PIPE_SILU_MUL, g, u, n);
+}
+
 void vk_gelu_mul(struct backend_ctx *c, float *g, const float *u, int n) {
-    if (n < 1) return;
-    struct vk_dispatch d = {.pipe = VK_PIPE_GELU_MUL};
-    d.buf[0] = loc_of(c, g);
-    d.buf[1] = loc_of(c, u);
-    vk_grid((uint32_t)((n + 255) / 256), d.groups);
-    d.p[0] = (uint32_t)n;
-    d.p[1] = d.groups[0];
-    vk_stream_dispatch(vk_ctx_of(c)->s, &d);
+    act_mul(c, VK_PIPE_GELU_MUL, g, u, n);
 }
 
 void vk_scale(struct backend_ctx *c, float *x, float s, int n) {
