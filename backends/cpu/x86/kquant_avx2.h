@@ -80,23 +80,43 @@ static inline __m128i kq_scales_mins(const uint8_t *p) {
         _mm_and_si128(hi, _mm_setr_epi32(0, 0x30303030, 0, 0x30303030)));
 }
 
+/* kq_k_start (below) in two halves, for kernels that share one block's weight
+ * work across several activation columns (mul_mat_exact): the weight's
+ * half once per block, then the column's half per column, the same
+ * instructions as kq_k_start's in the same order. */
+struct kq_k_block {
+    __m128i mins; /* the 8 mins as int16 */
+    __m128 dw;    /* d, dmin, (f16 to f32) */
+    __m256i sc;   /* the 8 scales as int16 in both lanes */
+};
+
+static inline struct kq_k_block kq_k_start_w(const uint8_t *scales, const uint16_t *dpair) {
+    __m256i sm = _mm256_cvtepu8_epi16(kq_scales_mins(scales));
+    uint32_t dp;
+    memcpy(&dp, dpair, 4);
+    /* both lanes hold the 8 scales as int16; shuffles broadcast one */
+    return (struct kq_k_block){_mm256_extracti128_si256(sm, 1), _mm_cvtph_ps(_mm_cvtsi32_si128((int)dp)),
+                               _mm256_broadcastsi128_si256(_mm256_castsi256_si128(sm))};
+}
+
+static inline void kq_k_start_x(const struct kq_k_block *k, const block_q8_k *b, __m128 *dd, __m128 *accm) {
+    /* mins . (bsums[2j] + bsums[2j+1]) */
+    __m128i pairs = _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)b->bsums),
+                                   _mm_loadu_si128((const __m128i *)(b->bsums + 8)));
+    __m128i msum = _mm_madd_epi16(k->mins, pairs);
+    *dd = _mm_mul_ps(k->dw, _mm_set1_ps(b->d));
+    *accm = _mm_fmadd_ps(_mm_permute_ps(*dd, 0x55), _mm_cvtepi32_ps(msum), *accm);
+}
+
 /* The per-super-block start of the Q4_K/Q5_K dots: the minimums' term
  * b.d*dmin * (mins . (bsums[2j] + bsums[2j+1])) added to *accm, *dd =
  * [b.d * d, b.d * dmin, ...] from the f16 pair d, dmin at dpair (both
  * halves at once); returns the 8 scales as int16 in both lanes. */
 static inline __m256i kq_k_start(const uint8_t *scales, const uint16_t *dpair, const block_q8_k *b,
                                  __m128 *dd, __m128 *accm) {
-    __m256i sm = _mm256_cvtepu8_epi16(kq_scales_mins(scales));
-    /* mins . (bsums[2j] + bsums[2j+1]) */
-    __m128i pairs = _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)b->bsums),
-                                   _mm_loadu_si128((const __m128i *)(b->bsums + 8)));
-    __m128i msum = _mm_madd_epi16(_mm256_extracti128_si256(sm, 1), pairs);
-    uint32_t dp;
-    memcpy(&dp, dpair, 4);
-    *dd = _mm_mul_ps(_mm_cvtph_ps(_mm_cvtsi32_si128((int)dp)), _mm_set1_ps(b->d));
-    *accm = _mm_fmadd_ps(_mm_permute_ps(*dd, 0x55), _mm_cvtepi32_ps(msum), *accm);
-    /* both lanes hold the 8 scales as int16; shuffles broadcast one */
-    return _mm256_broadcastsi128_si256(_mm256_castsi256_si128(sm));
+    struct kq_k_block k = kq_k_start_w(scales, dpair);
+    kq_k_start_x(&k, b, dd, accm);
+    return k.sc;
 }
 
 /* The scales of sub-blocks 2c (*lo) and 2c+1 (*hi) across a vector, from
@@ -107,15 +127,22 @@ static inline void kq_k_pair_scales(__m256i sc, int c, __m256i *lo, __m256i *hi)
 }
 
 /* sumi + sub-blocks 2c and 2c+1 (codes lo, hi against q8[64c..64c+63])
- * weighted by their scales: maddubs, madd, add. */
-static inline __m256i kq_k_pair_dot(__m256i sumi, __m256i sc, int c, __m256i lo, __m256i hi,
-                                    const int8_t *q8) {
-    __m256i s_lo, s_hi;
-    kq_k_pair_scales(sc, c, &s_lo, &s_hi);
+ * weighted by their scales s_lo, s_hi (kq_k_pair_scales): maddubs, madd,
+ * add. */
+static inline __m256i kq_k_pair_dot_s(__m256i sumi, __m256i s_lo, __m256i s_hi, int c, __m256i lo,
+                                      __m256i hi, const int8_t *q8) {
     __m256i p0 = _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)(q8 + 64 * c)));
     __m256i p1 = _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(q8 + 64 * c + 32)));
     return _mm256_add_epi32(sumi,
                             _mm256_add_epi32(_mm256_madd_epi16(p0, s_lo), _mm256_madd_epi16(p1, s_hi)));
+}
+
+/* kq_k_pair_dot_s with the scales taken from kq_k_start's sc. */
+static inline __m256i kq_k_pair_dot(__m256i sumi, __m256i sc, int c, __m256i lo, __m256i hi,
+                                    const int8_t *q8) {
+    __m256i s_lo, s_hi;
+    kq_k_pair_scales(sc, c, &s_lo, &s_hi);
+    return kq_k_pair_dot_s(sumi, s_lo, s_hi, c, lo, hi, q8);
 }
 
 /* The unpacked form's scales (one per 32-value chunk across the vector)

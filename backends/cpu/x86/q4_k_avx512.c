@@ -78,29 +78,18 @@ q4_k_exact_row(int C, int64_t n, const void *w, const void *x, size_t x_stride, 
     }
     for (int64_t i = 0; i < n / QK_K; i++) {
         basic_stream_prefetch(&a[i], sizeof *a);
-        /* kq_k_start, its weight half once */
-        __m256i sm = _mm256_cvtepu8_epi16(kq_scales_mins(a[i].scales));
-        __m128i mins = _mm256_extracti128_si256(sm, 1);
-        uint32_t dp;
-        memcpy(&dp, &a[i].d, 4);
-        __m128 dw = _mm_cvtph_ps(_mm_cvtsi32_si128((int)dp));
-        __m256i sc = _mm256_broadcastsi128_si256(_mm256_castsi256_si128(sm));
+        const struct kq_k_block kb = kq_k_start_w(a[i].scales, &a[i].d); /* once per block */
         __m128 dd[KQ_EXACT_MAX];
         __m256i s0[KQ_EXACT_MAX], s1[KQ_EXACT_MAX];
 #pragma GCC unroll 8
         for (int c = 0; c < C; c++) {
-            const block_q8_k *y = &b[c][i];
-            __m128i pairs = _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)y->bsums),
-                                           _mm_loadu_si128((const __m128i *)(y->bsums + 8)));
-            __m128i msum = _mm_madd_epi16(mins, pairs);
-            dd[c] = _mm_mul_ps(dw, _mm_set1_ps(y->d));
-            accm[c] = _mm_fmadd_ps(_mm_permute_ps(dd[c], 0x55), _mm_cvtepi32_ps(msum), accm[c]);
+            kq_k_start_x(&kb, &b[c][i], &dd[c], &accm[c]);
             s0[c] = s1[c] = _mm256_setzero_si256();
         }
 #pragma GCC unroll 4
         for (int k = 0; k < 4; k++) {
             __m256i sc_lo, sc_hi;
-            kq_k_pair_scales(sc, k, &sc_lo, &sc_hi);
+            kq_k_pair_scales(kb.sc, k, &sc_lo, &sc_hi);
             __m256i q = _mm256_loadu_si256((const __m256i *)(a[i].qs + 32 * k));
             __m256i lo = _mm256_and_si256(q, m4);
             __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
@@ -132,7 +121,6 @@ q4_k_exact_row(int C, int64_t n, const void *w, const void *x, size_t x_stride, 
 }
 
 KQ_MUL_MAT_EXACT(q4_k, avx512, q4_k_dot_avx512, q4_k_exact_row, 8)
-
 
 /* ------------------------------------------- packed Q4_K, 16 rows */
 
