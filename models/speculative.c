@@ -401,9 +401,10 @@ static int verify(struct spec *s, int k, int32_t *out, int *n_out) {
  * n-gram match), at most k_max: the k that maximizes expected tokens per
  * millisecond. With a per-token acceptance a (the source's decayed
  * counts), k drafts yield (1 - a^(k+1)) / (1 - a) tokens (the kept ones
- * and the target's own) for t1 + k * (t_row + t_draft) ms. On this
- * kind of CPU an extra verified row costs a good part of a decode (the
- * one-row kernels per row, or small-batch tiles), so a source that is
+ * and the target's own) for t1 + k * (t_row + t_draft) ms. On a CPU an
+ * extra verified row costs a fair part of a decode (a quarter with the
+ * K-quants' exact multi-column kernels on a 2-core Xeon, about half
+ * where a type has only the one-row kernel per row), so a source that is
  * often wrong is better not asked: k = 0, with a one-token try every
  * eighth such step so its counts can recover. Until the verification has
  * been timed, k_max. */
