@@ -139,10 +139,17 @@ static void check_dir(struct ember_backend *be, const char *isa, double tol, con
         CHECK(match == 32, "%s %s prompt %d: 32 greedy ids equal the reference's (%d match)", isa,
               name, k, match);
     }
-    double ppl = perplexity(m, eval, n_eval);
-    CHECK(ppl > 0 && fabs(ppl - ppl_want) <= PPL_TOL * ppl_want,
-          "%s %s: perplexity %.4f, reference %.4f (%+.3f%%, tolerance 0.5%%)", isa, name, ppl,
-          ppl_want, 100 * (ppl - ppl_want) / ppl_want);
+    if (getenv("EMBER_SANITIZE") && !strcmp(isa, "scalar")) {
+        /* the scalar set's three perplexities take 60 s under ASan; the
+         * other sets run the same code around other kernels there */
+        SKIP("%s %s: perplexity over %d ids with the scalar kernels runs in make test, not under "
+             "make sanitize (about 20 s each with ASan)", isa, name, n_eval);
+    } else {
+        double ppl = perplexity(m, eval, n_eval);
+        CHECK(ppl > 0 && fabs(ppl - ppl_want) <= PPL_TOL * ppl_want,
+              "%s %s: perplexity %.4f, reference %.4f (%+.3f%%, tolerance 0.5%%)", isa, name, ppl,
+              ppl_want, 100 * (ppl - ppl_want) / ppl_want);
+    }
     free(want);
     free(got);
     free(json);
