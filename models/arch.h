@@ -159,8 +159,11 @@ extern const struct model_arch llama_arch, qwen2_arch, qwen3_arch, phi3_arch;
 extern const struct model_arch qwen2moe_arch, qwen3moe_arch, gemma3_arch;
 
 /* llama.c's forward pass and its binding of the token embedding, final
- * norm and classifier (n_vocab from token_embd), which phi3.c reuses. */
+ * norm and classifier (n_vocab from token_embd), which phi3.c reuses;
+ * llama_qkv, a layer's normed q, k, v (with biases and q/k norms where
+ * bound), which gemma3.c reuses. */
 void llama_forward(struct model_ctx *c, const struct pass *p);
+void llama_qkv(const struct model *m, struct stage *st, const struct layer_weights *w, int n);
 enum ember_status llama_bind_io(struct model *m, const struct weight_source *src,
                                 struct ember_err *err);
 

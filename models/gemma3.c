@@ -148,13 +148,9 @@ static void gemma3_forward(struct model_ctx *c, const struct pass *p) {
         float *x = st->x;
         for (int s = 0; s < c->n_seq; s++) c->views[s] = kv_cache_view(c->kv, l, s);
 
-        /* attention norm, then q, k, v; each head of q and k normed */
-        be_rmsnorm(be, st->xb, x, &w->attn_norm, n, e, m->rms_eps);
-        float *const qkv[3] = {st->q, st->kb, st->vb};
-        const struct tensor *const wqkv[3] = {&w->wq, &w->wk, &w->wv};
-        be_matmul_many(be, 3, qkv, wqkv, st->xb, n);
-        be_rmsnorm(be, st->q, st->q, &w->attn_q_norm, n * in->n_head, hd, m->rms_eps);
-        be_rmsnorm(be, st->kb, st->kb, &w->attn_k_norm, n * in->n_head_kv, hd, m->rms_eps);
+        /* attention norm, then q, k, v; each head of q and k normed (the
+         * norms are required: bind_layer) */
+        llama_qkv(m, st, w, n);
 
         /* rope (the layer's kind: local or global), k and v into the cache */
         be_rope(be, st->q, n, in->n_head, hd, p->pos, rope);

@@ -92,11 +92,31 @@ static enum ember_status llama_bind(struct model *m, const struct weight_source 
 /* The pass's rows, every step on all of them. Each layer runs on its
  * stage (model_stage: the host's, or with -ngl the device's, x crossing
  * over where they change); the KV views are in that layer's memory. */
+/* A layer's attention inputs for n rows: st->x normed into st->xb, then
+ * q, k, v into st->q, st->kb, st->vb, with the biases (qwen2) and the
+ * per-head RMS norms of q and k (qwen3, qwen3moe, gemma3) where the layer
+ * has them. */
+void llama_qkv(const struct model *m, struct stage *st, const struct layer_weights *w, int n) {
+    const struct model_info *in = &m->info;
+    struct backend_ctx *be = st->be;
+    int hd = in->head_dim, q_dim = in->n_head * hd, kv_dim = in->n_head_kv * hd;
+    be_rmsnorm(be, st->xb, st->x, &w->attn_norm, n, in->n_embd, m->rms_eps);
+    float *const qkv[3] = {st->q, st->kb, st->vb};
+    const struct tensor *const wqkv[3] = {&w->wq, &w->wk, &w->wv};
+    be_matmul_many(be, 3, qkv, wqkv, st->xb, n);
+    if (w->bq.part[0]) be_add_bias(be, st->q, &w->bq, n, q_dim);
+    if (w->bk.part[0]) be_add_bias(be, st->kb, &w->bk, n, kv_dim);
+    if (w->bv.part[0]) be_add_bias(be, st->vb, &w->bv, n, kv_dim);
+    if (w->attn_q_norm.part[0])
+        be_rmsnorm(be, st->q, st->q, &w->attn_q_norm, n * in->n_head, hd, m->rms_eps);
+    if (w->attn_k_norm.part[0])
+        be_rmsnorm(be, st->kb, st->kb, &w->attn_k_norm, n * in->n_head_kv, hd, m->rms_eps);
+}
+
 void llama_forward(struct model_ctx *c, const struct pass *p) {
     const struct model *m = c->m;
     const struct model_info *in = &m->info;
-    int n = p->n, e = in->n_embd, hd = in->head_dim, kv_dim = in->n_head_kv * hd;
-    int q_dim = in->n_head * hd, ff = in->n_ff;
+    int n = p->n, e = in->n_embd, hd = in->head_dim, ff = in->n_ff;
     struct stage *st = &c->stage[0]; /* the token embedding lookup: on the host */
     /* phi3's long rope factors when a sequence's context exceeds the
      * trained one, as llama.cpp chooses them (per context, not per token) */
@@ -112,20 +132,7 @@ void llama_forward(struct model_ctx *c, const struct pass *p) {
         float *x = st->x;
         for (int s = 0; s < c->n_seq; s++) c->views[s] = kv_cache_view(c->kv, l, s);
 
-        /* attention norm, then q, k, v */
-        be_rmsnorm(be, st->xb, x, &w->attn_norm, n, e, m->rms_eps);
-        float *const qkv[3] = {st->q, st->kb, st->vb};
-        const struct tensor *const wqkv[3] = {&w->wq, &w->wk, &w->wv};
-        be_matmul_many(be, 3, qkv, wqkv, st->xb, n);
-        if (w->bq.part[0]) be_add_bias(be, st->q, &w->bq, n, q_dim);
-        if (w->bk.part[0]) be_add_bias(be, st->kb, &w->bk, n, kv_dim);
-        if (w->bv.part[0]) be_add_bias(be, st->vb, &w->bv, n, kv_dim);
-
-        /* qwen3, qwen3moe: each head of q and k RMS-normed on its own */
-        if (w->attn_q_norm.part[0])
-            be_rmsnorm(be, st->q, st->q, &w->attn_q_norm, n * in->n_head, hd, m->rms_eps);
-        if (w->attn_k_norm.part[0])
-            be_rmsnorm(be, st->kb, st->kb, &w->attn_k_norm, n * in->n_head_kv, hd, m->rms_eps);
+        llama_qkv(m, st, w, n);
 
         /* rotary position embedding of q and k, then k and v into the cache */
         be_rope(be, st->q, n, in->n_head, hd, p->pos, &rope);
